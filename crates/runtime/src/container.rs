@@ -1,0 +1,4 @@
+//! placeholder
+pub struct Container;
+pub struct CreateOptions;
+pub struct ExecOptions;
