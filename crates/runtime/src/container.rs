@@ -1,4 +1,1049 @@
-//! placeholder
-pub struct Container;
-pub struct CreateOptions;
-pub struct ExecOptions;
+//! The container lifecycle of runtime.md: create, start, state, kill, delete, plus exec,
+//! pause/resume, update, ps and stats.
+//!
+//! `create` forks twice. The first child (the "intermediate") joins namespaces given by path
+//! and unshares the new ones; its child becomes the container's init, which builds the rootfs,
+//! reports ready over the sync channel and then waits on `exec.sock` in the state directory
+//! until `start` connects. The runtime process never enters the container itself.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, LinuxResources, Process, Spec};
+
+use crate::cgroups::Manager;
+use crate::error::{Result, RuntimeError};
+use crate::process::{self, Finish};
+use crate::rootfs::{self, RootfsContext};
+use crate::spec;
+use crate::state::{self, OciState, Saved, Status, EXEC_SOCK};
+use crate::sync::{self, Channel, Msg};
+use crate::sys::{self, Fork};
+
+/// Options of `create` (and `run`).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    /// The state root (`--root`).
+    pub root: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub systemd_cgroup: bool,
+    /// Become a child subreaper so the init can be waited for (`run` in the foreground).
+    pub subreaper: bool,
+}
+
+/// Options of `exec`.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub process: Process,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+    /// Return once the process runs instead of waiting for it.
+    pub detach: bool,
+}
+
+/// A container known to the state root.
+pub struct Container {
+    root: PathBuf,
+    pub saved: Saved,
+    pub spec: Spec,
+}
+
+const NS_ORDER: [(LinuxNamespaceType, &str, libc::c_int); 8] = [
+    (LinuxNamespaceType::User, "user", libc::CLONE_NEWUSER),
+    (LinuxNamespaceType::Ipc, "ipc", libc::CLONE_NEWIPC),
+    (LinuxNamespaceType::Uts, "uts", libc::CLONE_NEWUTS),
+    (LinuxNamespaceType::Network, "net", libc::CLONE_NEWNET),
+    (LinuxNamespaceType::Pid, "pid", libc::CLONE_NEWPID),
+    (LinuxNamespaceType::Cgroup, "cgroup", libc::CLONE_NEWCGROUP),
+    (LinuxNamespaceType::Time, "time", libc::CLONE_NEWTIME),
+    (LinuxNamespaceType::Mount, "mnt", libc::CLONE_NEWNS),
+];
+
+/// Namespaces to join (fd, flag) in the order they must be joined, and flags to unshare.
+struct NsPlan {
+    join: Vec<(OwnedFd, libc::c_int, String)>,
+    unshare: libc::c_int,
+    new_user: bool,
+}
+
+fn plan_namespaces(spec: &Spec) -> Result<NsPlan> {
+    let wanted = spec::namespaces(spec);
+    let mut plan = NsPlan {
+        join: Vec::new(),
+        unshare: 0,
+        new_user: false,
+    };
+    for (t, _, flag) in NS_ORDER {
+        let Some((_, path)) = wanted.iter().find(|(k, _)| *k == t) else {
+            continue;
+        };
+        match path {
+            Some(p) => {
+                let fd = rustix::fs::open(
+                    p,
+                    rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .map_err(|e| RuntimeError::path("open namespace", p, e))?;
+                plan.join.push((fd, flag, p.display().to_string()));
+            }
+            None => {
+                if t == LinuxNamespaceType::User {
+                    plan.new_user = true;
+                } else {
+                    plan.unshare |= flag;
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Undoes a half-made container when create fails.
+struct CreateGuard<'a> {
+    dir: &'a Path,
+    cgroup: Option<&'a Manager>,
+    pids: Vec<i32>,
+    armed: bool,
+}
+
+impl Drop for CreateGuard<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        for &p in &self.pids {
+            let _ = sys::kill(p, libc::SIGKILL);
+            let _ = sys::waitpid(p, 0);
+        }
+        if let Some(cg) = self.cgroup {
+            if let Ok(pids) = cg.pids() {
+                for p in pids {
+                    let _ = sys::kill(p, libc::SIGKILL);
+                }
+            }
+            let _ = cg.destroy();
+        }
+        let _ = std::fs::remove_dir_all(self.dir);
+    }
+}
+
+/// Binds a unix socket in `dir` through /proc/self/fd, which keeps the path short whatever
+/// the length of `--root` (sun_path holds 108 bytes; Docker's state paths come close).
+fn bind_in(dir: &Path, name: &str) -> Result<UnixListener> {
+    let d = std::fs::File::open(dir).map_err(|e| RuntimeError::path("open", dir, e))?;
+    let p = format!("/proc/self/fd/{}/{name}", d.as_raw_fd());
+    UnixListener::bind(&p).map_err(|e| RuntimeError::path("listen on", dir.join(name), e))
+}
+
+fn connect_in(dir: &Path, name: &str) -> Result<UnixStream> {
+    let d = std::fs::File::open(dir).map_err(|e| RuntimeError::path("open", dir, e))?;
+    let p = format!("/proc/self/fd/{}/{name}", d.as_raw_fd());
+    UnixStream::connect(&p).map_err(|e| RuntimeError::path("connect to", dir.join(name), e))
+}
+
+fn connect_socket(p: &Path, what: &'static str) -> Result<OwnedFd> {
+    let s = UnixStream::connect(p).map_err(|e| RuntimeError::path(what, p, e))?;
+    Ok(OwnedFd::from(s))
+}
+
+/// The device cgroup rules every container needs on top of the spec's (runc's list).
+fn with_default_device_rules(spec: &Spec) -> Option<LinuxResources> {
+    let mut res = spec.linux().as_ref()?.resources().clone()?;
+    let Some(rules) = res.devices().clone() else {
+        return Some(res);
+    };
+    let mut rules = rules;
+    let mut add = |t: &str, major: i64, minor: Option<i64>| {
+        let v = serde_json::json!({"allow": true, "type": t, "major": major, "minor": minor, "access": "rwm"});
+        if let Ok(r) = serde_json::from_value(v) {
+            rules.push(r);
+        }
+    };
+    for (maj, min) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+        (10, 200),
+    ] {
+        add("c", maj, Some(min));
+    }
+    add("c", 136, None);
+    for d in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().clone())
+        .unwrap_or_default()
+    {
+        let t = match d.typ() {
+            oci_spec::runtime::LinuxDeviceType::B => "b",
+            oci_spec::runtime::LinuxDeviceType::P => continue,
+            _ => "c",
+        };
+        add(t, d.major(), Some(d.minor()));
+    }
+    res.set_devices(Some(rules));
+    Some(res)
+}
+
+fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let Some(l) = spec.linux() else { return Ok(()) };
+    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let uid = fmt(l.uid_mappings());
+    let gid = fmt(l.gid_mappings());
+    let p = PathBuf::from(format!("/proc/{pid}"));
+    std::fs::write(p.join("uid_map"), uid)
+        .map_err(|e| RuntimeError::path("write", p.join("uid_map"), e))?;
+    std::fs::write(p.join("gid_map"), gid)
+        .map_err(|e| RuntimeError::path("write", p.join("gid_map"), e))?;
+    Ok(())
+}
+
+fn state_json(saved: &Saved, status: Status) -> Vec<u8> {
+    let st = OciState {
+        oci_version: "1.2.0".into(),
+        id: saved.id.clone(),
+        pid: saved.pid,
+        status,
+        bundle: saved.bundle.clone(),
+        rootfs: saved.rootfs.clone(),
+        created: saved.created.clone(),
+        owner: saved.owner.clone(),
+        annotations: saved.annotations.clone(),
+    };
+    serde_json::to_vec(&st).unwrap_or_default()
+}
+
+fn hooks_of(
+    spec: &Spec,
+    f: impl Fn(&oci_spec::runtime::Hooks) -> &Option<Vec<oci_spec::runtime::Hook>>,
+) -> Vec<oci_spec::runtime::Hook> {
+    spec.hooks()
+        .as_ref()
+        .and_then(|h| f(h).clone())
+        .unwrap_or_default()
+}
+
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    state::write_atomic(&abs, pid.to_string().as_bytes())
+}
+
+impl Container {
+    /// Loads a container from the state root.
+    pub fn load(root: &Path, id: &str) -> Result<Container> {
+        let saved = Saved::load(root, id)?;
+        let cfg = root.join(id).join("config.json");
+        let bytes = std::fs::read(&cfg).map_err(|e| RuntimeError::path("read", &cfg, e))?;
+        let spec = spec::parse(&bytes)
+            .map_err(|e| RuntimeError::InvalidConfig(format!("{}: {e}", cfg.display())))?;
+        Ok(Container {
+            root: root.to_path_buf(),
+            saved,
+            spec,
+        })
+    }
+
+    /// Ids of all containers under a state root.
+    pub fn list(root: &Path) -> Result<Vec<Container>> {
+        let mut out = Vec::new();
+        let rd = match std::fs::read_dir(root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(RuntimeError::path("read", root, e)),
+        };
+        for e in rd.flatten() {
+            if let Some(id) = e.file_name().to_str() {
+                if let Ok(c) = Container::load(root, id) {
+                    out.push(c);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.saved.created.cmp(&b.saved.created));
+        Ok(out)
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.join(&self.saved.id)
+    }
+
+    /// Current status.
+    pub fn status(&self) -> Status {
+        self.saved.status(&self.root)
+    }
+
+    /// The runtime.md state.
+    pub fn state(&self) -> OciState {
+        self.saved.oci(&self.root)
+    }
+
+    fn wrong_state(&self, what: &str) -> RuntimeError {
+        RuntimeError::WrongState {
+            id: self.saved.id.clone(),
+            status: self.status().to_string(),
+            what: what.into(),
+        }
+    }
+
+    /// Creates the container: everything up to, not including, the user's process.
+    pub fn create(opts: &CreateOptions) -> Result<Container> {
+        state::validate_id(&opts.id)?;
+        let spec = spec::load_bundle(&opts.bundle)?;
+        let process = spec
+            .process()
+            .clone()
+            .ok_or_else(|| RuntimeError::InvalidConfig("process: missing".into()))?;
+        std::fs::create_dir_all(&opts.root)
+            .map_err(|e| RuntimeError::path("create state root", &opts.root, e))?;
+        let dir = opts.root.join(&opts.id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(RuntimeError::AlreadyExists(opts.id.clone()))
+            }
+            Err(e) => return Err(RuntimeError::path("create state directory", &dir, e)),
+        }
+        // No lock is needed here: until state.json exists, no other command can find this
+        // container, and a lock fd would be inherited by the init and held for its lifetime.
+        let mut guard = CreateGuard {
+            dir: &dir,
+            cgroup: None,
+            pids: Vec::new(),
+            armed: true,
+        };
+        let cfg_bytes = serde_json::to_vec(&spec)
+            .map_err(|e| RuntimeError::InvalidConfig(format!("encode config: {e}")))?;
+        state::write_atomic(&dir.join("config.json"), &cfg_bytes)?;
+
+        let cgroups_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+        let cgroup = Manager::new(&opts.id, cgroups_path.as_deref(), opts.systemd_cgroup)?;
+        let cgroup = Box::leak(Box::new(cgroup)) as &Manager;
+        guard.cgroup = Some(cgroup);
+
+        let console = if process.terminal().unwrap_or(false) {
+            let p = opts.console_socket.as_ref().ok_or_else(|| {
+                RuntimeError::InvalidConfig(
+                    "process.terminal is true but no --console-socket was given".into(),
+                )
+            })?;
+            Some(connect_socket(p, "connect to console socket")?)
+        } else {
+            None
+        };
+        let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        let listener = match &seccomp {
+            Some(s) if crate::seccomp::uses_notify(s) => match s.listener_path() {
+                Some(p) => Some(connect_socket(p, "connect to seccomp listener")?),
+                None => None,
+            },
+            _ => None,
+        };
+        let exec_listener = bind_in(&dir, EXEC_SOCK)?;
+        let plan = plan_namespaces(&spec)?;
+        let own_pidns = plan.unshare & libc::CLONE_NEWPID != 0;
+        let mut saved = Saved {
+            id: opts.id.clone(),
+            pid: 0,
+            start_time: 0,
+            bundle: std::fs::canonicalize(&opts.bundle).unwrap_or_else(|_| opts.bundle.clone()),
+            rootfs: spec
+                .root()
+                .as_ref()
+                .map(|r| r.path().clone())
+                .unwrap_or_default(),
+            created: state::now_rfc3339(),
+            owner: String::new(),
+            annotations: spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+            cgroup: Some(cgroup.clone()),
+            own_pidns,
+        };
+        if opts.subreaper {
+            sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0)
+                .map_err(|e| RuntimeError::sys("become subreaper", e))?;
+        }
+        let (parent, child) = sync::pair()?;
+        let setup = InitSetup {
+            spec: &spec,
+            bundle: &opts.bundle,
+            plan,
+            console,
+            listener,
+            exec_listener,
+            preserve_fds: opts.preserve_fds,
+            no_pivot: opts.no_pivot,
+            no_new_keyring: opts.no_new_keyring,
+            cgroup,
+            seccomp: seccomp.as_ref(),
+            saved: &saved,
+        };
+        let inter = match sys::fork().map_err(|e| RuntimeError::sys("fork", e))? {
+            Fork::Child => {
+                drop(parent);
+                let code = match intermediate(&child, setup) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        let _ = child.send(&Msg::Error { msg: e.to_string() });
+                        1
+                    }
+                };
+                sys::exit_now(code);
+            }
+            Fork::Parent(pid) => pid,
+        };
+        drop(child);
+        drop(setup);
+        guard.pids.push(inter);
+        cgroup.apply(inter)?;
+        if let Some(res) = with_default_device_rules(&spec) {
+            cgroup.set(&res)?;
+        }
+        parent.send(&Msg::Go)?;
+        let mut init_pid = 0;
+        loop {
+            match parent.recv()? {
+                Some(Msg::MapIds { pid }) => {
+                    write_id_maps(pid, &spec)?;
+                    parent.send(&Msg::Ack)?;
+                }
+                Some(Msg::Pid { pid }) => {
+                    init_pid = pid;
+                    guard.pids.push(pid);
+                    parent.send(&Msg::HostPid { pid })?;
+                }
+                Some(Msg::RunHooks) => {
+                    saved.pid = init_pid;
+                    let st = state_json(&saved, Status::Creating);
+                    crate::hooks::run_all("prestart", &hooks_of(&spec, |h| h.prestart()), &st)?;
+                    crate::hooks::run_all(
+                        "createRuntime",
+                        &hooks_of(&spec, |h| h.create_runtime()),
+                        &st,
+                    )?;
+                    parent.send(&Msg::Ack)?;
+                }
+                Some(Msg::Ready) => break,
+                Some(Msg::Error { msg }) => return Err(RuntimeError::Child(msg)),
+                Some(other) => {
+                    return Err(RuntimeError::Child(format!(
+                        "unexpected message from init: {other:?}"
+                    )))
+                }
+                None => {
+                    return Err(RuntimeError::Child(
+                        "container init exited before it was ready".into(),
+                    ))
+                }
+            }
+        }
+        let _ = sys::waitpid(inter, 0);
+        guard.pids.retain(|p| *p != inter);
+        saved.pid = init_pid;
+        saved.start_time = state::proc_stat(init_pid).map(|(s, _)| s).unwrap_or(0);
+        saved.save(&opts.root)?;
+        if let Some(pf) = &opts.pid_file {
+            write_pid_file(pf, init_pid)?;
+        }
+        guard.armed = false;
+        Ok(Container {
+            root: opts.root.clone(),
+            saved,
+            spec,
+        })
+    }
+
+    /// Starts the user's process of a created container and runs the poststart hooks.
+    pub fn start(&self) -> Result<()> {
+        let _lock = state::Lock::take(&self.dir())?;
+        if self.status() != Status::Created {
+            return Err(self.wrong_state("cannot start a container that is not created"));
+        }
+        let mut s = connect_in(&self.dir(), EXEC_SOCK)?;
+        s.write_all(b"1")
+            .map_err(|e| RuntimeError::sys("signal the container's init", e))?;
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        let _ = std::fs::remove_file(self.dir().join(EXEC_SOCK));
+        if !reply.is_empty() {
+            return Err(RuntimeError::Child(reply));
+        }
+        let st = state_json(&self.saved, Status::Running);
+        // As runc does: a failing poststart hook stops the container and fails `start`.
+        if let Err(e) =
+            crate::hooks::run_all("poststart", &hooks_of(&self.spec, |h| h.poststart()), &st)
+        {
+            let _ = sys::kill(self.saved.pid, libc::SIGKILL);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Sends a signal to the init, or with `all` to every process in the container's cgroup.
+    pub fn kill(&self, sig: i32, all: bool) -> Result<()> {
+        let status = self.status();
+        if status == Status::Stopped && !all {
+            return Err(self.wrong_state("container not running"));
+        }
+        if all {
+            if let Some(cg) = &self.saved.cgroup {
+                let frozen = sig == libc::SIGKILL && cg.freeze().is_ok();
+                for p in cg.pids()? {
+                    let _ = sys::kill(p, sig);
+                }
+                if frozen {
+                    let _ = cg.thaw();
+                }
+                return Ok(());
+            }
+        }
+        sys::kill(self.saved.pid, sig)
+            .map_err(|e| RuntimeError::sys(format!("kill {} with signal {sig}", self.saved.pid), e))
+    }
+
+    /// Deletes the container's resources; with `force`, kills it first.
+    pub fn delete(&self, force: bool) -> Result<()> {
+        let _lock = state::Lock::take(&self.dir())?;
+        let status = self.status();
+        match status {
+            Status::Stopped => {}
+            Status::Created => {
+                self.kill_and_wait()?;
+            }
+            _ if force => self.kill_and_wait()?,
+            _ => return Err(self.wrong_state("cannot delete a running container without --force")),
+        }
+        if let Some(cg) = &self.saved.cgroup {
+            // Without its own pid namespace, processes the init left behind live on.
+            if let Ok(pids) = cg.pids() {
+                for p in pids {
+                    let _ = sys::kill(p, libc::SIGKILL);
+                }
+            }
+            let _ = cg.thaw();
+        }
+        let st = state_json(&self.saved, Status::Stopped);
+        let mut hook_err = None;
+        for h in hooks_of(&self.spec, |h| h.poststop()) {
+            if let Err(e) = crate::hooks::run("poststop", &h, &st) {
+                hook_err.get_or_insert(e);
+            }
+        }
+        if let Some(cg) = &self.saved.cgroup {
+            cg.destroy()?;
+        }
+        std::fs::remove_dir_all(self.dir())
+            .map_err(|e| RuntimeError::path("remove state", self.dir(), e))?;
+        match hook_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn kill_and_wait(&self) -> Result<()> {
+        if let Some(cg) = &self.saved.cgroup {
+            let _ = cg.thaw();
+        }
+        let _ = sys::kill(self.saved.pid, libc::SIGKILL);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state::alive(self.saved.pid, self.saved.start_time) {
+            // Our own child (run, or a subreaper caller): reap it so it stops being a zombie.
+            let _ = sys::waitpid(self.saved.pid, libc::WNOHANG);
+            if std::time::Instant::now() > deadline {
+                return Err(RuntimeError::Child(format!(
+                    "container init {} did not die after SIGKILL",
+                    self.saved.pid
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Ok(())
+    }
+
+    /// Freezes every process of the container.
+    pub fn pause(&self) -> Result<()> {
+        let st = self.status();
+        if st != Status::Running && st != Status::Created {
+            return Err(self.wrong_state("container not running"));
+        }
+        self.cgroup()?.freeze()?;
+        Ok(())
+    }
+
+    /// Thaws a paused container.
+    pub fn resume(&self) -> Result<()> {
+        if self.status() != Status::Paused {
+            return Err(self.wrong_state("container not paused"));
+        }
+        self.cgroup()?.thaw()?;
+        Ok(())
+    }
+
+    /// The container's cgroup manager.
+    pub fn cgroup(&self) -> Result<&Manager> {
+        self.saved
+            .cgroup
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Unsupported("container has no cgroup".into()))
+    }
+
+    /// Applies new resource limits.
+    pub fn update(&self, res: &LinuxResources) -> Result<()> {
+        if self.status() == Status::Stopped {
+            return Err(self.wrong_state("container not running"));
+        }
+        self.cgroup()?.set(res)?;
+        Ok(())
+    }
+
+    /// Pids of all processes in the container.
+    pub fn processes(&self) -> Result<Vec<i32>> {
+        Ok(self.cgroup()?.pids()?)
+    }
+
+    /// Waits for the init (our child, or a subreaper's) and returns its exit code.
+    pub fn wait_init(&self, forward_signals: bool) -> Result<i32> {
+        loop {
+            if forward_signals {
+                for s in sys::take_pending() {
+                    if s != libc::SIGCHLD {
+                        let _ = sys::kill(self.saved.pid, s);
+                    }
+                }
+            }
+            match sys::waitpid(-1, 0) {
+                Ok(Some((p, st))) if p == self.saved.pid => return Ok(sys::exit_code(st)),
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+                    return Err(RuntimeError::Child(
+                        "the container's init is not a child of this process".into(),
+                    ))
+                }
+                Err(e) => return Err(RuntimeError::sys("wait for container", e)),
+            }
+        }
+    }
+
+    /// Runs another process in the running container. Returns its pid when detached, else
+    /// its exit code.
+    pub fn exec(&self, opts: &ExecOptions) -> Result<i32> {
+        if self.status() != Status::Running {
+            return Err(self.wrong_state("cannot exec in a container that is not running"));
+        }
+        spec::validate_process(&opts.process)?;
+        let pid = self.saved.pid;
+        let mut join = Vec::new();
+        for (t, name, flag) in NS_ORDER {
+            if !spec::has_ns(&self.spec, t) {
+                continue;
+            }
+            let theirs = format!("/proc/{pid}/ns/{name}");
+            let ours = format!("/proc/self/ns/{name}");
+            let same = match (std::fs::metadata(&theirs), std::fs::metadata(&ours)) {
+                (Ok(a), Ok(b)) => {
+                    use std::os::unix::fs::MetadataExt;
+                    a.ino() == b.ino() && a.dev() == b.dev()
+                }
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let fd = rustix::fs::open(
+                theirs.as_str(),
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(|e| RuntimeError::path("open namespace", &theirs, e))?;
+            join.push((fd, flag, theirs));
+        }
+        let console = if opts.process.terminal().unwrap_or(false) {
+            let p = opts.console_socket.as_ref().ok_or_else(|| {
+                RuntimeError::InvalidConfig(
+                    "process.terminal is true but no --console-socket was given".into(),
+                )
+            })?;
+            Some(connect_socket(p, "connect to console socket")?)
+        } else {
+            None
+        };
+        let seccomp = self.spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        if !opts.detach {
+            sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0)
+                .map_err(|e| RuntimeError::sys("become subreaper", e))?;
+        }
+        let setgroups_denied = spec::has_ns(&self.spec, LinuxNamespaceType::User)
+            && std::fs::read_to_string(format!("/proc/{pid}/setgroups"))
+                .is_ok_and(|s| s.trim() == "deny");
+        let (parent, child) = sync::pair()?;
+        let inter = match sys::fork().map_err(|e| RuntimeError::sys("fork", e))? {
+            Fork::Child => {
+                drop(parent);
+                let r = exec_intermediate(
+                    &child,
+                    join,
+                    console,
+                    &opts.process,
+                    seccomp.as_ref(),
+                    opts.preserve_fds,
+                    setgroups_denied,
+                );
+                if let Err(e) = r {
+                    let _ = child.send(&Msg::Error { msg: e.to_string() });
+                    sys::exit_now(1);
+                }
+                sys::exit_now(0);
+            }
+            Fork::Parent(p) => p,
+        };
+        drop(child);
+        let fail = |e: RuntimeError, p: i32| {
+            let _ = sys::kill(p, libc::SIGKILL);
+            let _ = sys::waitpid(p, 0);
+            e
+        };
+        if let Some(cg) = &self.saved.cgroup {
+            cg.apply(inter).map_err(|e| fail(e.into(), inter))?;
+        }
+        parent.send(&Msg::Go).map_err(|e| fail(e, inter))?;
+        let mut child_pid = 0;
+        loop {
+            match parent.recv()? {
+                Some(Msg::Pid { pid }) => {
+                    child_pid = pid;
+                    parent.send(&Msg::HostPid { pid })?;
+                }
+                Some(Msg::Ready) => {}
+                Some(Msg::Error { msg }) => {
+                    let _ = sys::waitpid(inter, 0);
+                    if child_pid > 0 {
+                        let _ = sys::waitpid(child_pid, 0);
+                    }
+                    return Err(RuntimeError::Child(msg));
+                }
+                Some(other) => {
+                    return Err(RuntimeError::Child(format!(
+                        "unexpected message from exec child: {other:?}"
+                    )))
+                }
+                // The channel is close-on-exec: end of stream means the process is running.
+                None => break,
+            }
+        }
+        let _ = sys::waitpid(inter, 0);
+        if child_pid == 0 {
+            return Err(RuntimeError::Child(
+                "exec child went away before starting the process".into(),
+            ));
+        }
+        if let Some(pf) = &opts.pid_file {
+            write_pid_file(pf, child_pid)?;
+        }
+        if opts.detach {
+            return Ok(child_pid);
+        }
+        loop {
+            for s in sys::take_pending() {
+                if s != libc::SIGCHLD {
+                    let _ = sys::kill(child_pid, s);
+                }
+            }
+            match sys::waitpid(child_pid, 0) {
+                Ok(Some((_, st))) => return Ok(sys::exit_code(st)),
+                Ok(None) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) => return Err(RuntimeError::sys("wait for exec process", e)),
+            }
+        }
+    }
+}
+
+struct InitSetup<'a> {
+    spec: &'a Spec,
+    bundle: &'a Path,
+    plan: NsPlan,
+    console: Option<OwnedFd>,
+    listener: Option<OwnedFd>,
+    exec_listener: UnixListener,
+    preserve_fds: u32,
+    no_pivot: bool,
+    no_new_keyring: bool,
+    cgroup: &'a Manager,
+    seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
+    saved: &'a Saved,
+}
+
+fn join_namespaces(join: &[(OwnedFd, libc::c_int, String)]) -> Result<()> {
+    for (fd, flag, path) in join {
+        sys::setns(fd.as_fd(), *flag)
+            .map_err(|e| RuntimeError::sys(format!("join namespace {path}"), e))?;
+    }
+    Ok(())
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let Some(offs) = spec.linux().as_ref().and_then(|l| l.time_offsets().clone()) else {
+        return Ok(());
+    };
+    let mut s = String::new();
+    for (clock, o) in offs {
+        s.push_str(&format!(
+            "{clock} {} {}\n",
+            o.secs().unwrap_or(0),
+            o.nanosecs().unwrap_or(0)
+        ));
+    }
+    std::fs::write("/proc/self/timens_offsets", s)
+        .map_err(|e| RuntimeError::path("write", "/proc/self/timens_offsets", e))
+}
+
+/// The first child: namespaces in, then fork the init.
+fn intermediate(chan: &Channel, setup: InitSetup<'_>) -> Result<()> {
+    chan.expect_go()?;
+    join_namespaces(&setup.plan.join)?;
+    if setup.plan.new_user {
+        sys::unshare(libc::CLONE_NEWUSER)
+            .map_err(|e| RuntimeError::sys("create user namespace", e))?;
+        chan.send(&Msg::MapIds {
+            pid: rustix::process::getpid().as_raw_nonzero().get(),
+        })?;
+        chan.expect_ack("user namespace mappings")?;
+        sys::setresgid(0)
+            .map_err(|e| RuntimeError::sys("become root in the user namespace (gid)", e))?;
+        sys::setresuid(0)
+            .map_err(|e| RuntimeError::sys("become root in the user namespace (uid)", e))?;
+    }
+    if setup.plan.unshare != 0 {
+        sys::unshare(setup.plan.unshare).map_err(|e| RuntimeError::sys("create namespaces", e))?;
+    }
+    if setup.plan.unshare & libc::CLONE_NEWTIME != 0 {
+        write_time_offsets(setup.spec)?;
+    }
+    match sys::fork().map_err(|e| RuntimeError::sys("fork init", e))? {
+        Fork::Child => {
+            let Err(e) = init(chan, setup);
+            let _ = chan.send(&Msg::Error { msg: e.to_string() });
+            sys::exit_now(1);
+        }
+        Fork::Parent(pid) => chan.send(&Msg::Pid { pid }),
+    }
+}
+
+impl Channel {
+    fn expect_go(&self) -> Result<()> {
+        match self.recv()? {
+            Some(Msg::Go) => Ok(()),
+            Some(Msg::Error { msg }) => Err(RuntimeError::Child(msg)),
+            _ => Err(RuntimeError::Child("runtime went away".into())),
+        }
+    }
+
+    fn expect_host_pid(&self) -> Result<i32> {
+        match self.recv()? {
+            Some(Msg::HostPid { pid }) => Ok(pid),
+            _ => Err(RuntimeError::Child("runtime went away".into())),
+        }
+    }
+}
+
+/// The container's init, up to `exec`.
+fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible> {
+    let host_pid = chan.expect_host_pid()?;
+    // Nothing of the runtime should be visible to the container through /proc/PID/exe or
+    // ptrace while it still runs runtime code (see crate::sealed for the binary itself).
+    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
+    let spec = setup.spec;
+    let process = spec
+        .process()
+        .clone()
+        .ok_or_else(|| RuntimeError::InvalidConfig("process: missing".into()))?;
+    let rootfs = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .unwrap_or_default();
+    let has_mntns = spec::has_ns(spec, LinuxNamespaceType::Mount);
+    let ctx = RootfsContext {
+        spec,
+        rootfs: &rootfs,
+        bundle: setup.bundle,
+        in_userns: spec::has_ns(spec, LinuxNamespaceType::User),
+        cgroupns: spec::has_ns(spec, LinuxNamespaceType::Cgroup),
+        cgroup: Some(setup.cgroup),
+    };
+    let root_fd = if has_mntns {
+        let fd = rootfs::prepare_root(&ctx)?;
+        rootfs::mount_all(&ctx, &fd)?;
+        rootfs::create_devices(&ctx, &fd)?;
+        Some(fd)
+    } else {
+        None
+    };
+    chan.send(&Msg::RunHooks)?;
+    chan.expect_ack("createRuntime hooks")?;
+    let mut st = setup.saved.clone();
+    st.pid = host_pid;
+    let state = state_json(&st, Status::Creating);
+    crate::hooks::run_all(
+        "createContainer",
+        &hooks_of(spec, |h| h.create_container()),
+        &state,
+    )?;
+    match &root_fd {
+        Some(fd) => rootfs::pivot(fd, &rootfs, setup.no_pivot)?,
+        None => {
+            rustix::process::chroot(&rootfs)
+                .map_err(|e| RuntimeError::path("chroot", &rootfs, e))?;
+            rustix::process::chdir("/").map_err(|e| RuntimeError::path("chdir", "/", e))?;
+        }
+    }
+    drop(root_fd);
+    if let Some(h) = spec.hostname().as_ref().filter(|h| !h.is_empty()) {
+        sys::sethostname(h).map_err(|e| RuntimeError::sys(format!("set hostname {h:?}"), e))?;
+    }
+    if let Some(d) = spec.domainname().as_ref().filter(|h| !h.is_empty()) {
+        sys::setdomainname(d).map_err(|e| RuntimeError::sys(format!("set domainname {d:?}"), e))?;
+    }
+    if has_mntns {
+        rootfs::finalize(spec)?;
+    }
+    if !setup.no_new_keyring {
+        // A session keyring of its own, so the container cannot read the host's keys.
+        let _ = join_session_keyring();
+    }
+    process::apply_oom_score_adj(&process)?;
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().clone()) {
+        let persona = match p.domain() {
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+            _ => 0,
+        };
+        sys::personality(persona).map_err(|e| RuntimeError::sys("set personality", e))?;
+    }
+    if let Some(c) = &setup.console {
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        process::setup_console(c, size)?;
+    }
+    rustix::process::chdir(process.cwd())
+        .map_err(|e| RuntimeError::path("chdir to process.cwd", process.cwd(), e))?;
+    let exec = process::prepare(&process)?;
+    chan.send(&Msg::Ready)?;
+    // Wait for `start`.
+    let (mut conn, _) = loop {
+        match setup.exec_listener.accept() {
+            Ok(c) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(RuntimeError::sys("wait for start", e)),
+        }
+    };
+    let mut b = [0u8; 1];
+    let _ = conn.read(&mut b);
+    drop(setup.exec_listener);
+    let report = |conn: &mut UnixStream, e: RuntimeError| -> RuntimeError {
+        let _ = conn.write_all(e.to_string().as_bytes());
+        e
+    };
+    crate::hooks::run_all(
+        "startContainer",
+        &hooks_of(spec, |h| h.start_container()),
+        &state,
+    )
+    .map_err(|e| report(&mut conn, e))?;
+    let listener = setup.listener.map(|l| {
+        let mut s = setup.saved.clone();
+        s.pid = host_pid;
+        (l, state_json(&s, Status::Running))
+    });
+    let userns = spec::has_ns(spec, LinuxNamespaceType::User);
+    let fin = Finish {
+        process: &process,
+        seccomp: setup.seccomp,
+        preserve_fds: setup.preserve_fds,
+        listener,
+        setgroups_denied: userns
+            && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny"),
+    };
+    process::finish_and_exec(fin, &exec).map_err(|e| report(&mut conn, e))
+}
+
+fn join_session_keyring() -> std::io::Result<()> {
+    // KEYCTL_JOIN_SESSION_KEYRING with a NULL name creates an anonymous session keyring.
+    sys::keyctl_join_session_keyring()
+}
+
+/// The exec path: join the container's namespaces, fork, set up and exec.
+fn exec_intermediate(
+    chan: &Channel,
+    join: Vec<(OwnedFd, libc::c_int, String)>,
+    console: Option<OwnedFd>,
+    process: &Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    preserve_fds: u32,
+    setgroups_denied: bool,
+) -> Result<()> {
+    chan.expect_go()?;
+    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    join_namespaces(&join)?;
+    match sys::fork().map_err(|e| RuntimeError::sys("fork exec process", e))? {
+        Fork::Child => {
+            let r = (|| -> Result<std::convert::Infallible> {
+                let _ = chan.expect_host_pid()?;
+                if let Some(c) = &console {
+                    sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
+                    let size = process
+                        .console_size()
+                        .as_ref()
+                        .map(|b| (b.height() as u16, b.width() as u16));
+                    process::setup_console(c, size)?;
+                }
+                rustix::process::chdir(process.cwd())
+                    .map_err(|e| RuntimeError::path("chdir to process.cwd", process.cwd(), e))?;
+                process::apply_oom_score_adj(process)?;
+                let exec = process::prepare(process)?;
+                let fin = Finish {
+                    process,
+                    seccomp,
+                    preserve_fds,
+                    listener: None,
+                    setgroups_denied,
+                };
+                process::finish_and_exec(fin, &exec)
+            })();
+            let Err(e) = r;
+            let _ = chan.send(&Msg::Error { msg: e.to_string() });
+            sys::exit_now(127);
+        }
+        Fork::Parent(pid) => chan.send(&Msg::Pid { pid }),
+    }
+}

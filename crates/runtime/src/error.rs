@@ -15,14 +15,29 @@ pub enum RuntimeError {
     NotFound(String),
     #[error("container {0:?} already exists")]
     AlreadyExists(String),
-    #[error("invalid container id {0:?}: only letters, digits, '_', '-', '.' allowed, 1..=1024 long")]
+    #[error(
+        "invalid container id {0:?}: only letters, digits, '_', '-', '.' allowed, 1..=1024 long"
+    )]
     InvalidId(String),
     #[error("container {id} is {status}: {what}")]
-    WrongState { id: String, status: String, what: String },
+    WrongState {
+        id: String,
+        status: String,
+        what: String,
+    },
     #[error("{what} {path}: {source}")]
-    Path { what: &'static str, path: PathBuf, #[source] source: io::Error },
+    Path {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("{what}: {source}")]
-    Sys { what: String, #[source] source: io::Error },
+    Sys {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("cgroup: {0}")]
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("seccomp: {0}")]
@@ -39,11 +54,22 @@ pub enum RuntimeError {
 impl RuntimeError {
     /// A syscall failure with a description of what was being done.
     pub fn sys(what: impl Into<String>, source: impl Into<io::Error>) -> Self {
-        RuntimeError::Sys { what: what.into(), source: source.into() }
+        RuntimeError::Sys {
+            what: what.into(),
+            source: source.into(),
+        }
     }
     /// A failure on a path.
-    pub fn path(what: &'static str, path: impl Into<PathBuf>, source: impl Into<io::Error>) -> Self {
-        RuntimeError::Path { what, path: path.into(), source: source.into() }
+    pub fn path(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+        source: impl Into<io::Error>,
+    ) -> Self {
+        RuntimeError::Path {
+            what,
+            path: path.into(),
+            source: source.into(),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod process;
 pub mod rootfs;
 pub mod safepath;
+pub mod sealed;
 pub mod seccomp;
 pub mod signal;
 pub mod spec;
