@@ -627,18 +627,19 @@ pub fn finalize(spec: &Spec) -> Result<()> {
     )
     .map_err(|e| RuntimeError::path("open", "/", e))?;
     if let Some(l) = spec.linux() {
-        for p in l.masked_paths().iter().flatten() {
-            mask_path(&root, Path::new(p))?;
-        }
-        for p in l.readonly_paths().iter().flatten() {
-            readonly_path(&root, Path::new(p))?;
-        }
+        // sysctls first: /proc/sys is among the read-only paths.
         if let Some(sysctl) = l.sysctl() {
             for (k, v) in sysctl {
                 let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
                 std::fs::write(&path, v)
                     .map_err(|e| RuntimeError::path("write sysctl", &path, e))?;
             }
+        }
+        for p in l.readonly_paths().iter().flatten() {
+            readonly_path(&root, Path::new(p))?;
+        }
+        for p in l.masked_paths().iter().flatten() {
+            mask_path(&root, Path::new(p))?;
         }
     }
     if spec
