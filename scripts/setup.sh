@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# setup.sh: everything a fresh Debian 12 machine (root) needs, then the main job on embedded
+# defaults: build muelle, make the busybox bundle from Debian's busybox-static, and run it
+# with muelle-runtime. No registry is needed.
+set -euo pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$TOP"
+log() { printf 'setup: %s\n' "$*" >&2; }
+[ "$(id -u)" = 0 ] || { log "run as root (namespaces, cgroups and mounts need it)"; exit 1; }
+
+need="pkg-config libseccomp-dev busybox-static file"
+missing=""
+for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+  log "installing$missing"
+  apt-get update -q >/dev/null
+  apt-get install -y -q $missing >/dev/null
+fi
+command -v cargo >/dev/null || { log "cargo not found: install a Rust toolchain (rustup)"; exit 1; }
+
+log "building (release)"
+cargo build --release --workspace --quiet
+install -m 0755 target/release/muelle-runtime target/release/muelle-init /usr/local/bin/
+
+bundle=/var/lib/muelle/bundles/busybox
+log "busybox bundle in $bundle"
+"$TOP/scripts/busybox-rootfs.sh" "$bundle/rootfs"
+rm -f "$bundle/config.json"
+(cd "$bundle" && muelle-runtime spec)
+python3 - "$bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sh", "-c", "echo \"hello from muelle: $(hostname), pid $$, $(id)\"; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"]
+json.dump(c, open(p, "w"), indent=2)
+PY
+log "running it"
+muelle-runtime run --bundle "$bundle" "setup-demo-$$"
