@@ -579,8 +579,8 @@ fn make_device(
     rustix::fs::chownat(
         &dir,
         name,
-        uid.map(|u| rustix::fs::Uid::from_raw(u)),
-        gid.map(|g| rustix::fs::Gid::from_raw(g)),
+        uid.map(rustix::fs::Uid::from_raw),
+        gid.map(rustix::fs::Gid::from_raw),
         rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
     )
     .map_err(|e| RuntimeError::path("chown", path, e))?;

@@ -183,17 +183,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
             if dest.as_os_str().is_empty() {
                 return Err(invalid("mounts: a mount has an empty destination"));
             }
-            if m.typ().as_deref() == Some("bind")
+            let bind = m.typ().as_deref() == Some("bind")
                 || m.options()
                     .as_ref()
-                    .is_some_and(|o| o.iter().any(|x| x == "bind" || x == "rbind"))
-            {
-                if m.source().is_none() {
-                    return Err(invalid(format!(
-                        "mounts: bind mount to {} has no source",
-                        dest.display()
-                    )));
-                }
+                    .is_some_and(|o| o.iter().any(|x| x == "bind" || x == "rbind"));
+            if bind && m.source().is_none() {
+                return Err(invalid(format!(
+                    "mounts: bind mount to {} has no source",
+                    dest.display()
+                )));
             }
         }
     }

@@ -36,8 +36,22 @@ fn main() -> ExitCode {
         }
         args.remove(0);
     }
-    let Some((prog, rest)) = args.split_first() else { return usage() };
-    let forwarded: Vec<i32> = (1..32).filter(|s| ![libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE].contains(s)).collect();
+    let Some((prog, rest)) = args.split_first() else {
+        return usage();
+    };
+    let forwarded: Vec<i32> = (1..32)
+        .filter(|s| {
+            ![
+                libc::SIGKILL,
+                libc::SIGSTOP,
+                libc::SIGSEGV,
+                libc::SIGBUS,
+                libc::SIGILL,
+                libc::SIGFPE,
+            ]
+            .contains(s)
+        })
+        .collect();
     if let Err(e) = sys::catch_signals(&forwarded) {
         eprintln!("muelle-init: install signal handlers: {e}");
         return ExitCode::from(1);
@@ -51,7 +65,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("muelle-init: exec {prog}: {e}");
-            return ExitCode::from(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 });
+            return ExitCode::from(if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            });
         }
     };
     let pid = child.id() as i32;
@@ -76,6 +94,9 @@ fn main() -> ExitCode {
             }
         }
         // Interrupted at once by any caught signal, SIGCHLD included.
-        let _ = rustix::thread::nanosleep(&rustix::thread::Timespec { tv_sec: 0, tv_nsec: 50_000_000 });
+        let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+            tv_sec: 0,
+            tv_nsec: 50_000_000,
+        });
     }
 }

@@ -41,6 +41,10 @@ pub struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     log::init(cli.log.as_deref(), &cli.log_format, cli.debug);
+    log::debug(&format!(
+        "invoked: {:?}",
+        std::env::args().collect::<Vec<_>>()
+    ));
     match commands::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
