@@ -405,14 +405,48 @@ impl Container {
             seccomp: seccomp.as_ref(),
             saved: &saved,
         };
-        let inter = match sys::fork().map_err(|e| RuntimeError::sys("fork", e))? {
+        // Fast path: nothing to join and no user namespace, so one clone() with every new
+        // namespace makes the init directly; otherwise an intermediate child joins and
+        // unshares, then forks the init.
+        let direct = setup.plan.join.is_empty()
+            && !setup.plan.new_user
+            && setup.plan.unshare & libc::CLONE_NEWTIME == 0;
+        let forked = if direct {
+            // The cgroup namespace is unshared by the init once it is in its cgroup, else the
+            // namespace's root would be this process's cgroup.
+            sys::clone_ns(setup.plan.unshare & !libc::CLONE_NEWCGROUP)
+        } else {
+            sys::fork()
+        };
+        let inter = match forked.map_err(|e| RuntimeError::sys("fork", e))? {
             Fork::Child => {
                 drop(parent);
-                let code = match intermediate(&child, setup) {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        let _ = child.send(&Msg::Error { msg: e.to_string() });
-                        1
+                let code = if direct {
+                    let cgroupns = setup.plan.unshare & libc::CLONE_NEWCGROUP != 0;
+                    let r = child
+                        .expect_go()
+                        .and_then(|()| {
+                            if cgroupns {
+                                sys::unshare(libc::CLONE_NEWCGROUP)
+                                    .map_err(|e| RuntimeError::sys("create cgroup namespace", e))?;
+                            }
+                            Ok(())
+                        })
+                        .and_then(|()| init(&child, setup));
+                    match r {
+                        Ok(never) => match never {},
+                        Err(e) => {
+                            let _ = child.send(&Msg::Error { msg: e.to_string() });
+                            1
+                        }
+                    }
+                } else {
+                    match intermediate(&child, setup) {
+                        Ok(()) => 0,
+                        Err(e) => {
+                            let _ = child.send(&Msg::Error { msg: e.to_string() });
+                            1
+                        }
                     }
                 };
                 sys::exit_now(code);
@@ -427,7 +461,10 @@ impl Container {
             cgroup.set(&res)?;
         }
         parent.send(&Msg::Go)?;
-        let mut init_pid = 0;
+        if direct {
+            parent.send(&Msg::HostPid { pid: inter })?;
+        }
+        let mut init_pid = if direct { inter } else { 0 };
         loop {
             match parent.recv()? {
                 Some(Msg::MapIds { pid }) => {
@@ -464,8 +501,10 @@ impl Container {
                 }
             }
         }
-        let _ = sys::waitpid(inter, 0);
-        guard.pids.retain(|p| *p != inter);
+        if !direct {
+            let _ = sys::waitpid(inter, 0);
+            guard.pids.retain(|p| *p != inter);
+        }
         saved.pid = init_pid;
         saved.start_time = state::proc_stat(init_pid).map(|(s, _)| s).unwrap_or(0);
         saved.save(&opts.root)?;

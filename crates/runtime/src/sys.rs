@@ -539,3 +539,17 @@ pub fn keyctl_join_session_keyring() -> io::Result<()> {
     })
     .map(drop)
 }
+
+/// clone(2) with namespace flags and no new stack: like fork, but the child starts in the new
+/// namespaces (PID 1 of a new pid namespace). Same single-thread condition as [`fork`].
+pub fn clone_ns(flags: libc::c_int) -> io::Result<Fork> {
+    let f = (flags as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong;
+    // SAFETY: without CLONE_VM and with a null stack, clone behaves like fork: the child gets
+    // a copy of the address space and continues from here. The process is single-threaded.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, f, 0usize, 0usize, 0usize, 0usize) };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Fork::Child),
+        p => Ok(Fork::Parent(p as i32)),
+    }
+}
