@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub use oci_spec::runtime::Spec;
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use oci_spec::runtime::LinuxNamespaceType;
+pub use oci_spec::runtime::{Process, Spec};
 
 use crate::error::{Result, RuntimeError};
 
