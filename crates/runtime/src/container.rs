@@ -573,9 +573,8 @@ impl Container {
         let status = self.status();
         match status {
             Status::Stopped => {}
-            Status::Created => {
-                self.kill_and_wait()?;
-            }
+            // runtime.md: deleting a container that is not stopped (created included) is an
+            // error that leaves it alone; --force kills it first, as engines ask.
             _ if force => self.kill_and_wait()?,
             _ => return Err(self.wrong_state("cannot delete a running container without --force")),
         }

@@ -49,6 +49,15 @@ pub fn open_in_root(
 
 /// Opens a directory inside `root` as an O_PATH handle, creating missing components.
 pub fn mkdir_all_in_root(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+    mkdir_all_links(root, path, mode, 0)
+}
+
+fn mkdir_all_links(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    mode: u32,
+    links: u32,
+) -> io::Result<OwnedFd> {
     let dirflags = OFlags::PATH | OFlags::DIRECTORY;
     match open_in_root(root, path, dirflags, Mode::empty()) {
         Ok(fd) => return Ok(fd),
@@ -61,16 +70,37 @@ pub fn mkdir_all_in_root(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Re
         .collect();
     let mut prefix = PathBuf::new();
     let mut parent = open_in_root(root, Path::new("."), dirflags, Mode::empty())?;
-    for c in comps {
-        prefix.push(&c);
+    for (i, c) in comps.iter().enumerate() {
+        prefix.push(c);
         match open_in_root(root, &prefix, dirflags, Mode::empty()) {
             Ok(fd) => parent = fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                match rustix::fs::mkdirat(&parent, &c, Mode::from_raw_mode(mode)) {
+                match rustix::fs::mkdirat(&parent, c, Mode::from_raw_mode(mode)) {
                     Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                     Err(e) => return Err(e.into()),
                 }
-                parent = open_in_root(root, &prefix, dirflags, Mode::empty())?;
+                match open_in_root(root, &prefix, dirflags, Mode::empty()) {
+                    Ok(fd) => parent = fd,
+                    // A symlink whose target does not exist yet (target resolved inside the
+                    // root): create the target, then the rest of the path below it.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                        let Ok(target) = rustix::fs::readlinkat(&parent, c.as_os_str(), Vec::new())
+                        else {
+                            return Err(e);
+                        };
+                        if links >= 40 {
+                            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                        }
+                        let target = PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes()));
+                        let mut next = match prefix.parent() {
+                            Some(dir) if target.is_relative() => dir.join(&target),
+                            _ => target,
+                        };
+                        next.extend(&comps[i + 1..]);
+                        return mkdir_all_links(root, &next, mode, links + 1);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e),
         }

@@ -277,11 +277,44 @@ fn listen_fds() -> u32 {
 
 fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
     sealed::ensure_sealed()?;
-    let opts = create_opts(cli, &a.create, !a.detach);
+    let mut opts = create_opts(cli, &a.create, !a.detach);
     if !a.detach {
         muelle_runtime::sys::catch_signals(&forwarded_signals())?;
     }
+    // A terminal without a console socket in the foreground: be the console ourselves, as
+    // `runc run` does, so `spec && run` works for a person at a terminal.
+    let wants_tty = spec::load_bundle(&a.create.bundle)
+        .ok()
+        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
+        .unwrap_or(false);
+    let console = if wants_tty && opts.console_socket.is_none() {
+        if a.detach {
+            bail!("process.terminal is true: a detached run needs --console-socket");
+        }
+        let dir = tempfile_dir()?;
+        let path = dir.join("console.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path)
+            .with_context(|| format!("listen on {}", path.display()))?;
+        opts.console_socket = Some(path);
+        Some((dir, listener))
+    } else {
+        None
+    };
     let c = Container::create(&opts)?;
+    let master = match &console {
+        Some((dir, listener)) => {
+            let r = receive_master(listener);
+            let _ = std::fs::remove_dir_all(dir);
+            match r {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    let _ = c.delete(true);
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     if let Err(e) = c.start() {
         let _ = c.delete(true);
         return Err(e.into());
@@ -289,11 +322,29 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
     if a.detach {
         return Ok(0);
     }
-    let code = c.wait_init(true);
+    let code = match master {
+        Some(m) => crate::tty::proxy(&c, m),
+        None => c.wait_init(true).map_err(Into::into),
+    };
     if !a.keep {
         c.delete(true)?;
     }
     Ok(code? as u8)
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("muelle-runtime-console-{}", std::process::id()));
+    std::fs::create_dir(&dir).with_context(|| format!("create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn receive_master(listener: &std::os::unix::net::UnixListener) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    let (conn, _) = listener.accept().context("accept console connection")?;
+    let mut buf = [0u8; 4096];
+    let (_, mut fds) =
+        muelle_runtime::sys::recv_fds(conn.as_fd(), &mut buf, 1).context("receive pty master")?;
+    fds.pop().context("the container sent no pty master")
 }
 
 fn forwarded_signals() -> Vec<i32> {

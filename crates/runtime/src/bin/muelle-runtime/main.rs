@@ -4,6 +4,7 @@
 mod commands;
 mod log;
 mod spec_template;
+mod tty;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
