@@ -172,6 +172,13 @@ fn rlimit_resource(t: PosixRlimitType) -> libc::c_int {
     }) as libc::c_int
 }
 
+/// The spec's name of an rlimit type (RLIMIT_NOFILE).
+fn rlimit_name(t: PosixRlimitType) -> String {
+    serde_json::to_string(&t)
+        .map(|s| s.trim_matches('"').to_string())
+        .unwrap_or_else(|_| format!("{t:?}"))
+}
+
 /// Applies process.rlimits. Raising a hard limit needs CAP_SYS_RESOURCE: say so.
 pub fn apply_rlimits(p: &Process) -> Result<()> {
     for r in p.rlimits().iter().flatten() {
@@ -183,8 +190,8 @@ pub fn apply_rlimits(p: &Process) -> Result<()> {
             };
             RuntimeError::sys(
                 format!(
-                    "setrlimit {:?} soft={} hard={}{hint}",
-                    r.typ(),
+                    "setrlimit {} soft={} hard={}{hint}",
+                    rlimit_name(r.typ()),
                     r.soft(),
                     r.hard()
                 ),

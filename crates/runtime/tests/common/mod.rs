@@ -1,0 +1,543 @@
+//! Helpers of the end-to-end tests in `cli.rs`: a shared busybox rootfs, one bundle and one
+//! state root per container, a runtime command runner with a timeout, and a guard that removes
+//! the container (and its cgroups) whatever the test outcome.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// The runtime binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_muelle-runtime");
+
+/// The read-only busybox rootfs shared by all tests (world-readable, for user namespaces).
+const SHARED_ROOTFS: &str = "/var/tmp/muelle-test-rootfs-v1";
+
+/// Mount points that exist in the shared rootfs, so that read-only tests never create
+/// directories in it.
+const MOUNT_POINTS: &[&str] = &["mnt/a", "mnt/b", "mnt/rw", "mnt/ro", "mnt/out", "mnt/hooks"];
+
+/// Upper bound for any single runtime invocation.
+pub const CMD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Builds the shared rootfs once (per machine; the first test process to get there wins the
+/// rename, the others throw their copy away).
+pub fn shared_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let dst = PathBuf::from(SHARED_ROOTFS);
+        if dst.join("bin/busybox").is_file() {
+            return dst;
+        }
+        let tmp = PathBuf::from(format!("{SHARED_ROOTFS}.build.{}", unique()));
+        build_rootfs(&tmp);
+        if std::fs::rename(&tmp, &dst).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        assert!(dst.join("bin/busybox").is_file(), "shared rootfs missing");
+        dst
+    })
+}
+
+fn build_rootfs(dir: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/busybox-rootfs.sh");
+    let out = Command::new(&script)
+        .arg(dir)
+        .output()
+        .expect("run busybox-rootfs.sh");
+    assert!(
+        out.status.success(),
+        "busybox-rootfs.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for m in MOUNT_POINTS {
+        std::fs::create_dir_all(dir.join(m)).expect("mkdir mount point");
+    }
+    let st = Command::new("chmod")
+        .args(["-R", "go+rX"])
+        .arg(dir)
+        .status()
+        .expect("chmod");
+    assert!(st.success());
+}
+
+/// A string unique to this process and call.
+pub fn unique() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        nanos % 1_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Output of one command.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn ok(self) -> Out {
+        assert_eq!(self.code, 0, "command failed: {self:#?}");
+        self
+    }
+
+    pub fn fails(self) -> Out {
+        assert_ne!(self.code, 0, "command should have failed: {self:#?}");
+        self
+    }
+
+    /// Asserts that stderr contains every one of `words`.
+    pub fn stderr_has(&self, words: &[&str]) -> &Out {
+        for w in words {
+            assert!(
+                self.stderr.contains(w),
+                "stderr should contain {w:?}: {self:#?}"
+            );
+        }
+        self
+    }
+
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+fn status_code(st: std::process::ExitStatus) -> i32 {
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+}
+
+fn reader(mut r: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let b = buf.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => b.lock().unwrap().extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    buf
+}
+
+/// Runs a command with piped stdout/stderr and a timeout (the child is killed when it
+/// expires, and the test fails).
+pub fn run_cmd(mut cmd: Command) -> Out {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let so = reader(child.stdout.take().expect("stdout"));
+    let se = reader(child.stderr.take().expect("stderr"));
+    let st = wait_timeout(&mut child, CMD_TIMEOUT)
+        .unwrap_or_else(|| panic!("command timed out after {CMD_TIMEOUT:?}: {cmd:?}"));
+    // Give the readers a moment to drain what is left in the pipes.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Arc::strong_count(&so) + Arc::strong_count(&se) > 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let take = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
+    Out {
+        code: status_code(st),
+        stdout: take(&so),
+        stderr: take(&se),
+    }
+}
+
+/// Waits for a child up to `limit`; kills it and returns None when the limit is reached.
+pub fn wait_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return Some(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls `cond` every few milliseconds until it holds; panics with `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The cgroup directories of container `id` (default cgroupsPath /muelle/<id>) that exist.
+pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+        for e in rd.flatten() {
+            let d = e.path().join("muelle").join(id);
+            if d.is_dir() {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// Kills whatever is left in a cgroup directory and removes it (and its children).
+fn remove_cgroup(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                remove_cgroup(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+    for _ in 0..200 {
+        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            for p in procs.split_whitespace() {
+                if let Ok(pid) = p.parse::<i32>() {
+                    // SAFETY: kill(2) with a pid read from the cgroup; no memory is involved.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One container: its bundle (config.json written on demand), its own state root and id.
+/// Dropping it force-deletes the container, kills spawned runtime processes and removes any
+/// cgroup left behind.
+pub struct Ctr {
+    pub id: String,
+    pub root: TempDir,
+    pub bundle: TempDir,
+    pub config: Value,
+    children: Vec<Child>,
+}
+
+impl Ctr {
+    /// A container with the `muelle-runtime spec` defaults, made non-interactive and pointed
+    /// at the shared read-only rootfs; the process is `sh -c true` until a test sets another.
+    pub fn new(tag: &str) -> Ctr {
+        let rootfs = shared_rootfs();
+        let bundle = tempfile::Builder::new()
+            .prefix("muelle-bundle-")
+            .tempdir()
+            .expect("bundle dir");
+        let root = tempfile::Builder::new()
+            .prefix("muelle-root-")
+            .tempdir()
+            .expect("root dir");
+        let out = run_cmd({
+            let mut c = Command::new(BIN);
+            c.arg("spec").arg("--bundle").arg(bundle.path());
+            c
+        })
+        .ok();
+        assert!(out.stderr.is_empty(), "{out:?}");
+        let cfg_path = bundle.path().join("config.json");
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(&cfg_path).expect("read spec output"))
+                .expect("spec output is JSON");
+        std::fs::remove_file(&cfg_path).expect("rm config");
+        config["process"]["terminal"] = json!(false);
+        config["process"]["args"] = json!(["sh", "-c", "true"]);
+        config["root"] = json!({"path": rootfs, "readonly": true});
+        Ctr {
+            id: format!("{tag}-{}", unique()),
+            root,
+            bundle,
+            config,
+            children: Vec::new(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.bundle.path()
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.path().join(&self.id)
+    }
+
+    /// Sets the process to `sh -c script`.
+    pub fn sh(&mut self, script: &str) -> &mut Ctr {
+        self.config["process"]["args"] = json!(["sh", "-c", script]);
+        self
+    }
+
+    /// Adds a mount entry.
+    pub fn mount(&mut self, m: Value) -> &mut Ctr {
+        self.config["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .push(m);
+        self
+    }
+
+    /// Binds a host directory (read-write) into the container.
+    pub fn bind(&mut self, host: &Path, dest: &str, ro: bool) -> &mut Ctr {
+        let mut opts = vec!["rbind", "nosuid", "nodev"];
+        if ro {
+            opts.push("ro");
+        }
+        self.mount(json!({"destination": dest, "type": "bind", "source": host, "options": opts}))
+    }
+
+    /// Removes a namespace type from the defaults.
+    pub fn drop_ns(&mut self, t: &str) -> &mut Ctr {
+        self.config["linux"]["namespaces"]
+            .as_array_mut()
+            .expect("namespaces")
+            .retain(|n| n["type"] != t);
+        self
+    }
+
+    /// Adds a namespace (new, or joined when `path` is given).
+    pub fn add_ns(&mut self, t: &str, path: Option<&str>) -> &mut Ctr {
+        self.drop_ns(t);
+        let mut n = json!({"type": t});
+        if let Some(p) = path {
+            n["path"] = json!(p);
+        }
+        self.config["linux"]["namespaces"]
+            .as_array_mut()
+            .expect("namespaces")
+            .push(n);
+        self
+    }
+
+    /// Switches to a private, writable copy of the shared rootfs (for tests that plant
+    /// symlinks or need to create things in it).
+    pub fn private_rootfs(&mut self) -> PathBuf {
+        let dst = self.dir().join("rootfs");
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(shared_rootfs())
+            .arg(&dst)
+            .status()
+            .expect("cp");
+        assert!(st.success(), "copy rootfs");
+        self.config["root"] = json!({"path": dst, "readonly": false});
+        dst
+    }
+
+    pub fn write_config(&self) {
+        std::fs::write(
+            self.dir().join("config.json"),
+            serde_json::to_vec_pretty(&self.config).expect("encode"),
+        )
+        .expect("write config.json");
+    }
+
+    /// A runtime command with this container's `--root`.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--root").arg(self.root.path());
+        c
+    }
+
+    /// Runs a runtime subcommand that does not leave container processes behind holding
+    /// its stdio (state, kill, delete, list, ps, pause, update, foreground run...).
+    pub fn rt(&self, args: &[&str]) -> Out {
+        let mut c = self.cmd();
+        c.args(args);
+        run_cmd(c)
+    }
+
+    /// Like [`Ctr::rt`] for commands whose container processes outlive the command (create,
+    /// exec --detach): stdio goes to files in the bundle, read back once the command returns.
+    pub fn rt_files(&self, args: &[&str]) -> Out {
+        let n = unique();
+        let so = self.dir().join(format!("out-{n}.log"));
+        let se = self.dir().join(format!("err-{n}.log"));
+        let mut c = self.cmd();
+        c.args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&so).expect("stdout file"))
+            .stderr(std::fs::File::create(&se).expect("stderr file"));
+        let mut child = c.spawn().expect("spawn");
+        let st = wait_timeout(&mut child, CMD_TIMEOUT)
+            .unwrap_or_else(|| panic!("runtime {args:?} timed out"));
+        Out {
+            code: status_code(st),
+            stdout: std::fs::read_to_string(&so).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&se).unwrap_or_default(),
+        }
+    }
+
+    /// `run` in the foreground: the container's stdout/stderr and the exit code.
+    pub fn run(&self) -> Out {
+        self.write_config();
+        let b = self.dir().to_str().expect("utf8").to_string();
+        self.rt(&["run", "--bundle", &b, &self.id])
+    }
+
+    /// `create` with extra flags before the id; stdio of the container goes to files.
+    pub fn create_with(&self, extra: &[&str]) -> Out {
+        self.write_config();
+        let b = self.dir().to_str().expect("utf8").to_string();
+        let mut args = vec!["create", "--bundle", &b];
+        args.extend_from_slice(extra);
+        args.push(&self.id);
+        self.rt_files(&args)
+    }
+
+    pub fn create(&self) -> Out {
+        self.create_with(&[])
+    }
+
+    pub fn start(&self) -> Out {
+        self.rt(&["start", &self.id])
+    }
+
+    /// create + start, asserting both succeed; returns the init's host pid.
+    pub fn create_start(&self) -> i32 {
+        self.create().ok();
+        self.start().ok();
+        self.pid()
+    }
+
+    /// `run` in the background (stdout and stderr to `run.out` / `run.err` in the bundle).
+    /// Returns the pid of the runtime process.
+    pub fn spawn_run(&mut self, extra: &[&str]) -> u32 {
+        self.write_config();
+        let mut c = self.cmd();
+        c.arg("run").arg("--bundle").arg(self.dir()).args(extra);
+        c.arg(&self.id);
+        self.spawn(c, "run")
+    }
+
+    /// Spawns a command with stdio to `<name>.out` / `<name>.err` in the bundle; it is killed
+    /// when the container guard drops. Returns its pid.
+    pub fn spawn(&mut self, mut c: Command, name: &str) -> u32 {
+        c.stdin(Stdio::null())
+            .stdout(std::fs::File::create(self.dir().join(format!("{name}.out"))).expect("out"))
+            .stderr(std::fs::File::create(self.dir().join(format!("{name}.err"))).expect("err"));
+        let child = c.spawn().expect("spawn");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Waits for the spawned process with this pid and returns its exit code.
+    pub fn wait_spawned(&mut self, pid: u32) -> i32 {
+        let i = self
+            .children
+            .iter()
+            .position(|c| c.id() == pid)
+            .expect("spawned child");
+        let mut child = self.children.remove(i);
+        let st = wait_timeout(&mut child, CMD_TIMEOUT).expect("spawned process timed out");
+        status_code(st)
+    }
+
+    pub fn read_bundle_file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir().join(name)).unwrap_or_default()
+    }
+
+    /// `state` as JSON (panics if it fails).
+    pub fn state(&self) -> Value {
+        let o = self.rt(&["state", &self.id]).ok();
+        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("state JSON: {e}: {o:?}"))
+    }
+
+    pub fn status(&self) -> String {
+        self.state()["status"]
+            .as_str()
+            .expect("status string")
+            .to_string()
+    }
+
+    pub fn pid(&self) -> i32 {
+        let pid = self.state()["pid"].as_i64().expect("pid") as i32;
+        assert!(pid > 0, "pid {pid}");
+        pid
+    }
+
+    pub fn wait_status(&self, want: &str) {
+        wait_for(&format!("status {want}"), Duration::from_secs(10), || {
+            let o = self.rt(&["state", &self.id]);
+            o.code == 0
+                && serde_json::from_str::<Value>(&o.stdout)
+                    .is_ok_and(|v| v["status"].as_str() == Some(want))
+        });
+    }
+
+    /// Asserts that a failed create/run left nothing behind.
+    pub fn assert_no_leftovers(&self) {
+        assert!(
+            !self.state_dir().exists(),
+            "state dir {} left behind",
+            self.state_dir().display()
+        );
+        let cg = cgroup_dirs(&self.id);
+        assert!(cg.is_empty(), "cgroup dirs left behind: {cg:?}");
+    }
+}
+
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let mut c = self.cmd();
+        c.args(["delete", "--force", &self.id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Ok(mut child) = c.spawn() {
+            let _ = wait_timeout(&mut child, CMD_TIMEOUT);
+        }
+        for d in cgroup_dirs(&self.id) {
+            remove_cgroup(&d);
+        }
+    }
+}
+
+/// True if this process has the capability (bit number) in its effective set.
+pub fn host_has_cap(bit: u32) -> bool {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|m| m & (1 << bit) != 0)
+}
+
+/// The value of a `Key:` line of a /proc status-like text.
+pub fn status_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+        .map(str::trim)
+}
+
+/// Is `path` a mount point in this (host) mount namespace?
+pub fn host_mounted(path: &Path) -> bool {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let p = path.to_string_lossy();
+    mi.lines()
+        .any(|l| l.split_whitespace().nth(4) == Some(p.as_ref()))
+}
