@@ -362,6 +362,7 @@ impl Container {
             },
             _ => None,
         };
+        let idmapped = crate::idmap::prepare(&spec, &opts.bundle)?;
         let exec_listener = bind_in(&dir, EXEC_SOCK)?;
         let plan = plan_namespaces(&spec)?;
         let own_pidns = plan.unshare & libc::CLONE_NEWPID != 0;
@@ -404,6 +405,7 @@ impl Container {
             cgroup,
             seccomp: seccomp.as_ref(),
             saved: &saved,
+            idmapped: &idmapped,
         };
         // Fast path: nothing to join and no user namespace, so one clone() with every new
         // namespace makes the init directly; otherwise an intermediate child joins and
@@ -837,6 +839,7 @@ struct InitSetup<'a> {
     cgroup: &'a Manager,
     seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
     saved: &'a Saved,
+    idmapped: &'a std::collections::BTreeMap<usize, OwnedFd>,
 }
 
 fn join_namespaces(join: &[(OwnedFd, libc::c_int, String)]) -> Result<()> {
@@ -937,6 +940,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         in_userns: spec::has_ns(spec, LinuxNamespaceType::User),
         cgroupns: spec::has_ns(spec, LinuxNamespaceType::Cgroup),
         cgroup: Some(setup.cgroup),
+        idmapped: setup.idmapped,
     };
     let root_fd = if has_mntns {
         let fd = rootfs::prepare_root(&ctx)?;

@@ -14,6 +14,7 @@ pub mod cgroups;
 pub mod container;
 pub mod error;
 pub mod hooks;
+pub mod idmap;
 pub mod process;
 pub mod rootfs;
 pub mod safepath;

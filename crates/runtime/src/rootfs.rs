@@ -157,6 +157,8 @@ pub struct RootfsContext<'a> {
     pub in_userns: bool,
     pub cgroupns: bool,
     pub cgroup: Option<&'a Manager>,
+    /// Detached idmapped mounts made by the runtime, by index in `mounts`.
+    pub idmapped: &'a std::collections::BTreeMap<usize, OwnedFd>,
 }
 
 /// Makes `/` non-propagating into the host (or as rootfsPropagation says), then binds the
@@ -196,8 +198,11 @@ pub fn prepare_root(ctx: &RootfsContext<'_>) -> Result<OwnedFd> {
 
 /// Mounts every entry of the spec's `mounts`, in order.
 pub fn mount_all(ctx: &RootfsContext<'_>, root: &OwnedFd) -> Result<()> {
-    for m in ctx.spec.mounts().iter().flatten() {
-        mount_one(ctx, root, m)?;
+    for (i, m) in ctx.spec.mounts().iter().flatten().enumerate() {
+        match ctx.idmapped.get(&i) {
+            Some(tree) => move_idmapped(ctx, root, m, tree)?,
+            None => mount_one(ctx, root, m)?,
+        }
     }
     Ok(())
 }
@@ -218,8 +223,9 @@ fn mount_one(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount) -> Result<()> {
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().clone().unwrap_or_default();
     if opts.idmap {
+        // prepare() in idmap.rs made it, or refused it with a reason.
         return Err(RuntimeError::Unsupported(format!(
-            "mount {}: idmapped mounts are not supported by this runtime yet",
+            "mount {}: idmapped mount was not prepared",
             dest.display()
         )));
     }
@@ -267,6 +273,34 @@ fn mount_one(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount) -> Result<()> {
             }
         }
         Err(e) => return Err(mount_err(dest, &typ, e)),
+    }
+    finish_mount(root, dest, &opts)
+}
+
+/// Moves a detached idmapped mount into place, then applies the mount's other flags.
+fn move_idmapped(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount, tree: &OwnedFd) -> Result<()> {
+    let dest = m.destination();
+    let src = m.source().clone().unwrap_or_default();
+    let src = if src.is_absolute() { src } else { ctx.bundle.join(src) };
+    let is_dir = std::fs::metadata(&src).map(|m| m.is_dir()).unwrap_or(true);
+    let target = if is_dir {
+        mkdir_all_in_root(root.as_fd(), dest, 0o755)
+    } else {
+        create_file_in_root(root.as_fd(), dest)
+    }
+    .map_err(|e| RuntimeError::path("create mount point", dest, e))?;
+    rustix::mount::move_mount(
+        tree,
+        "",
+        &target,
+        "",
+        rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .map_err(|e| RuntimeError::sys(format!("move idmapped mount onto {}", dest.display()), e))?;
+    let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
+    let extra = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
+    if extra != 0 {
+        remount_bind(root, dest, extra)?;
     }
     finish_mount(root, dest, &opts)
 }

@@ -553,3 +553,31 @@ pub fn clone_ns(flags: libc::c_int) -> io::Result<Fork> {
         p => Ok(Fork::Parent(p as i32)),
     }
 }
+
+/// mount_setattr(2) on a detached mount fd: make it idmapped through the user namespace
+/// `userns` (MOUNT_ATTR_IDMAP), recursively when `recursive`.
+pub fn mount_setattr_idmap(mnt: BorrowedFd<'_>, userns: BorrowedFd<'_>, recursive: bool) -> io::Result<()> {
+    let mut attr = MountAttr {
+        attr_set: libc::MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: valid fds, an empty C string path with AT_EMPTY_PATH, and a valid attr struct
+    // whose size is passed.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &mut attr as *mut MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
