@@ -38,6 +38,8 @@ pub struct CreateOptions {
     pub systemd_cgroup: bool,
     /// Become a child subreaper so the init can be waited for (`run` in the foreground).
     pub subreaper: bool,
+    /// Start the process as soon as it is set up (`run`): no exec socket, no `start`.
+    pub start_immediately: bool,
 }
 
 /// Options of `exec`.
@@ -363,7 +365,11 @@ impl Container {
             _ => None,
         };
         let idmapped = crate::idmap::prepare(&spec, &opts.bundle)?;
-        let exec_listener = bind_in(&dir, EXEC_SOCK)?;
+        let exec_listener = if opts.start_immediately {
+            None
+        } else {
+            Some(bind_in(&dir, EXEC_SOCK)?)
+        };
         let plan = plan_namespaces(&spec)?;
         let own_pidns = plan.unshare & libc::CLONE_NEWPID != 0;
         let mut saved = Saved {
@@ -490,6 +496,7 @@ impl Container {
                     parent.send(&Msg::Ack)?;
                 }
                 Some(Msg::Ready) => break,
+                None if opts.start_immediately && init_pid > 0 => break,
                 Some(Msg::Error { msg }) => return Err(RuntimeError::Child(msg)),
                 Some(other) => {
                     return Err(RuntimeError::Child(format!(
@@ -536,6 +543,12 @@ impl Container {
         if !reply.is_empty() {
             return Err(RuntimeError::Child(reply));
         }
+        self.poststart()
+    }
+
+    /// Runs the poststart hooks (done by `start`; by the caller after a `start_immediately`
+    /// create).
+    pub fn poststart(&self) -> Result<()> {
         let st = state_json(&self.saved, Status::Running);
         // As runc does: a failing poststart hook stops the container and fails `start`.
         if let Err(e) =
@@ -832,7 +845,7 @@ struct InitSetup<'a> {
     plan: NsPlan,
     console: Option<OwnedFd>,
     listener: Option<OwnedFd>,
-    exec_listener: UnixListener,
+    exec_listener: Option<UnixListener>,
     preserve_fds: u32,
     no_pivot: bool,
     no_new_keyring: bool,
@@ -950,8 +963,12 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     } else {
         None
     };
-    chan.send(&Msg::RunHooks)?;
-    chan.expect_ack("createRuntime hooks")?;
+    let runtime_hooks = !hooks_of(spec, |h| h.prestart()).is_empty()
+        || !hooks_of(spec, |h| h.create_runtime()).is_empty();
+    if runtime_hooks {
+        chan.send(&Msg::RunHooks)?;
+        chan.expect_ack("createRuntime hooks")?;
+    }
     let mut st = setup.saved.clone();
     st.pid = host_pid;
     let state = state_json(&st, Status::Creating);
@@ -1000,20 +1017,29 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     rustix::process::chdir(process.cwd())
         .map_err(|e| RuntimeError::path("chdir to process.cwd", process.cwd(), e))?;
     let exec = process::prepare(&process)?;
-    chan.send(&Msg::Ready)?;
-    // Wait for `start`.
-    let (mut conn, _) = loop {
-        match setup.exec_listener.accept() {
-            Ok(c) => break c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(RuntimeError::sys("wait for start", e)),
+    let mut conn = match setup.exec_listener {
+        Some(listener) => {
+            chan.send(&Msg::Ready)?;
+            // Wait for `start`.
+            let (mut conn, _) = loop {
+                match listener.accept() {
+                    Ok(c) => break c,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(RuntimeError::sys("wait for start", e)),
+                }
+            };
+            let mut b = [0u8; 1];
+            let _ = conn.read(&mut b);
+            Some(conn)
         }
+        // `run`: no one to wait for; errors from here on still reach the runtime through
+        // the channel, and its end-of-stream at exec means the process started.
+        None => None,
     };
-    let mut b = [0u8; 1];
-    let _ = conn.read(&mut b);
-    drop(setup.exec_listener);
-    let report = |conn: &mut UnixStream, e: RuntimeError| -> RuntimeError {
-        let _ = conn.write_all(e.to_string().as_bytes());
+    let mut report = |e: RuntimeError| -> RuntimeError {
+        if let Some(c) = conn.as_mut() {
+            let _ = c.write_all(e.to_string().as_bytes());
+        }
         e
     };
     crate::hooks::run_all(
@@ -1021,7 +1047,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         &hooks_of(spec, |h| h.start_container()),
         &state,
     )
-    .map_err(|e| report(&mut conn, e))?;
+    .map_err(&mut report)?;
     let listener = setup.listener.map(|l| {
         let mut s = setup.saved.clone();
         s.pid = host_pid;
@@ -1036,7 +1062,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         setgroups_denied: userns
             && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny"),
     };
-    process::finish_and_exec(fin, &exec).map_err(|e| report(&mut conn, e))
+    process::finish_and_exec(fin, &exec).map_err(report)
 }
 
 fn join_session_keyring() -> std::io::Result<()> {

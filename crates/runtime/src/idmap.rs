@@ -18,7 +18,9 @@ use crate::sync::{self, Msg};
 use crate::sys::{self, Fork};
 
 fn maps_text(m: &[LinuxIdMapping]) -> String {
-    m.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect()
+    m.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
 }
 
 /// A user namespace with the given mappings, held by an fd (its helper process is gone).
@@ -35,7 +37,9 @@ pub fn userns_with(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<O
                     0
                 }
                 Err(e) => {
-                    let _ = child.send(&Msg::Error { msg: format!("create user namespace: {e}") });
+                    let _ = child.send(&Msg::Error {
+                        msg: format!("create user namespace: {e}"),
+                    });
                     1
                 }
             };
@@ -67,7 +71,9 @@ pub fn userns_with(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<O
 /// True if the mount asks to be idmapped.
 pub fn wants_idmap(m: &Mount) -> bool {
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
-    opts.idmap || m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty()) || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+    opts.idmap
+        || m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+        || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
 }
 
 /// Makes the detached idmapped mounts the spec asks for, keyed by the index in `mounts`.
@@ -81,7 +87,9 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<BTreeMap<usize, OwnedFd>> {
         let dest = m.destination().display().to_string();
         let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
         if opts.flags & libc::MS_BIND == 0 && m.typ().as_deref() != Some("bind") {
-            return Err(RuntimeError::InvalidConfig(format!("mount {dest}: idmapped mounts must be bind mounts")));
+            return Err(RuntimeError::InvalidConfig(format!(
+                "mount {dest}: idmapped mounts must be bind mounts"
+            )));
         }
         let own = (m.uid_mappings().clone(), m.gid_mappings().clone());
         let userns = match own {
@@ -110,8 +118,13 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<BTreeMap<usize, OwnedFd>> {
             }
         };
         let src = m.source().clone().unwrap_or_default();
-        let src = if src.is_absolute() { src } else { bundle.join(src) };
-        let recursive = opts.flags & libc::MS_REC != 0 || m.options().iter().flatten().any(|o| o == "ridmap");
+        let src = if src.is_absolute() {
+            src
+        } else {
+            bundle.join(src)
+        };
+        let recursive =
+            opts.flags & libc::MS_REC != 0 || m.options().iter().flatten().any(|o| o == "ridmap");
         let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
         if recursive {
             flags |= OpenTreeFlags::AT_RECURSIVE;

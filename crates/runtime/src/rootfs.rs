@@ -281,7 +281,11 @@ fn mount_one(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount) -> Result<()> {
 fn move_idmapped(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount, tree: &OwnedFd) -> Result<()> {
     let dest = m.destination();
     let src = m.source().clone().unwrap_or_default();
-    let src = if src.is_absolute() { src } else { ctx.bundle.join(src) };
+    let src = if src.is_absolute() {
+        src
+    } else {
+        ctx.bundle.join(src)
+    };
     let is_dir = std::fs::metadata(&src).map(|m| m.is_dir()).unwrap_or(true);
     let target = if is_dir {
         mkdir_all_in_root(root.as_fd(), dest, 0o755)
@@ -294,7 +298,8 @@ fn move_idmapped(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount, tree: &Owne
         "",
         &target,
         "",
-        rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+        rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
+            | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
     )
     .map_err(|e| RuntimeError::sys(format!("move idmapped mount onto {}", dest.display()), e))?;
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));

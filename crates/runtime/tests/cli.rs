@@ -1523,3 +1523,36 @@ fn orphans_are_reaped_in_pid_namespace() {
     assert_eq!(o.stdout.trim(), "0", "zombies in the container: {o:?}");
     c.assert_no_leftovers();
 }
+
+#[test]
+fn idmapped_bind_mount() {
+    require_env!();
+    let host = tmpdir("idmap");
+    std::fs::write(host.path().join("rootfile"), "x").unwrap();
+    let mut c = Ctr::new("idmap");
+    // On-disk uid 0 is shown through the mapping 0 -> 1000 as 1000 on the idmapped mount,
+    // while the plain bind of the same directory shows it as 0.
+    c.mount(json!({
+        "destination": "/mnt/rw", "type": "bind", "source": host.path(),
+        "options": ["rbind"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]
+    }));
+    c.bind(host.path(), "/mnt/ro", true);
+    c.sh("stat -c '%u:%g' /mnt/rw/rootfile /mnt/ro/rootfile");
+    let o = c.run().ok();
+    assert_eq!(o.lines(), ["1000:1000", "0:0"], "{o:?}");
+    assert!(!host_mounted(Path::new("/mnt/rw")));
+}
+
+#[test]
+fn idmap_option_without_any_mapping_is_refused() {
+    require_env!();
+    let host = tmpdir("idmap-bad");
+    let mut c = Ctr::new("idmapbad");
+    c.mount(json!({"destination": "/mnt/rw", "type": "bind", "source": host.path(), "options": ["rbind", "idmap"]}));
+    c.sh("true");
+    let o = c.run().fails();
+    o.stderr_has(&["/mnt/rw", "idmap"]);
+    c.assert_no_leftovers();
+}

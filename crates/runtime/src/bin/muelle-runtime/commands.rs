@@ -264,6 +264,7 @@ fn create_opts(cli: &Cli, a: &CreateArgs, subreaper: bool) -> CreateOptions {
         no_new_keyring: a.no_new_keyring,
         systemd_cgroup: cli.systemd_cgroup,
         subreaper,
+        start_immediately: false,
     }
 }
 
@@ -278,6 +279,7 @@ fn listen_fds() -> u32 {
 fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
     sealed::ensure_sealed()?;
     let mut opts = create_opts(cli, &a.create, !a.detach);
+    opts.start_immediately = true;
     if !a.detach {
         muelle_runtime::sys::catch_signals(&forwarded_signals())?;
     }
@@ -315,7 +317,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
         }
         None => None,
     };
-    if let Err(e) = c.start() {
+    if let Err(e) = c.poststart() {
         let _ = c.delete(true);
         return Err(e.into());
     }
