@@ -8,6 +8,7 @@
 //! Hybrid hosts (v1 controllers plus a cgroup2 mount at `/sys/fs/cgroup/unified`) are
 //! managed as v1: the cgroup2 mount there holds no controller that a container needs.
 
+mod devices_bpf;
 mod fs;
 mod v1;
 mod v2;
@@ -55,6 +56,25 @@ pub enum CgroupError {
     InvalidResource { what: String, reason: String },
     #[error("{0}")]
     Unsupported(String),
+    #[error(
+        "the kernel refused to load the cgroup v2 device filter ({insns} BPF instructions): \
+         {source}{hint}; verifier log: {}",
+        if .verifier_log.is_empty() { "(empty)" } else { .verifier_log.as_str() }
+    )]
+    BpfLoad {
+        insns: usize,
+        hint: &'static str,
+        verifier_log: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot {what} {path}: {source}")]
+    Bpf {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("no usable cgroup hierarchy found in {path}")]
     NoHierarchy { path: PathBuf },
     #[error(
@@ -221,9 +241,16 @@ impl Manager {
     /// when absent: v1 memory.kmem.limit_in_bytes and memory.kmem.tcp.limit_in_bytes
     /// (kernel memory limits are gone from recent kernels), cpu.cfs_burst_us and cpu.idle
     /// (newer kernels only); net_cls / net_prio settings are skipped if those hierarchies
-    /// are not mounted. On v2, device rules are skipped: device access on v2 is enforced by
-    /// an eBPF program, which this manager does not load (documented by the caller), and
-    /// swappiness, kernel memory and disableOOMKiller are ignored as v2 has no equivalent.
+    /// are not mounted. On v2, swappiness, kernel memory and disableOOMKiller are ignored
+    /// as v2 has no equivalent.
+    ///
+    /// Device rules: on v1 they are written to devices.deny/devices.allow. On v2, which has
+    /// no such files, they are compiled into a BPF_PROG_TYPE_CGROUP_DEVICE program with the
+    /// same semantics as v1 (the default set by "a" rules, then exceptions added and
+    /// removed exactly as the v1 controller does), loaded as "muelle_devices" and attached
+    /// to the container's cgroup with BPF_F_ALLOW_MULTI; the program a previous `set`
+    /// attached is detached after the new one is in place. This needs CAP_SYS_ADMIN (or
+    /// CAP_BPF). An empty rule list changes nothing, as on v1.
     pub fn set(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<(), CgroupError> {
         match self.version {
             CgroupVersion::V1 => v1::set(self, resources),
@@ -333,6 +360,12 @@ impl Manager {
             .as_ref()
             .ok_or_else(|| CgroupError::Other("cgroup v2 manager without a directory".into()))
     }
+}
+
+/// Whether the cgroup v2 device filter can be used here: loads (and drops) an allow-all
+/// BPF_PROG_TYPE_CGROUP_DEVICE program; the error says why not (kernel, privileges).
+pub fn probe_device_filter() -> Result<(), CgroupError> {
+    devices_bpf::probe()
 }
 
 /// One mountinfo line, the parts needed here.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources, LinuxThrottleDevice};
 
 use super::{
-    check_file_part, fs, v1, BlkioEntry, BlkioStats, CgroupError, HugetlbStats, Manager,
-    MemoryEntry, MemoryStats, PidsStats, Stats,
+    check_file_part, devices_bpf, fs, v1, BlkioEntry, BlkioStats, CgroupError, HugetlbStats,
+    Manager, MemoryEntry, MemoryStats, PidsStats, Stats,
 };
 
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,9 +56,9 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 
 pub(super) fn set(m: &Manager, r: &LinuxResources) -> Result<(), CgroupError> {
     let dir = m.v2_dir()?.dir.as_path();
-    // Device rules are not applied on v2: there the device controller is an eBPF program
-    // attached to the cgroup, which this manager does not build; the caller documents
-    // that device access is then governed by the container's /dev contents only.
+    if let Some(rules) = r.devices().as_deref().filter(|r| !r.is_empty()) {
+        devices_bpf::set(dir, rules)?;
+    }
     if let Some(cpu) = r.cpu() {
         set_cpu(dir, cpu)?;
     }
@@ -618,7 +618,6 @@ mod tests {
             "pids": {"limit": 32},
             "blockIO": {"weight": 500, "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 10}]},
             "hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}],
-            "devices": [{"allow": false, "access": "rwm"}],
             "unified": {"memory.high": "50000000", "pids.max": "16"}
         }))
         .unwrap();
@@ -638,7 +637,24 @@ mod tests {
         assert_eq!(read(r, "m/c/io.weight"), "default 4950");
         assert_eq!(read(r, "m/c/io.max"), "8:0 rbps=10");
         assert_eq!(read(r, "m/c/hugetlb.2MB.max"), "2097152");
+
+        // Device rules become a BPF program attached to the cgroup directory, which the
+        // kernel refuses on this fake tree (tests/cgroups_v2_devices.rs uses a real one);
+        // no v1 file is written. An empty list changes nothing.
+        let devices = |v: serde_json::Value| -> LinuxResources {
+            serde_json::from_value(serde_json::json!({ "devices": v })).unwrap()
+        };
+        let err = m
+            .set(&devices(
+                serde_json::json!([{"allow": false, "access": "rwm"}]),
+            ))
+            .unwrap_err();
+        assert!(
+            matches!(err, CgroupError::Bpf { .. } | CgroupError::BpfLoad { .. }),
+            "{err}"
+        );
         assert!(!r.join("m/c/devices.allow").exists());
+        m.set(&devices(serde_json::json!([]))).unwrap();
     }
 
     #[test]
