@@ -166,8 +166,8 @@ fn with_default_device_rules(spec: &Spec) -> Option<LinuxResources> {
         return Some(res);
     };
     let mut rules = rules;
-    let mut add = |t: &str, major: i64, minor: Option<i64>| {
-        let v = serde_json::json!({"allow": true, "type": t, "major": major, "minor": minor, "access": "rwm"});
+    let mut add = |t: &str, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let v = serde_json::json!({"allow": true, "type": t, "major": major, "minor": minor, "access": access});
         if let Ok(r) = serde_json::from_value(v) {
             rules.push(r);
         }
@@ -183,9 +183,13 @@ fn with_default_device_rules(spec: &Spec) -> Option<LinuxResources> {
         (5, 2),
         (10, 200),
     ] {
-        add("c", maj, Some(min));
+        add("c", Some(maj), Some(min), "rwm");
     }
-    add("c", 136, None);
+    add("c", Some(136), None, "rwm");
+    // mknod of any node is allowed (using it is not), as runc allows: images unpacked inside
+    // containers carry device nodes.
+    add("c", None, None, "m");
+    add("b", None, None, "m");
     for d in spec
         .linux()
         .as_ref()
@@ -197,7 +201,7 @@ fn with_default_device_rules(spec: &Spec) -> Option<LinuxResources> {
             oci_spec::runtime::LinuxDeviceType::P => continue,
             _ => "c",
         };
-        add(t, d.major(), Some(d.minor()));
+        add(t, Some(d.major()), Some(d.minor()), "rwm");
     }
     res.set_devices(Some(rules));
     Some(res)
