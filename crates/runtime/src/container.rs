@@ -402,7 +402,7 @@ impl Container {
                 .map_err(|e| RuntimeError::sys("become subreaper", e))?;
         }
         let (parent, child) = sync::pair()?;
-        let setup = InitSetup {
+        let mut setup = InitSetup {
             spec: &spec,
             bundle: &opts.bundle,
             plan,
@@ -416,6 +416,7 @@ impl Container {
             seccomp: seccomp.as_ref(),
             saved: &saved,
             idmapped: &idmapped,
+            direct: false,
         };
         // Fast path: nothing to join and no user namespace, so one clone() with every new
         // namespace makes the init directly; otherwise an intermediate child joins and
@@ -423,6 +424,11 @@ impl Container {
         let direct = setup.plan.join.is_empty()
             && !setup.plan.new_user
             && setup.plan.unshare & libc::CLONE_NEWTIME == 0;
+        setup.direct = direct;
+        if direct {
+            // The directories first, so the init can bind them while this process moves it in.
+            cgroup.create()?;
+        }
         let forked = if direct {
             // The cgroup namespace is unshared by the init once it is in its cgroup, else the
             // namespace's root would be this process's cgroup.
@@ -434,18 +440,7 @@ impl Container {
             Fork::Child => {
                 drop(parent);
                 let code = if direct {
-                    let cgroupns = setup.plan.unshare & libc::CLONE_NEWCGROUP != 0;
-                    let r = child
-                        .expect_go()
-                        .and_then(|()| {
-                            if cgroupns {
-                                sys::unshare(libc::CLONE_NEWCGROUP)
-                                    .map_err(|e| RuntimeError::sys("create cgroup namespace", e))?;
-                            }
-                            Ok(())
-                        })
-                        .and_then(|()| init(&child, setup));
-                    match r {
+                    match init(&child, setup) {
                         Ok(never) => match never {},
                         Err(e) => {
                             let _ = child.send(&Msg::Error { msg: e.to_string() });
@@ -468,13 +463,21 @@ impl Container {
         drop(child);
         drop(setup);
         guard.pids.push(inter);
-        cgroup.apply(inter)?;
-        if let Some(res) = with_default_device_rules(&spec) {
-            cgroup.set(&res)?;
-        }
-        parent.send(&Msg::Go)?;
         if direct {
+            // The init builds its rootfs while the (possibly slow) cgroup move happens here.
             parent.send(&Msg::HostPid { pid: inter })?;
+        }
+        let prepared = (|| -> Result<()> {
+            cgroup.apply(inter)?;
+            if let Some(res) = with_default_device_rules(&spec) {
+                cgroup.set(&res)?;
+            }
+            parent.send(&Msg::Go)
+        })();
+        if let Err(e) = prepared {
+            // The init may have failed on its own meanwhile (it builds the rootfs while its
+            // cgroup is prepared): its reason is the one that matters.
+            return Err(parent.pending_error().map(RuntimeError::Child).unwrap_or(e));
         }
         let mut init_pid = if direct { inter } else { 0 };
         loop {
@@ -857,6 +860,9 @@ struct InitSetup<'a> {
     seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
     saved: &'a Saved,
     idmapped: &'a std::collections::BTreeMap<usize, OwnedFd>,
+    /// The init was cloned by the runtime itself: it waits for `Go` (its cgroup is ready)
+    /// after building the rootfs, and creates the cgroup namespace then.
+    direct: bool,
 }
 
 fn join_namespaces(join: &[(OwnedFd, libc::c_int, String)]) -> Result<()> {
@@ -959,6 +965,13 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         cgroup: Some(setup.cgroup),
         idmapped: setup.idmapped,
     };
+    // A cgroup2 mount inside a cgroup namespace shows the namespace's root: that namespace
+    // must exist before the mounts.
+    let go_early =
+        setup.direct && ctx.cgroupns && setup.cgroup.version() == crate::cgroups::CgroupVersion::V2;
+    if go_early {
+        after_go(chan, &setup)?;
+    }
     let root_fd = if has_mntns {
         let fd = rootfs::prepare_root(&ctx)?;
         rootfs::mount_all(&ctx, &fd)?;
@@ -967,6 +980,9 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     } else {
         None
     };
+    if setup.direct && !go_early {
+        after_go(chan, &setup)?;
+    }
     let runtime_hooks = !hooks_of(spec, |h| h.prestart()).is_empty()
         || !hooks_of(spec, |h| h.create_runtime()).is_empty();
     if runtime_hooks {
@@ -1067,6 +1083,17 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
             && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny"),
     };
     process::finish_and_exec(fin, &exec).map_err(report)
+}
+
+/// Waits until the runtime has moved us into our cgroup, then creates the cgroup namespace
+/// if asked (its root is the cgroup we are in at that moment).
+fn after_go(chan: &Channel, setup: &InitSetup<'_>) -> Result<()> {
+    chan.expect_go()?;
+    if setup.plan.unshare & libc::CLONE_NEWCGROUP != 0 {
+        sys::unshare(libc::CLONE_NEWCGROUP)
+            .map_err(|e| RuntimeError::sys("create cgroup namespace", e))?;
+    }
+    Ok(())
 }
 
 fn join_session_keyring() -> std::io::Result<()> {

@@ -96,6 +96,21 @@ impl Channel {
         }
     }
 
+    /// An `Error` the peer already sent, if any, without waiting. Used when a step of the
+    /// parent failed because the child died: the child's reason is the one to report.
+    pub fn pending_error(&self) -> Option<String> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match rustix::net::recv(&self.fd, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
+                Ok((0, _)) | Err(_) => return None,
+                Ok((n, _)) => n,
+            };
+            if let Ok(Msg::Error { msg }) = serde_json::from_slice(&buf[..n]) {
+                return Some(msg);
+            }
+        }
+    }
+
     /// Receives and insists on `Ack`; an `Error` becomes the error.
     pub fn expect_ack(&self, step: &str) -> Result<()> {
         match self.recv()? {

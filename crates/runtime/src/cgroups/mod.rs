@@ -221,12 +221,23 @@ impl Manager {
         self.version
     }
 
-    /// Creates the cgroup directories and moves `pid` in.
+    /// Creates the cgroup directories, without moving anything in.
     ///
     /// v1: one directory in every mounted controller hierarchy; cpuset.cpus/cpuset.mems are
     /// copied down from the parent where empty, as the kernel refuses tasks in a cpuset
     /// without cpus or mems. v2: the controllers a container can be limited by are enabled
     /// in each ancestor's cgroup.subtree_control.
+    pub fn create(&self) -> Result<(), CgroupError> {
+        match self.version {
+            CgroupVersion::V1 => v1::create(self),
+            CgroupVersion::V2 => v2::create(self),
+        }
+    }
+
+    /// Creates the cgroup directories (as [`Manager::create`]) and moves `pid` in.
+    ///
+    /// Moving a task is the slow part on a quiet host: the first migration after a while waits
+    /// for an RCU grace period (about 10 ms here), so callers overlap it with other work.
     pub fn apply(&self, pid: i32) -> Result<(), CgroupError> {
         match self.version {
             CgroupVersion::V1 => v1::apply(self, pid),

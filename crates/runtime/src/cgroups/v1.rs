@@ -17,16 +17,21 @@ use super::{
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) fn apply(m: &Manager, pid: i32) -> Result<(), CgroupError> {
+    create(m)?;
+    let value = pid.to_string();
+    for dir in m.distinct_dirs() {
+        fs::write(&dir.join("cgroup.procs"), &value)?;
+    }
+    Ok(())
+}
+
+pub(super) fn create(m: &Manager) -> Result<(), CgroupError> {
     for (ctrl, cd) in &m.v1 {
         if ctrl == "cpuset" {
             create_cpuset_dirs(&cd.mount, &cd.dir)?;
         } else {
             fs::create_dir_all(&cd.dir)?;
         }
-    }
-    let value = pid.to_string();
-    for dir in m.distinct_dirs() {
-        fs::write(&dir.join("cgroup.procs"), &value)?;
     }
     Ok(())
 }

@@ -20,6 +20,12 @@ const WANTED_CONTROLLERS: &[&str] = &[
 ];
 
 pub(super) fn apply(m: &Manager, pid: i32) -> Result<(), CgroupError> {
+    create(m)?;
+    let cd = m.v2_dir()?;
+    fs::write(&cd.dir.join("cgroup.procs"), &pid.to_string())
+}
+
+pub(super) fn create(m: &Manager) -> Result<(), CgroupError> {
     let cd = m.v2_dir()?;
     match cd.dir.strip_prefix(&cd.mount) {
         Ok(rel) => {
@@ -32,7 +38,7 @@ pub(super) fn apply(m: &Manager, pid: i32) -> Result<(), CgroupError> {
         }
         Err(_) => fs::create_dir_all(&cd.dir)?,
     }
-    fs::write(&cd.dir.join("cgroup.procs"), &pid.to_string())
+    Ok(())
 }
 
 /// Enables the wanted controllers that `dir` has for its children. A refusal is not
