@@ -6,7 +6,7 @@
 # The bundle: the busybox rootfs (scripts/busybox-rootfs.sh, read-only), process /bin/true,
 # pid + mount + ipc + uts + network namespaces, and a cgroup whose linux.cgroupsPath is
 # unique per run (one bundle dir per run, all sharing the rootfs). Runs are interleaved
-# round-robin (muelle, crun, runc, muelle, ...) after WARMUP rounds that are not counted;
+# round-robin, the starting runtime rotating every round, after WARMUP rounds that are not counted;
 # each runtime has its own fresh --root on a private tmpfs; container ids are unique.
 # Wall time per run is taken by a small python3 loop (posix_spawn + wait4 between two
 # perf_counter_ns reads), the same code path for every runtime.
@@ -176,7 +176,11 @@ def one(rt, exe, prefix=()):
 times = {rt: [] for rt, _ in RTS}
 wait4_rss = {rt: [] for rt, _ in RTS}
 for r in range(WARMUP + RUNS):
-    for rt, exe in RTS:
+    # Rotate who goes first each round: a runtime's first cgroup move pays an RCU grace
+    # period when the previous move was long ago, so a fixed order would always charge that
+    # to whoever follows the slowest runtime.
+    k = r % len(RTS)
+    for rt, exe in RTS[k:] + RTS[:k]:
         ns, code, rss = one(rt, exe)
         if r >= WARMUP:
             times[rt].append(ns / 1e6)

@@ -3,16 +3,15 @@
 //! read-only view of its own binary, so that `/proc/PID/exe` of any runtime process a
 //! container can see resolves to a file it cannot open for writing.
 //!
-//! The cheap way (as crun does) is a read-only bind mount of the binary, detached right after
-//! it is opened; where mounting is not possible (no CAP_SYS_ADMIN) a sealed memfd copy is used.
+//! The cheap way is a detached read-only bind mount of the binary (open_tree + mount_setattr:
+//! no temporary file, no mount in any namespace); where that is not possible (no
+//! CAP_SYS_ADMIN, old kernel) a sealed memfd copy is used.
 //! Nothing is done when the binary already lives on a read-only mount.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-
-use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Result, RuntimeError};
 use crate::sys;
@@ -63,39 +62,18 @@ pub fn ensure_sealed() -> Result<()> {
     ))
 }
 
-/// Binds /proc/self/exe read-only onto a temporary file, opens it, and detaches the mount:
-/// the fd keeps the read-only mount alive and nothing is left in the filesystem.
+/// A detached, read-only bind mount of the binary itself (open_tree of /proc/self/exe, then
+/// mount_setattr RDONLY): executing through it leaves nothing in any filesystem or mount table,
+/// and the mount lives exactly as long as something executes from it.
 fn ro_bind_view() -> std::io::Result<OwnedFd> {
-    let dir = std::env::temp_dir();
-    let path = dir.join(format!(".muelle-runtime-exe.{}", std::process::id()));
-    let cpath = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::other("NUL in temp path"))?;
-    drop(rustix::fs::open(
-        &path,
-        OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )?);
-    let result = (|| {
-        sys::mount(Some(c"/proc/self/exe"), &cpath, None, libc::MS_BIND, None)?;
-        let r = sys::mount(
-            None,
-            &cpath,
-            None,
-            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
-            None,
-        )
-        .and_then(|()| {
-            Ok(rustix::fs::open(
-                &path,
-                OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?)
-        });
-        let _ = sys::umount2(&cpath, libc::MNT_DETACH);
-        r
-    })();
-    let _ = std::fs::remove_file(&path);
-    result
+    use rustix::mount::OpenTreeFlags;
+    let tree = rustix::mount::open_tree(
+        rustix::fs::CWD,
+        "/proc/self/exe",
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )?;
+    sys::mount_setattr_fd(tree.as_fd(), libc::MOUNT_ATTR_RDONLY, 0)?;
+    Ok(tree)
 }
 
 fn memfd_copy() -> Result<OwnedFd> {

@@ -91,7 +91,12 @@ pub fn validate_id(id: &str) -> Result<()> {
     }
 }
 
-/// Writes `data` to `path` atomically: temp file in the same directory, fsync, rename.
+/// Writes `data` to `path` atomically: temp file in the same directory, then rename, so a
+/// reader sees the old or the new content, never a part.
+///
+/// No fsync: this is runtime state under `--root` (a tmpfs such as /run on most hosts), which
+/// describes live processes and means nothing after the machine restarts; an fsync on a disk
+/// filesystem would cost more than the rest of `create`.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
@@ -102,8 +107,6 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let mut f = File::create(&tmp).map_err(|e| RuntimeError::path("create", &tmp, e))?;
     f.write_all(data)
         .map_err(|e| RuntimeError::path("write", &tmp, e))?;
-    f.sync_all()
-        .map_err(|e| RuntimeError::path("fsync", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| RuntimeError::path("rename", &tmp, e))?;
     Ok(())
 }

@@ -852,3 +852,26 @@ fn fd_u32(fd: BorrowedFd<'_>) -> u32 {
     // A borrowed descriptor is never negative.
     fd.as_raw_fd() as u32
 }
+
+/// mount_setattr(2) on a (detached) mount fd: set and clear MOUNT_ATTR_* flags.
+pub fn mount_setattr_fd(mnt: BorrowedFd<'_>, set: u64, clr: u64) -> io::Result<()> {
+    let mut attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: a valid fd, an empty C string path with AT_EMPTY_PATH, and a valid attr struct
+    // whose size is passed.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint,
+            &mut attr as *mut MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
