@@ -493,7 +493,9 @@ impl Container {
                 }
                 Some(Msg::RunHooks) => {
                     saved.pid = init_pid;
-                    let st = state_json(&saved, Status::Creating);
+                    // The hooks see the state a `state` call would give once create returns (runtime-tools
+                    // checks "created", as crun and runc report).
+                    let st = state_json(&saved, Status::Created);
                     crate::hooks::run_all("prestart", &hooks_of(&spec, |h| h.prestart()), &st)?;
                     crate::hooks::run_all(
                         "createRuntime",
@@ -535,8 +537,9 @@ impl Container {
         })
     }
 
-    /// Starts the user's process of a created container and runs the poststart hooks.
-    pub fn start(&self) -> Result<()> {
+    /// Starts the user's process of a created container and runs the poststart hooks;
+    /// returns the hooks' failures as warnings.
+    pub fn start(&self) -> Result<Vec<RuntimeError>> {
         let _lock = state::Lock::take(&self.dir())?;
         if self.status() != Status::Created {
             return Err(self.wrong_state("cannot start a container that is not created"));
@@ -550,21 +553,20 @@ impl Container {
         if !reply.is_empty() {
             return Err(RuntimeError::Child(reply));
         }
-        self.poststart()
+        Ok(self.poststart())
     }
 
     /// Runs the poststart hooks (done by `start`; by the caller after a `start_immediately`
     /// create).
-    pub fn poststart(&self) -> Result<()> {
+    ///
+    /// runtime.md: a failing poststart hook is a warning; the other hooks and the lifecycle go
+    /// on. The failures are returned for the caller to report.
+    pub fn poststart(&self) -> Vec<RuntimeError> {
         let st = state_json(&self.saved, Status::Running);
-        // As runc does: a failing poststart hook stops the container and fails `start`.
-        if let Err(e) =
-            crate::hooks::run_all("poststart", &hooks_of(&self.spec, |h| h.poststart()), &st)
-        {
-            let _ = sys::kill(self.saved.pid, libc::SIGKILL);
-            return Err(e);
-        }
-        Ok(())
+        hooks_of(&self.spec, |h| h.poststart())
+            .iter()
+            .filter_map(|h| crate::hooks::run("poststart", h, &st).err())
+            .collect()
     }
 
     /// Sends a signal to the init, or with `all` to every process in the container's cgroup.
@@ -589,8 +591,9 @@ impl Container {
             .map_err(|e| RuntimeError::sys(format!("kill {} with signal {sig}", self.saved.pid), e))
     }
 
-    /// Deletes the container's resources; with `force`, kills it first.
-    pub fn delete(&self, force: bool) -> Result<()> {
+    /// Deletes the container's resources; with `force`, kills it first. Failing poststop
+    /// hooks are warnings (runtime.md) and are returned.
+    pub fn delete(&self, force: bool) -> Result<Vec<RuntimeError>> {
         let _lock = state::Lock::take(&self.dir())?;
         let status = self.status();
         match status {
@@ -609,22 +612,19 @@ impl Container {
             }
             let _ = cg.thaw();
         }
-        let st = state_json(&self.saved, Status::Stopped);
-        let mut hook_err = None;
-        for h in hooks_of(&self.spec, |h| h.poststop()) {
-            if let Err(e) = crate::hooks::run("poststop", &h, &st) {
-                hook_err.get_or_insert(e);
-            }
-        }
+        let mut stopped = self.saved.clone();
+        stopped.pid = 0;
+        let st = state_json(&stopped, Status::Stopped);
+        let warnings: Vec<RuntimeError> = hooks_of(&self.spec, |h| h.poststop())
+            .iter()
+            .filter_map(|h| crate::hooks::run("poststop", h, &st).err())
+            .collect();
         if let Some(cg) = &self.saved.cgroup {
             cg.destroy()?;
         }
         std::fs::remove_dir_all(self.dir())
             .map_err(|e| RuntimeError::path("remove state", self.dir(), e))?;
-        match hook_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok(warnings)
     }
 
     fn kill_and_wait(&self) -> Result<()> {
@@ -991,7 +991,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     }
     let mut st = setup.saved.clone();
     st.pid = host_pid;
-    let state = state_json(&st, Status::Creating);
+    let state = state_json(&st, Status::Created);
     crate::hooks::run_all(
         "createContainer",
         &hooks_of(spec, |h| h.create_container()),

@@ -164,30 +164,14 @@ pub struct RootfsContext<'a> {
 /// Makes `/` non-propagating into the host (or as rootfsPropagation says), then binds the
 /// rootfs onto itself so it is a mount point that pivot_root accepts, and returns a handle.
 pub fn prepare_root(ctx: &RootfsContext<'_>) -> Result<OwnedFd> {
-    let prop = ctx
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.rootfs_propagation().clone())
-        .and_then(|p| match parse_option(&p) {
-            Some(MountOpt::Propagation(f)) => Some(f),
-            _ => None,
-        })
-        .unwrap_or(libc::MS_SLAVE | libc::MS_REC);
-    // Never let anything done here propagate back to the host first; a shared rootfs is
-    // re-shared below once the container's mounts exist.
+    // Nothing done here may propagate back to the host. rootfsPropagation is applied to the
+    // container's own "/" after pivot_root (see `finalize`): pivot_root refuses a shared
+    // new root, and on the old root it would not describe the container's view anyway.
     sys::mount(None, c"/", None, libc::MS_SLAVE | libc::MS_REC, None)
         .map_err(|e| mount_err(Path::new("/"), "propagation", e))?;
     let root = cpath(ctx.rootfs)?;
     sys::mount(Some(&root), &root, None, libc::MS_BIND | libc::MS_REC, None)
         .map_err(|e| mount_err(ctx.rootfs, "rootfs bind", e))?;
-    if prop & (libc::MS_SHARED) != 0 {
-        sys::mount(None, &root, None, prop, None)
-            .map_err(|e| mount_err(ctx.rootfs, "rootfs propagation", e))?;
-    } else if prop != (libc::MS_SLAVE | libc::MS_REC) {
-        sys::mount(None, c"/", None, prop, None)
-            .map_err(|e| mount_err(Path::new("/"), "rootfs propagation", e))?;
-    }
     rustix::fs::open(
         ctx.rootfs,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -666,6 +650,12 @@ pub fn finalize(spec: &Spec) -> Result<()> {
     )
     .map_err(|e| RuntimeError::path("open", "/", e))?;
     if let Some(l) = spec.linux() {
+        if let Some(p) = l.rootfs_propagation().as_deref().filter(|p| !p.is_empty()) {
+            if let Some(MountOpt::Propagation(flags)) = parse_option(p) {
+                sys::mount(None, c"/", None, flags, None)
+                    .map_err(|e| mount_err(Path::new("/"), "rootfsPropagation", e))?;
+            }
+        }
         // sysctls first: /proc/sys is among the read-only paths.
         if let Some(sysctl) = l.sysctl() {
             for (k, v) in sysctl {

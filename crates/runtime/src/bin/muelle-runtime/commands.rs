@@ -194,7 +194,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Start { id } => {
-            Container::load(root, id)?.start()?;
+            warn_all(Container::load(root, id)?.start()?);
             Ok(0)
         }
         Command::State { id } => {
@@ -216,7 +216,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            c.delete(*force)?;
+            warn_all(c.delete(*force)?);
             Ok(0)
         }
         Command::Run(a) => run_cmd(cli, a),
@@ -249,6 +249,15 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Checkpoint { .. } | Command::Restore { .. } => {
             bail!("checkpoint/restore is not supported by muelle-runtime (no CRIU integration)")
         }
+    }
+}
+
+/// Hook failures that runtime.md makes warnings: to stderr and the log, and on we go.
+fn warn_all(warnings: Vec<muelle_runtime::RuntimeError>) {
+    for w in warnings {
+        let msg = w.to_string();
+        crate::log::warn(&msg);
+        eprintln!("muelle-runtime: warning: {msg}");
     }
 }
 
@@ -317,10 +326,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
         }
         None => None,
     };
-    if let Err(e) = c.poststart() {
-        let _ = c.delete(true);
-        return Err(e.into());
-    }
+    warn_all(c.poststart());
     if a.detach {
         return Ok(0);
     }
@@ -329,7 +335,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
         None => c.wait_init(true).map_err(Into::into),
     };
     if !a.keep {
-        c.delete(true)?;
+        warn_all(c.delete(true)?);
     }
     Ok(code? as u8)
 }

@@ -51,6 +51,10 @@ pub fn error(msg: &str) {
     write("error", msg);
 }
 
+pub fn warn(msg: &str) {
+    write("warning", msg);
+}
+
 pub fn debug(msg: &str) {
     let on = LOG.lock().map(|l| l.debug).unwrap_or(false);
     if on {
