@@ -154,6 +154,20 @@ fn connect_in(dir: &Path, name: &str) -> Result<UnixStream> {
     UnixStream::connect(&p).map_err(|e| RuntimeError::path("connect to", dir.join(name), e))
 }
 
+/// The console socket connection a process with a terminal needs (its pty master is sent
+/// there by the child).
+fn connect_console(process: &Process, socket: Option<&Path>) -> Result<Option<OwnedFd>> {
+    if !process.terminal().unwrap_or(false) {
+        return Ok(None);
+    }
+    let p = socket.ok_or_else(|| {
+        RuntimeError::InvalidConfig(
+            "process.terminal is true but no --console-socket was given".into(),
+        )
+    })?;
+    connect_socket(p, "connect to console socket").map(Some)
+}
+
 fn connect_socket(p: &Path, what: &'static str) -> Result<OwnedFd> {
     let s = UnixStream::connect(p).map_err(|e| RuntimeError::path(what, p, e))?;
     Ok(OwnedFd::from(s))
@@ -350,16 +364,7 @@ impl Container {
         let cgroup = Box::leak(Box::new(cgroup)) as &Manager;
         guard.cgroup = Some(cgroup);
 
-        let console = if process.terminal().unwrap_or(false) {
-            let p = opts.console_socket.as_ref().ok_or_else(|| {
-                RuntimeError::InvalidConfig(
-                    "process.terminal is true but no --console-socket was given".into(),
-                )
-            })?;
-            Some(connect_socket(p, "connect to console socket")?)
-        } else {
-            None
-        };
+        let console = connect_console(&process, opts.console_socket.as_deref())?;
         let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         let listener = match &seccomp {
             Some(s) if crate::seccomp::uses_notify(s) => match s.listener_path() {
@@ -745,16 +750,7 @@ impl Container {
             .map_err(|e| RuntimeError::path("open namespace", &theirs, e))?;
             join.push((fd, flag, theirs));
         }
-        let console = if opts.process.terminal().unwrap_or(false) {
-            let p = opts.console_socket.as_ref().ok_or_else(|| {
-                RuntimeError::InvalidConfig(
-                    "process.terminal is true but no --console-socket was given".into(),
-                )
-            })?;
-            Some(connect_socket(p, "connect to console socket")?)
-        } else {
-            None
-        };
+        let console = connect_console(&opts.process, opts.console_socket.as_deref())?;
         let seccomp = self.spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         if !opts.detach {
             sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0)

@@ -700,13 +700,18 @@ pub fn finalize(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// Opens a masked or read-only path; one that does not exist needs nothing (runc's rule).
+fn open_optional(root: &OwnedFd, p: &Path, what: &'static str) -> Result<Option<OwnedFd>> {
+    match open_in_root(root.as_fd(), p, OFlags::PATH, Mode::empty()) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => Ok(None),
+        Err(e) => Err(RuntimeError::path(what, p, e)),
+    }
+}
+
 fn mask_path(root: &OwnedFd, p: &Path) -> Result<()> {
-    let fd = match open_in_root(root.as_fd(), p, OFlags::PATH, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
-            return Ok(())
-        }
-        Err(e) => return Err(RuntimeError::path("open masked path", p, e)),
+    let Some(fd) = open_optional(root, p, "open masked path")? else {
+        return Ok(());
     };
     let t = cstr(&proc_fd_path(&fd))?;
     let is_dir = rustix::fs::fstat(&fd)
@@ -728,12 +733,8 @@ fn mask_path(root: &OwnedFd, p: &Path) -> Result<()> {
 }
 
 fn readonly_path(root: &OwnedFd, p: &Path) -> Result<()> {
-    let fd = match open_in_root(root.as_fd(), p, OFlags::PATH, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
-            return Ok(())
-        }
-        Err(e) => return Err(RuntimeError::path("open read-only path", p, e)),
+    let Some(fd) = open_optional(root, p, "open read-only path")? else {
+        return Ok(());
     };
     let t = cstr(&proc_fd_path(&fd))?;
     sys::mount(Some(&t), &t, None, libc::MS_BIND | libc::MS_REC, None)
