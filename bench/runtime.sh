@@ -15,7 +15,7 @@
 # ru_maxrss that wait4 returned for the timed runs (the same quantity).
 #
 # Environment: RUNS (rounds, default 100), WARMUP (5), RSS_RUNS (rounds of the RSS batch,
-# 10), BENCH_JSON (a file to write the raw per-run times and RSS to), MUELLE_RUNTIME_BIN (default: target/release/muelle-runtime, built here first),
+# 10), BENCH_JSON (a file to write the raw per-run times and RSS to), MUELLE_RUNTIME_BIN (default: the static build of scripts/build.sh, built here first),
 # QUIET_PCT (20) and QUIET_MAX_WAIT (300 s): wait, bounded, until the CPUs are at most
 # QUIET_PCT % busy, like /work/shared/bench/peers.sh does.
 # Exit status 1 when some run failed (that runtime's numbers are then marked INVALID).
@@ -53,9 +53,8 @@ GNU_TIME=""; [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 &&
 if [ -n "${MUELLE_RUNTIME_BIN:-}" ]; then
   MUELLE=$MUELLE_RUNTIME_BIN
 else
-  log "cargo build --release -p muelle-runtime"
-  (cd "$TOP" && cargo build --release -q -p muelle-runtime) || die "cargo build failed"
-  MUELLE=$TOP/target/release/muelle-runtime
+  log "scripts/build.sh (static release build)"
+  MUELLE=$("$TOP/scripts/build.sh")/muelle-runtime || die "build failed"
 fi
 case $MUELLE in /*) ;; *) MUELLE=$(cd "$(dirname "$MUELLE")" && pwd)/$(basename "$MUELLE") ;; esac
 [ -x "$MUELLE" ] || die "$MUELLE is not executable"

@@ -7,7 +7,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 PEERS_RUN=${PEERS_RUN:-/run/muelle-peers}
-RUNTIME=${MUELLE_RUNTIME_BIN:-$TOP/target/release/muelle-runtime}
+RUNTIME=${MUELLE_RUNTIME_BIN:-$TOP/target/x86_64-unknown-linux-gnu/release/muelle-runtime}
 mkdir -p "$PEERS_RUN"
 log() { printf 'peers: %s\n' "$*" >&2; }
 

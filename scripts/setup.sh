@@ -8,7 +8,7 @@ cd "$TOP"
 log() { printf 'setup: %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "run as root (namespaces, cgroups and mounts need it)"; exit 1; }
 
-need="pkg-config libseccomp-dev busybox-static file"
+need="pkg-config libseccomp-dev busybox-static file python3"
 missing=""
 for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -20,9 +20,9 @@ if [ -n "$missing" ]; then
 fi
 command -v cargo >/dev/null || { log "cargo not found: install a Rust toolchain (rustup)"; exit 1; }
 
-log "building (release)"
-cargo build --release --workspace --quiet
-install -m 0755 target/release/muelle-runtime target/release/muelle-init /usr/local/bin/
+log "building (release, static)"
+bin=$("$TOP/scripts/build.sh")
+install -m 0755 "$bin/muelle-runtime" "$bin/muelle-init" /usr/local/bin/
 
 bundle=/var/lib/muelle/bundles/busybox
 log "busybox bundle in $bundle"

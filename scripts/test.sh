@@ -18,7 +18,9 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings || fail=1
 
 log "interop tests (docker, podman, runc, crun)"
-MUELLE_RUNTIME_BIN="$TOP/target/release/muelle-runtime" bash tests/interop/runtime.sh || fail=1
+bin=$("$TOP/scripts/build.sh")
+export MUELLE_STATIC_BIN_DIR="$bin"
+MUELLE_RUNTIME_BIN="$bin/muelle-runtime" bash tests/interop/runtime.sh || fail=1
 
 log "unit and integration tests"
 if command -v cargo-nextest >/dev/null; then

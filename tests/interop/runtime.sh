@@ -6,8 +6,8 @@
 # Prints one TAP-like line per case ("ok - NAME" / "not ok - NAME: why" / "ok - NAME # skip why")
 # and closes with "N passed, N failed[, N skipped]"; exits 1 if any case failed.
 #
-# Environment: MUELLE_RUNTIME_BIN (default: target/release/muelle-runtime, built here with
-# `cargo build --release -p muelle-runtime` when the variable is not set), CASE_TIMEOUT
+# Environment: MUELLE_RUNTIME_BIN (default: the static release build of scripts/build.sh,
+# built here when the variable is not set), CASE_TIMEOUT
 # (seconds for one client command, default 60), ONLY (a regex: run only the cases it matches).
 # Everything it creates is named muelle-it-<pid>-* and removed on exit, also on failure.
 # Needs root (docker, podman, runc).
@@ -295,9 +295,11 @@ case_parity_runc_crun() {
 # ------------------------------------------------------------------ setup
 RT=${MUELLE_RUNTIME_BIN:-}
 if [ -z "$RT" ]; then
-  RT=$TOP/target/release/muelle-runtime
-  if ! (cd "$TOP" && cargo build --release -q -p muelle-runtime) >"$WORK/build.log" 2>&1; then
-    BUILD_FAILED="cargo build --release -p muelle-runtime failed: $(tail -3 "$WORK/build.log" | tr '\n' ' ')"
+  if BINDIR=$("$TOP/scripts/build.sh" 2>"$WORK/build.log"); then
+    RT=$BINDIR/muelle-runtime
+  else
+    RT=/nonexistent/muelle-runtime
+    BUILD_FAILED="scripts/build.sh failed: $(tail -3 "$WORK/build.log" | tr '\n' ' ')"
   fi
 fi
 case $RT in /*) ;; *) RT=$(cd "$(dirname "$RT")" && pwd)/$(basename "$RT") ;; esac

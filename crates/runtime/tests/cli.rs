@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -1615,4 +1615,54 @@ fn failing_poststart_and_poststop_hooks_are_warnings() {
     let o = c.rt(&["delete", &c.id]).ok();
     o.stderr_has(&["warning", "poststop"]);
     c.assert_no_leftovers();
+}
+
+/// The static muelle-init built by scripts/build.sh (the one the engine injects: the images
+/// it goes into have no glibc).
+fn static_init() -> PathBuf {
+    let dir = std::env::var_os("MUELLE_STATIC_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/x86_64-unknown-linux-gnu/release")
+        });
+    let init = dir.join("muelle-init");
+    assert!(
+        init.is_file(),
+        "{} is missing: run scripts/build.sh (scripts/test.sh does) before this test",
+        init.display()
+    );
+    init
+}
+
+#[test]
+fn muelle_init_forwards_signals_and_reaps_zombies() {
+    require_env!();
+    let init = static_init();
+    let mut c = Ctr::new("init");
+    c.mount(json!({"destination": "/sbin/muelle-init", "type": "bind", "source": init, "options": ["bind", "ro"]}));
+    // The child leaves orphans behind (reaped by the init: no zombies), then waits for TERM.
+    c.config["process"]["args"] = json!([
+        "/sbin/muelle-init",
+        "--",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do (sleep 0.01 &) ; done; sleep 0.3; \
+         z=$(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l); echo zombies=$z; \
+         trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done"
+    ]);
+    c.write_config();
+    let pid = c.spawn_run(&[]);
+    wait_for("ready", Duration::from_secs(10), || {
+        c.read_bundle_file("run.out").contains("ready")
+    });
+    c.rt(&["kill", &c.id, "TERM"]).ok();
+    let code = c.wait_spawned(pid);
+    assert_eq!(
+        code, 42,
+        "the init must forward TERM and exit with the child's code"
+    );
+    let out = c.read_bundle_file("run.out");
+    assert!(out.contains("zombies=0"), "{out}");
+    assert!(out.contains("got-term"), "{out}");
 }
