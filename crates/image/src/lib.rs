@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod digest;
+pub mod distribution;
 pub mod snapshot;
 pub mod store;
 pub mod unpack;
