@@ -11,6 +11,9 @@
 
 pub mod digest;
 pub mod distribution;
+pub mod manifest;
+pub mod meta;
+pub mod reference;
 pub mod snapshot;
 pub mod store;
 pub mod unpack;
