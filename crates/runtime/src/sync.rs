@@ -90,7 +90,10 @@ impl Channel {
                     return Ok(Some((msg, fds)));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok(None),
+                // A peer that exits with our message unread makes the kernel report
+                // ECONNRESET once, possibly ahead of what the peer sent before exiting (its
+                // error report): read on, the queue and then end-of-stream follow.
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => continue,
                 Err(e) => return Err(RuntimeError::sys("receive from runtime channel", e)),
             }
         }
@@ -102,8 +105,11 @@ impl Channel {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = match rustix::net::recv(&self.fd, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
-                Ok((0, _)) | Err(_) => return None,
+                Ok((0, _)) => return None,
                 Ok((n, _)) => n,
+                // Reported once ahead of the queue (see recv_with_fds).
+                Err(rustix::io::Errno::CONNRESET) | Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return None,
             };
             if let Ok(Msg::Error { msg }) = serde_json::from_slice(&buf[..n]) {
                 return Some(msg);

@@ -478,12 +478,42 @@ impl Ctr {
     }
 
     pub fn wait_status(&self, want: &str) {
-        wait_for(&format!("status {want}"), Duration::from_secs(10), || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
             let o = self.rt(&["state", &self.id]);
-            o.code == 0
+            let ok = o.code == 0
                 && serde_json::from_str::<Value>(&o.stdout)
-                    .is_ok_and(|v| v["status"].as_str() == Some(want))
-        });
+                    .is_ok_and(|v| v["status"].as_str() == Some(want));
+            if ok {
+                return;
+            }
+            if Instant::now() > deadline {
+                // Say what the spawned runtime commands printed and what `state` says.
+                let mut ctx = format!("last state: {o:?}\n");
+                for name in ["run", "exec", "start"] {
+                    for ext in ["out", "err"] {
+                        let f = format!("{name}.{ext}");
+                        let t = self.read_bundle_file(&f);
+                        if !t.is_empty() {
+                            ctx.push_str(&format!("{f}: {t}\n"));
+                        }
+                    }
+                }
+                let ps = Command::new("ps")
+                    .args(["-eo", "pid,ppid,stat,wchan:30,args"])
+                    .output();
+                if let Ok(ps) = ps {
+                    for l in String::from_utf8_lossy(&ps.stdout).lines() {
+                        if l.contains(&self.id) || l.contains("muelle-runtime") {
+                            ctx.push_str(l);
+                            ctx.push('\n');
+                        }
+                    }
+                }
+                panic!("timed out waiting for status {want}\n{ctx}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Asserts that a failed create/run left nothing behind.
