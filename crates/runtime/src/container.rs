@@ -430,9 +430,15 @@ impl Container {
             && !setup.plan.new_user
             && setup.plan.unshare & libc::CLONE_NEWTIME == 0;
         setup.direct = direct;
+        let resources = with_default_device_rules(&spec);
         if direct {
-            // The directories first, so the init can bind them while this process moves it in.
+            // The cgroup with its limits first: the init builds its rootfs (binding these
+            // directories, making device nodes under the device rules) while this process
+            // moves it in, so it must never sit in the cgroup before the rules are there.
             cgroup.create()?;
+            if let Some(res) = &resources {
+                cgroup.set(res)?;
+            }
         }
         let forked = if direct {
             // The cgroup namespace is unshared by the init once it is in its cgroup, else the
@@ -474,8 +480,10 @@ impl Container {
         }
         let prepared = (|| -> Result<()> {
             cgroup.apply(inter)?;
-            if let Some(res) = with_default_device_rules(&spec) {
-                cgroup.set(&res)?;
+            if !direct {
+                if let Some(res) = &resources {
+                    cgroup.set(res)?;
+                }
             }
             parent.send(&Msg::Go)
         })();
