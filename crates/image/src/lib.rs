@@ -11,6 +11,7 @@
 
 pub mod digest;
 pub mod distribution;
+pub mod images;
 pub mod manifest;
 pub mod meta;
 pub mod reference;
@@ -19,5 +20,6 @@ pub mod store;
 pub mod unpack;
 
 pub use digest::{Algorithm, Digest, DigestError, Digester};
+pub use images::{ImageError, ImageService, ImageSummary, PullEvent, PullProgress};
 pub use store::{ContentStore, IngestWriter, StoreError};
 pub use unpack::{apply_layer, open_layer, UnpackError, UnpackOptions, UnpackSummary};

@@ -1,0 +1,504 @@
+//! `docker pull`: resolve, fetch (bounded concurrency, resumable), unpack, record.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use super::{
+    check_layer_count, parse_doc, record_labels, summary, ImageError, ImageService, ImageSummary,
+    LayerStep, Resolved, Result, MAX_CONFIG_SIZE,
+};
+use crate::digest::Digest;
+use crate::distribution::{self, BlobOutcome, Progress, RegistryError, MANIFEST_MEDIA_TYPES};
+use crate::manifest::{self, media_type, Descriptor, ImageConfig, Manifest, Parsed, Platform};
+use crate::meta::{ImageRecord, LeaseResource};
+use crate::reference::Reference;
+
+/// Layers downloaded at once, as Docker's default `max-concurrent-downloads` is 3.
+const CONCURRENT_DOWNLOADS: usize = 3;
+
+/// What a pull reports. Layers are named by their blob digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PullEvent {
+    /// Asking the registry what the reference names.
+    Resolving { reference: String },
+    /// The reference names this index or manifest.
+    Resolved { reference: String, digest: Digest },
+    /// The layer will be downloaded when a download slot is free.
+    Waiting { layer: Digest, size: u64 },
+    /// `done` of `total` bytes are in (a resumed download starts above 0).
+    Downloading {
+        layer: Digest,
+        done: u64,
+        total: u64,
+    },
+    /// All bytes are in; the store is checking size and digest.
+    Verifying { layer: Digest },
+    /// The layer blob is in the store.
+    DownloadComplete { layer: Digest },
+    /// The layer is being unpacked into its snapshot.
+    Extracting { layer: Digest },
+    /// Blob and snapshot were already there: nothing downloaded or unpacked.
+    AlreadyExists { layer: Digest },
+    /// The layer is downloaded and unpacked.
+    Done { layer: Digest },
+}
+
+/// Receives pull progress. Called from the task running the pull, in order; it must not
+/// block. The library never prints: the CLI draws bars from these.
+pub trait PullProgress: Send + Sync {
+    fn event(&self, event: PullEvent);
+}
+
+/// Ignores all progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPullProgress;
+
+impl PullProgress for NoPullProgress {
+    fn event(&self, _: PullEvent) {}
+}
+
+/// What download tasks send to the pull's own task, which alone talks to the caller's
+/// (non-`'static`) progress.
+enum Msg {
+    Started(Digest, u64),
+    Update(Digest, u64, u64),
+    Finished(Digest, Result<(), RegistryError>),
+}
+
+struct ChannelProgress(mpsc::UnboundedSender<Msg>);
+
+impl Progress for ChannelProgress {
+    fn update(&self, digest: &Digest, done: u64, total: u64) {
+        // The receiver only goes away when the pull is over; progress is then moot.
+        let _ = self.0.send(Msg::Update(digest.clone(), done, total));
+    }
+
+    fn finished(&self, _: &Digest, _: BlobOutcome) {}
+}
+
+/// Where a pull fetches from.
+struct Source<'a> {
+    host: &'a str,
+    repository: &'a str,
+    /// The reference as given, for messages.
+    reference: String,
+}
+
+impl ImageService {
+    /// Pulls `reference` (tag or digest) for `platform` (the host's if `None`), unpacks its
+    /// layers and records it; see the module documentation of [`crate::images`].
+    pub async fn pull(
+        &self,
+        reference: &Reference,
+        platform: Option<Platform>,
+        progress: &dyn PullProgress,
+    ) -> Result<ImageSummary> {
+        let lease = self.new_lease("pull")?;
+        let result = self
+            .pull_leased(&lease, reference, platform, progress)
+            .await;
+        match &result {
+            Ok(_) => {
+                // The image is recorded; a lease left behind only delays GC until it expires.
+                let _ = self.meta.delete_lease(&lease);
+            }
+            Err(_) => {
+                // Keep what was fetched for a retry until the lease expires, unless nothing
+                // was: then the lease is just clutter.
+                if let Ok(Some(l)) = self.meta.get_lease(&lease) {
+                    if l.content.is_empty() && l.snapshots.is_empty() {
+                        let _ = self.meta.delete_lease(&lease);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    async fn pull_leased(
+        &self,
+        lease: &str,
+        reference: &Reference,
+        platform: Option<Platform>,
+        progress: &dyn PullProgress,
+    ) -> Result<ImageSummary> {
+        let src = Source {
+            host: reference.registry_host(),
+            repository: reference.path(),
+            reference: reference.to_string(),
+        };
+        // A digest wins over a tag given with it, as in Docker: it is what was asked for.
+        let wanted_ref = match (reference.digest(), reference.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_string(),
+            (None, None) => crate::reference::DEFAULT_TAG.to_string(),
+        };
+        progress.event(PullEvent::Resolving {
+            reference: src.reference.clone(),
+        });
+        let top = self.fetch_manifest(&src, &wanted_ref).await?;
+        progress.event(PullEvent::Resolved {
+            reference: src.reference.clone(),
+            digest: top.digest.clone(),
+        });
+        let top_parsed = parse_doc(
+            &src.reference,
+            &top.digest,
+            &top.bytes,
+            Some(&top.content_type),
+        )?;
+        let target = Descriptor::new(
+            top_parsed.media_type(),
+            top.digest.clone(),
+            top.bytes.len() as u64,
+        );
+        self.put_blob(lease, &top.digest, &top.bytes)?;
+
+        let (manifest_digest, manifest) = match top_parsed {
+            Parsed::Manifest { manifest, .. } => (top.digest.clone(), manifest),
+            Parsed::Index { index, .. } => {
+                let wanted = platform.clone().unwrap_or_else(Platform::host);
+                let desc = manifest::select_platform(&index, &wanted).map_err(|source| {
+                    ImageError::Platform {
+                        reference: src.reference.clone(),
+                        source,
+                    }
+                })?;
+                let fetched = self.fetch_manifest(&src, &desc.digest.to_string()).await?;
+                if fetched.bytes.len() as u64 != desc.size {
+                    return Err(ImageError::SizeMismatch {
+                        reference: src.reference.clone(),
+                        digest: desc.digest.clone(),
+                        expected: desc.size,
+                        actual: fetched.bytes.len() as u64,
+                    });
+                }
+                let parsed = parse_doc(
+                    &src.reference,
+                    &desc.digest,
+                    &fetched.bytes,
+                    Some(&fetched.content_type),
+                )?;
+                let Parsed::Manifest { manifest, .. } = parsed else {
+                    return Err(ImageError::NotAnImage {
+                        reference: src.reference.clone(),
+                        digest: desc.digest.clone(),
+                        media_type: parsed.media_type().to_string(),
+                    });
+                };
+                self.put_blob(lease, &desc.digest, &fetched.bytes)?;
+                (desc.digest.clone(), manifest)
+            }
+        };
+
+        let config = self.fetch_config(lease, &src, &manifest).await?;
+        check_layer_count(&src.reference, &manifest.layers, &config)?;
+        if let Some(wanted) = &platform {
+            let found = config.platform();
+            // Only a config that says what it is can contradict the request.
+            if !found.os.is_empty() && !found.architecture.is_empty() && !found.matches(wanted) {
+                return Err(ImageError::PlatformMismatch {
+                    reference: src.reference.clone(),
+                    wanted: wanted.to_string(),
+                    found: found.to_string(),
+                });
+            }
+        }
+
+        let chain_ids = config.chain_ids();
+        let present = self
+            .fetch_layers(lease, &src, &manifest.layers, &chain_ids, progress)
+            .await?;
+        self.unpack_reporting(
+            lease,
+            &src.reference,
+            &manifest.layers,
+            &config,
+            &present,
+            progress,
+        )
+        .await?;
+
+        // The names, last and together: before this nothing visible has changed.
+        let labels = record_labels(&manifest_digest, &manifest.config.digest);
+        let mut names = Vec::new();
+        if reference.digest().is_none() {
+            names.push(reference.to_string());
+        }
+        names.push(reference.with_digest(top.digest.clone()).to_string());
+        let records: Vec<ImageRecord> = self.meta.write(|tx| {
+            names
+                .iter()
+                .map(|n| tx.put_image(n, target.clone(), labels.clone()))
+                .collect()
+        })?;
+        let resolved = Resolved {
+            manifest_digest,
+            config_digest: manifest.config.digest.clone(),
+            manifest,
+            config,
+        };
+        // Other names of the same image belong in the summary too.
+        let mut all = records;
+        for r in self.meta.list_images()? {
+            if !names.contains(&r.name)
+                && r.labels.get(super::LABEL_CONFIG) == Some(&resolved.config_digest.to_string())
+            {
+                all.push(r);
+            }
+        }
+        Ok(summary(&resolved, &all))
+    }
+
+    async fn fetch_manifest(
+        &self,
+        src: &Source<'_>,
+        reference: &str,
+    ) -> Result<distribution::FetchedManifest> {
+        self.registry
+            .get_manifest(src.host, src.repository, reference, MANIFEST_MEDIA_TYPES)
+            .await
+            .map_err(|source| ImageError::Registry {
+                reference: src.reference.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Fetches the config into the store (it is small, and its DiffIDs decide which layers
+    /// need fetching at all) and parses it.
+    async fn fetch_config(
+        &self,
+        lease: &str,
+        src: &Source<'_>,
+        manifest: &Manifest,
+    ) -> Result<ImageConfig> {
+        let desc = &manifest.config;
+        if !media_type::is_image_config(&desc.media_type) {
+            return Err(ImageError::NotAnImage {
+                reference: src.reference.clone(),
+                digest: desc.digest.clone(),
+                media_type: desc.media_type.clone(),
+            });
+        }
+        if desc.size > MAX_CONFIG_SIZE {
+            return Err(ImageError::TooLarge {
+                reference: src.reference.clone(),
+                digest: desc.digest.clone(),
+                size: desc.size,
+                limit: MAX_CONFIG_SIZE,
+            });
+        }
+        self.meta
+            .add_lease_resource(lease, LeaseResource::Content(desc.digest.clone()))?;
+        self.registry
+            .fetch_blob(
+                src.host,
+                src.repository,
+                &desc.digest,
+                desc.size,
+                &self.store,
+                &distribution::NoProgress,
+            )
+            .await
+            .map_err(|source| ImageError::Registry {
+                reference: src.reference.clone(),
+                source: Box::new(source),
+            })?;
+        self.read_config(&src.reference, desc)
+    }
+
+    /// Downloads the layers missing from the store, [`CONCURRENT_DOWNLOADS`] at a time. A
+    /// layer whose blob is stored and whose chain is unpacked is reported as already there.
+    /// The first failure cancels the others; their bytes stay in resumable ingests.
+    /// Returns the layers reported as already there.
+    async fn fetch_layers(
+        &self,
+        lease: &str,
+        src: &Source<'_>,
+        layers: &[Descriptor],
+        chain_ids: &[Digest],
+        progress: &dyn PullProgress,
+    ) -> Result<BTreeSet<Digest>> {
+        // Every blob joins the lease before it can be committed, in one transaction.
+        self.meta.write(|tx| {
+            for l in layers {
+                tx.add_lease_resource(lease, LeaseResource::Content(l.digest.clone()))?;
+            }
+            Ok(())
+        })?;
+        let semaphore = Arc::new(Semaphore::new(CONCURRENT_DOWNLOADS));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut tasks = JoinSet::new();
+        let mut queued = BTreeSet::new();
+        let mut present = BTreeSet::new();
+        for (layer, chain) in layers.iter().zip(chain_ids) {
+            if self.store.exists(&layer.digest)? {
+                if self.committed(&chain.to_string())? && present.insert(layer.digest.clone()) {
+                    progress.event(PullEvent::AlreadyExists {
+                        layer: layer.digest.clone(),
+                    });
+                }
+                continue;
+            }
+            if !queued.insert(layer.digest.clone()) {
+                continue; // The same blob twice in one image: one download.
+            }
+            progress.event(PullEvent::Waiting {
+                layer: layer.digest.clone(),
+                size: layer.size,
+            });
+            let (registry, store, sem, tx) = (
+                self.registry.clone(),
+                self.store.clone(),
+                semaphore.clone(),
+                tx.clone(),
+            );
+            let (host, repository) = (src.host.to_string(), src.repository.to_string());
+            let (digest, size) = (layer.digest.clone(), layer.size);
+            tasks.spawn(async move {
+                // The semaphore is never closed, so acquiring only waits.
+                let Ok(_permit) = sem.acquire_owned().await else {
+                    return;
+                };
+                let _ = tx.send(Msg::Started(digest.clone(), size));
+                let p = ChannelProgress(tx.clone());
+                let r = registry
+                    .fetch_blob(&host, &repository, &digest, size, &store, &p)
+                    .await;
+                let _ = tx.send(Msg::Finished(digest, r));
+            });
+        }
+        // The tasks hold the only senders now: the channel closes when the last one ends.
+        drop(tx);
+        let mut verifying = BTreeSet::new();
+        let mut done = 0usize;
+        let mut failure = None;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Started(layer, total) => progress.event(PullEvent::Downloading {
+                    layer,
+                    done: 0,
+                    total,
+                }),
+                Msg::Update(layer, got, total) => {
+                    progress.event(PullEvent::Downloading {
+                        layer: layer.clone(),
+                        done: got,
+                        total,
+                    });
+                    if got >= total && verifying.insert(layer.clone()) {
+                        progress.event(PullEvent::Verifying { layer });
+                    }
+                }
+                Msg::Finished(layer, Ok(())) => {
+                    done += 1;
+                    progress.event(PullEvent::DownloadComplete { layer });
+                }
+                Msg::Finished(_, Err(source)) => {
+                    failure = Some(ImageError::Registry {
+                        reference: src.reference.clone(),
+                        source: Box::new(source),
+                    });
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+        // Wait for aborted tasks to be gone, and notice any that panicked.
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                if failure.is_none() && !e.is_cancelled() {
+                    failure = Some(ImageError::Task {
+                        what: "downloading a layer",
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if done != queued.len() {
+            return Err(ImageError::Task {
+                what: "downloading layers",
+                reason: format!("{} of {} downloads finished", done, queued.len()),
+            });
+        }
+        Ok(present)
+    }
+
+    /// Unpacks the layers in order on a blocking thread, one layer per task so progress is
+    /// reported from here.
+    async fn unpack_reporting(
+        &self,
+        lease: &str,
+        reference: &str,
+        layers: &[Descriptor],
+        config: &ImageConfig,
+        present: &BTreeSet<Digest>,
+        progress: &dyn PullProgress,
+    ) -> Result<()> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<LayerStep>();
+        let this = self.clone_handles();
+        let (lease, reference) = (lease.to_string(), reference.to_string());
+        let (layers_owned, config_owned) = (layers.to_vec(), config.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            this.unpack_all(
+                &lease,
+                &reference,
+                &layers_owned,
+                &config_owned,
+                &mut |step| {
+                    let _ = tx.send(step);
+                },
+            )
+        });
+        while let Some(step) = rx.recv().await {
+            match step {
+                // Unpacked before: done, unless fetch_layers already said it was all there.
+                LayerStep::Present(i) => {
+                    if let Some(l) = layers.get(i).filter(|l| !present.contains(&l.digest)) {
+                        progress.event(PullEvent::Done {
+                            layer: l.digest.clone(),
+                        });
+                    }
+                }
+                LayerStep::Extracting(i) => {
+                    if let Some(l) = layers.get(i) {
+                        progress.event(PullEvent::Extracting {
+                            layer: l.digest.clone(),
+                        });
+                    }
+                }
+                LayerStep::Extracted(i) => {
+                    if let Some(l) = layers.get(i) {
+                        progress.event(PullEvent::Done {
+                            layer: l.digest.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        task.await.map_err(|e| ImageError::Task {
+            what: "unpacking layers",
+            reason: e.to_string(),
+        })??;
+        Ok(())
+    }
+
+    /// A second handle on the same store, database, snapshotter and client, for blocking
+    /// tasks (which need `'static` values).
+    fn clone_handles(&self) -> ImageService {
+        ImageService {
+            root: self.root.clone(),
+            store: self.store.clone(),
+            meta: self.meta.clone(),
+            snapshotter: self.snapshotter.clone(),
+            registry: self.registry.clone(),
+        }
+    }
+}
