@@ -6,9 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,9 @@ use muelle_image::reference::Reference;
 use muelle_image::snapshot::{self, Kind};
 use muelle_image::Digest;
 use serde_json::{json, Value};
+
+mod common;
+use common::{skopeo, start_registry};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -302,80 +304,6 @@ fn load_refuses_a_damaged_layout() {
 
 // ---------------------------------------------------------------------------------------------
 // Pulls from docker-registry
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A running docker-registry, killed on drop.
-struct Registry {
-    child: Child,
-    host: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Option<Registry> {
-    for bin in ["/usr/bin/docker-registry", "/usr/bin/skopeo"] {
-        if !Path::new(bin).exists() {
-            println!("SKIP: {bin} is not installed (scripts/peers.sh install installs docker-registry and skopeo)");
-            return None;
-        }
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let cfg = dir.path().join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .expect("config");
-    let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
-    let child = Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start docker-registry");
-    let reg = Registry {
-        child,
-        host: format!("127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(reg)
-}
-
-fn skopeo(args: &[&str]) {
-    let out = Command::new("/usr/bin/skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[derive(Default)]
 struct Recorder(Mutex<Vec<PullEvent>>);

@@ -9,9 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::net::TcpListener as StdListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,17 +21,12 @@ use muelle_image::{ContentStore, Digest};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+use common::{skopeo, start_registry};
+
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 fn options() -> RegistryOptions {
     RegistryOptions {
@@ -49,60 +42,6 @@ fn options() -> RegistryOptions {
         connect_timeout: Duration::from_secs(5),
         ..RegistryOptions::default()
     }
-}
-
-/// A running docker-registry, killed on drop (also when a test fails).
-struct Registry {
-    child: Child,
-    host: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Option<Registry> {
-    for bin in ["/usr/bin/docker-registry", "/usr/bin/skopeo"] {
-        if !Path::new(bin).exists() {
-            println!("SKIP: {bin} is not installed (scripts/peers.sh install installs docker-registry and skopeo)");
-            return None;
-        }
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let cfg = dir.path().join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .expect("config");
-    let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
-    let child = Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start docker-registry");
-    let reg = Registry {
-        child,
-        host: format!("127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(reg)
 }
 
 /// An OCI image layout with one uncompressed layer (busybox if the host has it, plus a
@@ -175,19 +114,6 @@ fn build_image() -> Image {
         config,
         manifest,
     }
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("/usr/bin/skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Records every progress call.
