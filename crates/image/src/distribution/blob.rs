@@ -70,17 +70,15 @@ impl RegistryClient {
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        if !resp.status().is_success() {
-            return Err(self
-                .error_for(
-                    host,
-                    repository,
-                    "HEAD blob",
-                    Subject::Blob(digest.clone()),
-                    resp,
-                )
-                .await);
-        }
+        let resp = self
+            .success(
+                resp,
+                host,
+                repository,
+                "HEAD blob",
+                Subject::Blob(digest.clone()),
+            )
+            .await?;
         // HEAD has no body, so reqwest's content_length() is 0: read the header itself.
         Ok(Some(
             resp.headers()

@@ -559,6 +559,21 @@ impl RegistryClient {
         }
     }
 
+    /// The response if it succeeded, else the registry's error for it (see `error_for`).
+    pub(super) async fn success(
+        &self,
+        resp: Response,
+        host: &str,
+        repository: &str,
+        what: &str,
+        subject: Subject,
+    ) -> Result<Response> {
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(self.error_for(host, repository, what, subject, resp).await)
+    }
+
     /// Turns a failed response into the error naming what failed.
     pub(super) async fn error_for(
         &self,

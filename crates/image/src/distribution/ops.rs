@@ -247,17 +247,15 @@ impl RegistryClient {
         );
         req.headers = accept_headers(accept);
         let resp = self.send(host, req).await?;
-        if !resp.status().is_success() {
-            return Err(self
-                .error_for(
-                    host,
-                    repository,
-                    "GET manifest",
-                    Subject::Manifest(reference.to_string()),
-                    resp,
-                )
-                .await);
-        }
+        let resp = self
+            .success(
+                resp,
+                host,
+                repository,
+                "GET manifest",
+                Subject::Manifest(reference.to_string()),
+            )
+            .await?;
         let too_large = || RegistryError::ManifestTooLarge {
             host: host.to_string(),
             repository: repository.to_string(),
@@ -321,17 +319,15 @@ impl RegistryClient {
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        if !resp.status().is_success() {
-            return Err(self
-                .error_for(
-                    host,
-                    repository,
-                    "HEAD manifest",
-                    Subject::Manifest(reference.to_string()),
-                    resp,
-                )
-                .await);
-        }
+        let resp = self
+            .success(
+                resp,
+                host,
+                repository,
+                "HEAD manifest",
+                Subject::Manifest(reference.to_string()),
+            )
+            .await?;
         let header = header_digest(host, resp.headers())?;
         if let (Some(want), Some(got)) = (mref.digest(), &header) {
             if want.algorithm() == got.algorithm() && want != got {
@@ -400,17 +396,15 @@ impl RegistryClient {
         req.headers.insert(CONTENT_TYPE, ct);
         req.body = Some(bytes::Bytes::copy_from_slice(bytes));
         let resp = self.send(host, req).await?;
-        if !resp.status().is_success() {
-            return Err(self
-                .error_for(
-                    host,
-                    repository,
-                    "PUT manifest",
-                    Subject::Manifest(reference.to_string()),
-                    resp,
-                )
-                .await);
-        }
+        let resp = self
+            .success(
+                resp,
+                host,
+                repository,
+                "PUT manifest",
+                Subject::Manifest(reference.to_string()),
+            )
+            .await?;
         if let Some(got) = header_digest(host, resp.headers())? {
             if got.algorithm() == digest.algorithm() && got != digest {
                 return Err(RegistryError::DigestMismatch {
@@ -450,11 +444,9 @@ impl RegistryClient {
                 vec![repository_scope(repository, false)],
             );
             let resp = self.send(host, req).await?;
-            if !resp.status().is_success() {
-                return Err(self
-                    .error_for(host, repository, "list tags", Subject::Repository, resp)
-                    .await);
-            }
+            let resp = self
+                .success(resp, host, repository, "list tags", Subject::Repository)
+                .await?;
             let next = resp
                 .headers()
                 .get(LINK)
