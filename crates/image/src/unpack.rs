@@ -916,4 +916,4 @@ fn remove_all_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

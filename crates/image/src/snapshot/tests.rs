@@ -9,7 +9,7 @@ use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::sync::Barrier;
 
-use tar::{EntryType, Header};
+use tar::EntryType;
 
 use crate::unpack::MEDIA_TYPE_OCI_LAYER;
 
@@ -109,35 +109,8 @@ impl Drop for Mounted {
 // ------------------------------------------------------------------------------------------
 // Layer tars
 
-type Builder = tar::Builder<Vec<u8>>;
-
-fn build(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    f(&mut b);
-    b.into_inner().expect("finish tar")
-}
-
-fn header(kind: EntryType, mode: u32, size: u64) -> Header {
-    let mut h = Header::new_gnu();
-    h.set_entry_type(kind);
-    h.set_mode(mode);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(1_000_000_000);
-    h.set_size(size);
-    h
-}
-
-fn file(b: &mut Builder, path: &str, data: &[u8]) {
-    let mut h = header(EntryType::Regular, 0o644, data.len() as u64);
-    b.append_data(&mut h, path, data).expect("append file");
-}
-
-fn dir(b: &mut Builder, path: &str) {
-    let mut h = header(EntryType::Directory, 0o755, 0);
-    b.append_data(&mut h, path, io::empty())
-        .expect("append dir");
-}
+// The tar builders are the unpacker's test helpers.
+use crate::unpack::tests::{build, dir, file, header};
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))

@@ -5,15 +5,15 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 
 use tar::{EntryType, Header};
 
-type Builder = tar::Builder<Vec<u8>>;
+pub(crate) type Builder = tar::Builder<Vec<u8>>;
 
-fn build(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
+pub(crate) fn build(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     f(&mut b);
     b.into_inner().expect("finish tar")
 }
 
-fn header(kind: EntryType, mode: u32, size: u64) -> Header {
+pub(crate) fn header(kind: EntryType, mode: u32, size: u64) -> Header {
     let mut h = Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(mode);
@@ -24,12 +24,12 @@ fn header(kind: EntryType, mode: u32, size: u64) -> Header {
     h
 }
 
-fn file(b: &mut Builder, path: &str, data: &[u8]) {
+pub(crate) fn file(b: &mut Builder, path: &str, data: &[u8]) {
     let mut h = header(EntryType::Regular, 0o644, data.len() as u64);
     b.append_data(&mut h, path, data).expect("append file");
 }
 
-fn dir(b: &mut Builder, path: &str) {
+pub(crate) fn dir(b: &mut Builder, path: &str) {
     let mut h = header(EntryType::Directory, 0o755, 0);
     b.append_data(&mut h, path, io::empty())
         .expect("append dir");
