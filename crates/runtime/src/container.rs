@@ -114,7 +114,7 @@ fn plan_namespaces(spec: &Spec) -> Result<NsPlan> {
 /// Undoes a half-made container when create fails.
 struct CreateGuard<'a> {
     dir: &'a Path,
-    cgroup: Option<&'a Manager>,
+    cgroup: &'a Manager,
     pids: Vec<i32>,
     armed: bool,
 }
@@ -128,14 +128,12 @@ impl Drop for CreateGuard<'_> {
             let _ = sys::kill(p, libc::SIGKILL);
             let _ = sys::waitpid(p, 0);
         }
-        if let Some(cg) = self.cgroup {
-            if let Ok(pids) = cg.pids() {
-                for p in pids {
-                    let _ = sys::kill(p, libc::SIGKILL);
-                }
+        if let Ok(pids) = self.cgroup.pids() {
+            for p in pids {
+                let _ = sys::kill(p, libc::SIGKILL);
             }
-            let _ = cg.destroy();
         }
+        let _ = self.cgroup.destroy();
         let _ = std::fs::remove_dir_all(self.dir);
     }
 }
@@ -332,11 +330,20 @@ impl Container {
     /// Creates the container: everything up to, not including, the user's process.
     pub fn create(opts: &CreateOptions) -> Result<Container> {
         state::validate_id(&opts.id)?;
-        let spec = spec::load_bundle(&opts.bundle)?;
+        Self::create_from(opts, spec::load_bundle(&opts.bundle)?)
+    }
+
+    /// [`Container::create`] with the bundle's config already read by
+    /// [`spec::load_bundle`], for callers that needed to look at it first.
+    pub fn create_from(opts: &CreateOptions, spec: Spec) -> Result<Container> {
+        state::validate_id(&opts.id)?;
         let process = spec
             .process()
             .clone()
             .ok_or_else(|| RuntimeError::InvalidConfig("process: missing".into()))?;
+        // Only paths are worked out here; nothing exists until apply/create.
+        let cgroups_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+        let cgroup = Manager::new(&opts.id, cgroups_path.as_deref(), opts.systemd_cgroup)?;
         std::fs::create_dir_all(&opts.root)
             .map_err(|e| RuntimeError::path("create state root", &opts.root, e))?;
         let dir = opts.root.join(&opts.id);
@@ -351,18 +358,13 @@ impl Container {
         // container, and a lock fd would be inherited by the init and held for its lifetime.
         let mut guard = CreateGuard {
             dir: &dir,
-            cgroup: None,
+            cgroup: &cgroup,
             pids: Vec::new(),
             armed: true,
         };
         let cfg_bytes = serde_json::to_vec(&spec)
             .map_err(|e| RuntimeError::InvalidConfig(format!("encode config: {e}")))?;
         state::write_atomic(&dir.join("config.json"), &cfg_bytes)?;
-
-        let cgroups_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
-        let cgroup = Manager::new(&opts.id, cgroups_path.as_deref(), opts.systemd_cgroup)?;
-        let cgroup = Box::leak(Box::new(cgroup)) as &Manager;
-        guard.cgroup = Some(cgroup);
 
         let console = connect_console(&process, opts.console_socket.as_deref())?;
         let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
@@ -417,7 +419,7 @@ impl Container {
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
-            cgroup,
+            cgroup: &cgroup,
             seccomp: seccomp.as_ref(),
             saved: &saved,
             idmapped: &idmapped,

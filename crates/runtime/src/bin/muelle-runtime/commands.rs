@@ -294,9 +294,11 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
     }
     // A terminal without a console socket in the foreground: be the console ourselves, as
     // `runc run` does, so `spec && run` works for a person at a terminal.
-    let wants_tty = spec::load_bundle(&a.create.bundle)
-        .ok()
-        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
+    let bundle_spec = spec::load_bundle(&a.create.bundle)?;
+    let wants_tty = bundle_spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
         .unwrap_or(false);
     let console = if wants_tty && opts.console_socket.is_none() {
         if a.detach {
@@ -311,7 +313,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<u8> {
     } else {
         None
     };
-    let c = Container::create(&opts)?;
+    let c = Container::create_from(&opts, bundle_spec)?;
     let master = match &console {
         Some((dir, listener)) => {
             let r = receive_master(listener);
