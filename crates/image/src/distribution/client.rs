@@ -158,6 +158,21 @@ impl RegistryClient {
         &self.inner.opts
     }
 
+    /// A client that shares this one's connections but authenticates with `credentials`:
+    /// the daemon's view of a client's `X-Registry-Auth`. Tokens and challenges are not
+    /// shared, since a token fetched for one user must not serve another.
+    pub fn with_credentials(&self, credentials: CredentialSource) -> Self {
+        let mut opts = self.inner.opts.clone();
+        opts.credentials = credentials;
+        RegistryClient {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                opts,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps inconsistent (single inserts),
         // so a poisoned lock is still usable.

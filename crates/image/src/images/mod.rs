@@ -36,7 +36,9 @@ use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
 use crate::digest::Digest;
-use crate::distribution::{RegistryClient, RegistryError, RegistryOptions};
+use crate::distribution::{
+    CredentialSource, Credentials, RegistryClient, RegistryError, RegistryOptions,
+};
 use crate::manifest::{
     self, media_type, Descriptor, ImageConfig, Manifest, ManifestError, Parsed, Platform,
 };
@@ -48,10 +50,20 @@ use crate::reference::{Reference, ReferenceError};
 use crate::snapshot::{self, MountSpec, SnapshotError, Snapshotter};
 use crate::store::{ContentStore, StoreError};
 
+mod archive;
+mod history;
+mod import;
 mod layout;
 mod pull;
+mod push;
+mod tree;
 
+pub use archive::LoadedImage;
+pub use history::HistoryEntry;
+pub use import::{parse_change, ImportOptions};
 pub use pull::{NoPullProgress, PullEvent, PullProgress};
+pub use push::{NoPushProgress, PushEvent, PushProgress, Pushed};
+pub use tree::write_tree_tar;
 
 /// Label on an image record: the digest of the manifest chosen from its target (the target
 /// itself for a single manifest). Kept so an index pulled for another platform still
@@ -59,6 +71,13 @@ pub use pull::{NoPullProgress, PullEvent, PullProgress};
 pub const LABEL_MANIFEST: &str = "muelle.io/image.manifest";
 /// Label on an image record: the config digest, i.e. the image ID.
 pub const LABEL_CONFIG: &str = "muelle.io/image.config";
+/// Content label naming the repositories a blob was pulled from on a host (containerd's
+/// convention: `containerd.io/distribution.source.<host>` = `repo[,repo…]`), so a push to
+/// another repository there can mount it instead of uploading it.
+pub const LABEL_SOURCE_PREFIX: &str = "containerd.io/distribution.source.";
+/// The record name of an image that has no name (a `docker load` of an untagged image, an
+/// untagged import): `<none>@` and the image ID. Never shown as a tag or digest name.
+const UNTAGGED_PREFIX: &str = "<none>@";
 /// Label value of [`GC_ROOT_LABEL`] on container rootfs snapshots.
 const CONTAINER_ROOTFS: &str = "container-rootfs";
 
@@ -165,6 +184,10 @@ pub enum ImageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("archive: {reason}")]
+    Archive { reason: String },
+    #[error("import: {reason}")]
+    Import { reason: String },
     #[error("{what}: background task failed: {reason}")]
     Task { what: &'static str, reason: String },
 }
@@ -279,6 +302,54 @@ impl ImageService {
 
     pub fn registry(&self) -> &RegistryClient {
         &self.registry
+    }
+
+    /// The client to reach `reference`'s registry with: the configured one, or one that
+    /// authenticates with `credentials` there.
+    fn registry_for(
+        &self,
+        reference: &Reference,
+        credentials: Option<Credentials>,
+    ) -> RegistryClient {
+        match credentials {
+            None => self.registry.clone(),
+            Some(c) => self.registry.with_credentials(CredentialSource::Static(
+                std::collections::HashMap::from([(reference.registry_host().to_string(), c)]),
+            )),
+        }
+    }
+
+    /// `docker tag SOURCE TARGET`: `target` (a tag or digest name) now names the image
+    /// `source` names (a name or an ID). A name that named another image moves.
+    pub fn tag(&self, source: &str, target: &Reference) -> Result<ImageSummary> {
+        let groups = self.groups()?;
+        let id = self.find_id(source, &groups)?;
+        let Some((resolved, records)) = groups.get(&id) else {
+            return Err(ImageError::NotFound {
+                name: source.to_string(),
+            });
+        };
+        let Some(from) = records.first() else {
+            return Err(ImageError::NotFound {
+                name: source.to_string(),
+            });
+        };
+        let name = target.to_string();
+        let untagged = format!("{UNTAGGED_PREFIX}{id}");
+        let record = self.meta.write(|tx| {
+            let record = tx.put_image(&name, from.target.clone(), from.labels.clone())?;
+            if tx.get_image(&untagged)?.is_some() {
+                tx.delete_image(&untagged)?;
+            }
+            Ok(record)
+        })?;
+        let mut all: Vec<ImageRecord> = records
+            .iter()
+            .filter(|r| r.name != name && r.name != untagged)
+            .cloned()
+            .collect();
+        all.push(record);
+        Ok(summary(resolved, &all))
     }
 
     // Queries.
@@ -763,6 +834,9 @@ fn summary(resolved: &Resolved, records: &[ImageRecord]) -> ImageSummary {
     let mut repo_tags: Vec<String> = Vec::new();
     let mut repo_digests: Vec<String> = Vec::new();
     for r in records {
+        if r.name.starts_with(UNTAGGED_PREFIX) {
+            continue;
+        }
         if r.name.contains('@') {
             repo_digests.push(r.name.clone());
         } else {

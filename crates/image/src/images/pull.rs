@@ -11,7 +11,9 @@ use super::{
     LayerStep, Resolved, Result, MAX_CONFIG_SIZE,
 };
 use crate::digest::Digest;
-use crate::distribution::{self, BlobOutcome, Progress, RegistryError, MANIFEST_MEDIA_TYPES};
+use crate::distribution::{
+    self, BlobOutcome, Credentials, Progress, RegistryClient, RegistryError, MANIFEST_MEDIA_TYPES,
+};
 use crate::manifest::{self, media_type, Descriptor, ImageConfig, Manifest, Parsed, Platform};
 use crate::meta::{ImageRecord, LeaseResource};
 use crate::reference::Reference;
@@ -82,6 +84,7 @@ impl Progress for ChannelProgress {
 
 /// Where a pull fetches from.
 struct Source<'a> {
+    registry: RegistryClient,
     host: &'a str,
     repository: &'a str,
     /// The reference as given, for messages.
@@ -97,9 +100,22 @@ impl ImageService {
         platform: Option<Platform>,
         progress: &dyn PullProgress,
     ) -> Result<ImageSummary> {
+        self.pull_with(reference, platform, None, progress).await
+    }
+
+    /// [`pull`](Self::pull) authenticating with `credentials` instead of the configured
+    /// source (the daemon passes what a client sent in `X-Registry-Auth`).
+    pub async fn pull_with(
+        &self,
+        reference: &Reference,
+        platform: Option<Platform>,
+        credentials: Option<Credentials>,
+        progress: &dyn PullProgress,
+    ) -> Result<ImageSummary> {
+        let registry = self.registry_for(reference, credentials);
         let lease = self.new_lease("pull")?;
         let result = self
-            .pull_leased(&lease, reference, platform, progress)
+            .pull_leased(&registry, &lease, reference, platform, progress)
             .await;
         match &result {
             Ok(_) => {
@@ -121,12 +137,14 @@ impl ImageService {
 
     async fn pull_leased(
         &self,
+        registry: &RegistryClient,
         lease: &str,
         reference: &Reference,
         platform: Option<Platform>,
         progress: &dyn PullProgress,
     ) -> Result<ImageSummary> {
         let src = Source {
+            registry: registry.clone(),
             host: reference.registry_host(),
             repository: reference.path(),
             reference: reference.to_string(),
@@ -236,6 +254,10 @@ impl ImageService {
                 .map(|n| tx.put_image(n, target.clone(), labels.clone()))
                 .collect()
         })?;
+        // Remember where the layers live, so a push to another repository there mounts them.
+        for l in &manifest.layers {
+            let _ = self.add_source(&l.digest, src.host, src.repository);
+        }
         let resolved = Resolved {
             manifest_digest,
             config_digest: manifest.config.digest.clone(),
@@ -259,7 +281,7 @@ impl ImageService {
         src: &Source<'_>,
         reference: &str,
     ) -> Result<distribution::FetchedManifest> {
-        self.registry
+        src.registry
             .get_manifest(src.host, src.repository, reference, MANIFEST_MEDIA_TYPES)
             .await
             .map_err(|source| ImageError::Registry {
@@ -294,7 +316,7 @@ impl ImageService {
         }
         self.meta
             .add_lease_resource(lease, LeaseResource::Content(desc.digest.clone()))?;
-        self.registry
+        src.registry
             .fetch_blob(
                 src.host,
                 src.repository,
@@ -352,7 +374,7 @@ impl ImageService {
                 size: layer.size,
             });
             let (registry, store, sem, tx) = (
-                self.registry.clone(),
+                src.registry.clone(),
                 self.store.clone(),
                 semaphore.clone(),
                 tx.clone(),
