@@ -676,6 +676,21 @@ impl ImageService {
         config: &ImageConfig,
         on_layer: &mut dyn FnMut(LayerStep),
     ) -> Result<Vec<Digest>> {
+        self.unpack_all_waiting(lease, reference, layers, config, &mut |_| true, on_layer)
+    }
+
+    /// [`unpack_all`](Self::unpack_all) for blobs still arriving: before unpacking a layer
+    /// it calls `wait` with the layer's digest, which returns once the blob is in the
+    /// store, or `false` if it never will be (a failed download).
+    fn unpack_all_waiting(
+        &self,
+        lease: &str,
+        reference: &str,
+        layers: &[Descriptor],
+        config: &ImageConfig,
+        wait: &mut dyn FnMut(&Digest) -> bool,
+        on_layer: &mut dyn FnMut(LayerStep),
+    ) -> Result<Vec<Digest>> {
         let diff_ids = &config.rootfs.diff_ids;
         check_layer_count(reference, layers, config)?;
         let mut parent: Option<Digest> = None;
@@ -690,6 +705,12 @@ impl ImageService {
             if self.committed(&key)? {
                 on_layer(LayerStep::Present(i));
             } else {
+                if !wait(&layer.digest) {
+                    return Err(ImageError::Task {
+                        what: "unpacking layers",
+                        reason: format!("layer {} was not downloaded", layer.digest),
+                    });
+                }
                 on_layer(LayerStep::Extracting(i));
                 let file = self.store.get(&layer.digest)?;
                 snapshot::unpack_layer(

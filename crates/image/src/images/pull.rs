@@ -69,6 +69,7 @@ enum Msg {
     Started(Digest, u64),
     Update(Digest, u64, u64),
     Finished(Digest, Result<(), RegistryError>),
+    Unpack(LayerStep),
 }
 
 struct ChannelProgress(mpsc::UnboundedSender<Msg>);
@@ -227,19 +228,8 @@ impl ImageService {
             }
         }
 
-        let chain_ids = config.chain_ids();
-        let present = self
-            .fetch_layers(lease, &src, &manifest.layers, &chain_ids, progress)
+        self.fetch_and_unpack(lease, &src, &manifest.layers, &config, progress)
             .await?;
-        self.unpack_reporting(
-            lease,
-            &src.reference,
-            &manifest.layers,
-            &config,
-            &present,
-            progress,
-        )
-        .await?;
 
         // The names, last and together: before this nothing visible has changed.
         let labels = record_labels(&manifest_digest, &manifest.config.digest);
@@ -333,18 +323,21 @@ impl ImageService {
         self.read_config(&src.reference, desc)
     }
 
-    /// Downloads the layers missing from the store, [`CONCURRENT_DOWNLOADS`] at a time. A
+    /// Downloads the layers missing from the store, [`CONCURRENT_DOWNLOADS`] at a time,
+    /// while a blocking task unpacks them bottom first, each as soon as its blob is in (so
+    /// the first layer unpacks while later ones still download, as the chain allows). A
     /// layer whose blob is stored and whose chain is unpacked is reported as already there.
-    /// The first failure cancels the others; their bytes stay in resumable ingests.
-    /// Returns the layers reported as already there.
-    async fn fetch_layers(
+    /// The first failure cancels the rest; downloaded bytes stay in resumable ingests and
+    /// unpacked layers stay committed under the lease, for a retry.
+    async fn fetch_and_unpack(
         &self,
         lease: &str,
         src: &Source<'_>,
         layers: &[Descriptor],
-        chain_ids: &[Digest],
+        config: &ImageConfig,
         progress: &dyn PullProgress,
-    ) -> Result<BTreeSet<Digest>> {
+    ) -> Result<()> {
+        let chain_ids = config.chain_ids();
         // Every blob joins the lease before it can be committed, in one transaction.
         self.meta.write(|tx| {
             for l in layers {
@@ -354,15 +347,21 @@ impl ImageService {
         })?;
         let semaphore = Arc::new(Semaphore::new(CONCURRENT_DOWNLOADS));
         let (tx, mut rx) = mpsc::unbounded_channel();
+        // Blobs now in the store, for the unpacker; dropped when no more can come.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Digest>();
+        let mut ready_tx = Some(ready_tx);
         let mut tasks = JoinSet::new();
         let mut queued = BTreeSet::new();
         let mut present = BTreeSet::new();
-        for (layer, chain) in layers.iter().zip(chain_ids) {
+        for (layer, chain) in layers.iter().zip(&chain_ids) {
             if self.store.exists(&layer.digest)? {
                 if self.committed(&chain.to_string())? && present.insert(layer.digest.clone()) {
                     progress.event(PullEvent::AlreadyExists {
                         layer: layer.digest.clone(),
                     });
+                }
+                if let Some(r) = &ready_tx {
+                    let _ = r.send(layer.digest.clone());
                 }
                 continue;
             }
@@ -394,7 +393,40 @@ impl ImageService {
                 let _ = tx.send(Msg::Finished(digest, r));
             });
         }
-        // The tasks hold the only senders now: the channel closes when the last one ends.
+        if queued.is_empty() {
+            ready_tx = None;
+        }
+        let unpacker = {
+            let this = self.clone_handles();
+            let (lease, reference) = (lease.to_string(), src.reference.clone());
+            let (layers, config) = (layers.to_vec(), config.clone());
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut ready = BTreeSet::new();
+                this.unpack_all_waiting(
+                    &lease,
+                    &reference,
+                    &layers,
+                    &config,
+                    &mut |d| {
+                        while !ready.contains(d) {
+                            match ready_rx.recv() {
+                                Ok(got) => {
+                                    ready.insert(got);
+                                }
+                                Err(_) => return false,
+                            }
+                        }
+                        true
+                    },
+                    &mut |step| {
+                        let _ = tx.send(Msg::Unpack(step));
+                    },
+                )
+            })
+        };
+        // The tasks and the unpacker hold the only senders now: the channel closes when
+        // the last of them ends.
         drop(tx);
         let mut verifying = BTreeSet::new();
         let mut done = 0usize;
@@ -418,7 +450,15 @@ impl ImageService {
                 }
                 Msg::Finished(layer, Ok(())) => {
                     done += 1;
-                    progress.event(PullEvent::DownloadComplete { layer });
+                    progress.event(PullEvent::DownloadComplete {
+                        layer: layer.clone(),
+                    });
+                    if let Some(r) = &ready_tx {
+                        let _ = r.send(layer);
+                    }
+                    if done == queued.len() {
+                        ready_tx = None;
+                    }
                 }
                 Msg::Finished(_, Err(source)) => {
                     failure = Some(ImageError::Registry {
@@ -426,10 +466,35 @@ impl ImageService {
                         source: Box::new(source),
                     });
                     tasks.abort_all();
+                    // The unpacker stops at the first layer it can no longer get.
+                    ready_tx = None;
                     break;
+                }
+                // Unpacked before: done, unless the loop above said it was all there.
+                Msg::Unpack(LayerStep::Present(i)) => {
+                    if let Some(l) = layers.get(i).filter(|l| !present.contains(&l.digest)) {
+                        progress.event(PullEvent::Done {
+                            layer: l.digest.clone(),
+                        });
+                    }
+                }
+                Msg::Unpack(LayerStep::Extracting(i)) => {
+                    if let Some(l) = layers.get(i) {
+                        progress.event(PullEvent::Extracting {
+                            layer: l.digest.clone(),
+                        });
+                    }
+                }
+                Msg::Unpack(LayerStep::Extracted(i)) => {
+                    if let Some(l) = layers.get(i) {
+                        progress.event(PullEvent::Done {
+                            layer: l.digest.clone(),
+                        });
+                    }
                 }
             }
         }
+        drop(ready_tx);
         // Wait for aborted tasks to be gone, and notice any that panicked.
         while let Some(joined) = tasks.join_next().await {
             if let Err(e) = joined {
@@ -441,74 +506,21 @@ impl ImageService {
                 }
             }
         }
+        let unpacked = unpacker.await.map_err(|e| ImageError::Task {
+            what: "unpacking layers",
+            reason: e.to_string(),
+        });
+        // A download failure is the cause; the unpacker's "not downloaded" only follows it.
         if let Some(e) = failure {
             return Err(e);
         }
+        unpacked??;
         if done != queued.len() {
             return Err(ImageError::Task {
                 what: "downloading layers",
                 reason: format!("{} of {} downloads finished", done, queued.len()),
             });
         }
-        Ok(present)
-    }
-
-    /// Unpacks the layers in order on a blocking thread, one layer per task so progress is
-    /// reported from here.
-    async fn unpack_reporting(
-        &self,
-        lease: &str,
-        reference: &str,
-        layers: &[Descriptor],
-        config: &ImageConfig,
-        present: &BTreeSet<Digest>,
-        progress: &dyn PullProgress,
-    ) -> Result<()> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<LayerStep>();
-        let this = self.clone_handles();
-        let (lease, reference) = (lease.to_string(), reference.to_string());
-        let (layers_owned, config_owned) = (layers.to_vec(), config.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            this.unpack_all(
-                &lease,
-                &reference,
-                &layers_owned,
-                &config_owned,
-                &mut |step| {
-                    let _ = tx.send(step);
-                },
-            )
-        });
-        while let Some(step) = rx.recv().await {
-            match step {
-                // Unpacked before: done, unless fetch_layers already said it was all there.
-                LayerStep::Present(i) => {
-                    if let Some(l) = layers.get(i).filter(|l| !present.contains(&l.digest)) {
-                        progress.event(PullEvent::Done {
-                            layer: l.digest.clone(),
-                        });
-                    }
-                }
-                LayerStep::Extracting(i) => {
-                    if let Some(l) = layers.get(i) {
-                        progress.event(PullEvent::Extracting {
-                            layer: l.digest.clone(),
-                        });
-                    }
-                }
-                LayerStep::Extracted(i) => {
-                    if let Some(l) = layers.get(i) {
-                        progress.event(PullEvent::Done {
-                            layer: l.digest.clone(),
-                        });
-                    }
-                }
-            }
-        }
-        task.await.map_err(|e| ImageError::Task {
-            what: "unpacking layers",
-            reason: e.to_string(),
-        })??;
         Ok(())
     }
 
