@@ -457,6 +457,19 @@ async fn push_skips_what_is_there_and_mounts_across_repositories() {
         .expect("pull back");
     assert_eq!(pulled.id, img.id);
 
+    // Concurrent pulls sharing the layer (two repositories, and one reference twice) all
+    // succeed in one store: the second fetch of a blob waits for the first instead of
+    // failing on the ingest lock.
+    let shared = ImageService::open(tmp.path().join("shared"), options()).expect("open");
+    let (a, b, c) = tokio::join!(
+        shared.pull(&first, None, &NoPullProgress),
+        shared.pull(&second, None, &NoPullProgress),
+        shared.pull(&second, None, &NoPullProgress),
+    );
+    for r in [a, b, c] {
+        assert_eq!(r.expect("concurrent pull").id, img.id);
+    }
+
     // Only local names push; an unknown registry host fails clearly.
     let unknown = Reference::parse(&format!("{}/nope/none:v1", reg.host)).expect("ref");
     assert!(matches!(

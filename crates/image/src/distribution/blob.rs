@@ -130,9 +130,20 @@ impl RegistryClient {
         let policy = self.inner.opts.retry.clone();
         let mut attempt = 1u32;
         loop {
-            let writer = open_writer(store, &reference, digest, size)
-                .await
-                .map_err(store_err)?;
+            let writer = match open_writer(store, &reference, digest, size).await {
+                Ok(w) => w,
+                Err(StoreError::IngestInUse { .. }) => {
+                    // Another pull (here or in another process) is fetching this blob: wait
+                    // for it rather than download it twice. If it gives up, its lock goes
+                    // and this pull resumes from the bytes it left.
+                    if wait_for_other(store, &reference, digest, size, progress).await {
+                        progress.finished(digest, BlobOutcome::AlreadyExists);
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(e) => return Err(store_err(e)),
+            };
             let offset = writer.offset();
             if offset == size {
                 // A previous run received everything but did not commit.
@@ -588,6 +599,40 @@ enum Streamed {
     Complete(IngestWriter),
     /// The connection broke mid-body; the bytes so far are in the ingest.
     Interrupted(RegistryError),
+}
+
+/// Waits while another writer holds the ingest of `digest`, reporting its progress.
+/// Returns true once the blob is in the store, false when the ingest is free to take over.
+async fn wait_for_other(
+    store: &ContentStore,
+    reference: &str,
+    digest: &Digest,
+    size: u64,
+    progress: &dyn Progress,
+) -> bool {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (s, r, d) = (store.clone(), reference.to_string(), digest.clone());
+        let state = tokio::task::spawn_blocking(move || {
+            if s.exists(&d).unwrap_or(false) {
+                return None;
+            }
+            Some((s.ingest_offset(&r).unwrap_or(0), s.writer(&r, None)))
+        })
+        .await;
+        match state {
+            Ok(None) => {
+                progress.update(digest, size, size);
+                return true;
+            }
+            Ok(Some((done, Err(StoreError::IngestInUse { .. })))) => {
+                progress.update(digest, done.min(size), size);
+            }
+            // The lock is free (dropping the probe writer releases it again) or the store
+            // misbehaves: either way the caller's own attempt decides.
+            Ok(Some((_, _))) | Err(_) => return false,
+        }
+    }
 }
 
 async fn open_writer(
