@@ -1,0 +1,126 @@
+//! muelled: the muelle daemon, serving the Docker Engine API on unix sockets.
+
+#![forbid(unsafe_code)]
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use muelle_api::daemon::{self, DaemonFile, LogFormat, Settings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "muelled",
+    version,
+    about = "The muelle daemon: the Docker Engine API on a unix socket"
+)]
+struct Args {
+    /// Socket to listen on (repeatable): unix:///path. Default unix:///run/muelle/muelle.sock.
+    #[arg(short = 'H', long = "host")]
+    hosts: Vec<String>,
+    /// Root of persistent state (images, content, snapshots).
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// Root of runtime state (sockets, pid file).
+    #[arg(long)]
+    exec_root: Option<PathBuf>,
+    /// daemon.json with dockerd's keys (data-root, exec-root, hosts, insecure-registries,
+    /// log-level, log-format, pidfile). Flags win over the file.
+    #[arg(long)]
+    config_file: Option<PathBuf>,
+    /// Registry (host[:port]) that may be reached over plain HTTP (repeatable). Loopback
+    /// registries always may.
+    #[arg(long = "insecure-registry")]
+    insecure_registries: Vec<String>,
+    /// debug, info, warn, error or fatal.
+    #[arg(short = 'l', long)]
+    log_level: Option<String>,
+    /// Log line format on stderr.
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Pid file. Default <exec-root>/muelled.pid.
+    #[arg(short = 'p', long)]
+    pidfile: Option<PathBuf>,
+}
+
+fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
+    let (file, ignored) = match &args.config_file {
+        Some(p) => DaemonFile::load(p, true)?,
+        None => DaemonFile::load(std::path::Path::new(daemon::DEFAULT_CONFIG_FILE), false)?,
+    };
+    let exec_root = args
+        .exec_root
+        .or(file.exec_root)
+        .unwrap_or_else(|| PathBuf::from(daemon::DEFAULT_EXEC_ROOT));
+    let hosts = if !args.hosts.is_empty() {
+        args.hosts
+    } else {
+        file.hosts
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| vec![daemon::DEFAULT_HOST.to_string()])
+    };
+    let mut insecure = file.insecure_registries.unwrap_or_default();
+    insecure.extend(args.insecure_registries);
+    Ok((
+        Settings {
+            hosts,
+            data_root: args
+                .data_root
+                .or(file.data_root)
+                .unwrap_or_else(|| PathBuf::from(daemon::DEFAULT_DATA_ROOT)),
+            pidfile: args
+                .pidfile
+                .or(file.pidfile)
+                .unwrap_or_else(|| exec_root.join("muelled.pid")),
+            exec_root,
+            insecure_registries: insecure,
+            log_level: args
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".to_string()),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+        },
+        ignored,
+    ))
+}
+
+fn init_logging(settings: &Settings) -> Result<()> {
+    let level = daemon::config_log_filter(&settings.log_level)?;
+    let filter = tracing_subscriber::EnvFilter::new(level);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let result = match settings.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
+}
+
+fn main_inner() -> Result<()> {
+    let (settings, ignored) = settings(Args::parse())?;
+    init_logging(&settings)?;
+    for key in ignored {
+        tracing::warn!(key = %key, "config file key does not apply to muelled; ignored");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("muelled")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(daemon::run(settings))
+}
+
+fn main() -> ExitCode {
+    match main_inner() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes joined, as the CLI convention says.
+            eprintln!("muelled: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! daemon.json: the keys of dockerd's file that apply to muelled. Other dockerd keys are
+//! ignored with a warning (a file shared with dockerd stays usable); anything else that is
+//! not JSON of the right shape is an error naming the key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The keys muelled reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DaemonFile {
+    pub data_root: Option<PathBuf>,
+    pub exec_root: Option<PathBuf>,
+    pub hosts: Option<Vec<String>>,
+    pub insecure_registries: Option<Vec<String>>,
+    pub log_level: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub pidfile: Option<PathBuf>,
+}
+
+const KNOWN: &[&str] = &[
+    "data-root",
+    "exec-root",
+    "hosts",
+    "insecure-registries",
+    "log-level",
+    "log-format",
+    "pidfile",
+];
+
+impl DaemonFile {
+    /// Reads `path`. A missing file is an empty configuration only when `required` is false
+    /// (the default path); one named with `--config-file` must exist.
+    pub fn load(path: &Path, required: bool) -> Result<(Self, Vec<String>)> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok((DaemonFile::default(), Vec::new()))
+            }
+            Err(e) => {
+                return Err(anyhow!(e))
+                    .with_context(|| format!("reading config file {}", path.display()))
+            }
+        };
+        Self::parse(&text).with_context(|| format!("config file {}", path.display()))
+    }
+
+    /// Parses the file's text; also returns the keys it ignored.
+    pub fn parse(text: &str) -> Result<(Self, Vec<String>)> {
+        if text.trim().is_empty() {
+            return Ok((DaemonFile::default(), Vec::new()));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| anyhow!("invalid JSON: {e}"))?;
+        let serde_json::Value::Object(map) = value else {
+            bail!("expected a JSON object");
+        };
+        let mut known = serde_json::Map::new();
+        let mut ignored = Vec::new();
+        for (k, v) in map {
+            if KNOWN.contains(&k.as_str()) {
+                known.insert(k, v);
+            } else {
+                ignored.push(k);
+            }
+        }
+        let file: DaemonFile = serde_path_to_error::deserialize(serde_json::Value::Object(known))
+            .map_err(|e| anyhow!("key {}: {}", e.path(), e.inner()))?;
+        Ok((file, ignored))
+    }
+}
+
+/// The log levels dockerd takes, as a tracing filter directive.
+pub fn log_filter(level: &str) -> Result<&'static str> {
+    Ok(match level.to_ascii_lowercase().as_str() {
+        "trace" => "trace",
+        "debug" => "debug",
+        "info" => "info",
+        "warn" | "warning" => "warn",
+        "error" | "fatal" | "panic" => "error",
+        other => bail!("invalid log level {other:?}: use debug, info, warn, error or fatal"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_dockerd_keys() {
+        let (f, ignored) = DaemonFile::parse(
+            r#"{"data-root": "/d", "hosts": ["unix:///x.sock"], "insecure-registries": ["r:5000"],
+                "log-level": "debug", "storage-driver": "overlay2"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.data_root, Some(PathBuf::from("/d")));
+        assert_eq!(f.hosts, Some(vec!["unix:///x.sock".to_string()]));
+        assert_eq!(f.insecure_registries, Some(vec!["r:5000".to_string()]));
+        assert_eq!(ignored, vec!["storage-driver".to_string()]);
+    }
+
+    #[test]
+    fn malformed_files_name_the_problem() {
+        let e = DaemonFile::parse("{").unwrap_err().to_string();
+        assert!(e.contains("invalid JSON"), "{e}");
+        let e = DaemonFile::parse(r#"{"hosts": "unix:///x"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hosts"), "{e}");
+        assert!(DaemonFile::parse("[1]").is_err());
+    }
+
+    #[test]
+    fn missing_default_file_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("daemon.json");
+        assert_eq!(
+            DaemonFile::load(&p, false).unwrap().0,
+            DaemonFile::default()
+        );
+        assert!(DaemonFile::load(&p, true).is_err());
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(log_filter("fatal").unwrap(), "error");
+        assert!(log_filter("loud").is_err());
+    }
+}

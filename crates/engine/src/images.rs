@@ -1,0 +1,375 @@
+//! Image operations that change state: each is the image service's method plus the rules
+//! Docker attaches to it (events, freeing content after a removal, what prune removes).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use std::io::{Read, Write};
+
+use muelle_image::distribution::Credentials;
+use muelle_image::images::{ImportOptions, LoadedImage, PushProgress, Pushed, Removed};
+use muelle_image::manifest::Platform;
+use muelle_image::reference::Reference;
+use muelle_image::{Digest, ImageSummary, PullProgress};
+
+use crate::events::{Actor, Event, EventKind};
+use crate::{Engine, Result};
+
+/// Which images `prune` removes. Labels are `(key, value)`; a `None` value matches any value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneFilter {
+    /// Remove every image no container uses, not only untagged ones (`dangling=false`).
+    pub all: bool,
+    /// Only images created before this.
+    pub until: Option<SystemTime>,
+    /// Only images carrying all of these labels.
+    pub labels: Vec<(String, Option<String>)>,
+    /// Only images carrying none of these labels.
+    pub labels_not: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    pub removed: Vec<Removed>,
+    /// Bytes of content freed.
+    pub space_reclaimed: u64,
+}
+
+/// Docker's short form of a stored full name (`docker.io/library/busybox:latest` →
+/// `busybox:latest`); names that do not parse are shown as stored.
+pub fn familiar(name: &str) -> String {
+    Reference::parse(name)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| name.to_string())
+}
+
+/// When an image was built, from its config's RFC 3339 `created` (None if absent or bad).
+pub fn created(image: &ImageSummary) -> Option<SystemTime> {
+    image.config.created.as_deref().and_then(parse_rfc3339)
+}
+
+/// Parses the RFC 3339 timestamps image configs carry (`2024-01-02T03:04:05.123456789Z`,
+/// or with a `+hh:mm` offset).
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    let (date, rest) = s.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let year: i64 = d.next()?.parse().ok()?;
+    let month: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    let (clock, offset_secs) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+        (c, 0i64)
+    } else {
+        let idx = rest.rfind(['+', '-'])?;
+        let (c, off) = rest.split_at(idx);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (h, m) = off.get(1..)?.split_once(':')?;
+        let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+        (c, sign * secs)
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut t = hms.splitn(3, ':');
+    let hour: i64 = t.next()?.parse().ok()?;
+    let min: i64 = t.next()?.parse().ok()?;
+    let sec: i64 = t.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let nanos: u32 = if frac.is_empty() {
+        0
+    } else {
+        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+        digits.parse().ok()?
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
+    let base = SystemTime::UNIX_EPOCH;
+    if secs >= 0 {
+        base.checked_add(std::time::Duration::new(secs.unsigned_abs(), nanos))
+    } else {
+        base.checked_sub(std::time::Duration::from_secs(secs.unsigned_abs()))?
+            .checked_add(std::time::Duration::from_nanos(u64::from(nanos)))
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn labels_of(image: &ImageSummary) -> BTreeMap<String, String> {
+    image
+        .config
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.clone())
+        .unwrap_or_default()
+}
+
+fn has_label(labels: &BTreeMap<String, String>, (key, value): &(String, Option<String>)) -> bool {
+    match (labels.get(key), value) {
+        (Some(_), None) => true,
+        (Some(v), Some(want)) => v == want,
+        (None, _) => false,
+    }
+}
+
+impl PruneFilter {
+    fn selects(&self, image: &ImageSummary) -> bool {
+        if !self.all && !image.repo_tags.is_empty() {
+            return false;
+        }
+        if let Some(until) = self.until {
+            match created(image) {
+                Some(c) if c < until => {}
+                _ => return false,
+            }
+        }
+        let labels = labels_of(image);
+        self.labels.iter().all(|l| has_label(&labels, l))
+            && !self.labels_not.iter().any(|l| has_label(&labels, l))
+    }
+}
+
+impl Engine {
+    /// `docker pull`, authenticating with `credentials` when given; announces `pull` when
+    /// the image is recorded.
+    pub async fn pull(
+        &self,
+        reference: &Reference,
+        platform: Option<Platform>,
+        credentials: Option<Credentials>,
+        progress: &dyn PullProgress,
+    ) -> Result<ImageSummary> {
+        let summary = self
+            .images
+            .pull_with(reference, platform, credentials, progress)
+            .await?;
+        self.events.publish(Event::new(
+            EventKind::Image,
+            "pull",
+            Actor::named(reference.familiar(), reference.familiar_name()),
+        ));
+        Ok(summary)
+    }
+
+    /// `docker push`; announces `push` when the manifest is in.
+    pub async fn push(
+        &self,
+        reference: &Reference,
+        credentials: Option<Credentials>,
+        progress: &dyn PushProgress,
+    ) -> Result<Pushed> {
+        let pushed = self.images.push(reference, credentials, progress).await?;
+        self.events.publish(Event::new(
+            EventKind::Image,
+            "push",
+            Actor::named(reference.familiar(), reference.familiar_name()),
+        ));
+        Ok(pushed)
+    }
+
+    /// `docker tag`; announces `tag` with the new name.
+    pub fn tag(&self, source: &str, target: &Reference) -> Result<ImageSummary> {
+        let summary = self.images.tag(source, target)?;
+        self.events.publish(Event::new(
+            EventKind::Image,
+            "tag",
+            Actor::named(summary.id.to_string(), target.familiar()),
+        ));
+        Ok(summary)
+    }
+
+    /// `docker load`; announces `load` for each image.
+    pub fn load(&self, input: &mut dyn Read) -> Result<Vec<LoadedImage>> {
+        let loaded = self.images.load(input)?;
+        for image in &loaded {
+            let name = image
+                .names
+                .first()
+                .map(|n| familiar(n))
+                .unwrap_or_else(|| image.id.to_string());
+            self.events.publish(Event::new(
+                EventKind::Image,
+                "load",
+                Actor::named(image.id.to_string(), name),
+            ));
+        }
+        Ok(loaded)
+    }
+
+    /// `docker save`; announces `save` for each image named.
+    pub fn save(&self, names: &[String], out: &mut dyn Write) -> Result<()> {
+        self.images.save(names, out)?;
+        for name in names {
+            if let Ok(image) = self.images.image(name) {
+                self.events.publish(Event::new(
+                    EventKind::Image,
+                    "save",
+                    Actor::named(image.id.to_string(), name.clone()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `docker import`; announces `import`.
+    pub fn import(&self, input: &mut dyn Read, opts: &ImportOptions) -> Result<ImageSummary> {
+        let summary = self.images.import(input, opts)?;
+        let name = opts
+            .reference
+            .as_ref()
+            .map(|r| r.familiar())
+            .unwrap_or_else(|| summary.id.to_string());
+        self.events.publish(Event::new(
+            EventKind::Image,
+            "import",
+            Actor::named(summary.id.to_string(), name),
+        ));
+        Ok(summary)
+    }
+
+    /// `docker rmi`: untags (and deletes when the last tag goes), announcing each step; then,
+    /// unless `noprune`, frees the content nothing uses any more, as Docker frees layers.
+    pub fn remove_image(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<Removed>> {
+        let id = self.images.image(name)?.id;
+        let removed = self.images.remove(name, force)?;
+        self.announce_removal(&id, &removed);
+        if !noprune && removed.iter().any(|r| matches!(r, Removed::Deleted(_))) {
+            self.collect_garbage()?;
+        }
+        Ok(removed)
+    }
+
+    fn announce_removal(&self, id: &Digest, removed: &[Removed]) {
+        for r in removed {
+            let event = match r {
+                Removed::Untagged(name) => Event::new(
+                    EventKind::Image,
+                    "untag",
+                    Actor::named(id.to_string(), familiar(name)),
+                ),
+                Removed::Deleted(d) => Event::new(
+                    EventKind::Image,
+                    "delete",
+                    Actor::named(d.to_string(), d.to_string()),
+                ),
+            };
+            self.events.publish(event);
+        }
+    }
+
+    /// Deletes the blobs and snapshots nothing references; returns the bytes of content freed.
+    pub fn collect_garbage(&self) -> Result<u64> {
+        let store = self.images.store();
+        // Sizes are taken before: afterwards the blobs are gone. A blob whose size cannot be
+        // read counts as 0 rather than failing the collection.
+        let sizes: BTreeMap<Digest, u64> = store
+            .list()
+            .map_err(muelle_image::ImageError::from)?
+            .into_iter()
+            .map(|d| {
+                let size = store.size(&d).unwrap_or(0);
+                (d, size)
+            })
+            .collect();
+        let report = self.images.prune()?;
+        for (key, err) in &report.snapshot_errors {
+            tracing::warn!(snapshot = %key, error = %err, "could not remove a snapshot; the next prune retries");
+        }
+        Ok(report
+            .removed_blobs
+            .iter()
+            .filter_map(|d| sizes.get(d))
+            .sum())
+    }
+
+    /// `docker image prune`: removes the images `filter` selects (untagged ones unless
+    /// `all`), then collects garbage.
+    pub fn prune_images(&self, filter: &PruneFilter) -> Result<PruneReport> {
+        let mut removed = Vec::new();
+        for image in self.images.list()? {
+            if !filter.selects(&image) {
+                continue;
+            }
+            let id = image.id.to_string();
+            // By ID with force: every name of the image goes, whatever repositories they span.
+            match self.images.remove(&id, true) {
+                Ok(r) => {
+                    self.announce_removal(&image.id, &r);
+                    removed.extend(r);
+                }
+                // Removed meanwhile by another request: nothing left to do for it.
+                Err(muelle_image::ImageError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let space_reclaimed = self.collect_garbage()?;
+        self.events.publish(Event::new(
+            EventKind::Image,
+            "prune",
+            Actor {
+                id: String::new(),
+                attributes: BTreeMap::from([(
+                    "reclaimed".to_string(),
+                    space_reclaimed.to_string(),
+                )]),
+            },
+        ));
+        Ok(PruneReport {
+            removed,
+            space_reclaimed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339() {
+        let t = parse_rfc3339("2024-01-02T03:04:05.5Z").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
+            Duration::new(1_704_164_645, 500_000_000)
+        );
+        let off = parse_rfc3339("2024-01-02T04:04:05+01:00").unwrap();
+        assert_eq!(
+            off.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
+            Duration::from_secs(1_704_164_645)
+        );
+        assert_eq!(
+            parse_rfc3339("1970-01-01T00:00:00Z"),
+            Some(SystemTime::UNIX_EPOCH)
+        );
+        for bad in [
+            "",
+            "2024-13-01T00:00:00Z",
+            "yesterday",
+            "2024-01-02T03:04:05.x5Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn familiar_names() {
+        assert_eq!(
+            familiar("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
+        assert_eq!(familiar("127.0.0.1:5000/a/b:1"), "127.0.0.1:5000/a/b:1");
+        assert_eq!(familiar("not a name"), "not a name");
+    }
+}

@@ -1,0 +1,221 @@
+//! muelle's engine: the daemon's model and its rules. Today it owns the image service of one
+//! data root and the bus of Docker-style events, and it is where the rules that span a
+//! request live (an untag is announced as an event, a removal frees content unless asked not
+//! to, a prune picks what counts as unused). Issue #4 adds containers, volumes, networks and
+//! their supervisors here.
+//!
+//! It must not touch HTTP, sockets or JSON wire formats (that is `muelle-api`), nor reach
+//! into the image crate's internals (blobs, snapshots and the metadata database are the image
+//! service's; the engine only calls its public methods). Nothing here prints: what happened
+//! goes to `tracing` and to the event bus.
+
+#![forbid(unsafe_code)]
+
+pub mod events;
+pub mod host;
+mod images;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use muelle_image::distribution::{CredentialSource, RegistryOptions};
+use muelle_image::meta::MetaError;
+use muelle_image::{ImageError, ImageService};
+use thiserror::Error;
+
+pub use events::{Actor, Event, EventKind, Events};
+pub use images::{created, familiar, parse_rfc3339, PruneFilter, PruneReport};
+
+/// The daemon's version, reported by `/version` and `/info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where the engine keeps its state and how it reaches registries.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Persistent state: content, metadata, snapshots (`/var/lib/muelle`).
+    pub data_root: PathBuf,
+    /// Runtime state rebuilt at each start: sockets, pid file (`/run/muelle`).
+    pub exec_root: PathBuf,
+    /// Registries (`host[:port]`) that may be reached over plain HTTP. Loopback registries
+    /// always may, as in Docker (whose default insecure CIDR is 127.0.0.0/8).
+    pub insecure_registries: Vec<String>,
+}
+
+impl EngineConfig {
+    pub fn new(data_root: impl Into<PathBuf>, exec_root: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            data_root: data_root.into(),
+            exec_root: exec_root.into(),
+            insecure_registries: Vec::new(),
+        }
+    }
+
+    /// Registry options for the daemon. Credentials come with each request
+    /// (`X-Registry-Auth`), never from a config file of whoever started the daemon.
+    pub fn registry_options(&self) -> RegistryOptions {
+        RegistryOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            insecure: true,
+            credentials: CredentialSource::Anonymous,
+            user_agent: format!("muelled/{VERSION}"),
+            ..RegistryOptions::default()
+        }
+    }
+}
+
+/// Errors of the engine. Image errors pass through unchanged so the API can map each kind to
+/// its status code in one place.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("the data root {path} is in use by another muelled (its database {db} is locked); stop that daemon or pick another --data-root")]
+    DataRootInUse { path: PathBuf, db: PathBuf },
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{what}: background task failed: {reason}")]
+    Task { what: &'static str, reason: String },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// The engine of one data root. Share it as `Arc<Engine>`; every method takes `&self`.
+pub struct Engine {
+    config: EngineConfig,
+    id: String,
+    images: ImageService,
+    events: Events,
+    started: SystemTime,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the data root (creating it if needed). Fails with
+    /// [`EngineError::DataRootInUse`] while another process has it open.
+    pub fn open(config: EngineConfig) -> Result<Self> {
+        let images = ImageService::open(&config.data_root, config.registry_options()).map_err(
+            |e| match e {
+                ImageError::Meta(MetaError::Open {
+                    path,
+                    source: redb::Error::DatabaseAlreadyOpen,
+                }) => EngineError::DataRootInUse {
+                    path: config.data_root.clone(),
+                    db: path,
+                },
+                e => EngineError::Image(e),
+            },
+        )?;
+        let id = engine_id(&config.data_root)?;
+        Ok(Engine {
+            config,
+            id,
+            images,
+            events: Events::new(),
+            started: SystemTime::now(),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn data_root(&self) -> &Path {
+        &self.config.data_root
+    }
+
+    pub fn exec_root(&self) -> &Path {
+        &self.config.exec_root
+    }
+
+    /// A stable identifier of this data root (Docker's `ID` in `/info`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn started(&self) -> SystemTime {
+        self.started
+    }
+
+    /// The image service, for queries. Changes go through the engine's own methods so that
+    /// they are announced on the event bus.
+    pub fn images(&self) -> &ImageService {
+        &self.images
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The storage driver name as `/info` and image inspect report it.
+    pub fn storage_driver(&self) -> &'static str {
+        self.images.snapshotter().name()
+    }
+}
+
+/// Reads the data root's ID, making one the first time. The kernel's random UUID is enough:
+/// it only has to be unique among the daemons a client talks to.
+fn engine_id(root: &Path) -> Result<String> {
+    let path = root.join("engine-id");
+    let io_err = |what| {
+        let path = path.clone();
+        move |source| EngineError::Io { what, path, source }
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("reading")(e)),
+    }
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .map(|s| s.trim().to_ascii_uppercase())
+        .unwrap_or_else(|_| {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            format!("{:032X}", nanos ^ u128::from(std::process::id()))
+        });
+    let tmp = root.join(".engine-id.tmp");
+    std::fs::write(&tmp, format!("{id}\n")).map_err(io_err("writing"))?;
+    std::fs::rename(&tmp, &path).map_err(io_err("writing"))?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_open_of_a_data_root_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = EngineConfig::new(dir.path().join("data"), dir.path().join("exec"));
+        let first = Engine::open(cfg.clone()).unwrap();
+        let second = Engine::open(cfg).unwrap_err();
+        assert!(
+            matches!(second, EngineError::DataRootInUse { .. }),
+            "{second}"
+        );
+        assert!(second.to_string().contains("in use by another muelled"));
+        let id = first.id().to_string();
+        drop(first);
+        let again = Engine::open(EngineConfig::new(
+            dir.path().join("data"),
+            dir.path().join("exec"),
+        ))
+        .unwrap();
+        assert_eq!(again.id(), id, "the engine ID is stable across restarts");
+    }
+}
