@@ -1,0 +1,102 @@
+//! `muelle image inspect` and `muelle inspect`: the daemon's JSON, re-indented but not
+//! re-encoded (as docker does), or a `--format` template per object.
+
+use anyhow::{bail, Result};
+
+use crate::client::{encode_path, ApiError, Client};
+use crate::format::Template;
+use crate::json::{self, Value};
+use crate::{Ctx, Exit};
+
+#[derive(clap::Args, Debug)]
+pub struct ImageArgs {
+    /// Format output using a custom template: 'json' or a Go template
+    #[arg(short, long, value_name = "string")]
+    format: Option<String>,
+    #[arg(required = true, value_name = "IMAGE")]
+    names: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Format output using a custom template: 'json' or a Go template
+    #[arg(short, long, value_name = "string")]
+    format: Option<String>,
+    /// Return JSON for specified type (only "image" until containers exist)
+    #[arg(long = "type", value_name = "string")]
+    kind: Option<String>,
+    /// Display total file sizes if the type is container (accepted for compatibility)
+    #[arg(short, long)]
+    size: bool,
+    #[arg(required = true, value_name = "NAME|ID")]
+    names: Vec<String>,
+}
+
+pub async fn run_image(ctx: &Ctx, a: ImageArgs) -> Result<()> {
+    let client = ctx.client().await?;
+    inspect_all(&client, &a.names, a.format.as_deref(), |n| format!("No such image: {n}")).await
+}
+
+pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
+    let _ = a.size;
+    match a.kind.as_deref() {
+        None | Some("image") => {}
+        Some(other) => bail!("\"{other}\" is not a valid value for --type"),
+    }
+    let client = ctx.client().await?;
+    inspect_all(&client, &a.names, a.format.as_deref(), |n| format!("No such object: {n}")).await
+}
+
+/// Fetches each object; what was found is printed, then every miss as one line, exit 1.
+async fn inspect_all(
+    client: &Client,
+    names: &[String],
+    format: Option<&str>,
+    missing: impl Fn(&str) -> String,
+) -> Result<()> {
+    let mut found: Vec<bytes::Bytes> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    for name in names {
+        match client.get_bytes(&format!("/images/{}/json", encode_path(name))).await {
+            Ok(b) => found.push(b),
+            Err(e) => match e.downcast_ref::<ApiError>() {
+                Some(api) if api.status == hyper::StatusCode::NOT_FOUND => errors.push(missing(name)),
+                _ => return Err(e),
+            },
+        }
+    }
+    match format.filter(|f| !f.is_empty()) {
+        None => {
+            let mut raw = Vec::from(&b"["[..]);
+            for (i, b) in found.iter().enumerate() {
+                if i > 0 {
+                    raw.push(b',');
+                }
+                raw.extend_from_slice(b.trim_ascii());
+            }
+            raw.push(b']');
+            let text = json::indent(&raw, "    ")
+                .map_err(|e| anyhow::anyhow!("the daemon's answer is not JSON: {e}"))?;
+            crate::out(&format!("{text}\n"))?;
+        }
+        Some(f) => {
+            let src = if f.trim() == "json" { "{{json .}}" } else { f };
+            let t = Template::parse(src)?;
+            let mut text = String::new();
+            for b in &found {
+                let v: Value = serde_json::from_slice(b)
+                    .map_err(|e| anyhow::anyhow!("the daemon's answer is not JSON: {e}"))?;
+                text.push_str(&t.execute(&v)?);
+                text.push('\n');
+            }
+            crate::out(&text)?;
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for e in &errors {
+        eprintln!("muelle: Error: {e}");
+    }
+    Err(Exit(1).into())
+}
