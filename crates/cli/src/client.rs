@@ -57,7 +57,10 @@ pub fn parse_host(s: &str) -> Result<Host> {
 
 /// `-H`, else `MUELLE_HOST`, else `DOCKER_HOST` when it is a unix socket, else the default.
 /// The flag says whether the default was chosen (only then may the daemon be autostarted).
-pub fn resolve_host(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<(Host, bool)> {
+pub fn resolve_host(
+    flag: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(Host, bool)> {
     if let Some(h) = flag {
         return Ok((parse_host(h)?, false));
     }
@@ -97,8 +100,7 @@ impl fmt::Display for ConnectError {
         write!(
             f,
             "cannot connect to the daemon at {}: {}; is muelled running?",
-            self.host,
-            self.source
+            self.host, self.source
         )
     }
 }
@@ -122,7 +124,9 @@ pub fn empty() -> Body {
 }
 
 pub fn bytes(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// A request body streamed from a file or stdin (load, import).
@@ -179,7 +183,23 @@ pub fn encode(s: &str) -> String {
 pub fn encode_path(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/' | b':' | b'@' | b'+' | b'=' | b'$' | b'&' | b',' | b';') {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_'
+                    | b'.'
+                    | b'~'
+                    | b'/'
+                    | b':'
+                    | b'@'
+                    | b'+'
+                    | b'='
+                    | b'$'
+                    | b'&'
+                    | b','
+                    | b';'
+            )
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -368,7 +388,10 @@ pub fn version_less(a: &str, b: &str) -> bool {
     let parse = |s: &str| -> Vec<u64> { s.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
     let (a, b) = (parse(a), parse(b));
     for i in 0..a.len().max(b.len()) {
-        let (x, y) = (a.get(i).copied().unwrap_or(0), b.get(i).copied().unwrap_or(0));
+        let (x, y) = (
+            a.get(i).copied().unwrap_or(0),
+            b.get(i).copied().unwrap_or(0),
+        );
         if x != y {
             return x < y;
         }
@@ -526,19 +549,30 @@ mod tests {
     #[test]
     fn hosts() {
         let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         let (h, default) = resolve_host(None, env(&[])).unwrap();
         assert_eq!(h.path, PathBuf::from("/run/muelle/muelle.sock"));
         assert!(default);
-        let (h, default) = resolve_host(Some("unix:///x.sock"), env(&[("MUELLE_HOST", "unix:///y")])).unwrap();
+        let (h, default) =
+            resolve_host(Some("unix:///x.sock"), env(&[("MUELLE_HOST", "unix:///y")])).unwrap();
         assert_eq!((h.path, default), (PathBuf::from("/x.sock"), false));
-        let (h, _) = resolve_host(None, env(&[("MUELLE_HOST", "unix:///y"), ("DOCKER_HOST", "unix:///z")])).unwrap();
+        let (h, _) = resolve_host(
+            None,
+            env(&[("MUELLE_HOST", "unix:///y"), ("DOCKER_HOST", "unix:///z")]),
+        )
+        .unwrap();
         assert_eq!(h.path, PathBuf::from("/y"));
-        let (h, _) = resolve_host(None, env(&[("DOCKER_HOST", "unix:///var/run/docker.sock")])).unwrap();
+        let (h, _) =
+            resolve_host(None, env(&[("DOCKER_HOST", "unix:///var/run/docker.sock")])).unwrap();
         assert_eq!(h.path, PathBuf::from("/var/run/docker.sock"));
         // A TCP DOCKER_HOST is docker's business, not ours.
-        let (h, default) = resolve_host(None, env(&[("DOCKER_HOST", "tcp://1.2.3.4:2375")])).unwrap();
+        let (h, default) =
+            resolve_host(None, env(&[("DOCKER_HOST", "tcp://1.2.3.4:2375")])).unwrap();
         assert!(default && h.url == DEFAULT_HOST);
         assert!(resolve_host(Some("tcp://127.0.0.1:2375"), env(&[])).is_err());
         assert!(resolve_host(Some("unix://"), env(&[])).is_err());
@@ -589,7 +623,10 @@ mod tests {
         s.push(b"{\"status\":\"ok\"}\nnot json at all\n");
         assert!(s.next::<Value>().unwrap().is_some());
         let e = s.next::<Value>().unwrap_err().to_string();
-        assert!(e.contains("malformed JSON") && e.contains("not json"), "{e}");
+        assert!(
+            e.contains("malformed JSON") && e.contains("not json"),
+            "{e}"
+        );
 
         let mut s = JsonSplitter::default();
         s.push(b"{\"status\":\"ok\"}\n{\"status\":\"Downl");

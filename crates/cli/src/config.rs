@@ -96,7 +96,10 @@ impl ConfigFile {
 
     fn helper_for(&self, server: &str) -> Option<String> {
         let helpers = self.doc.get("credHelpers").and_then(Value::as_object);
-        if let Some(h) = helpers.and_then(|h| h.get(hostname(server))).and_then(Value::as_str) {
+        if let Some(h) = helpers
+            .and_then(|h| h.get(hostname(server)))
+            .and_then(Value::as_str)
+        {
             return Some(h.to_owned());
         }
         self.doc
@@ -138,11 +141,12 @@ impl ConfigFile {
             let decoded = STANDARD
                 .decode(encoded.trim())
                 .map_err(|e| anyhow!("{}: auths[{key:?}].auth: {e}", self.path.display()))?;
-            let text = String::from_utf8(decoded)
-                .map_err(|_| anyhow!("{}: auths[{key:?}].auth is not UTF-8", self.path.display()))?;
-            let (user, pass) = text
-                .split_once(':')
-                .ok_or_else(|| anyhow!("{}: auths[{key:?}].auth has no ':'", self.path.display()))?;
+            let text = String::from_utf8(decoded).map_err(|_| {
+                anyhow!("{}: auths[{key:?}].auth is not UTF-8", self.path.display())
+            })?;
+            let (user, pass) = text.split_once(':').ok_or_else(|| {
+                anyhow!("{}: auths[{key:?}].auth has no ':'", self.path.display())
+            })?;
             auth.username = user.to_owned();
             auth.password = pass.trim_end_matches('\0').to_owned();
         }
@@ -162,7 +166,10 @@ impl ConfigFile {
             Value::String(STANDARD.encode(format!("{}:{pass}", auth.username))),
         );
         if !auth.identitytoken.is_empty() {
-            entry.insert("identitytoken".into(), Value::String(auth.identitytoken.clone()));
+            entry.insert(
+                "identitytoken".into(),
+                Value::String(auth.identitytoken.clone()),
+            );
         }
         let auths = self
             .doc
@@ -289,7 +296,10 @@ mod tests {
         let a = c.get_auth("https://index.docker.io/v1/").unwrap();
         assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
         let anon = c.get_auth("127.0.0.1:5000").unwrap();
-        assert_eq!(anon.header(), URL_SAFE.encode(r#"{"serveraddress":"127.0.0.1:5000"}"#));
+        assert_eq!(
+            anon.header(),
+            URL_SAFE.encode(r#"{"serveraddress":"127.0.0.1:5000"}"#)
+        );
         c.set_auth(
             "127.0.0.1:5000",
             &AuthConfig {
@@ -299,14 +309,24 @@ mod tests {
             },
         );
         c.save().unwrap();
-        let mode = fs::metadata(dir.path().join("config.json")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join("config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let c2 = ConfigFile::load(dir.path()).unwrap();
         let a = c2.get_auth("http://127.0.0.1:5000/v2/").unwrap();
-        assert_eq!((a.username.as_str(), a.password.as_str()), ("me", "s3:cret"));
-        let raw: Value = serde_json::from_slice(&fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+        assert_eq!(
+            (a.username.as_str(), a.password.as_str()),
+            ("me", "s3:cret")
+        );
+        let raw: Value =
+            serde_json::from_slice(&fs::read(dir.path().join("config.json")).unwrap()).unwrap();
         assert_eq!(raw["psFormat"], "x");
-        assert_eq!(raw["auths"]["127.0.0.1:5000"]["auth"], STANDARD.encode("me:s3:cret"));
+        assert_eq!(
+            raw["auths"]["127.0.0.1:5000"]["auth"],
+            STANDARD.encode("me:s3:cret")
+        );
         let mut c3 = ConfigFile::load(dir.path()).unwrap();
         assert!(c3.remove_auth("127.0.0.1:5000"));
         assert!(!c3.remove_auth("127.0.0.1:5000"));

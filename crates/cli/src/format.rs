@@ -292,12 +292,7 @@ fn lex_action(body: &str, pos: usize) -> Res<Vec<(Tok, usize)>> {
                 toks.push((Tok::Ident(name), here));
                 i = j;
             }
-            other => {
-                return Err(parse_err(
-                    here,
-                    format!("unexpected {other:?} in command"),
-                ))
-            }
+            other => return Err(parse_err(here, format!("unexpected {other:?} in command"))),
         }
     }
     Ok(toks)
@@ -365,7 +360,10 @@ impl ActionParser<'_> {
                 self.i += 1;
             }
             if args.is_empty() {
-                return Err(parse_err(self.pos, format!("missing value for command in {text:?}")));
+                return Err(parse_err(
+                    self.pos,
+                    format!("missing value for command in {text:?}"),
+                ));
             }
             cmds.push(Command { args });
             match self.toks.get(self.i) {
@@ -402,7 +400,9 @@ enum Stop {
     Eof,
 }
 
-fn parse_nodes(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>) -> Res<(Vec<Node>, Stop)> {
+fn parse_nodes(
+    pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>,
+) -> Res<(Vec<Node>, Stop)> {
     let mut nodes = Vec::new();
     while let Some(piece) = pieces.next() {
         let action = match piece {
@@ -431,7 +431,9 @@ fn parse_nodes(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>) -> R
                     Stop::End => Vec::new(),
                     Stop::Else => match parse_nodes(pieces)? {
                         (els, Stop::End) => els,
-                        _ => return Err(parse_err(action.pos, format!("unexpected EOF in {word}"))),
+                        _ => {
+                            return Err(parse_err(action.pos, format!("unexpected EOF in {word}")))
+                        }
                     },
                     Stop::Eof => {
                         return Err(parse_err(action.pos, format!("unexpected EOF in {word}")))
@@ -516,7 +518,10 @@ fn exec_nodes(nodes: &[Node], dot: &Value, vars: &mut Vars, out: &mut String) ->
                         // Go ranges over a map in key order.
                         let mut fields = o.clone();
                         fields.sort_by(|a, b| a.0.cmp(&b.0));
-                        fields.into_iter().map(|(k, x)| (Value::String(k), x)).collect()
+                        fields
+                            .into_iter()
+                            .map(|(k, x)| (Value::String(k), x))
+                            .collect()
                     }
                     Value::Null => Vec::new(),
                     other => {
@@ -559,11 +564,23 @@ fn exec_scoped(nodes: &[Node], dot: &Value, vars: &mut Vars, out: &mut String) -
 fn walk(mut v: &Value, path: &[String], pos: usize, at: &str) -> Res<Value> {
     for name in path {
         v = match v {
-            Value::Object(_) => v
+            Value::Object(fields) => v
                 .get(name)
+                // docker evaluates templates on its Go types first, whose field names differ
+                // from the JSON keys only in case (`.ID` for "Id", `.APIVersion` for "ApiVersion").
+                .or_else(|| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, x)| x)
+                })
                 .ok_or_else(|| exec_err(pos, at, format!("map has no entry for key {name:?}")))?,
             Value::Null => {
-                return Err(exec_err(pos, at, format!("nil pointer evaluating interface {{}}.{name}")))
+                return Err(exec_err(
+                    pos,
+                    at,
+                    format!("nil pointer evaluating interface {{}}.{name}"),
+                ))
             }
             other => {
                 return Err(exec_err(
@@ -715,7 +732,11 @@ fn call(name: &str, args: Vec<Value>, at: usize, p: &Pipeline) -> Res<Value> {
                 Value::Object(o) => o.len(),
                 Value::Null => 0,
                 other => {
-                    return Err(exec_err(at, &p.text, format!("len of type {}", go_type(other))))
+                    return Err(exec_err(
+                        at,
+                        &p.text,
+                        format!("len of type {}", go_type(other)),
+                    ))
                 }
             };
             Value::Number((n as u64).into())
@@ -728,7 +749,11 @@ fn call(name: &str, args: Vec<Value>, at: usize, p: &Pipeline) -> Res<Value> {
                     (Value::Array(a), Value::Number(n)) => {
                         let i = n.as_u64().unwrap_or(u64::MAX) as usize;
                         a.get(i).cloned().ok_or_else(|| {
-                            exec_err(at, &p.text, format!("error calling index: index out of range: {i}"))
+                            exec_err(
+                                at,
+                                &p.text,
+                                format!("error calling index: index out of range: {i}"),
+                            )
                         })?
                     }
                     (Value::Object(_), Value::String(k)) => v.get(k).cloned().unwrap_or_default(),
@@ -746,7 +771,11 @@ fn call(name: &str, args: Vec<Value>, at: usize, p: &Pipeline) -> Res<Value> {
         }
         "eq" | "ne" => {
             if args.len() < 2 {
-                return Err(exec_err(at, &p.text, format!("missing arguments for {name}")));
+                return Err(exec_err(
+                    at,
+                    &p.text,
+                    format!("missing arguments for {name}"),
+                ));
             }
             let hit = args[1..].iter().any(|b| values_equal(&args[0], b));
             Value::Bool(if name == "eq" { hit } else { !hit })
@@ -772,7 +801,9 @@ fn call(name: &str, args: Vec<Value>, at: usize, p: &Pipeline) -> Res<Value> {
             for (i, a) in args.iter().enumerate() {
                 // Go's fmt.Sprint adds spaces only between operands that are not strings.
                 let sep = name == "println"
-                    || (i > 0 && !matches!(a, Value::String(_)) && !matches!(args[i - 1], Value::String(_)));
+                    || (i > 0
+                        && !matches!(a, Value::String(_))
+                        && !matches!(args[i - 1], Value::String(_)));
                 if i > 0 && sep {
                     out.push(' ');
                 }
@@ -878,7 +909,11 @@ pub enum Kind {
 /// docker's `Format.IsTable`/`IsJSON` plus `preFormat`: `\t` and `\n` in the format are
 /// the escapes, not the two characters.
 pub fn kind(format: &str, default_table: &str) -> Kind {
-    let format = if format.is_empty() { default_table } else { format };
+    let format = if format.is_empty() {
+        default_table
+    } else {
+        format
+    };
     if format.trim() == "json" {
         return Kind::Json;
     }
@@ -894,7 +929,12 @@ pub fn kind(format: &str, default_table: &str) -> Kind {
 
 /// Renders list items: a table with a header line (names from `headers`, field → header),
 /// `json` lines, or one template line per item.
-pub fn render(format: &str, default_table: &str, headers: &[(&str, &str)], items: &[Value]) -> Res<String> {
+pub fn render(
+    format: &str,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    items: &[Value],
+) -> Res<String> {
     match kind(format, default_table) {
         Kind::Json => {
             let mut out = String::new();
@@ -959,7 +999,10 @@ fn header_known(p: &Pipeline, header: &Value) -> bool {
 /// not padded, and a column block ends at a line that has fewer cells.
 pub fn tabwrite(text: &str) -> String {
     let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
-    let mut widths: Vec<Vec<usize>> = lines.iter().map(|l| vec![0; l.len().saturating_sub(1)]).collect();
+    let mut widths: Vec<Vec<usize>> = lines
+        .iter()
+        .map(|l| vec![0; l.len().saturating_sub(1)])
+        .collect();
     let max_cols = lines.iter().map(|l| l.len()).max().unwrap_or(0);
     for col in 0..max_cols {
         let mut start = 0;
@@ -1014,13 +1057,33 @@ mod tests {
         let d = r#"{"ID":"abc","Config":{"Cmd":["/bin/sh","-c"],"Env":null,"Labels":null},"Size":1985650,"R":{"Type":"layers","Layers":["x"]}}"#;
         assert_eq!(run("{{.ID}}", d).unwrap(), "abc");
         assert_eq!(run("{{.Config.Cmd}}", d).unwrap(), "[/bin/sh -c]");
-        assert_eq!(run("{{.Config.Env}}|{{.Config.Labels}}", d).unwrap(), "[]|map[]");
+        assert_eq!(
+            run("{{.Config.Env}}|{{.Config.Labels}}", d).unwrap(),
+            "[]|map[]"
+        );
         assert_eq!(run("{{.Size}}", d).unwrap(), "1985650");
-        assert_eq!(run("{{json .R}}", d).unwrap(), r#"{"Type":"layers","Layers":["x"]}"#);
-        assert_eq!(run("{{.R | json}}", d).unwrap(), r#"{"Type":"layers","Layers":["x"]}"#);
+        assert_eq!(
+            run("{{json .R}}", d).unwrap(),
+            r#"{"Type":"layers","Layers":["x"]}"#
+        );
+        assert_eq!(
+            run("{{.R | json}}", d).unwrap(),
+            r#"{"Type":"layers","Layers":["x"]}"#
+        );
         assert_eq!(run("{{json .Config.Env}}", d).unwrap(), "null");
-        assert_eq!(run("{{json .}}", r#"{"a":"<none>"}"#).unwrap(), r#"{"a":"\u003cnone\u003e"}"#);
+        assert_eq!(
+            run("{{json .}}", r#"{"a":"<none>"}"#).unwrap(),
+            r#"{"a":"\u003cnone\u003e"}"#
+        );
         assert_eq!(run("{{.}}", r#""x""#).unwrap(), "x");
+        assert_eq!(
+            run(
+                "{{.ID}} {{.Server.APIVersion}}",
+                r#"{"Id":"a","Server":{"ApiVersion":"1.41"}}"#
+            )
+            .unwrap(),
+            "a 1.41"
+        );
     }
 
     #[test]
@@ -1035,11 +1098,20 @@ mod tests {
     #[test]
     fn control_flow_and_functions() {
         let d = r#"{"Tags":["a:1","b:2"],"Os":"linux","Parent":"","L":{"z":"1","a":"2"},"N":0}"#;
-        assert_eq!(run("{{range .Tags}}<{{.}}>{{end}}", d).unwrap(), "<a:1><b:2>");
-        assert_eq!(run("{{index .Tags 1}} {{upper .Os}} {{len .Tags}}", d).unwrap(), "b:2 LINUX 2");
+        assert_eq!(
+            run("{{range .Tags}}<{{.}}>{{end}}", d).unwrap(),
+            "<a:1><b:2>"
+        );
+        assert_eq!(
+            run("{{index .Tags 1}} {{upper .Os}} {{len .Tags}}", d).unwrap(),
+            "b:2 LINUX 2"
+        );
         assert_eq!(run("{{join .Tags \",\"}}", d).unwrap(), "a:1,b:2");
         assert_eq!(run("{{if .Parent}}p{{else}}np{{end}}", d).unwrap(), "np");
-        assert_eq!(run("{{range $k, $v := .L}}{{$k}}={{$v}};{{end}}", d).unwrap(), "a=2;z=1;");
+        assert_eq!(
+            run("{{range $k, $v := .L}}{{$k}}={{$v}};{{end}}", d).unwrap(),
+            "a=2;z=1;"
+        );
         assert_eq!(run("{{with .L}}{{.a}}{{end}}", d).unwrap(), "2");
         assert_eq!(run("{{if eq .Os \"linux\"}}yes{{end}}", d).unwrap(), "yes");
         assert_eq!(run("{{.L}}", d).unwrap(), "map[a:2 z:1]");
@@ -1047,7 +1119,10 @@ mod tests {
         assert_eq!(run("{{title \"hello world\"}}", d).unwrap(), "Hello World");
         assert_eq!(run("{{json (index .Tags 0)}}", d).unwrap(), "\"a:1\"");
         assert_eq!(run("{{$.Os}}", d).unwrap(), "linux");
-        assert_eq!(run("{{range .Tags}}{{$.Os}}{{end}}", d).unwrap(), "linuxlinux");
+        assert_eq!(
+            run("{{range .Tags}}{{$.Os}}{{end}}", d).unwrap(),
+            "linuxlinux"
+        );
     }
 
     #[test]
@@ -1062,8 +1137,12 @@ mod tests {
     #[test]
     fn tables_like_docker() {
         let rows = vec![
-            v(r#"{"Repository":"busybox","Tag":"latest","ID":"5e72c6dd051f","CreatedSince":"2 hours ago","Size":"1.99MB"}"#),
-            v(r#"{"Repository":"foo","Tag":"1","ID":"5e72c6dd051f","CreatedSince":"2 hours ago","Size":"1.99MB"}"#),
+            v(
+                r#"{"Repository":"busybox","Tag":"latest","ID":"5e72c6dd051f","CreatedSince":"2 hours ago","Size":"1.99MB"}"#,
+            ),
+            v(
+                r#"{"Repository":"foo","Tag":"1","ID":"5e72c6dd051f","CreatedSince":"2 hours ago","Size":"1.99MB"}"#,
+            ),
         ];
         let headers = [
             ("Repository", "REPOSITORY"),
@@ -1080,7 +1159,13 @@ mod tests {
              busybox      latest    5e72c6dd051f   2 hours ago   1.99MB\n\
              foo          1         5e72c6dd051f   2 hours ago   1.99MB\n"
         );
-        let out = render("table {{.Repository}}\\t{{.Other}}", table, &headers, &rows[..0]).unwrap();
+        let out = render(
+            "table {{.Repository}}\\t{{.Other}}",
+            table,
+            &headers,
+            &rows[..0],
+        )
+        .unwrap();
         assert_eq!(out, "REPOSITORY   \n");
         let out = render("{{.Repository}}:{{.Tag}}", table, &headers, &rows).unwrap();
         assert_eq!(out, "busybox:latest\nfoo:1\n");

@@ -56,7 +56,11 @@ impl Ctx {
                 let nobody = e
                     .downcast_ref::<ConnectError>()
                     .is_some_and(ConnectError::nobody_listens);
-                if !(nobody && self.default_host && self.autostart && rustix::process::geteuid().is_root()) {
+                if !(nobody
+                    && self.default_host
+                    && self.autostart
+                    && rustix::process::geteuid().is_root())
+                {
                     return Err(e);
                 }
                 let pid = autostart::start(&self.host).await?;
@@ -86,7 +90,10 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("muelle: starting the async runtime: {e}");

@@ -84,7 +84,11 @@ impl Plain {
     /// The text to print for a message, if any (each piece ends in a newline).
     pub fn line(&mut self, m: &Message) -> Option<String> {
         if let Some(s) = m.stream.as_deref().filter(|s| !s.is_empty()) {
-            return Some(if s.ends_with('\n') { s.to_owned() } else { format!("{s}\n") });
+            return Some(if s.ends_with('\n') {
+                s.to_owned()
+            } else {
+                format!("{s}\n")
+            });
         }
         let status = m.status.as_deref().filter(|s| !s.is_empty())?;
         match m.id.as_deref().filter(|s| !s.is_empty()) {
@@ -134,7 +138,9 @@ impl Bars {
 
     fn line(&mut self, text: &str) {
         let pb = self.multi.add(ProgressBar::new(0));
-        pb.set_style(ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        pb.set_style(
+            ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         pb.finish_with_message(text.trim_end_matches('\n').to_owned());
         self.all.push(pb);
     }
@@ -188,7 +194,11 @@ impl Bars {
 pub async fn show(stream: &mut JsonStream, mode: Mode) -> Result<Vec<serde_json::Value>> {
     let mut aux = Vec::new();
     let mut plain = Plain::default();
-    let mut bars = if mode == Mode::Tty { Some(Bars::new()) } else { None };
+    let mut bars = if mode == Mode::Tty {
+        Some(Bars::new())
+    } else {
+        None
+    };
     let mut stdout = std::io::stdout();
     let result: Result<()> = async {
         while let Some(m) = stream.next::<Message>().await? {

@@ -41,7 +41,11 @@ impl Reference {
             bail!("invalid reference format");
         }
         if let Some(t) = &tag {
-            if t.len() > 128 || !t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+            if t.len() > 128
+                || !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            {
                 bail!("invalid reference format");
             }
         }
@@ -140,16 +144,25 @@ mod tests {
     #[test]
     fn parse_and_normalise() {
         let r = Reference::parse("busybox").unwrap();
-        assert_eq!((r.name.as_str(), r.api_tag()), ("busybox", "latest".to_owned()));
+        assert_eq!(
+            (r.name.as_str(), r.api_tag()),
+            ("busybox", "latest".to_owned())
+        );
         assert_eq!(r.normalized(), "docker.io/library/busybox:latest");
         assert_eq!(r.domain(), "docker.io");
         let r = Reference::parse("127.0.0.1:5000/a/b:v1").unwrap();
-        assert_eq!((r.name.as_str(), r.tag.as_deref()), ("127.0.0.1:5000/a/b", Some("v1")));
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000/a/b", Some("v1"))
+        );
         assert_eq!(r.domain(), "127.0.0.1:5000");
         assert_eq!(r.normalized(), "127.0.0.1:5000/a/b:v1");
         let r = Reference::parse("localhost:5000/x@sha256:abc").unwrap();
         assert_eq!(r.api_tag(), "sha256:abc");
-        assert_eq!(Reference::parse("me/app").unwrap().normalized(), "docker.io/me/app:latest");
+        assert_eq!(
+            Reference::parse("me/app").unwrap().normalized(),
+            "docker.io/me/app:latest"
+        );
         assert!(Reference::parse("Busybox").is_err());
         assert!(Reference::parse("busybox:").is_err());
         assert!(Reference::parse("a b").is_err());
@@ -158,11 +171,17 @@ mod tests {
 
     #[test]
     fn familiar_names() {
-        assert_eq!(familiar("docker.io/library/busybox:latest"), "busybox:latest");
+        assert_eq!(
+            familiar("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
         assert_eq!(familiar("docker.io/me/app:1"), "me/app:1");
         assert_eq!(familiar("busybox:latest"), "busybox:latest");
         assert_eq!(familiar("127.0.0.1:5000/x:1"), "127.0.0.1:5000/x:1");
-        assert_eq!(split_tag("127.0.0.1:5000/x:1"), ("127.0.0.1:5000/x", Some("1")));
+        assert_eq!(
+            split_tag("127.0.0.1:5000/x:1"),
+            ("127.0.0.1:5000/x", Some("1"))
+        );
         assert_eq!(split_tag("127.0.0.1:5000/x"), ("127.0.0.1:5000/x", None));
         assert_eq!(auth_key("docker.io"), DOCKER_HUB_AUTH_KEY);
     }

@@ -166,11 +166,16 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
                 b'-' => -1,
                 _ => return None,
             };
-            sign * (rest.get(1..3)?.parse::<i64>().ok()? * 3600 + rest.get(4..6)?.parse::<i64>().ok()? * 60)
+            sign * (rest.get(1..3)?.parse::<i64>().ok()? * 3600
+                + rest.get(4..6)?.parse::<i64>().ok()? * 60)
         }
     };
     // The inverse of `civil`.
-    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let (yy, mm) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * mm + 2) / 5 + d - 1;
@@ -181,7 +186,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 /// Go's `time.ANSIC` in UTC ("Thu May  7 21:09:36 2026"), as `docker version` shows build times.
 pub fn ansic(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let (y, mo, d, h, mi, s) = split(unix);
     let wd = DAYS[(unix.div_euclid(86_400) + 4).rem_euclid(7) as usize];
     let mon = MONTHS[(mo as usize).saturating_sub(1) % 12];
@@ -236,8 +243,14 @@ mod tests {
     fn times() {
         assert_eq!(go_time_string(0), "1970-01-01 00:00:00 +0000 UTC");
         assert_eq!(rfc3339(1_795_368_783), "2026-11-22T17:33:03Z");
-        assert_eq!(parse_rfc3339("2026-11-22T17:33:03.450189037Z"), Some(1_795_368_783));
-        assert_eq!(parse_rfc3339("2026-11-22T18:33:03+01:00"), Some(1_795_368_783));
+        assert_eq!(
+            parse_rfc3339("2026-11-22T17:33:03.450189037Z"),
+            Some(1_795_368_783)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T18:33:03+01:00"),
+            Some(1_795_368_783)
+        );
         assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
         assert_eq!(parse_rfc3339("garbage"), None);
         let built = parse_rfc3339("2026-05-07T21:09:36.000000000+00:00").unwrap_or(0);

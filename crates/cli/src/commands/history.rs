@@ -48,7 +48,8 @@ struct Layer {
 
 const TABLE_HUMAN: &str =
     "table {{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}";
-const TABLE_RAW: &str = "table {{.ID}}\\t{{.CreatedAt}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}";
+const TABLE_RAW: &str =
+    "table {{.ID}}\\t{{.CreatedAt}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}";
 const HEADERS: &[(&str, &str)] = &[
     ("ID", "IMAGE"),
     ("CreatedSince", "CREATED"),
@@ -76,7 +77,12 @@ fn row(l: &Layer, human: bool, trunc: bool) -> Value {
         ("CreatedAt", created_at.clone().into()),
         (
             "CreatedBy",
-            if trunc { ellipsis(&created_by, 45) } else { created_by }.into(),
+            if trunc {
+                ellipsis(&created_by, 45)
+            } else {
+                created_by
+            }
+            .into(),
         ),
         (
             "CreatedSince",
@@ -84,7 +90,12 @@ fn row(l: &Layer, human: bool, trunc: bool) -> Value {
         ),
         (
             "ID",
-            if trunc { short_id(&l.id).to_owned() } else { l.id.clone() }.into(),
+            if trunc {
+                short_id(&l.id).to_owned()
+            } else {
+                l.id.clone()
+            }
+            .into(),
         ),
         (
             "Size",
@@ -103,7 +114,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let layers: Vec<Layer> = client
         .get_json(&format!("/images/{}/history", encode_path(&a.name)))
         .await?;
-    let rows: Vec<Value> = layers.iter().map(|l| row(l, a.human, !a.no_trunc)).collect();
+    let rows: Vec<Value> = layers
+        .iter()
+        .map(|l| row(l, a.human, !a.no_trunc))
+        .collect();
     let fmt = if a.quiet {
         "{{.ID}}".to_owned()
     } else {
@@ -134,6 +148,9 @@ mod tests {
         assert_eq!(r.get("ID").and_then(Value::as_str), Some("<missing>"));
         assert_eq!(r.get("Size").and_then(Value::as_str), Some("1985650"));
         assert_eq!(r.get("CreatedBy").and_then(Value::as_str), Some("a b"));
-        assert_eq!(r.get("CreatedSince").and_then(Value::as_str), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(
+            r.get("CreatedSince").and_then(Value::as_str),
+            Some("1970-01-01T00:00:00Z")
+        );
     }
 }

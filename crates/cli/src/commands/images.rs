@@ -79,7 +79,9 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         None => query,
     };
     let client = ctx.client().await?;
-    let images: Vec<Summary> = client.get_json(&format!("/images/json{}", query.render())).await?;
+    let images: Vec<Summary> = client
+        .get_json(&format!("/images/json{}", query.render()))
+        .await?;
 
     let fmt = if a.quiet {
         "{{.ID}}".to_owned()
@@ -95,7 +97,8 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
 fn is_dangling(i: &Summary) -> bool {
     let tags = i.repo_tags.as_deref().unwrap_or_default();
     let digests = i.repo_digests.as_deref().unwrap_or_default();
-    (tags.is_empty() || tags == ["<none>:<none>"]) && (digests.is_empty() || digests == ["<none>@<none>"])
+    (tags.is_empty() || tags == ["<none>:<none>"])
+        && (digests.is_empty() || digests == ["<none>@<none>"])
 }
 
 /// docker's `imageFormatTaggedAndDigest`: a row per (repository, tag), repeated per digest of
@@ -169,15 +172,25 @@ fn na_or(v: Option<i64>, f: impl Fn(i64) -> String) -> String {
 
 /// Keys in alphabetical order: that is how docker's `{{json .}}` prints this row.
 fn row(img: &Summary, repo: &str, tag: &str, digest: &str, trunc: bool) -> Value {
-    let id = if trunc { short_id(&img.id).to_owned() } else { img.id.clone() };
+    let id = if trunc {
+        short_id(&img.id).to_owned()
+    } else {
+        img.id.clone()
+    };
     Value::object([
-        ("Containers", na_or(img.containers, |n| n.to_string()).into()),
+        (
+            "Containers",
+            na_or(img.containers, |n| n.to_string()).into(),
+        ),
         ("CreatedAt", go_time_string(img.created).into()),
         ("CreatedSince", since(img.created).into()),
         ("Digest", digest.into()),
         ("ID", id.into()),
         ("Repository", repo.into()),
-        ("SharedSize", na_or(img.shared_size, |n| human_size(n as f64)).into()),
+        (
+            "SharedSize",
+            na_or(img.shared_size, |n| human_size(n as f64)).into(),
+        ),
         ("Size", human_size_prec(img.size as f64, 3).into()),
         ("Tag", tag.into()),
         (
@@ -210,7 +223,9 @@ mod tests {
     }
 
     fn cells(rows: &[Value], key: &str) -> Vec<String> {
-        rows.iter().map(|r| r.get(key).and_then(Value::as_str).unwrap_or("").to_owned()).collect()
+        rows.iter()
+            .map(|r| r.get(key).and_then(Value::as_str).unwrap_or("").to_owned())
+            .collect()
     }
 
     #[test]
@@ -220,11 +235,17 @@ mod tests {
             &["busybox@sha256:aaa", "busybox@sha256:bbb", "bar@sha256:ccc"],
         );
         let r = rows(std::slice::from_ref(&i), false, true);
-        assert_eq!(cells(&r, "Repository"), ["busybox", "busybox", "foo", "bar"]);
+        assert_eq!(
+            cells(&r, "Repository"),
+            ["busybox", "busybox", "foo", "bar"]
+        );
         assert_eq!(cells(&r, "Tag"), ["latest", "1", "x", "<none>"]);
         assert_eq!(cells(&r, "Digest"), ["<none>", "<none>", "<none>", ""]);
         let r = rows(std::slice::from_ref(&i), true, false);
-        assert_eq!(cells(&r, "Tag"), ["latest", "latest", "1", "1", "x", "<none>"]);
+        assert_eq!(
+            cells(&r, "Tag"),
+            ["latest", "latest", "1", "1", "x", "<none>"]
+        );
         assert_eq!(cells(&r, "Digest")[..2], ["sha256:aaa", "sha256:bbb"]);
         assert!(cells(&r, "ID")[0].starts_with("sha256:"));
 
@@ -234,6 +255,9 @@ mod tests {
         assert_eq!(cells(&dangling, "Size"), ["1.99MB"]);
         assert_eq!(cells(&dangling, "VirtualSize"), ["1.986MB"]);
         assert_eq!(cells(&dangling, "Containers"), ["N/A"]);
-        assert_eq!(cells(&dangling, "CreatedAt"), ["1970-01-01 00:00:00 +0000 UTC"]);
+        assert_eq!(
+            cells(&dangling, "CreatedAt"),
+            ["1970-01-01 00:00:00 +0000 UTC"]
+        );
     }
 }

@@ -42,7 +42,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         }
         ("-".to_owned(), input_body(None).await?)
     } else {
-        ("-".to_owned(), input_body(Some(std::path::Path::new(&a.source))).await?)
+        (
+            "-".to_owned(),
+            input_body(Some(std::path::Path::new(&a.source))).await?,
+        )
     };
     let mut q = Query::new().set("fromSrc", src);
     if let Some(r) = a.reference.as_deref().filter(|r| !r.is_empty()) {
@@ -59,7 +62,12 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let client = ctx.client().await?;
     let res = client
-        .request(Method::POST, &format!("/images/create{}", q.render()), &[], body)
+        .request(
+            Method::POST,
+            &format!("/images/create{}", q.render()),
+            &[],
+            body,
+        )
         .await?;
     // The stream's one status line is the new image's ID, which docker prints as is.
     progress::show(&mut JsonStream::new(res), Mode::Plain).await?;

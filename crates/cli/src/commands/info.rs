@@ -35,7 +35,11 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     out.push_str(&format!(" Version:    {}\n", env!("CARGO_PKG_VERSION")));
     out.push_str(" Context:    default\n Debug Mode: false\n\nServer:\n");
     out.push_str(&format!(" Containers: {}\n", g("Containers")));
-    for (label, key) in [("Running", "ContainersRunning"), ("Paused", "ContainersPaused"), ("Stopped", "ContainersStopped")] {
+    for (label, key) in [
+        ("Running", "ContainersRunning"),
+        ("Paused", "ContainersPaused"),
+        ("Stopped", "ContainersStopped"),
+    ] {
         out.push_str(&format!("  {label}: {}\n", g(key)));
     }
     out.push_str(&format!(" Images: {}\n", g("Images")));

@@ -34,7 +34,10 @@ pub struct Args {
 
 pub async fn run_image(ctx: &Ctx, a: ImageArgs) -> Result<()> {
     let client = ctx.client().await?;
-    inspect_all(&client, &a.names, a.format.as_deref(), |n| format!("No such image: {n}")).await
+    inspect_all(&client, &a.names, a.format.as_deref(), |n| {
+        format!("No such image: {n}")
+    })
+    .await
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
@@ -44,7 +47,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         Some(other) => bail!("\"{other}\" is not a valid value for --type"),
     }
     let client = ctx.client().await?;
-    inspect_all(&client, &a.names, a.format.as_deref(), |n| format!("No such object: {n}")).await
+    inspect_all(&client, &a.names, a.format.as_deref(), |n| {
+        format!("No such object: {n}")
+    })
+    .await
 }
 
 /// Fetches each object; what was found is printed, then every miss as one line, exit 1.
@@ -57,10 +63,15 @@ async fn inspect_all(
     let mut found: Vec<bytes::Bytes> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     for name in names {
-        match client.get_bytes(&format!("/images/{}/json", encode_path(name))).await {
+        match client
+            .get_bytes(&format!("/images/{}/json", encode_path(name)))
+            .await
+        {
             Ok(b) => found.push(b),
             Err(e) => match e.downcast_ref::<ApiError>() {
-                Some(api) if api.status == hyper::StatusCode::NOT_FOUND => errors.push(missing(name)),
+                Some(api) if api.status == hyper::StatusCode::NOT_FOUND => {
+                    errors.push(missing(name))
+                }
                 _ => return Err(e),
             },
         }

@@ -54,11 +54,19 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json {
-        let text = res.into_body().collect().await.context("reading the daemon's answer")?;
+        let text = res
+            .into_body()
+            .collect()
+            .await
+            .context("reading the daemon's answer")?;
         return crate::out(&String::from_utf8_lossy(&text.to_bytes()));
     }
     // With quiet the daemon itself leaves the progress out; the "Loaded image" lines stay.
-    let mode = if a.quiet { Mode::Plain } else { Mode::for_stdout(false) };
+    let mode = if a.quiet {
+        Mode::Plain
+    } else {
+        Mode::for_stdout(false)
+    };
     progress::show(&mut JsonStream::new(res), mode).await?;
     Ok(())
 }

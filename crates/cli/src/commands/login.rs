@@ -106,7 +106,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
             auth.username = u;
             auth.password = p;
         }
-        (None, None) if !stored.username.is_empty() && (!stored.password.is_empty() || !stored.identitytoken.is_empty()) => {
+        (None, None)
+            if !stored.username.is_empty()
+                && (!stored.password.is_empty() || !stored.identitytoken.is_empty()) =>
+        {
             crate::out("Authenticating with existing credentials...\n")?;
             auth = stored;
         }
@@ -118,9 +121,17 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
                 Some(u) => u,
                 None => {
                     let default = stored.username.clone();
-                    let hint = if default.is_empty() { String::new() } else { format!(" ({default})") };
+                    let hint = if default.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({default})")
+                    };
                     let u = prompt(&format!("Username{hint}: "))?;
-                    if u.is_empty() { default } else { u }
+                    if u.is_empty() {
+                        default
+                    } else {
+                        u
+                    }
                 }
             };
             if auth.username.is_empty() {
@@ -158,7 +169,11 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         "WARNING! Your credentials are stored unencrypted in '{}'.",
         cfg.path.display()
     );
-    let status = if reply.status.is_empty() { "Login Succeeded".to_owned() } else { reply.status };
+    let status = if reply.status.is_empty() {
+        "Login Succeeded".to_owned()
+    } else {
+        reply.status
+    };
     crate::out(&format!("{status}\n"))
 }
 
@@ -170,7 +185,10 @@ mod tests {
     fn server_keys() {
         assert_eq!(server_key(None), DOCKER_HUB_AUTH_KEY);
         assert_eq!(server_key(Some("docker.io")), DOCKER_HUB_AUTH_KEY);
-        assert_eq!(server_key(Some("http://127.0.0.1:5000/v2/")), "127.0.0.1:5000");
+        assert_eq!(
+            server_key(Some("http://127.0.0.1:5000/v2/")),
+            "127.0.0.1:5000"
+        );
         assert_eq!(server_key(Some("localhost:5000")), "localhost:5000");
     }
 }

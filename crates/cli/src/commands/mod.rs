@@ -120,18 +120,49 @@ pub async fn run(cli: Cli) -> Result<()> {
         config_dir: config::default_dir(cli.config.as_deref()),
     };
     match cli.command {
-        Cmd::Pull(a) | Cmd::Image { command: ImageCmd::Pull(a) } => pull::run(&ctx, a).await,
-        Cmd::Push(a) | Cmd::Image { command: ImageCmd::Push(a) } => push::run(&ctx, a).await,
-        Cmd::Images(a) | Cmd::Image { command: ImageCmd::Ls(a) } => images::run(&ctx, a).await,
+        Cmd::Pull(a)
+        | Cmd::Image {
+            command: ImageCmd::Pull(a),
+        } => pull::run(&ctx, a).await,
+        Cmd::Push(a)
+        | Cmd::Image {
+            command: ImageCmd::Push(a),
+        } => push::run(&ctx, a).await,
+        Cmd::Images(a)
+        | Cmd::Image {
+            command: ImageCmd::Ls(a),
+        } => images::run(&ctx, a).await,
         Cmd::Inspect(a) => inspect::run(&ctx, a).await,
-        Cmd::Image { command: ImageCmd::Inspect(a) } => inspect::run_image(&ctx, a).await,
-        Cmd::Tag(a) | Cmd::Image { command: ImageCmd::Tag(a) } => tag::run(&ctx, a).await,
-        Cmd::Rmi(a) | Cmd::Image { command: ImageCmd::Rm(a) } => rmi::run(&ctx, a).await,
-        Cmd::Image { command: ImageCmd::Prune(a) } => prune::run(&ctx, a).await,
-        Cmd::Save(a) | Cmd::Image { command: ImageCmd::Save(a) } => save::run(&ctx, a).await,
-        Cmd::Load(a) | Cmd::Image { command: ImageCmd::Load(a) } => load::run(&ctx, a).await,
-        Cmd::Import(a) | Cmd::Image { command: ImageCmd::Import(a) } => import::run(&ctx, a).await,
-        Cmd::History(a) | Cmd::Image { command: ImageCmd::History(a) } => history::run(&ctx, a).await,
+        Cmd::Image {
+            command: ImageCmd::Inspect(a),
+        } => inspect::run_image(&ctx, a).await,
+        Cmd::Tag(a)
+        | Cmd::Image {
+            command: ImageCmd::Tag(a),
+        } => tag::run(&ctx, a).await,
+        Cmd::Rmi(a)
+        | Cmd::Image {
+            command: ImageCmd::Rm(a),
+        } => rmi::run(&ctx, a).await,
+        Cmd::Image {
+            command: ImageCmd::Prune(a),
+        } => prune::run(&ctx, a).await,
+        Cmd::Save(a)
+        | Cmd::Image {
+            command: ImageCmd::Save(a),
+        } => save::run(&ctx, a).await,
+        Cmd::Load(a)
+        | Cmd::Image {
+            command: ImageCmd::Load(a),
+        } => load::run(&ctx, a).await,
+        Cmd::Import(a)
+        | Cmd::Image {
+            command: ImageCmd::Import(a),
+        } => import::run(&ctx, a).await,
+        Cmd::History(a)
+        | Cmd::Image {
+            command: ImageCmd::History(a),
+        } => history::run(&ctx, a).await,
         Cmd::Login(a) => login::run(&ctx, a).await,
         Cmd::Logout(a) => logout::run(&ctx, a).await,
         Cmd::Version(a) => version::run(&ctx, a).await,
@@ -185,7 +216,10 @@ mod tests {
         let f = filters_json(&["dangling=true".into(), "label=a=b".into(), "label=c".into()])
             .unwrap()
             .unwrap();
-        assert_eq!(f, r#"{"dangling":{"true":true},"label":{"a=b":true,"c":true}}"#);
+        assert_eq!(
+            f,
+            r#"{"dangling":{"true":true},"label":{"a=b":true,"c":true}}"#
+        );
         assert!(filters_json(&["nonsense".into()]).is_err());
     }
 
@@ -199,8 +233,23 @@ mod tests {
     fn cli_parses() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
-        let c = Cli::try_parse_from(["muelle", "-H", "unix:///x", "image", "ls", "-aq", "--filter", "dangling=true"]).unwrap();
-        assert!(matches!(c.command, Cmd::Image { command: ImageCmd::Ls(_) }));
+        let c = Cli::try_parse_from([
+            "muelle",
+            "-H",
+            "unix:///x",
+            "image",
+            "ls",
+            "-aq",
+            "--filter",
+            "dangling=true",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Cmd::Image {
+                command: ImageCmd::Ls(_)
+            }
+        ));
         assert!(Cli::try_parse_from(["muelle", "images", "--bogus"]).is_err());
         assert!(Cli::try_parse_from(["muelle", "history", "-H=false", "busybox"]).is_ok());
     }

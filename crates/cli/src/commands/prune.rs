@@ -29,7 +29,8 @@ struct Report {
     space_reclaimed: i64,
 }
 
-const WARN_DANGLING: &str = "WARNING! This will remove all dangling images.\nAre you sure you want to continue?";
+const WARN_DANGLING: &str =
+    "WARNING! This will remove all dangling images.\nAre you sure you want to continue?";
 const WARN_ALL: &str = "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?";
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
@@ -42,7 +43,12 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         return Ok(());
     }
     let res = client
-        .request(Method::POST, &format!("/images/prune{}", q.render()), &[], empty())
+        .request(
+            Method::POST,
+            &format!("/images/prune{}", q.render()),
+            &[],
+            empty(),
+        )
         .await?;
     let report: Report = read_json(res).await?;
     let mut text = String::new();

@@ -51,7 +51,12 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let auth = registry_auth(ctx, &r)?;
     let client = ctx.client().await?;
     let res = client
-        .request(Method::POST, &format!("/images/create{}", q.render()), &[auth], empty())
+        .request(
+            Method::POST,
+            &format!("/images/create{}", q.render()),
+            &[auth],
+            empty(),
+        )
         .await?;
     progress::show(&mut JsonStream::new(res), Mode::for_stdout(a.quiet)).await?;
     if !a.all_tags {

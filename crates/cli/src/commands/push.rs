@@ -36,8 +36,14 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let q = Query::new().set_if(!a.all_tags, "tag", r.api_tag());
     let auth = registry_auth(ctx, &r)?;
     let client = ctx.client().await?;
-    let path = format!("/images/{}/push{}", encode_path(&normalize_name(&r.name)), q.render());
-    let res = client.request(Method::POST, &path, &[auth], empty()).await?;
+    let path = format!(
+        "/images/{}/push{}",
+        encode_path(&normalize_name(&r.name)),
+        q.render()
+    );
+    let res = client
+        .request(Method::POST, &path, &[auth], empty())
+        .await?;
     progress::show(&mut JsonStream::new(res), Mode::for_stdout(a.quiet)).await?;
     if a.quiet {
         crate::out(&format!("{}\n", r.normalized()))?;

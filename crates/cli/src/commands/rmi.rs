@@ -36,7 +36,12 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let mut failed = false;
     for name in &a.names {
         let res = client
-            .request(Method::DELETE, &format!("/images/{}{q}", encode_path(name)), &[], empty())
+            .request(
+                Method::DELETE,
+                &format!("/images/{}{q}", encode_path(name)),
+                &[],
+                empty(),
+            )
             .await;
         let items: Result<Vec<DeleteItem>> = match res {
             Ok(res) => read_json(res).await,

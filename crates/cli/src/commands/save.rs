@@ -30,7 +30,12 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let client = ctx.client().await?;
     let res = client
-        .request(Method::GET, &format!("/images/get{}", q.render()), &[], empty())
+        .request(
+            Method::GET,
+            &format!("/images/get{}", q.render()),
+            &[],
+            empty(),
+        )
         .await?;
     let mut body = res.into_body();
     match &a.output {
@@ -54,7 +59,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.muelle-{}", std::process::id()));
             let result: Result<()> = async {
                 let mut f = std::fs::File::create(&tmp)
@@ -66,9 +74,11 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
                             .with_context(|| format!("writing {}", tmp.display()))?;
                     }
                 }
-                f.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
-                std::fs::rename(&tmp, path)
-                    .with_context(|| format!("failed to save image: renaming to {}", path.display()))
+                f.sync_all()
+                    .with_context(|| format!("writing {}", tmp.display()))?;
+                std::fs::rename(&tmp, path).with_context(|| {
+                    format!("failed to save image: renaming to {}", path.display())
+                })
             }
             .await;
             if result.is_err() {

@@ -29,7 +29,10 @@ pub fn go_arch() -> &'static str {
 /// A label padded as docker's tabwriter (min width 20, padding 1) pads it.
 fn kv(label: &str, value: &str) -> String {
     let width = label.chars().count() + 1;
-    format!("{label}{}{value}\n", " ".repeat(20usize.max(width) - label.chars().count()))
+    format!(
+        "{label}{}{value}\n",
+        " ".repeat(20usize.max(width) - label.chars().count())
+    )
 }
 
 fn s(v: &Value, key: &str) -> String {
@@ -78,18 +81,35 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         String::new()
     };
     text.push_str(&kv(" API version:", &format!("{api_version}{downgraded}")));
-    text.push_str(&kv(" OS/Arch:", &format!("{}/{}", std::env::consts::OS, go_arch())));
+    text.push_str(&kv(
+        " OS/Arch:",
+        &format!("{}/{}", std::env::consts::OS, go_arch()),
+    ));
     text.push_str(&kv(" Context:", "default"));
     if server_err.is_none() {
         let v = &server_value;
         let platform = v.get("Platform").map(|p| s(p, "Name")).unwrap_or_default();
-        text.push_str(&format!("\nServer:{}\n", if platform.is_empty() { String::new() } else { format!(" {platform}") }));
+        text.push_str(&format!(
+            "\nServer:{}\n",
+            if platform.is_empty() {
+                String::new()
+            } else {
+                format!(" {platform}")
+            }
+        ));
         let components = v.get("Components").map(Value::as_array).unwrap_or_default();
         if components.is_empty() {
             // Daemons before API 1.35 have no components: show the top level as the engine.
             text.push_str(" Engine:\n");
             text.push_str(&kv("  Version:", &s(v, "Version")));
-            text.push_str(&kv("  API version:", &format!("{} (minimum version {})", s(v, "ApiVersion"), s(v, "MinAPIVersion"))));
+            text.push_str(&kv(
+                "  API version:",
+                &format!(
+                    "{} (minimum version {})",
+                    s(v, "ApiVersion"),
+                    s(v, "MinAPIVersion")
+                ),
+            ));
         }
         for c in components {
             let name = s(c, "Name");
@@ -98,10 +118,21 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
             text.push_str(&kv("  Version:", &s(c, "Version")));
             if name == "Engine" {
                 let d = |k: &str| s(&details, k);
-                text.push_str(&kv("  API version:", &format!("{} (minimum version {})", d("ApiVersion"), d("MinAPIVersion"))));
+                text.push_str(&kv(
+                    "  API version:",
+                    &format!(
+                        "{} (minimum version {})",
+                        d("ApiVersion"),
+                        d("MinAPIVersion")
+                    ),
+                ));
                 let built = d("BuildTime");
                 let built = parse_rfc3339(&built).map(ansic).unwrap_or(built);
-                for (label, value) in [("  Go version:", d("GoVersion")), ("  Git commit:", d("GitCommit")), ("  Built:", built)] {
+                for (label, value) in [
+                    ("  Go version:", d("GoVersion")),
+                    ("  Git commit:", d("GitCommit")),
+                    ("  Built:", built),
+                ] {
                     if !value.is_empty() {
                         text.push_str(&kv(label, &value));
                     }
