@@ -194,22 +194,27 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> 
     })
 }
 
+/// A string that may also be sent as `null` (Go decodes that as ""; bollard sends it).
+fn nullable_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 /// What `X-Registry-Auth` and `POST /auth` carry.
 #[derive(Debug, Default, Deserialize)]
 pub struct AuthConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub username: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub password: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub auth: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub email: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub serveraddress: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub identitytoken: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable_string")]
     pub registrytoken: String,
 }
 
@@ -317,6 +322,10 @@ mod tests {
             Some(Credentials::basic("u", "p"))
         );
         h.insert("X-Registry-Auth", "e30=".parse().unwrap());
+        assert!(registry_auth(&h).unwrap().is_none());
+        let nulls = base64::engine::general_purpose::URL_SAFE
+            .encode(r#"{"username":null,"password":null,"serveraddress":null}"#);
+        h.insert("X-Registry-Auth", nulls.parse().unwrap());
         assert!(registry_auth(&h).unwrap().is_none());
         h.insert("X-Registry-Auth", "!!!".parse().unwrap());
         assert!(registry_auth(&h).is_err());
