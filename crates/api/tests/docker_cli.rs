@@ -443,6 +443,18 @@ fn pull_and_push_with_a_local_registry() {
     let remote_digest = format!("sha256:{}", sha256_hex(remote.as_bytes()));
     assert_eq!(remote_digest, digest);
 
+    // The pushed digest is now one of the image's RepoDigests, as after a Docker push.
+    let digests = d.docker_ok(&[
+        "images",
+        "--digests",
+        "--format",
+        "{{.Repository}} {{.Digest}}",
+    ]);
+    assert!(
+        digests.contains(&format!("{}/test/bb {digest}", reg.host)),
+        "{digests}"
+    );
+
     let again = d.docker_ok(&["push", &target]);
     assert!(again.contains("Layer already exists"), "{again}");
 

@@ -170,6 +170,13 @@ impl Engine {
         progress: &dyn PushProgress,
     ) -> Result<Pushed> {
         let pushed = self.images.push(reference, credentials, progress).await?;
+        // As in Docker, the pushed manifest's digest becomes one of the image's RepoDigests.
+        if reference.digest().is_none() {
+            let digest_name = reference.with_digest(pushed.digest.clone());
+            if let Err(e) = self.images.tag(&reference.to_string(), &digest_name) {
+                tracing::warn!(name = %digest_name, error = %e, "could not record the pushed digest");
+            }
+        }
         self.events.publish(Event::new(
             EventKind::Image,
             "push",
