@@ -137,11 +137,15 @@ impl Bars {
     }
 
     fn line(&mut self, text: &str) {
-        let pb = self.multi.add(ProgressBar::new(0));
-        pb.set_style(
-            ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        // Styled before it is added: an added bar is drawn at once, in whatever style it has.
+        let style =
+            ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+        let pb = self.multi.add(
+            ProgressBar::new(0)
+                .with_style(style)
+                .with_message(text.trim_end_matches('\n').to_owned()),
         );
-        pb.finish_with_message(text.trim_end_matches('\n').to_owned());
+        pb.finish();
         self.all.push(pb);
     }
 
@@ -162,9 +166,12 @@ impl Bars {
         let pb = match self.by_id.get(id) {
             Some(pb) => pb.clone(),
             None => {
-                let pb = self.multi.add(ProgressBar::new(0));
-                pb.set_prefix(id.to_owned());
-                pb.set_style(self.text_only.clone());
+                let pb = self.multi.add(
+                    ProgressBar::new(0)
+                        .with_style(self.text_only.clone())
+                        .with_prefix(id.to_owned())
+                        .with_message(status.to_owned()),
+                );
                 self.by_id.insert(id.to_owned(), pb.clone());
                 self.all.push(pb.clone());
                 pb
