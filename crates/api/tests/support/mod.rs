@@ -339,10 +339,20 @@ pub fn busybox_tar() -> Option<PathBuf> {
             return None;
         }
         let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let dir = std::env::temp_dir().join(format!("muelle-api-busybox-{}", std::process::id()));
-        let layout = dir.join("layout");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        // Built once into Cargo's scratch directory for integration tests and reused (the
+        // script is reproducible): nextest runs every test in its own process. Each build
+        // goes to a private directory renamed into place, so concurrent tests never see a
+        // half-written layout.
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let dir = scratch.join("muelle-api-busybox");
+        let tar = dir.join("busybox-oci.tar");
+        if tar.exists() {
+            return Some(tar);
+        }
+        let work = scratch.join(format!("muelle-api-busybox.{}", std::process::id()));
+        let layout = work.join("layout");
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
         let st = Command::new("bash")
             .arg(top.join("scripts/busybox-image.sh"))
             .arg(&layout)
@@ -350,16 +360,20 @@ pub fn busybox_tar() -> Option<PathBuf> {
             .status()
             .unwrap();
         assert!(st.success(), "scripts/busybox-image.sh failed");
-        let tar = dir.join("busybox-oci.tar");
         let st = Command::new("tar")
             .arg("-C")
             .arg(&layout)
             .arg("-cf")
-            .arg(&tar)
+            .arg(work.join("busybox-oci.tar"))
             .arg(".")
             .status()
             .unwrap();
         assert!(st.success(), "tar failed");
+        if std::fs::rename(&work, &dir).is_err() {
+            // Another test got there first.
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        assert!(tar.exists());
         Some(tar)
     })
     .clone()
