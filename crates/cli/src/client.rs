@@ -354,7 +354,7 @@ impl Client {
     /// `101 Switching Protocols` (attach, exec start). A daemon that answers 200 instead has
     /// hijacked the connection without the upgrade dance; that is an error here, since both
     /// docker and muelled answer 101 when asked.
-    #[allow(dead_code)] // container commands (issue #4) use it
+    #[cfg_attr(not(test), allow(dead_code))] // container commands (issue #4) use it
     pub async fn upgrade(
         &self,
         method: Method,
@@ -634,5 +634,60 @@ mod tests {
         assert!(s.next::<Value>().unwrap().is_none());
         let e = s.finish().unwrap_err().to_string();
         assert!(e.contains("ended inside a message"), "{e}");
+    }
+
+    /// A daemon that answers `101 Switching Protocols` and then echoes: the hijacked stream
+    /// attach and exec need works both ways.
+    #[tokio::test]
+    async fn upgrade_gives_a_raw_two_way_stream() {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("d.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let server = tokio::spawn(async move {
+            let (conn, _) = listener.accept().await.unwrap();
+            let mut conn = BufReader::new(conn);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                conn.read_line(&mut line).await.unwrap();
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            conn.get_mut()
+                .write_all(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 5];
+            conn.read_exact(&mut buf).await.unwrap();
+            conn.get_mut().write_all(&buf).await.unwrap();
+            head
+        });
+        let client = Client::new(parse_host(&format!("unix://{}", sock.display())).unwrap());
+        let mut io = client
+            .upgrade(Method::POST, "/containers/x/attach?stream=1", empty())
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut io, b"hello")
+            .await
+            .unwrap();
+        let mut back = [0u8; 5];
+        tokio::io::AsyncReadExt::read_exact(&mut io, &mut back)
+            .await
+            .unwrap();
+        assert_eq!(&back, b"hello");
+        let head = server.await.unwrap().to_lowercase();
+        assert!(
+            head.starts_with(&format!(
+                "post /v{CLIENT_API_VERSION}/containers/x/attach?stream=1 http/1.1"
+            )),
+            "{head}"
+        );
+        assert!(
+            head.contains("upgrade: tcp") && head.contains("connection: upgrade"),
+            "{head}"
+        );
     }
 }

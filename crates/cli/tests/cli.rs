@@ -975,3 +975,41 @@ fn autostart_the_real_muelled() {
     assert!(pid.is_some(), "{err}");
     assert_eq!(text(&out.stdout), "", "a fresh muelled has no images");
 }
+
+/// Runs muelle on a pseudo-terminal (util-linux `script`), for the terminal-only rules.
+fn on_terminal(args: &str) -> Option<(Option<i32>, String)> {
+    if !Path::new("/usr/bin/script").exists() {
+        println!("SKIP: /usr/bin/script (util-linux) is not installed");
+        return None;
+    }
+    let out = run(Command::new("/usr/bin/script")
+        .args([
+            "-qec",
+            &format!("{MUELLE} -H unix:///nonexistent.sock {args}"),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null()));
+    Some((out.status.code(), text(&out.stdout)))
+}
+
+#[test]
+fn no_tar_to_or_from_a_terminal() {
+    let Some((code, out)) = on_terminal("save busybox") else {
+        return;
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains(
+            "muelle: cowardly refusing to save to a terminal. Use the -o flag or redirect"
+        ),
+        "{out}"
+    );
+    let Some((code, out)) = on_terminal("load") else {
+        return;
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("muelle: requested load from stdin, but stdin is empty"),
+        "{out}"
+    );
+}
