@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# build.sh: the release binaries, statically linked (glibc and libseccomp), in
+# build.sh: the release binaries in target/x86_64-unknown-linux-gnu/release/: muelle-runtime
+# and muelle-init statically linked (glibc and libseccomp), muelle and muelled beside them. The
+# runtime is static
 # target/x86_64-unknown-linux-gnu/release/. Static because muelle-init is injected into
 # containers whose images have no glibc, and because muelle-runtime is executed twice per
 # container (once more through a read-only view of itself) and dynamic loading showed up in
@@ -12,4 +14,10 @@ TRIPLE=x86_64-unknown-linux-gnu
 LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu \
   RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build --release --quiet --target "$TRIPLE" -p muelle-runtime >&2
+# The daemon and the CLI link glibc dynamically: a static glibc cannot use NSS (getaddrinfo
+# for registry hosts, getpwnam), and they are long-lived or run once per command, so the
+# loader's cost does not matter the way it does for the runtime. They are copied beside the
+# runtime so one directory holds the whole set.
+cargo build --release --quiet -p muelle-cli -p muelle-api >&2
+install -m 0755 "$TOP/target/release/muelle" "$TOP/target/release/muelled" "$TOP/target/$TRIPLE/release/"
 echo "$TOP/target/$TRIPLE/release"

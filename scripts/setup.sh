@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh: everything a fresh Debian 12 machine (root) needs, then the main job on embedded
-# defaults: build muelle, make the busybox bundle from Debian's busybox-static, and run it
-# with muelle-runtime. No registry is needed.
+# defaults: build muelle, make the busybox bundle from Debian's busybox-static and run it
+# with muelle-runtime, then load the busybox image (built from the same busybox-static) into
+# the engine as busybox:latest with the muelle CLI, which starts muelled on first use. No
+# registry is needed.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TOP"
@@ -22,7 +24,7 @@ command -v cargo >/dev/null || { log "cargo not found: install a Rust toolchain 
 
 log "building (release, static)"
 bin=$("$TOP/scripts/build.sh")
-install -m 0755 "$bin/muelle-runtime" "$bin/muelle-init" /usr/local/bin/
+install -m 0755 "$bin/muelle-runtime" "$bin/muelle-init" "$bin/muelle" "$bin/muelled" /usr/local/bin/
 
 bundle=/var/lib/muelle/bundles/busybox
 log "busybox bundle in $bundle"
@@ -39,3 +41,16 @@ json.dump(c, open(p, "w"), indent=2)
 PY
 log "running it"
 muelle-runtime run --bundle "$bundle" "setup-demo-$$"
+
+log "loading the busybox image into muelled as busybox:latest"
+img=$(mktemp -d)
+trap 'rm -rf "$img"' EXIT
+"$TOP/scripts/busybox-image.sh" "$img/layout" >/dev/null
+tar -C "$img/layout" -cf "$img/busybox.tar" .
+# A muelled started by an older setup keeps running the old binary: restart it.
+if [ -f /run/muelle/muelled.pid ] && kill -0 "$(cat /run/muelle/muelled.pid)" 2>/dev/null; then
+  kill "$(cat /run/muelle/muelled.pid)"
+  for _ in $(seq 50); do [ -S /run/muelle/muelle.sock ] || break; sleep 0.1; done
+fi
+muelle load -i "$img/busybox.tar"
+muelle images

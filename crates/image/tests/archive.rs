@@ -296,6 +296,10 @@ fn import_export_and_history() {
     let cfg = img.config.config.clone().expect("config");
     assert_eq!(cfg.cmd, Some(vec!["/bin/sh".to_string()]));
     assert_eq!(cfg.env, Some(vec!["A=1".to_string()]));
+    assert_eq!(
+        img.config.extra.get("comment").and_then(Value::as_str),
+        Some("from a test")
+    );
 
     let history = svc.history("imported:v1").expect("history");
     assert_eq!(history.len(), 1);

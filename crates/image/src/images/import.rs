@@ -266,7 +266,12 @@ impl ImageService {
                 empty_layer: None,
                 extra: BTreeMap::new(),
             }],
-            extra: BTreeMap::new(),
+            // Docker's image JSON also carries the message at the top (inspect's Comment).
+            extra: opts
+                .message
+                .iter()
+                .map(|m| ("comment".to_string(), Value::String(m.clone())))
+                .collect(),
         };
         let doc_err = |digest: &Digest, source| ImageError::Document {
             reference: "import".into(),
