@@ -57,7 +57,10 @@ umoci new --image "$OUT:multi"
 umoci insert --image "$OUT:multi" "$deb" /
 umoci insert --image "$OUT:multi" "$extra/small/opt/app" /opt/app
 umoci insert --image "$OUT:multi" "$extra/random/opt/blob" /opt/blob
-umoci insert --image "$OUT:multi" "$extra/text/opt/seq.txt" /opt/seq.txt
+# umoci 0.4.7 ends every inserted layer right after the last file's data (no padding, no
+# end-of-archive blocks); muelle accepts that as docker and podman do (Python's tarfile and
+# GNU tar do not).
+umoci insert --image "$OUT:multi" "$extra/text/opt" /opt
 umoci config --image "$OUT:multi" --config.env BENCH=1 --config.cmd /bin/bash
 # umoci config leaves the old manifest behind under no name; gc drops it.
 umoci gc --layout "$OUT"

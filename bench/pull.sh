@@ -75,7 +75,7 @@ M version >/dev/null 2>&1 || die "muelled did not start: $(tail -3 "$W/muelled.l
 # ------------------------------------------------------------------ tools
 # Each tool: a "clean" step (untimed) and a "run" step (timed). Quiet output, and every run
 # is checked to have produced a runnable image where the tool unpacks.
-clean_muelle()  { M rmi -f "$IMG" >/dev/null 2>&1; M image prune -a -f >/dev/null 2>&1 || true; }
+clean_muelle()  { M rmi -f "$IMG" >/dev/null 2>&1 || true; M image prune -a -f >/dev/null 2>&1 || true; }
 run_muelle()    { M pull -q "$IMG" >/dev/null; }
 clean_docker()  { $DOCKER rmi -f "$IMG" >/dev/null 2>&1 || true; }
 run_docker()    { $DOCKER pull -q "$IMG" >/dev/null; }
@@ -101,7 +101,7 @@ bench() { # bench GROUP TOOL...
   for ((r = 0; r < ROUNDS; r++)); do
     for ((i = 0; i < n; i++)); do
       tool=${tools[$(((i + r) % n))]}
-      "clean_$tool"; sync
+      "clean_$tool" || true; sync
       t0=$(now)
       if "run_$tool" 2>>"$W/errors.log"; then
         t1=$(now); T[$tool]+="$(((t1 - t0) / 1000000)) "
@@ -110,7 +110,7 @@ bench() { # bench GROUP TOOL...
       fi
     done
   done
-  for tool in "${tools[@]}"; do "clean_$tool"; done
+  for tool in "${tools[@]}"; do "clean_$tool" || true; done
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 

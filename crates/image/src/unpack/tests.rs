@@ -632,3 +632,26 @@ fn overlay_hides_whited_out_and_opaque_content() {
     assert!(!merged.join("opt/old").exists(), "opaque dir did not hide");
     assert_eq!(fs::read(merged.join("opt/new")).expect("new"), b"new");
 }
+
+/// An archive cut right after the last file's data (no padding, no end blocks), as umoci
+/// 0.4's `insert` writes: applied whole, DiffID over the bytes as they are. Cut inside the
+/// data, it is refused.
+#[test]
+fn archive_ending_after_the_last_files_data_is_accepted() {
+    let full = build(|b| {
+        dir(b, "opt/");
+        file(b, "opt/a", b"first");
+        file(b, "opt/seq", b"12345");
+    });
+    // header(512) + dir header(512) + a header and padded data (1024) + seq header(512) + 5.
+    let cut = &full[..512 * 4 + 5];
+    let (dir, summary) = unpack_ok(cut);
+    assert_eq!(
+        std::fs::read(dir.path().join("opt/seq")).expect("read"),
+        b"12345"
+    );
+    assert_eq!(summary.diff_id, crate::digest::Digest::sha256_of(cut));
+    // Two bytes short of the data: truncated, refused.
+    let (_dir, r) = unpack(&full[..512 * 4 + 3]);
+    assert!(r.is_err(), "a stream ending inside file data must fail");
+}
