@@ -94,7 +94,7 @@ clean_podman_load() { clean_podman; }
 run_podman_load()   { $PODMAN load -q -i "$W/multi.tar" >/dev/null; }
 
 now() { date +%s%N; }
-declare -A T BAD
+declare -A T=() BAD=()
 bench() { # bench GROUP TOOL...
   local group=$1; shift
   local tools=("$@") n=${#tools[@]} r i t0 t1 tool
