@@ -160,6 +160,16 @@ impl Reference {
         format!("{}/{}", self.domain, self.path)
     }
 
+    /// What to ask the registry's `manifests/` endpoint for: the digest if there is one (it
+    /// wins over a tag given with it, as in Docker), else the tag, else `latest`.
+    pub fn manifest_ref(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => DEFAULT_TAG.to_string(),
+        }
+    }
+
     /// The host to contact for the registry API: Docker Hub's API is not served at `docker.io`.
     pub fn registry_host(&self) -> &str {
         if self.domain == DEFAULT_DOMAIN {

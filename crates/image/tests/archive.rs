@@ -216,7 +216,7 @@ fn docker_loads_our_save(svc: &ImageService, tmp: &Path, id: &str) {
         .arg(&tar)
         .output()
         .expect("docker load");
-    let _cleanup = scopeguard(name.clone());
+    let _cleanup = DockerImage(name.clone());
     assert!(out.status.success(), "docker load: {out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -255,9 +255,6 @@ impl Drop for DockerImage {
             .args(["rmi", "-f", &self.0])
             .output();
     }
-}
-fn scopeguard(name: String) -> DockerImage {
-    DockerImage(name)
 }
 
 #[test]

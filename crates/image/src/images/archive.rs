@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::layout::{ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME};
 use super::{
-    check_layer_count, parse_doc, read_blob, record_labels, unique_ingest_ref, ImageError,
-    ImageService, Resolved, Result, MAX_CONFIG_SIZE, UNTAGGED_PREFIX,
+    check_layer_count, record_labels, unique_ingest_ref, ImageError, ImageService, Resolved,
+    Result, MAX_CONFIG_SIZE, UNTAGGED_PREFIX,
 };
 use crate::digest::{Algorithm, Digest};
 use crate::manifest::{self, canonical_json, media_type, Descriptor, Index, Manifest, Parsed};
@@ -500,38 +500,7 @@ impl ImageService {
                 Err(archive_err(format!("{} is not in the archive", d.digest)))
             }
         };
-        present(entry)?;
-        let doc_max = manifest::MAX_MANIFEST_SIZE as u64;
-        let bytes = read_blob(&self.store, &what, &entry.digest, doc_max)?;
-        let (manifest_digest, manifest) = match parse_doc(&what, &entry.digest, &bytes, None)? {
-            Parsed::Manifest { manifest, .. } => (entry.digest.clone(), manifest),
-            Parsed::Index { index, .. } => {
-                let desc = manifest::select_platform(&index, &manifest::Platform::host()).map_err(
-                    |source| ImageError::Platform {
-                        reference: what.clone(),
-                        source,
-                    },
-                )?;
-                present(desc)?;
-                let bytes = read_blob(&self.store, &what, &desc.digest, doc_max)?;
-                match parse_doc(&what, &desc.digest, &bytes, None)? {
-                    Parsed::Manifest { manifest, .. } => (desc.digest.clone(), manifest),
-                    Parsed::Index { media_type, .. } => {
-                        return Err(ImageError::NotAnImage {
-                            reference: what,
-                            digest: desc.digest.clone(),
-                            media_type: media_type.to_string(),
-                        })
-                    }
-                }
-            }
-        };
-        present(&manifest.config)?;
-        let config = self.read_config(&what, &manifest.config)?;
-        check_layer_count(&what, &manifest.layers, &config)?;
-        for layer in &manifest.layers {
-            present(layer)?;
-        }
+        let resolved = self.resolve_entry(&what, entry, &mut |d, _| present(d))?;
         // Docker names an OCI archive's images by containerd's annotation, or by a ref name
         // that is a whole reference; a bare tag names nothing and the image loads untagged.
         let names = match entry.annotations.get(ANNOTATION_CONTAINERD_NAME) {
@@ -544,16 +513,7 @@ impl ImageService {
                 .map(|r| vec![r.to_string()])
                 .unwrap_or_default(),
         };
-        Ok((
-            names,
-            entry.clone(),
-            Resolved {
-                manifest_digest,
-                config_digest: manifest.config.digest.clone(),
-                manifest,
-                config,
-            },
-        ))
+        Ok((names, entry.clone(), resolved))
     }
 
     /// `docker save`: writes the images `names` name (names or IDs) as one tar to `out`;
@@ -595,13 +555,18 @@ impl ImageService {
                     .collect(),
             })
             .collect();
-        let json = |what: &str, v: &dyn erased::Json| {
-            v.to_json()
-                .map_err(|e| archive_err(format!("encoding {what}: {e}")))
+        let json = |what: &str, r: serde_json::Result<Vec<u8>>| {
+            r.map_err(|e| archive_err(format!("encoding {what}: {e}")))
         };
         let files: [(&str, Vec<u8>); 3] = [
-            ("index.json", json("index.json", &index)?),
-            ("manifest.json", json("manifest.json", &docker)?),
+            (
+                "index.json",
+                json("index.json", serde_json::to_vec(&index))?,
+            ),
+            (
+                "manifest.json",
+                json("manifest.json", serde_json::to_vec(&docker))?,
+            ),
             ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
         ];
         for (name, bytes) in files {
@@ -830,16 +795,4 @@ fn write_atomic(path: &Path, data: &mut dyn Read) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// serde_json for values of different types through one closure.
-mod erased {
-    pub trait Json {
-        fn to_json(&self) -> serde_json::Result<Vec<u8>>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-            serde_json::to_vec(self)
-        }
-    }
 }

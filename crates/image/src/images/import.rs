@@ -328,24 +328,16 @@ impl ImageService {
     /// fresh container of it): its layers are mounted read-only through a temporary view
     /// and the merged tree is archived.
     pub fn export_image(&self, name: &str, out: &mut dyn Write) -> Result<()> {
-        let img = self.image(name)?;
+        let groups = self.groups()?;
+        let id = self.find_id(name, &groups)?;
+        let Some((resolved, _)) = groups.get(&id) else {
+            return Err(ImageError::NotFound {
+                name: name.to_string(),
+            });
+        };
         let lease = self.new_lease("export")?;
         let result = (|| {
             // Layers a load or pull left packed (or GC'd snapshots) are unpacked first.
-            let resolved = super::Resolved {
-                manifest_digest: img.manifest.clone(),
-                manifest: {
-                    let bytes = self.read_doc(name, &img.manifest)?;
-                    match super::parse_doc(name, &img.manifest, &bytes, None)? {
-                        crate::manifest::Parsed::Manifest { manifest, .. } => manifest,
-                        crate::manifest::Parsed::Index { .. } => {
-                            return Err(import_err("image manifest is an index"))
-                        }
-                    }
-                },
-                config_digest: img.id.clone(),
-                config: img.config.clone(),
-            };
             let chain = self.unpack_all(
                 &lease,
                 name,
@@ -369,7 +361,7 @@ impl ImageService {
             let written = mounted.and_then(|()| {
                 let r = super::tree::write_tree_tar(&dir, out).map_err(|source| {
                     StoreError::Blob {
-                        digest: img.id.clone(),
+                        digest: id.clone(),
                         source,
                     }
                     .into()

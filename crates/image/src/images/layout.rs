@@ -131,26 +131,55 @@ impl ImageService {
         names: Vec<String>,
     ) -> Result<Loaded> {
         let what = names.first().cloned().unwrap_or_default();
+        let resolved = self.resolve_entry(&what, entry, &mut |desc, max| {
+            self.copy_blob(dir, lease, &what, desc, max)
+        })?;
+        self.unpack_all(
+            lease,
+            &what,
+            &resolved.manifest.layers,
+            &resolved.config,
+            &mut |_| {},
+        )?;
+        // The entry as index.json has it (annotations included): what the name points at.
+        Ok(Loaded {
+            names,
+            target: entry.clone(),
+            resolved,
+        })
+    }
+
+    /// The image an `index.json` entry stands for: the entry's manifest, or the host
+    /// platform's manifest of the index it names; its config, checked against the layers.
+    /// `fetch(descriptor, size limit)` makes each blob available in the store before it is
+    /// read (copied from a layout directory, or checked to be there for an archive), the
+    /// documents first, then the config, then the layers.
+    pub(super) fn resolve_entry(
+        &self,
+        what: &str,
+        entry: &Descriptor,
+        fetch: &mut dyn FnMut(&Descriptor, u64) -> Result<()>,
+    ) -> Result<Resolved> {
         let doc_max = manifest::MAX_MANIFEST_SIZE as u64;
-        self.copy_blob(dir, lease, &what, entry, doc_max)?;
-        let bytes = read_blob(&self.store, &what, &entry.digest, doc_max)?;
-        let (manifest_digest, manifest) = match parse_doc(&what, &entry.digest, &bytes, None)? {
+        fetch(entry, doc_max)?;
+        let bytes = read_blob(&self.store, what, &entry.digest, doc_max)?;
+        let (manifest_digest, manifest) = match parse_doc(what, &entry.digest, &bytes, None)? {
             Parsed::Manifest { manifest, .. } => (entry.digest.clone(), manifest),
             Parsed::Index { index, .. } => {
                 let desc =
                     manifest::select_platform(&index, &Platform::host()).map_err(|source| {
                         ImageError::Platform {
-                            reference: what.clone(),
+                            reference: what.to_string(),
                             source,
                         }
                     })?;
-                self.copy_blob(dir, lease, &what, desc, doc_max)?;
-                let bytes = read_blob(&self.store, &what, &desc.digest, doc_max)?;
-                match parse_doc(&what, &desc.digest, &bytes, None)? {
+                fetch(desc, doc_max)?;
+                let bytes = read_blob(&self.store, what, &desc.digest, doc_max)?;
+                match parse_doc(what, &desc.digest, &bytes, None)? {
                     Parsed::Manifest { manifest, .. } => (desc.digest.clone(), manifest),
                     Parsed::Index { media_type, .. } => {
                         return Err(ImageError::NotAnImage {
-                            reference: what,
+                            reference: what.to_string(),
                             digest: desc.digest.clone(),
                             media_type: media_type.to_string(),
                         })
@@ -160,29 +189,22 @@ impl ImageService {
         };
         if !media_type::is_image_config(&manifest.config.media_type) {
             return Err(ImageError::NotAnImage {
-                reference: what,
+                reference: what.to_string(),
                 digest: manifest.config.digest.clone(),
                 media_type: manifest.config.media_type.clone(),
             });
         }
-        self.copy_blob(dir, lease, &what, &manifest.config, super::MAX_CONFIG_SIZE)?;
-        let config = self.read_config(&what, &manifest.config)?;
-        check_layer_count(&what, &manifest.layers, &config)?;
+        fetch(&manifest.config, super::MAX_CONFIG_SIZE)?;
+        let config = self.read_config(what, &manifest.config)?;
+        check_layer_count(what, &manifest.layers, &config)?;
         for layer in &manifest.layers {
-            self.copy_blob(dir, lease, &what, layer, u64::MAX)?;
+            fetch(layer, u64::MAX)?;
         }
-        self.unpack_all(lease, &what, &manifest.layers, &config, &mut |_| {})?;
-        // The entry as index.json has it (annotations included): what the name points at.
-        let target = entry.clone();
-        Ok(Loaded {
-            names,
-            target,
-            resolved: Resolved {
-                manifest_digest,
-                config_digest: manifest.config.digest.clone(),
-                manifest,
-                config,
-            },
+        Ok(Resolved {
+            manifest_digest,
+            config_digest: manifest.config.digest.clone(),
+            manifest,
+            config,
         })
     }
 

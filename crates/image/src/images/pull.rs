@@ -151,11 +151,7 @@ impl ImageService {
             reference: reference.to_string(),
         };
         // A digest wins over a tag given with it, as in Docker: it is what was asked for.
-        let wanted_ref = match (reference.digest(), reference.tag()) {
-            (Some(d), _) => d.to_string(),
-            (None, Some(t)) => t.to_string(),
-            (None, None) => crate::reference::DEFAULT_TAG.to_string(),
-        };
+        let wanted_ref = reference.manifest_ref();
         progress.event(PullEvent::Resolving {
             reference: src.reference.clone(),
         });

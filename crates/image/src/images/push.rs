@@ -217,11 +217,7 @@ impl ImageService {
         if let Some(e) = failure {
             return Err(e);
         }
-        let tag = match (reference.digest(), reference.tag()) {
-            (Some(d), _) => d.to_string(),
-            (None, Some(t)) => t.to_string(),
-            (None, None) => crate::reference::DEFAULT_TAG.to_string(),
-        };
+        let tag = reference.manifest_ref();
         let mt = manifest
             .media_type
             .clone()
