@@ -354,23 +354,30 @@ impl Client {
     /// `101 Switching Protocols` (attach, exec start). A daemon that answers 200 instead has
     /// hijacked the connection without the upgrade dance; that is an error here, since both
     /// docker and muelled answer 101 when asked.
-    #[cfg_attr(not(test), allow(dead_code))] // container commands (issue #4) use it
     pub async fn upgrade(
         &self,
         method: Method,
         path: &str,
         body: Body,
     ) -> Result<TokioIo<hyper::upgrade::Upgraded>> {
+        self.upgrade_with(method, path, &[], body).await
+    }
+
+    /// [`Client::upgrade`] with extra headers (exec start sends a JSON body).
+    pub async fn upgrade_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Body,
+    ) -> Result<TokioIo<hyper::upgrade::Upgraded>> {
+        let mut all = vec![
+            ("connection", "Upgrade".to_owned()),
+            ("upgrade", "tcp".to_owned()),
+        ];
+        all.extend(headers.iter().cloned());
         let res = self
-            .send_raw(
-                method,
-                format!("/v{}{}", self.version, path),
-                &[
-                    ("connection", "Upgrade".to_owned()),
-                    ("upgrade", "tcp".to_owned()),
-                ],
-                body,
-            )
+            .send_raw(method, format!("/v{}{}", self.version, path), &all, body)
             .await?;
         if res.status() != StatusCode::SWITCHING_PROTOCOLS {
             check(res).await?;

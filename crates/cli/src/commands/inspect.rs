@@ -22,59 +22,108 @@ pub struct Args {
     /// Format output using a custom template: 'json' or a Go template
     #[arg(short, long, value_name = "string")]
     format: Option<String>,
-    /// Return JSON for specified type (only "image" until containers exist)
+    /// Return JSON for specified type
     #[arg(long = "type", value_name = "string")]
     kind: Option<String>,
-    /// Display total file sizes if the type is container (accepted for compatibility)
+    /// Display total file sizes if the type is container
     #[arg(short, long)]
     size: bool,
     #[arg(required = true, value_name = "NAME|ID")]
     names: Vec<String>,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct ContainerArgs {
+    /// Format output using a custom template: 'json' or a Go template
+    #[arg(short, long, value_name = "string")]
+    format: Option<String>,
+    /// Display total file sizes
+    #[arg(short, long)]
+    size: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    names: Vec<String>,
+}
+
 pub async fn run_image(ctx: &Ctx, a: ImageArgs) -> Result<()> {
     let client = ctx.client().await?;
-    inspect_all(&client, &a.names, a.format.as_deref(), |n| {
-        format!("No such image: {n}")
-    })
+    inspect_all(
+        &client,
+        &a.names,
+        a.format.as_deref(),
+        &[Kind::Image],
+        false,
+        |n| format!("No such image: {n}"),
+    )
+    .await
+}
+
+pub async fn run_container(ctx: &Ctx, a: ContainerArgs) -> Result<()> {
+    let client = ctx.client().await?;
+    inspect_all(
+        &client,
+        &a.names,
+        a.format.as_deref(),
+        &[Kind::Container],
+        a.size,
+        |n| format!("No such container: {n}"),
+    )
     .await
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
-    let _ = a.size;
-    match a.kind.as_deref() {
-        None | Some("image") => {}
+    let kinds: &[Kind] = match a.kind.as_deref() {
+        None | Some("") => &[Kind::Container, Kind::Image],
+        Some("image") => &[Kind::Image],
+        Some("container") => &[Kind::Container],
         Some(other) => bail!("\"{other}\" is not a valid value for --type"),
-    }
+    };
     let client = ctx.client().await?;
-    inspect_all(&client, &a.names, a.format.as_deref(), |n| {
+    inspect_all(&client, &a.names, a.format.as_deref(), kinds, a.size, |n| {
         format!("No such object: {n}")
     })
     .await
 }
 
-/// Fetches each object; what was found is printed, then every miss as one line, exit 1.
+#[derive(Clone, Copy)]
+enum Kind {
+    Container,
+    Image,
+}
+
+/// Fetches each object (trying each kind in turn, as docker's `inspect` without `--type`);
+/// what was found is printed, then every miss as one line, exit 1.
 async fn inspect_all(
     client: &Client,
     names: &[String],
     format: Option<&str>,
+    kinds: &[Kind],
+    size: bool,
     missing: impl Fn(&str) -> String,
 ) -> Result<()> {
     let mut found: Vec<bytes::Bytes> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    for name in names {
-        match client
-            .get_bytes(&format!("/images/{}/json", encode_path(name)))
-            .await
-        {
-            Ok(b) => found.push(b),
-            Err(e) => match e.downcast_ref::<ApiError>() {
-                Some(api) if api.status == hyper::StatusCode::NOT_FOUND => {
-                    errors.push(missing(name))
+    'names: for name in names {
+        for kind in kinds {
+            let path = match kind {
+                Kind::Container => format!(
+                    "/containers/{}/json{}",
+                    encode_path(name),
+                    if size { "?size=1" } else { "" }
+                ),
+                Kind::Image => format!("/images/{}/json", encode_path(name)),
+            };
+            match client.get_bytes(&path).await {
+                Ok(b) => {
+                    found.push(b);
+                    continue 'names;
                 }
-                _ => return Err(e),
-            },
+                Err(e) => match e.downcast_ref::<ApiError>() {
+                    Some(api) if api.status == hyper::StatusCode::NOT_FOUND => {}
+                    _ => return Err(e),
+                },
+            }
         }
+        errors.push(missing(name));
     }
     match format.filter(|f| !f.is_empty()) {
         None => {

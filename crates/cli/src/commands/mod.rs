@@ -8,19 +8,26 @@ use clap::{Parser, Subcommand};
 use crate::client::resolve_host;
 use crate::{autostart, config, Ctx};
 
+mod containers;
+mod exec;
 mod history;
 mod images;
 mod import;
 mod info;
 mod inspect;
+mod lifecycle;
 mod load;
 mod login;
 mod logout;
+mod logs;
 mod prune;
+mod ps;
 mod pull;
 mod push;
 mod rmi;
+mod run;
 mod save;
+mod stream;
 mod tag;
 mod version;
 
@@ -80,6 +87,101 @@ enum Cmd {
     Version(version::Args),
     /// Display system-wide information
     Info(info::Args),
+    /// Run a command in a new container
+    Run(run::Args),
+    /// Create a new container
+    Create(containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(lifecycle::StartArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Remove one or more containers
+    Rm(lifecycle::RmArgs),
+    /// List containers
+    Ps(ps::Args),
+    /// Fetch the logs of a container
+    Logs(logs::Args),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(lifecycle::AttachArgs),
+    /// Run a command in a running container
+    Exec(exec::Args),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::NamesArgs),
+    /// Display the running processes of a container
+    Top(lifecycle::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(lifecycle::PortArgs),
+    /// Rename a container
+    Rename(lifecycle::RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::NamesArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(lifecycle::NameArg),
+    /// Export a container's filesystem as a tar archive
+    Export(lifecycle::ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(lifecycle::CommitArgs),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        command: ContainerCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContainerCmd {
+    /// Run a command in a new container
+    Run(run::Args),
+    /// Create a new container
+    Create(containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(lifecycle::StartArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(lifecycle::RmArgs),
+    /// List containers
+    #[command(visible_aliases = ["list", "ps"])]
+    Ls(ps::Args),
+    /// Fetch the logs of a container
+    Logs(logs::Args),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(lifecycle::AttachArgs),
+    /// Run a command in a running container
+    Exec(exec::Args),
+    /// Display detailed information on one or more containers
+    Inspect(inspect::ContainerArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::NamesArgs),
+    /// Display the running processes of a container
+    Top(lifecycle::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(lifecycle::PortArgs),
+    /// Rename a container
+    Rename(lifecycle::RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::NamesArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(lifecycle::NameArg),
+    /// Export a container's filesystem as a tar archive
+    Export(lifecycle::ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(lifecycle::CommitArgs),
+    /// Remove all stopped containers
+    Prune(lifecycle::PruneArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,6 +269,54 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Logout(a) => logout::run(&ctx, a).await,
         Cmd::Version(a) => version::run(&ctx, a).await,
         Cmd::Info(a) => info::run(&ctx, a).await,
+        Cmd::Container { command } => container(&ctx, command).await,
+        Cmd::Run(a) => run::run(&ctx, a).await,
+        Cmd::Create(a) => containers::run_create(&ctx, a).await,
+        Cmd::Start(a) => lifecycle::start(&ctx, a).await,
+        Cmd::Stop(a) => lifecycle::stop(&ctx, a).await,
+        Cmd::Kill(a) => lifecycle::kill(&ctx, a).await,
+        Cmd::Restart(a) => lifecycle::restart(&ctx, a).await,
+        Cmd::Rm(a) => lifecycle::rm(&ctx, a).await,
+        Cmd::Ps(a) => ps::run(&ctx, a).await,
+        Cmd::Logs(a) => logs::run(&ctx, a).await,
+        Cmd::Attach(a) => lifecycle::attach(&ctx, a).await,
+        Cmd::Exec(a) => exec::run(&ctx, a).await,
+        Cmd::Wait(a) => lifecycle::wait(&ctx, a).await,
+        Cmd::Top(a) => lifecycle::top(&ctx, a).await,
+        Cmd::Port(a) => lifecycle::port(&ctx, a).await,
+        Cmd::Rename(a) => lifecycle::rename(&ctx, a).await,
+        Cmd::Pause(a) => lifecycle::pause(&ctx, a, "pause").await,
+        Cmd::Unpause(a) => lifecycle::pause(&ctx, a, "unpause").await,
+        Cmd::Diff(a) => lifecycle::diff(&ctx, a).await,
+        Cmd::Export(a) => lifecycle::export(&ctx, a).await,
+        Cmd::Commit(a) => lifecycle::commit(&ctx, a).await,
+    }
+}
+
+async fn container(ctx: &Ctx, c: ContainerCmd) -> Result<()> {
+    match c {
+        ContainerCmd::Run(a) => run::run(ctx, a).await,
+        ContainerCmd::Create(a) => containers::run_create(ctx, a).await,
+        ContainerCmd::Start(a) => lifecycle::start(ctx, a).await,
+        ContainerCmd::Stop(a) => lifecycle::stop(ctx, a).await,
+        ContainerCmd::Kill(a) => lifecycle::kill(ctx, a).await,
+        ContainerCmd::Restart(a) => lifecycle::restart(ctx, a).await,
+        ContainerCmd::Rm(a) => lifecycle::rm(ctx, a).await,
+        ContainerCmd::Ls(a) => ps::run(ctx, a).await,
+        ContainerCmd::Logs(a) => logs::run(ctx, a).await,
+        ContainerCmd::Attach(a) => lifecycle::attach(ctx, a).await,
+        ContainerCmd::Exec(a) => exec::run(ctx, a).await,
+        ContainerCmd::Inspect(a) => inspect::run_container(ctx, a).await,
+        ContainerCmd::Wait(a) => lifecycle::wait(ctx, a).await,
+        ContainerCmd::Top(a) => lifecycle::top(ctx, a).await,
+        ContainerCmd::Port(a) => lifecycle::port(ctx, a).await,
+        ContainerCmd::Rename(a) => lifecycle::rename(ctx, a).await,
+        ContainerCmd::Pause(a) => lifecycle::pause(ctx, a, "pause").await,
+        ContainerCmd::Unpause(a) => lifecycle::pause(ctx, a, "unpause").await,
+        ContainerCmd::Diff(a) => lifecycle::diff(ctx, a).await,
+        ContainerCmd::Export(a) => lifecycle::export(ctx, a).await,
+        ContainerCmd::Commit(a) => lifecycle::commit(ctx, a).await,
+        ContainerCmd::Prune(a) => lifecycle::prune(ctx, a).await,
     }
 }
 
