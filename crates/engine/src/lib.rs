@@ -11,12 +11,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod containers;
 pub mod events;
 pub mod host;
 mod images;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use muelle_image::distribution::{CredentialSource, RegistryOptions};
@@ -72,6 +74,8 @@ pub enum EngineError {
     DataRootInUse { path: PathBuf, db: PathBuf },
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    Container(containers::ContainerError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -88,7 +92,8 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 pub struct Engine {
     config: EngineConfig,
     id: String,
-    images: ImageService,
+    images: Arc<ImageService>,
+    containers: containers::Containers,
     events: Events,
     started: SystemTime,
 }
@@ -119,10 +124,12 @@ impl Engine {
             },
         )?;
         let id = engine_id(&config.data_root)?;
+        let containers = containers::Containers::open(&config.data_root, &config.exec_root)?;
         Ok(Engine {
             config,
             id,
-            images,
+            images: Arc::new(images),
+            containers,
             events: Events::new(),
             started: SystemTime::now(),
         })
@@ -153,6 +160,11 @@ impl Engine {
     /// they are announced on the event bus.
     pub fn images(&self) -> &ImageService {
         &self.images
+    }
+
+    /// A shared handle on the image service, for blocking work on another thread.
+    pub fn images_handle(&self) -> Arc<ImageService> {
+        self.images.clone()
     }
 
     pub fn events(&self) -> &Events {

@@ -154,7 +154,7 @@ pub struct Usage {
 }
 
 /// One mount, as `mount(8)` would take it. `typ` is `"overlay"` or `"bind"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MountSpec {
     pub typ: String,
     pub source: String,

@@ -1,0 +1,300 @@
+//! What a container finds in /etc that the engine writes or reads: `-u user[:group]`
+//! resolved against the image's /etc/passwd and /etc/group (read inside the rootfs, never
+//! following a link out of it), and the per-container hosts, hostname and resolv.conf.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use muelle_runtime::safepath;
+use rustix::fs::{Mode, OFlags};
+
+/// A resolved user: uid, gid, supplementary groups, home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub home: String,
+}
+
+fn read_in_root(root: &Path, path: &str) -> Option<String> {
+    let dir = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let fd =
+        safepath::open_in_root(dir.as_fd(), Path::new(path), OFlags::RDONLY, Mode::empty()).ok()?;
+    let mut s = String::new();
+    // A passwd file is small; a hostile image's huge one is cut off.
+    std::fs::File::from(fd)
+        .take(4 << 20)
+        .read_to_string(&mut s)
+        .ok()?;
+    Some(s)
+}
+
+/// Resolves Docker's `-u` forms (`name`, `uid`, `name:group`, `uid:gid`, empty = root)
+/// against the rootfs at `root`. Errors read like Docker's.
+pub fn resolve_user(root: &Path, spec: &str) -> Result<User, String> {
+    let passwd = read_in_root(root, "/etc/passwd").unwrap_or_default();
+    let group = read_in_root(root, "/etc/group").unwrap_or_default();
+    let (u, g) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let u = if u.is_empty() { "0" } else { u };
+    let entries: Vec<Vec<&str>> = passwd
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .filter(|f| f.len() >= 7)
+        .collect();
+    let by_name = entries.iter().find(|f| f[0] == u);
+    let (uid, mut gid, home, name) = match (by_name, u.parse::<u32>()) {
+        (Some(f), _) => (
+            f[2].parse::<u32>()
+                .map_err(|_| format!("invalid uid in passwd entry of {u}"))?,
+            f[3].parse::<u32>().unwrap_or(0),
+            f[5].to_string(),
+            f[0].to_string(),
+        ),
+        (None, Ok(n)) => match entries.iter().find(|f| f[2] == n.to_string()) {
+            Some(f) => (
+                n,
+                f[3].parse().unwrap_or(0),
+                f[5].to_string(),
+                f[0].to_string(),
+            ),
+            None => (n, 0, "/".to_string(), String::new()),
+        },
+        (None, Err(_)) => {
+            return Err(format!(
+                "unable to find user {u}: no matching entries in passwd file"
+            ))
+        }
+    };
+    let groups: Vec<Vec<&str>> = group
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .filter(|f| f.len() >= 3)
+        .collect();
+    if let Some(g) = g {
+        gid = match (groups.iter().find(|f| f[0] == g), g.parse::<u32>()) {
+            (Some(f), _) => f[2]
+                .parse()
+                .map_err(|_| format!("invalid gid in group entry of {g}"))?,
+            (None, Ok(n)) => n,
+            (None, Err(_)) => {
+                return Err(format!(
+                    "unable to find group {g}: no matching entries in group file"
+                ))
+            }
+        };
+    }
+    let mut additional = Vec::new();
+    if !name.is_empty() {
+        for f in &groups {
+            let members = f.get(3).copied().unwrap_or("");
+            if members.split(',').any(|m| m == name) {
+                if let Ok(n) = f[2].parse::<u32>() {
+                    if n != gid && !additional.contains(&n) {
+                        additional.push(n);
+                    }
+                }
+            }
+        }
+    }
+    Ok(User {
+        uid,
+        gid,
+        additional_gids: additional,
+        home,
+    })
+}
+
+/// /etc/hosts of a container: loopback names, the container's own name on loopback when it
+/// has no network of its own to be reached on, then `--add-host` entries.
+pub fn hosts(hostname: &str, extra: &[String], host_network: bool) -> String {
+    if host_network {
+        if let Ok(h) = std::fs::read_to_string("/etc/hosts") {
+            return h;
+        }
+    }
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for e in extra {
+        if let Some((name, ip)) = e.split_once(':') {
+            s.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    if !hostname.is_empty() {
+        s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    s
+}
+
+/// /etc/resolv.conf: the host's, without loopback name servers (they do not exist inside
+/// the container's network namespace).
+pub fn resolv_conf(host_network: bool) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if host_network {
+        return host;
+    }
+    host.lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            !(w.next() == Some("nameserver")
+                && w.next()
+                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+const ADJECTIVES: &[&str] = &[
+    "agile", "bold", "brave", "bright", "calm", "clever", "cool", "crisp", "daring", "eager",
+    "fair", "fast", "fierce", "gentle", "glad", "grand", "happy", "hardy", "keen", "kind",
+    "lively", "lucid", "merry", "mighty", "modest", "neat", "nimble", "noble", "patient", "polite",
+    "proud", "quick", "quiet", "rapid", "ready", "serene", "sharp", "shy", "silent", "sleepy",
+    "smart", "snappy", "solid", "steady", "stoic", "sunny", "swift", "tender", "tidy", "vivid",
+    "warm", "wise", "witty", "zealous",
+];
+
+const NOUNS: &[&str] = &[
+    "anchor",
+    "barge",
+    "beacon",
+    "berth",
+    "buoy",
+    "cargo",
+    "channel",
+    "coral",
+    "crane",
+    "current",
+    "delta",
+    "dinghy",
+    "dock",
+    "ferry",
+    "fjord",
+    "harbor",
+    "hull",
+    "inlet",
+    "island",
+    "jetty",
+    "keel",
+    "lagoon",
+    "lighthouse",
+    "marina",
+    "mast",
+    "mooring",
+    "oar",
+    "pier",
+    "pilot",
+    "port",
+    "quay",
+    "reef",
+    "rudder",
+    "sail",
+    "schooner",
+    "shore",
+    "skiff",
+    "sloop",
+    "strait",
+    "tide",
+    "tugboat",
+    "vessel",
+    "wharf",
+    "yacht",
+];
+
+/// A name like Docker's generated ones (`adjective_noun`), random per call.
+pub fn generate_name(retry: u32) -> String {
+    let mut b = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    let a = ADJECTIVES[b[0] as usize % ADJECTIVES.len()];
+    let n = NOUNS[(u16::from_le_bytes([b[1], b[2]]) as usize) % NOUNS.len()];
+    if retry > 0 {
+        format!("{a}_{n}{}", b[3] % 10)
+    } else {
+        format!("{a}_{n}")
+    }
+}
+
+/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphanumeric() => {}
+        _ => return false,
+    }
+    name.len() >= 2 && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// 64 random hex digits.
+pub fn new_id() -> std::io::Result<String> {
+    let mut b = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_resolve_by_name_and_number() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nweb:x:1000:1000::/home/web:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("etc/group"),
+            "root:x:0:\nweb:x:1000:\nstaff:x:50:web\n",
+        )
+        .unwrap();
+        let u = resolve_user(dir.path(), "web").unwrap();
+        assert_eq!(
+            (u.uid, u.gid, u.additional_gids.clone()),
+            (1000, 1000, vec![50])
+        );
+        assert_eq!(u.home, "/home/web");
+        let u = resolve_user(dir.path(), "1000:staff").unwrap();
+        assert_eq!((u.uid, u.gid), (1000, 50));
+        let u = resolve_user(dir.path(), "4242:4343").unwrap();
+        assert_eq!((u.uid, u.gid), (4242, 4343));
+        assert!(resolve_user(dir.path(), "ghost")
+            .unwrap_err()
+            .contains("unable to find user ghost"));
+        assert!(resolve_user(dir.path(), "web:nogroup").is_err());
+        let u = resolve_user(dir.path(), "").unwrap();
+        assert_eq!((u.uid, u.gid), (0, 0));
+    }
+
+    #[test]
+    fn passwd_link_out_of_the_rootfs_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("etc/passwd")).unwrap();
+        // Resolved inside the root, "/etc/passwd" is the link itself again: no host users.
+        assert!(resolve_user(dir.path(), "root").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name("web-1"));
+        assert!(!valid_name("-x"));
+        assert!(!valid_name("a"));
+        assert!(!valid_name("a b"));
+        assert!(valid_name(&generate_name(0)));
+    }
+}

@@ -1,0 +1,1826 @@
+//! Containers: their records, their lifecycle and its rules (names, restart policies,
+//! `--rm`), and the link to each one's supervisor.
+//!
+//! A container's record lives in `<data-root>/containers/ID/config.v2.json` (written
+//! atomically: temp file, fsync, rename). Its rootfs is an overlay snapshot made at create
+//! and mounted at start on `<exec-root>/containers/ID/rootfs`, the bundle the supervisor
+//! hands to the runtime. While it runs, one `muelle-shim` holds it; the engine keeps a
+//! `wait` request open on the shim's socket to learn the exit, and finds the shims again
+//! after a restart.
+
+pub mod etc;
+pub mod logs;
+pub mod model;
+pub mod shim;
+pub mod spec;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use muelle_image::snapshot::MountSpec;
+use serde_json::{json, Value};
+use tokio::net::UnixStream;
+use tokio::sync::{oneshot, watch};
+
+use crate::events::{Actor, Event, EventKind};
+use crate::{Engine, EngineError, Result};
+pub use model::{ContainerConfig, ContainerRecord, HostConfig, MountPoint, State};
+
+const RECORD: &str = "config.v2.json";
+const ROOTFS_MOUNTS: &str = "rootfs.json";
+const EXIT_FILE: &str = "exit.json";
+
+/// Errors of container operations, each with the API status it stands for.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("No such container: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// Nothing to do (start of a running container, stop of a stopped one): 304.
+    #[error("{0}")]
+    NotModified(String),
+    /// The container's process could not be started; `exit_code` is 126/127 when Docker's
+    /// CLI would use them.
+    #[error("{message}")]
+    Start { message: String, exit_code: i64 },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ContainerError> for EngineError {
+    fn from(e: ContainerError) -> Self {
+        EngineError::Container(e)
+    }
+}
+
+fn internal(what: &str) -> impl FnOnce(String) -> EngineError + '_ {
+    move |e| ContainerError::Internal(format!("{what}: {e}")).into()
+}
+
+/// What a wait or a follower can watch: how many times the container exited, and whether
+/// it is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub exits: u64,
+    pub removed: bool,
+    pub running: bool,
+}
+
+/// Where an attach connects.
+pub enum AttachTarget {
+    /// The shim's stream, after its `ok`.
+    Live(UnixStream),
+    /// Connected when the container starts.
+    Pending(oneshot::Receiver<UnixStream>),
+}
+
+struct PendingAttach {
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    tx: oneshot::Sender<UnixStream>,
+}
+
+/// An exec instance (`/containers/ID/exec` then `/exec/ID/start`).
+#[derive(Debug, Clone)]
+pub struct ExecRecord {
+    pub id: String,
+    pub container: String,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: String,
+    pub working_dir: String,
+    pub tty: bool,
+    pub privileged: bool,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub detach_keys: String,
+    pub running: bool,
+    pub started: bool,
+    pub exit_code: Option<i64>,
+    pub pid: i64,
+}
+
+pub(crate) struct Ctr {
+    id: String,
+    rec: Mutex<ContainerRecord>,
+    progress: watch::Sender<Progress>,
+    /// Serialises start, stop, kill-and-wait, remove.
+    op: tokio::sync::Mutex<()>,
+    pending: Mutex<Vec<PendingAttach>>,
+}
+
+impl Ctr {
+    fn record(&self) -> ContainerRecord {
+        match self.rec.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn update<T>(&self, f: impl FnOnce(&mut ContainerRecord) -> T) -> T {
+        let mut g = match self.rec.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut g)
+    }
+}
+
+/// The engine's containers.
+pub struct Containers {
+    dir: PathBuf,
+    run: PathBuf,
+    runtime_root: PathBuf,
+    map: Mutex<BTreeMap<String, Arc<Ctr>>>,
+    execs: Mutex<BTreeMap<String, ExecRecord>>,
+}
+
+impl std::fmt::Debug for Containers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Containers")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Writes a file so that a reader (or a crash) sees the old or the new content, never part.
+pub(crate) fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("f")
+    ));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+impl Containers {
+    pub(crate) fn open(data_root: &Path, exec_root: &Path) -> Result<Self> {
+        let dir = data_root.join("containers");
+        let run = exec_root.join("containers");
+        let runtime_root = exec_root.join("runtime");
+        for d in [&dir, &run, &runtime_root] {
+            std::fs::create_dir_all(d).map_err(|source| EngineError::Io {
+                what: "creating",
+                path: d.clone(),
+                source,
+            })?;
+        }
+        let mut map = BTreeMap::new();
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                let p = e.path().join(RECORD);
+                let Ok(bytes) = std::fs::read(&p) else {
+                    continue;
+                };
+                match serde_json::from_slice::<ContainerRecord>(&bytes) {
+                    Ok(rec) => {
+                        let (tx, _) = watch::channel(Progress {
+                            running: rec.state.running,
+                            ..Progress::default()
+                        });
+                        map.insert(
+                            rec.id.clone(),
+                            Arc::new(Ctr {
+                                id: rec.id.clone(),
+                                rec: Mutex::new(rec),
+                                progress: tx,
+                                op: tokio::sync::Mutex::new(()),
+                                pending: Mutex::new(Vec::new()),
+                            }),
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %p.display(), error = %e, "skipping unreadable container record")
+                    }
+                }
+            }
+        }
+        Ok(Containers {
+            dir,
+            run,
+            runtime_root,
+            map: Mutex::new(map),
+            execs: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn data_dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    fn bundle(&self, id: &str) -> PathBuf {
+        self.run.join(id)
+    }
+
+    pub fn runtime_root(&self) -> &Path {
+        &self.runtime_root
+    }
+
+    fn save(&self, rec: &ContainerRecord) -> Result<()> {
+        let dir = self.data_dir(&rec.id);
+        let data =
+            serde_json::to_vec_pretty(rec).map_err(|e| internal("encode record")(e.to_string()))?;
+        write_durable(&dir.join(RECORD), &data).map_err(|source| EngineError::Io {
+            what: "writing",
+            path: dir.join(RECORD),
+            source,
+        })
+    }
+
+    /// Finds a container by full ID, name (with or without `/`), or unique ID prefix.
+    pub(crate) fn find(&self, name_or_id: &str) -> Result<Arc<Ctr>, ContainerError> {
+        let map = lock(&self.map);
+        let key = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if key.is_empty() {
+            return Err(ContainerError::NotFound(name_or_id.to_string()));
+        }
+        if let Some(c) = map.get(key) {
+            return Ok(c.clone());
+        }
+        if let Some(c) = map.values().find(|c| lock(&c.rec).name == key) {
+            return Ok(c.clone());
+        }
+        let matches: Vec<&Arc<Ctr>> = map.values().filter(|c| c.id.starts_with(key)).collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ContainerError::NotFound(name_or_id.to_string())),
+            _ => Err(ContainerError::Invalid(format!(
+                "multiple IDs found with provided prefix: {name_or_id}"
+            ))),
+        }
+    }
+
+    fn name_in_use(&self, name: &str, except: Option<&str>) -> Option<String> {
+        lock(&self.map)
+            .values()
+            .find(|c| Some(c.id.as_str()) != except && lock(&c.rec).name == name)
+            .map(|c| c.id.clone())
+    }
+
+    pub fn records(&self) -> Vec<ContainerRecord> {
+        lock(&self.map).values().map(|c| c.record()).collect()
+    }
+}
+
+/// A create request: Docker's body, already parsed at the API edge.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: Option<String>,
+    pub config: ContainerConfig,
+    pub host_config: HostConfig,
+}
+
+/// A signal by name (`TERM`, `SIGTERM`) or number.
+pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(ContainerError::Invalid(format!("Invalid signal: {s}")));
+    }
+    let up = t.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    let n = match name {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "TRAP" => 5,
+        "ABRT" | "IOT" => 6,
+        "BUS" => 7,
+        "FPE" => 8,
+        "KILL" => 9,
+        "USR1" => 10,
+        "SEGV" => 11,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "STKFLT" => 16,
+        "CHLD" => 17,
+        "CONT" => 18,
+        "STOP" => 19,
+        "TSTP" => 20,
+        "TTIN" => 21,
+        "TTOU" => 22,
+        "URG" => 23,
+        "XCPU" => 24,
+        "XFSZ" => 25,
+        "VTALRM" => 26,
+        "PROF" => 27,
+        "WINCH" => 28,
+        "IO" | "POLL" => 29,
+        "PWR" => 30,
+        "SYS" => 31,
+        _ => {
+            if let Some(rt) = name.strip_prefix("RTMIN+") {
+                match rt.parse::<i32>() {
+                    Ok(k) if (0..=30).contains(&k) => 34 + k,
+                    _ => return Err(ContainerError::Invalid(format!("Invalid signal: {s}"))),
+                }
+            } else {
+                return Err(ContainerError::Invalid(format!("Invalid signal: {s}")));
+            }
+        }
+    };
+    Ok(n)
+}
+
+fn parse_bind(b: &str) -> Result<MountPoint, ContainerError> {
+    let parts: Vec<&str> = b.split(':').collect();
+    let (src, dst, mode) = match parts.as_slice() {
+        [s, d] => (*s, *d, ""),
+        [s, d, m] => (*s, *d, *m),
+        _ => {
+            return Err(ContainerError::Invalid(format!(
+                "invalid volume specification: '{b}'"
+            )))
+        }
+    };
+    if !dst.starts_with('/') {
+        return Err(ContainerError::Invalid(format!(
+            "invalid volume specification: '{b}': invalid mount config for type \"bind\": invalid mount path: '{dst}' mount path must be absolute"
+        )));
+    }
+    if !src.starts_with('/') {
+        return Err(ContainerError::Invalid(format!(
+            "invalid volume specification: '{b}': named volumes are not supported yet; use an absolute host path"
+        )));
+    }
+    let mut rw = true;
+    let mut propagation = String::new();
+    for m in mode.split(',').filter(|m| !m.is_empty()) {
+        match m {
+            "ro" => rw = false,
+            "rw" => rw = true,
+            "z" | "Z" | "nocopy" => {}
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => {
+                propagation = m.trim_start_matches('r').to_string()
+            }
+            _ => {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid mode: {m} in volume specification '{b}'"
+                )))
+            }
+        }
+    }
+    if !Path::new(src).exists() {
+        return Err(ContainerError::Invalid(format!(
+            "invalid mount config for type \"bind\": bind source path does not exist: {src}"
+        )));
+    }
+    Ok(MountPoint {
+        typ: "bind".into(),
+        source: src.into(),
+        destination: dst.into(),
+        mode: mode.into(),
+        rw,
+        propagation: if propagation.is_empty() {
+            "rprivate".into()
+        } else {
+            format!("r{propagation}")
+        },
+    })
+}
+
+fn parse_mount(m: &Value) -> Result<MountPoint, ContainerError> {
+    let typ = m.get("Type").and_then(Value::as_str).unwrap_or("");
+    let src = m.get("Source").and_then(Value::as_str).unwrap_or("");
+    let dst = m.get("Target").and_then(Value::as_str).unwrap_or("");
+    if typ != "bind" {
+        return Err(ContainerError::Invalid(format!(
+            "mount type {typ:?} is not supported yet (only bind)"
+        )));
+    }
+    if !dst.starts_with('/') || !src.starts_with('/') {
+        return Err(ContainerError::Invalid(format!(
+            "invalid mount config for type \"bind\": source and target must be absolute paths: {src:?} {dst:?}"
+        )));
+    }
+    if !Path::new(src).exists() {
+        return Err(ContainerError::Invalid(format!(
+            "invalid mount config for type \"bind\": bind source path does not exist: {src}"
+        )));
+    }
+    let ro = m.get("ReadOnly").and_then(Value::as_bool).unwrap_or(false);
+    Ok(MountPoint {
+        typ: "bind".into(),
+        source: src.into(),
+        destination: dst.into(),
+        mode: String::new(),
+        rw: !ro,
+        propagation: "rprivate".into(),
+    })
+}
+
+/// Docker's env merge: the container's variables override the image's of the same name.
+fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
+    let key = |s: &str| s.split('=').next().unwrap_or("").to_string();
+    let mut out: Vec<String> = base.to_vec();
+    for e in over {
+        let k = key(e);
+        if let Some(i) = out.iter().position(|x| key(x) == k) {
+            out[i] = e.clone();
+        } else {
+            out.push(e.clone());
+        }
+    }
+    out
+}
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn now() -> String {
+    muelle_runtime::state::now_rfc3339()
+}
+
+fn container_key(id: &str) -> String {
+    format!("container-{id}")
+}
+
+impl Engine {
+    fn actor(rec: &ContainerRecord) -> Actor {
+        let mut a = Actor {
+            id: rec.id.clone(),
+            attributes: rec.config.labels.clone(),
+        };
+        a.attributes
+            .insert("image".into(), rec.config.image.clone());
+        a.attributes.insert("name".into(), rec.name.clone());
+        a
+    }
+
+    fn container_event(&self, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
+        let mut a = Self::actor(rec);
+        for (k, v) in extra {
+            a.attributes.insert(k.to_string(), v.clone());
+        }
+        self.events()
+            .publish(Event::new(EventKind::Container, action, a));
+    }
+
+    pub fn containers(&self) -> &Containers {
+        &self.containers
+    }
+
+    /// Creates a container: validates the request, makes its writable layer, records it.
+    pub async fn create_container(&self, req: CreateRequest) -> Result<(String, Vec<String>)> {
+        let c = &self.containers;
+        let mut config = req.config;
+        let host = req.host_config;
+        let name = match &req.name {
+            Some(n) if !n.is_empty() => {
+                let n = n.strip_prefix('/').unwrap_or(n);
+                if !etc::valid_name(n) {
+                    return Err(ContainerError::Invalid(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    ))
+                    .into());
+                }
+                n.to_string()
+            }
+            _ => {
+                let mut i = 0;
+                loop {
+                    let n = etc::generate_name(i);
+                    if c.name_in_use(&n, None).is_none() {
+                        break n;
+                    }
+                    i += 1;
+                }
+            }
+        };
+        if config.image.is_empty() {
+            return Err(ContainerError::Invalid("config.Image: no image specified".into()).into());
+        }
+        spec::check_caps(&host.cap_add).map_err(ContainerError::Invalid)?;
+        spec::check_caps(&host.cap_drop).map_err(ContainerError::Invalid)?;
+        match host.restart_policy.name.as_str() {
+            "" | "no" | "always" | "unless-stopped" => {}
+            "on-failure" => {
+                if host.restart_policy.maximum_retry_count < 0 {
+                    return Err(ContainerError::Invalid(
+                        "invalid restart policy: maximum retry count cannot be negative".into(),
+                    )
+                    .into());
+                }
+            }
+            other => {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+                ))
+                .into())
+            }
+        }
+        if host.auto_remove && !matches!(host.restart_policy.name.as_str(), "" | "no") {
+            return Err(ContainerError::Invalid(
+                "can't create 'AutoRemove' container with restart policy".into(),
+            )
+            .into());
+        }
+        match host.log_config.typ.as_str() {
+            "" | "json-file" | "none" => {}
+            other => {
+                return Err(ContainerError::Invalid(format!(
+                    "logger: no log driver named '{other}' is registered"
+                ))
+                .into())
+            }
+        }
+        for (k, v) in &host.log_config.config {
+            match k.as_str() {
+                "max-size" => {
+                    parse_size(v).ok_or_else(|| {
+                        ContainerError::Invalid(format!("invalid value for log opt max-size: {v}"))
+                    })?;
+                }
+                "max-file" => {
+                    v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        ContainerError::Invalid(format!("invalid value for log opt max-file: {v}"))
+                    })?;
+                }
+                "compress" | "labels" | "env" | "tag" | "mode" => {}
+                other => {
+                    return Err(ContainerError::Invalid(format!(
+                        "unknown log opt '{other}' for json-file log driver"
+                    ))
+                    .into())
+                }
+            }
+        }
+        if host.memory < 0 || host.nano_cpus < 0 || host.cpu_shares < 0 {
+            return Err(ContainerError::Invalid(
+                "resource limits (Memory, NanoCpus, CpuShares) cannot be negative".into(),
+            )
+            .into());
+        }
+        if host.memory > 0 && host.memory < 6 * 1024 * 1024 {
+            return Err(
+                ContainerError::Invalid("Minimum memory limit allowed is 6MB".into()).into(),
+            );
+        }
+        match host.network_mode() {
+            "default" | "bridge" | "none" | "host" => {}
+            other => {
+                return Err(ContainerError::NotFound(format!("network {other} not found")).into())
+            }
+        }
+        if let Some(s) = &config.stop_signal {
+            parse_signal(s)?;
+        }
+        let mut mounts = Vec::new();
+        for b in &host.binds {
+            mounts.push(parse_bind(b)?);
+        }
+        for m in &host.mounts {
+            mounts.push(parse_mount(m)?);
+        }
+        let image = self.images().image(&config.image)?;
+        let ic = image.config.config.clone().unwrap_or_default();
+        // Docker's merge of the image's config into the container's.
+        if config.entrypoint.is_none() {
+            config.entrypoint = ic.entrypoint.clone();
+            if config.cmd.is_empty() {
+                config.cmd = ic.cmd.clone().unwrap_or_default();
+            }
+        }
+        let entry = config.entrypoint.clone().unwrap_or_default();
+        let mut argv: Vec<String> = entry;
+        argv.extend(config.cmd.iter().cloned());
+        if argv.is_empty() {
+            return Err(ContainerError::Invalid("no command specified".into()).into());
+        }
+        config.env = merge_env(ic.env.as_deref().unwrap_or(&[]), &config.env);
+        if !config.env.iter().any(|e| e.starts_with("PATH=")) {
+            config.env.insert(0, DEFAULT_PATH.into());
+        }
+        if config.working_dir.is_empty() {
+            config.working_dir = ic.working_dir.clone().unwrap_or_default();
+        } else if !config.working_dir.starts_with('/') {
+            return Err(ContainerError::Invalid(format!(
+                "the working directory '{}' is invalid, it needs to be an absolute path",
+                config.working_dir
+            ))
+            .into());
+        }
+        if config.user.is_empty() {
+            config.user = ic.user.clone().unwrap_or_default();
+        }
+        let mut labels = ic.labels.clone().unwrap_or_default();
+        labels.extend(config.labels.clone());
+        config.labels = labels;
+        if config.stop_signal.is_none() {
+            config.stop_signal = ic.stop_signal.clone();
+        }
+        if let Some(p) = &ic.exposed_ports {
+            let mut e = config.exposed_ports.clone().unwrap_or_default();
+            for (k, v) in p {
+                e.entry(k.clone()).or_insert(v.clone());
+            }
+            config.exposed_ports = Some(e);
+        }
+        if config.healthcheck.is_none() {
+            config.healthcheck = ic
+                .healthcheck
+                .as_ref()
+                .and_then(|h| serde_json::to_value(h).ok());
+        }
+        let id = etc::new_id().map_err(|e| internal("make an id")(e.to_string()))?;
+        if config.hostname.is_empty() {
+            config.hostname = if host.network_mode() == "host" {
+                rustix::system::uname()
+                    .nodename()
+                    .to_string_lossy()
+                    .into_owned()
+            } else {
+                id[..12].to_string()
+            };
+        }
+        let dir = c.data_dir(&id);
+        let rec = ContainerRecord {
+            id: id.clone(),
+            name: name.clone(),
+            created: now(),
+            image_id: image.id.to_string(),
+            path: argv[0].clone(),
+            args: argv[1..].to_vec(),
+            config,
+            host_config: host,
+            mounts,
+            state: State::created(),
+            restart_count: 0,
+            stopped_by_user: false,
+            driver: self.storage_driver().to_string(),
+            log_path: dir.join(format!("{id}-json.log")).display().to_string(),
+            hosts_path: dir.join("hosts").display().to_string(),
+            hostname_path: dir.join("hostname").display().to_string(),
+            resolv_conf_path: dir.join("resolv.conf").display().to_string(),
+        };
+        let ctr = Arc::new(Ctr {
+            id: id.clone(),
+            rec: Mutex::new(rec.clone()),
+            progress: watch::channel(Progress::default()).0,
+            op: tokio::sync::Mutex::new(()),
+            pending: Mutex::new(Vec::new()),
+        });
+        {
+            // Reserve the name before the slow part, so two creates cannot both take it.
+            let mut map = lock(&c.map);
+            if let Some(other) = map.values().find(|x| lock(&x.rec).name == name) {
+                return Err(ContainerError::Conflict(format!(
+                    "Conflict. The container name \"/{name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                    other.id
+                ))
+                .into());
+            }
+            map.insert(id.clone(), ctr.clone());
+        }
+        let made = self.make_container_dir(&rec, &image.id.to_string()).await;
+        if let Err(e) = made {
+            lock(&c.map).remove(&id);
+            let _ = std::fs::remove_dir_all(&dir);
+            let key = container_key(&id);
+            let images = self.images_handle();
+            let _ = tokio::task::spawn_blocking(move || images.remove_rootfs(&key)).await;
+            return Err(e);
+        }
+        self.container_event(&rec, "create", &[]);
+        Ok((id, Vec::new()))
+    }
+
+    async fn make_container_dir(&self, rec: &ContainerRecord, image_id: &str) -> Result<()> {
+        let dir = self.containers.data_dir(&rec.id);
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
+            what: "creating",
+            path: dir.clone(),
+            source,
+        })?;
+        let images = self.images_handle();
+        let key = container_key(&rec.id);
+        let image_id = image_id.to_string();
+        let mounts = tokio::task::spawn_blocking(move || images.prepare_rootfs(&image_id, &key))
+            .await
+            .map_err(|e| EngineError::Task {
+                what: "prepare rootfs",
+                reason: e.to_string(),
+            })??;
+        let data =
+            serde_json::to_vec(&mounts).map_err(|e| internal("encode mounts")(e.to_string()))?;
+        write_durable(&dir.join(ROOTFS_MOUNTS), &data).map_err(|source| EngineError::Io {
+            what: "writing",
+            path: dir.join(ROOTFS_MOUNTS),
+            source,
+        })?;
+        self.containers.save(rec)
+    }
+
+    /// The mounts of a container's rootfs snapshot.
+    pub fn rootfs_mounts(&self, id: &str) -> Result<Vec<MountSpec>> {
+        let p = self.containers.data_dir(id).join(ROOTFS_MOUNTS);
+        let bytes = std::fs::read(&p).map_err(|source| EngineError::Io {
+            what: "reading",
+            path: p.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| internal("decode rootfs mounts")(e.to_string()))
+    }
+
+    /// The container's record.
+    pub fn container(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        Ok(self.containers.find(name_or_id)?.record())
+    }
+
+    /// Where a running container's rootfs is mounted.
+    pub fn rootfs_path(&self, id: &str) -> PathBuf {
+        self.containers.bundle(id).join("rootfs")
+    }
+
+    /// Starts a created or stopped container.
+    pub async fn start_container(self: &Arc<Self>, name_or_id: &str) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        let rec = ctr.record();
+        if rec.state.paused {
+            return Err(ContainerError::Conflict(
+                "cannot start a paused container, try unpause instead".into(),
+            )
+            .into());
+        }
+        if rec.state.running {
+            return Err(ContainerError::NotModified("container already started".into()).into());
+        }
+        if rec.state.status == "removing" {
+            return Err(ContainerError::Conflict(
+                "container is marked for removal and cannot be started".into(),
+            )
+            .into());
+        }
+        self.start_locked(&ctr).await
+    }
+
+    /// Boxed: a container's exit can restart it, which starts a monitor of its next exit,
+    /// so the future types would otherwise contain themselves.
+    fn start_locked<'a>(
+        self: &'a Arc<Self>,
+        ctr: &'a Arc<Ctr>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
+        Box::pin(self.start_inner(ctr))
+    }
+
+    async fn start_inner(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
+        let rec = ctr.record();
+        let id = rec.id.clone();
+        let bundle = self.containers.bundle(&id);
+        let rootfs = bundle.join("rootfs");
+        let data = self.containers.data_dir(&id);
+        let _ = std::fs::remove_file(data.join(EXIT_FILE));
+        // A leftover of an earlier run the daemon could not clean (it was away).
+        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        let _ = std::fs::remove_dir_all(self.containers.runtime_root.join(&id));
+        std::fs::create_dir_all(&rootfs).map_err(|source| EngineError::Io {
+            what: "creating",
+            path: rootfs.clone(),
+            source,
+        })?;
+        let mounts = self.rootfs_mounts(&id)?;
+        muelle_image::snapshot::mount_at(&mounts, &rootfs)
+            .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
+        let result = self.spawn_shim(&rec, &bundle, &rootfs, &data).await;
+        let pid = match result {
+            Ok(pid) => pid,
+            Err((message, code)) => {
+                let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                let finished = now();
+                let rec = ctr.update(|r| {
+                    r.state.status = if r.state.started_at == model::ZERO_TIME {
+                        "created".into()
+                    } else {
+                        "exited".into()
+                    };
+                    r.state.running = false;
+                    r.state.exit_code = code;
+                    r.state.error = message.clone();
+                    r.state.finished_at = finished;
+                    r.clone()
+                });
+                let _ = self.containers.save(&rec);
+                let full = format!(
+                    "failed to create task for container: failed to create shim task: OCI runtime create failed: {message}: unknown"
+                );
+                return Err(ContainerError::Start {
+                    message: full,
+                    exit_code: code,
+                }
+                .into());
+            }
+        };
+        // Clients that attached before start get the stream from the first byte.
+        let pending: Vec<PendingAttach> = std::mem::take(&mut *lock(&ctr.pending));
+        for p in pending {
+            let req =
+                json!({"op": "attach", "stdin": p.stdin, "stdout": p.stdout, "stderr": p.stderr});
+            if let Ok((s, _)) = shim::open_stream(&bundle, &req).await {
+                let _ = p.tx.send(s);
+            }
+        }
+        // Learn the exit from a wait request opened before the process runs.
+        let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await;
+        if let Err(e) = shim::call(&bundle, &json!({"op": "start"})).await {
+            if let Ok(w) = waiter {
+                drop(w);
+            }
+            let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &id)
+                .and_then(|c| c.kill(libc_sigkill(), true));
+            let code = start_exit_code(&e);
+            let rec = ctr.update(|r| {
+                r.state.error = e.clone();
+                r.state.exit_code = code;
+                r.clone()
+            });
+            let _ = self.containers.save(&rec);
+            return Err(ContainerError::Start {
+                message: format!("failed to start container: {e}"),
+                exit_code: code,
+            }
+            .into());
+        }
+        let started = now();
+        let rec = ctr.update(|r| {
+            r.state = State {
+                status: "running".into(),
+                running: true,
+                pid,
+                started_at: started.clone(),
+                finished_at: r.state.finished_at.clone(),
+                ..State::default()
+            };
+            r.stopped_by_user = false;
+            r.clone()
+        });
+        self.containers.save(&rec)?;
+        ctr.progress.send_modify(|p| p.running = true);
+        self.container_event(&rec, "start", &[]);
+        let engine = self.clone();
+        let c2 = ctr.clone();
+        tokio::spawn(async move {
+            engine.monitor(c2, waiter.ok()).await;
+        });
+        Ok(())
+    }
+
+    async fn spawn_shim(
+        &self,
+        rec: &ContainerRecord,
+        bundle: &Path,
+        rootfs: &Path,
+        data: &Path,
+    ) -> std::result::Result<i64, (String, i64)> {
+        let id = &rec.id;
+        let cfg = &rec.config;
+        let hc = &rec.host_config;
+        let user = etc::resolve_user(rootfs, &cfg.user).map_err(|e| (e, 126))?;
+        let host_net = hc.network_mode() == "host";
+        let files = [
+            (
+                "/etc/hostname",
+                &rec.hostname_path,
+                format!("{}\n", cfg.hostname),
+            ),
+            (
+                "/etc/hosts",
+                &rec.hosts_path,
+                etc::hosts(&cfg.hostname, &hc.extra_hosts, host_net),
+            ),
+            (
+                "/etc/resolv.conf",
+                &rec.resolv_conf_path,
+                etc::resolv_conf(host_net),
+            ),
+        ];
+        let mut etc_files = Vec::new();
+        for (dest, path, content) in files {
+            if !Path::new(path).exists() {
+                write_durable(Path::new(path), content.as_bytes())
+                    .map_err(|e| (format!("write {path}: {e}"), 128))?;
+            }
+            etc_files.push((dest.to_string(), path.clone()));
+        }
+        let mut env = cfg.env.clone();
+        if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+            env.insert(1.min(env.len()), format!("HOSTNAME={}", cfg.hostname));
+        }
+        if cfg.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!(
+                "HOME={}",
+                if user.home.is_empty() {
+                    "/"
+                } else {
+                    &user.home
+                }
+            ));
+        }
+        let mut args = vec![rec.path.clone()];
+        args.extend(rec.args.iter().cloned());
+        let init_binary = shim::find_binary("muelle-init").map(|p| p.display().to_string());
+        let input = spec::SpecInput {
+            record: rec,
+            uid: user.uid,
+            gid: user.gid,
+            additional_gids: user.additional_gids,
+            env,
+            args,
+            cwd: if cfg.working_dir.is_empty() {
+                "/".into()
+            } else {
+                cfg.working_dir.clone()
+            },
+            etc_files,
+            cgroups_path: format!("/muelle/{id}"),
+            init_binary,
+        };
+        let spec = spec::build(&input);
+        let spec_bytes =
+            serde_json::to_vec_pretty(&spec).map_err(|e| (format!("encode spec: {e}"), 128))?;
+        std::fs::write(bundle.join("config.json"), spec_bytes)
+            .map_err(|e| (format!("write config.json: {e}"), 128))?;
+        let mut a = vec![
+            "--id".to_string(),
+            id.clone(),
+            "--bundle".into(),
+            bundle.display().to_string(),
+            "--runtime-root".into(),
+            self.containers.runtime_root.display().to_string(),
+            "--state-dir".into(),
+            bundle.display().to_string(),
+            "--exit-file".into(),
+            data.join(EXIT_FILE).display().to_string(),
+            "--unmount".into(),
+            rootfs.display().to_string(),
+        ];
+        let driver = if hc.log_config.typ.is_empty() {
+            "json-file"
+        } else {
+            hc.log_config.typ.as_str()
+        };
+        a.push("--log-driver".into());
+        a.push(driver.into());
+        a.push("--log-path".into());
+        a.push(rec.log_path.clone());
+        if let Some(size) = hc
+            .log_config
+            .config
+            .get("max-size")
+            .and_then(|v| parse_size(v))
+        {
+            a.push("--log-max-size".into());
+            a.push(size.to_string());
+        }
+        if let Some(n) = hc.log_config.config.get("max-file") {
+            a.push("--log-max-file".into());
+            a.push(n.clone());
+        }
+        if cfg.tty {
+            a.push("--tty".into());
+        }
+        if cfg.open_stdin {
+            a.push("--stdin".into());
+            if cfg.stdin_once {
+                a.push("--stdin-once".into());
+            }
+        }
+        shim::spawn(&a, &bundle.join("shim.log"))
+            .await
+            .map_err(|e| {
+                let code = start_exit_code(&e);
+                (e, code)
+            })
+    }
+
+    /// Waits for the shim to report the exit (or finds the exit file when the shim is gone).
+    async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<UnixStream>) {
+        let bundle = self.containers.bundle(&ctr.id);
+        let mut reply = None;
+        if let Some(mut w) = waiter {
+            reply = shim::read_line(&mut w).await.ok();
+        }
+        if reply.is_none() {
+            // The shim went away without answering, or we reconnect late: its exit file
+            // has the answer.
+            reply = std::fs::read(self.containers.data_dir(&ctr.id).join(EXIT_FILE))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+        }
+        let _ = bundle;
+        self.on_exit(&ctr, reply).await;
+    }
+
+    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<Value>) {
+        let code = reply
+            .as_ref()
+            .and_then(|r| r.get("exit_code"))
+            .and_then(Value::as_i64)
+            .unwrap_or(255);
+        let oom = reply
+            .as_ref()
+            .and_then(|r| r.get("oom_killed"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let finished = reply
+            .as_ref()
+            .and_then(|r| r.get("finished_at"))
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(now);
+        let rootfs = self.rootfs_path(&ctr.id);
+        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &ctr.id)
+            .and_then(|c| c.delete(true));
+        let rec = ctr.update(|r| {
+            r.state.running = false;
+            r.state.paused = false;
+            r.state.pid = 0;
+            r.state.exit_code = code;
+            r.state.oom_killed = oom;
+            r.state.finished_at = finished.clone();
+            r.state.status = "exited".into();
+            if reply.is_none() {
+                r.state.error = "the container's supervisor died without recording an exit".into();
+            }
+            r.clone()
+        });
+        let _ = self.containers.save(&rec);
+        for e in lock(&self.containers.execs).values_mut() {
+            if e.container == ctr.id && e.running {
+                e.running = false;
+            }
+        }
+        self.container_event(&rec, "die", &[("exitCode", code.to_string())]);
+        ctr.progress.send_modify(|p| {
+            p.exits += 1;
+            p.running = false;
+        });
+        if rec.host_config.auto_remove {
+            let engine = self.clone();
+            let id = ctr.id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.remove_container(&id, true, false).await {
+                    tracing::warn!(container = %id, error = %e, "auto-remove failed");
+                }
+            });
+            return;
+        }
+        let policy = &rec.host_config.restart_policy;
+        let restart = match policy.name.as_str() {
+            "always" => !rec.stopped_by_user,
+            "unless-stopped" => !rec.stopped_by_user,
+            "on-failure" => {
+                code != 0
+                    && !rec.stopped_by_user
+                    && (policy.maximum_retry_count == 0
+                        || rec.restart_count < policy.maximum_retry_count)
+            }
+            _ => false,
+        };
+        if restart {
+            let engine = self.clone();
+            let ctr = ctr.clone();
+            let delay = Duration::from_millis(100u64 << rec.restart_count.clamp(0, 9) as u64);
+            tokio::spawn(async move {
+                ctr.update(|r| {
+                    r.state.restarting = true;
+                    r.state.status = "restarting".into();
+                });
+                tokio::time::sleep(delay).await;
+                let _op = ctr.op.lock().await;
+                let rec = ctr.record();
+                if rec.stopped_by_user || rec.state.running || rec.state.status == "removing" {
+                    ctr.update(|r| {
+                        r.state.restarting = false;
+                        if r.state.status == "restarting" {
+                            r.state.status = "exited".into();
+                        }
+                    });
+                    return;
+                }
+                ctr.update(|r| {
+                    r.restart_count += 1;
+                    r.state.restarting = false;
+                });
+                if let Err(e) = engine.start_locked(&ctr).await {
+                    tracing::warn!(container = %ctr.id, error = %e, "restart failed");
+                    ctr.update(|r| r.state.status = "exited".into());
+                }
+            });
+        }
+    }
+
+    /// Sends a signal to the container's process (Docker's kill).
+    pub async fn kill_container(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let sig = parse_signal(signal.unwrap_or("KILL"))?;
+        let rec = ctr.record();
+        if !rec.state.running {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
+            );
+        }
+        // As Docker: a killed container counts as stopped by hand for `unless-stopped`.
+        ctr.update(|r| r.stopped_by_user = true);
+        self.signal(&rec.id, sig, false)?;
+        self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
+        Ok(())
+    }
+
+    fn signal(&self, id: &str, sig: i32, all: bool) -> Result<()> {
+        let c = muelle_runtime::Container::load(&self.containers.runtime_root, id)
+            .map_err(|e| ContainerError::Conflict(format!("Container {id} is not running: {e}")))?;
+        if sig == libc_sigkill() {
+            // A frozen process cannot die: thaw it first.
+            let _ = c.resume();
+        }
+        c.kill(sig, all).map_err(|e| {
+            ContainerError::Internal(format!("cannot kill container {id}: {e}")).into()
+        })
+    }
+
+    /// Waits until the container is not running (true) or `timeout` passes (false).
+    async fn wait_stopped(&self, ctr: &Ctr, timeout: Duration) -> bool {
+        let mut rx = ctr.progress.subscribe();
+        let fut = rx.wait_for(|p| !p.running);
+        tokio::time::timeout(timeout, fut)
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Docker's stop: the stop signal, then SIGKILL after the timeout.
+    pub async fn stop_container(
+        &self,
+        name_or_id: &str,
+        signal: Option<&str>,
+        timeout: Option<i64>,
+    ) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        self.stop_locked(&ctr, signal, timeout).await
+    }
+
+    async fn stop_locked(
+        &self,
+        ctr: &Ctr,
+        signal: Option<&str>,
+        timeout: Option<i64>,
+    ) -> Result<()> {
+        let rec = ctr.record();
+        if !rec.state.running {
+            if rec.state.restarting || rec.state.status == "restarting" {
+                ctr.update(|r| r.stopped_by_user = true);
+                return Ok(());
+            }
+            return Err(ContainerError::NotModified("container already stopped".into()).into());
+        }
+        let sig = parse_signal(
+            signal
+                .or(rec.config.stop_signal.as_deref())
+                .unwrap_or("TERM"),
+        )?;
+        let timeout = timeout.or(rec.config.stop_timeout).unwrap_or(10);
+        let rec = ctr.update(|r| {
+            r.stopped_by_user = true;
+            r.clone()
+        });
+        let _ = self.containers.save(&rec);
+        if self.signal(&rec.id, sig, false).is_ok() {
+            self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
+        }
+        let grace = if timeout < 0 {
+            Duration::from_secs(u64::MAX / 4)
+        } else {
+            Duration::from_secs(timeout as u64)
+        };
+        if !self.wait_stopped(ctr, grace).await {
+            let _ = self.signal(&rec.id, libc_sigkill(), true);
+            self.container_event(&rec, "kill", &[("signal", "9".into())]);
+            if !self.wait_stopped(ctr, Duration::from_secs(30)).await {
+                return Err(ContainerError::Internal(format!(
+                    "container {} did not stop after SIGKILL",
+                    rec.id
+                ))
+                .into());
+            }
+        }
+        self.container_event(&ctr.record(), "stop", &[]);
+        Ok(())
+    }
+
+    pub async fn restart_container(
+        self: &Arc<Self>,
+        name_or_id: &str,
+        signal: Option<&str>,
+        timeout: Option<i64>,
+    ) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        match self.stop_locked(&ctr, signal, timeout).await {
+            Ok(()) => {}
+            Err(EngineError::Container(ContainerError::NotModified(_))) => {}
+            Err(e) => return Err(e),
+        }
+        self.start_locked(&ctr).await?;
+        self.container_event(&ctr.record(), "restart", &[]);
+        Ok(())
+    }
+
+    /// Removes a container (with `force`, killing it first).
+    pub async fn remove_container(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        _volumes: bool,
+    ) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        let rec = ctr.record();
+        if rec.state.status == "removing" {
+            return Err(ContainerError::Conflict(format!(
+                "removal of container {} is already in progress",
+                rec.id
+            ))
+            .into());
+        }
+        if rec.state.running || rec.state.paused {
+            if !force {
+                let what = if rec.state.paused {
+                    "paused"
+                } else {
+                    "running"
+                };
+                return Err(ContainerError::Conflict(format!(
+                    "You cannot remove a {what} container {}. Stop the container before attempting removal or force remove",
+                    rec.id
+                ))
+                .into());
+            }
+            ctr.update(|r| r.stopped_by_user = true);
+            let _ = self.signal(&rec.id, libc_sigkill(), true);
+            self.container_event(&rec, "kill", &[("signal", "9".into())]);
+            if !self.wait_stopped(&ctr, Duration::from_secs(30)).await {
+                return Err(ContainerError::Internal(format!(
+                    "could not kill running container {}, cannot remove",
+                    rec.id
+                ))
+                .into());
+            }
+        }
+        ctr.update(|r| r.state.status = "removing".into());
+        let id = rec.id.clone();
+        let rootfs = self.rootfs_path(&id);
+        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &id)
+            .and_then(|c| c.delete(true));
+        let images = self.images_handle();
+        let key = container_key(&id);
+        tokio::task::spawn_blocking(move || images.remove_rootfs(&key))
+            .await
+            .map_err(|e| EngineError::Task {
+                what: "remove rootfs",
+                reason: e.to_string(),
+            })??;
+        let _ = std::fs::remove_dir_all(self.containers.bundle(&id));
+        let data = self.containers.data_dir(&id);
+        std::fs::remove_dir_all(&data).map_err(|source| EngineError::Io {
+            what: "removing",
+            path: data,
+            source,
+        })?;
+        lock(&self.containers.map).remove(&id);
+        lock(&self.containers.execs).retain(|_, e| e.container != id);
+        self.container_event(&rec, "destroy", &[]);
+        ctr.progress.send_modify(|p| p.removed = true);
+        Ok(())
+    }
+
+    /// Docker's wait: `not-running` (default), `next-exit` or `removed`. Returns the future
+    /// of the exit code after registering, so the caller can answer the headers first.
+    pub fn wait_container(
+        &self,
+        name_or_id: &str,
+        condition: &str,
+    ) -> Result<impl std::future::Future<Output = (i64, Option<String>)> + Send + 'static> {
+        let ctr = self.containers.find(name_or_id)?;
+        let mut rx = ctr.progress.subscribe();
+        let start = *rx.borrow();
+        let cond = match condition {
+            "" | "not-running" => 0,
+            "next-exit" => 1,
+            "removed" => 2,
+            other => {
+                return Err(ContainerError::Invalid(format!("invalid condition: {other:?}")).into())
+            }
+        };
+        let c2 = ctr.clone();
+        Ok(async move {
+            let _ = rx
+                .wait_for(|p| match cond {
+                    0 => !p.running,
+                    1 => p.exits > start.exits || p.removed,
+                    _ => p.removed,
+                })
+                .await;
+            let rec = c2.record();
+            let err = (!rec.state.error.is_empty()).then(|| rec.state.error.clone());
+            (rec.state.exit_code, err)
+        })
+    }
+
+    /// Connects an attach (now, or when the container starts).
+    pub async fn attach_container(
+        &self,
+        name_or_id: &str,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<(AttachTarget, ContainerRecord)> {
+        let ctr = self.containers.find(name_or_id)?;
+        let rec = ctr.record();
+        let stdin = stdin && rec.config.open_stdin;
+        if rec.state.running {
+            let req = json!({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr});
+            let (s, _) = shim::open_stream(&self.containers.bundle(&rec.id), &req)
+                .await
+                .map_err(|e| {
+                    ContainerError::Conflict(format!("cannot attach to {}: {e}", rec.id))
+                })?;
+            return Ok((AttachTarget::Live(s), rec));
+        }
+        let (tx, rx) = oneshot::channel();
+        lock(&ctr.pending).push(PendingAttach {
+            stdin,
+            stdout,
+            stderr,
+            tx,
+        });
+        Ok((AttachTarget::Pending(rx), rec))
+    }
+
+    /// Sets the pty size of a running container.
+    pub async fn resize_container(&self, name_or_id: &str, height: u32, width: u32) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let rec = ctr.record();
+        if !rec.state.running {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
+            );
+        }
+        shim::call(
+            &self.containers.bundle(&rec.id),
+            &json!({"op": "resize", "height": height, "width": width}),
+        )
+        .await
+        .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
+        Ok(())
+    }
+
+    pub async fn pause_container(&self, name_or_id: &str) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let rec = ctr.record();
+        if !rec.state.running {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
+            );
+        }
+        if rec.state.paused {
+            return Err(ContainerError::Conflict(format!(
+                "Container {} is already paused",
+                rec.id
+            ))
+            .into());
+        }
+        muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
+            .and_then(|c| c.pause())
+            .map_err(|e| ContainerError::Internal(format!("pause: {e}")))?;
+        let rec = ctr.update(|r| {
+            r.state.paused = true;
+            r.state.status = "paused".into();
+            r.clone()
+        });
+        let _ = self.containers.save(&rec);
+        self.container_event(&rec, "pause", &[]);
+        Ok(())
+    }
+
+    pub async fn unpause_container(&self, name_or_id: &str) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let rec = ctr.record();
+        if !rec.state.paused {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not paused", rec.id)).into(),
+            );
+        }
+        muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
+            .and_then(|c| c.resume())
+            .map_err(|e| ContainerError::Internal(format!("unpause: {e}")))?;
+        let rec = ctr.update(|r| {
+            r.state.paused = false;
+            r.state.status = "running".into();
+            r.clone()
+        });
+        let _ = self.containers.save(&rec);
+        self.container_event(&rec, "unpause", &[]);
+        Ok(())
+    }
+
+    pub fn rename_container(&self, name_or_id: &str, new: &str) -> Result<()> {
+        let ctr = self.containers.find(name_or_id)?;
+        let new = new.strip_prefix('/').unwrap_or(new);
+        if new.is_empty() {
+            return Err(
+                ContainerError::Invalid("Neither old nor new names may be empty".into()).into(),
+            );
+        }
+        if !etc::valid_name(new) {
+            return Err(ContainerError::Invalid(format!(
+                "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            ))
+            .into());
+        }
+        let map = lock(&self.containers.map);
+        let old = lock(&ctr.rec).name.clone();
+        if old == new {
+            return Err(ContainerError::Invalid(
+                "Renaming a container with the same name as its current name".into(),
+            )
+            .into());
+        }
+        if let Some(other) = map
+            .values()
+            .find(|c| c.id != ctr.id && lock(&c.rec).name == new)
+        {
+            return Err(ContainerError::Conflict(format!(
+                "Conflict. The container name \"/{new}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                other.id
+            ))
+            .into());
+        }
+        let rec = ctr.update(|r| {
+            r.name = new.to_string();
+            r.clone()
+        });
+        drop(map);
+        self.containers.save(&rec)?;
+        self.container_event(&rec, "rename", &[("oldName", format!("/{old}"))]);
+        Ok(())
+    }
+
+    /// Pids of the container's processes.
+    pub fn container_pids(&self, name_or_id: &str) -> Result<Vec<i32>> {
+        let rec = self.container(name_or_id)?;
+        if !rec.state.running {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
+            );
+        }
+        muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
+            .and_then(|c| c.processes())
+            .map_err(|e| ContainerError::Internal(format!("list processes: {e}")).into())
+    }
+
+    /// Removes every stopped container; returns their IDs.
+    pub async fn prune_containers(
+        &self,
+        labels: &[String],
+        until: Option<SystemTime>,
+    ) -> Result<Vec<String>> {
+        let mut gone = Vec::new();
+        for rec in self.containers.records() {
+            if rec.state.running || rec.state.paused || rec.state.restarting {
+                continue;
+            }
+            if !labels_match(&rec.config.labels, labels) {
+                continue;
+            }
+            if let Some(u) = until {
+                if crate::images::parse_rfc3339(&rec.created).is_some_and(|c| c > u) {
+                    continue;
+                }
+            }
+            if self.remove_container(&rec.id, false, false).await.is_ok() {
+                gone.push(rec.id);
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Finds the supervisors of running containers again after a daemon restart, and
+    /// settles the ones that ended while the daemon was away.
+    pub async fn restore_containers(self: &Arc<Self>) {
+        let all: Vec<Arc<Ctr>> = lock(&self.containers.map).values().cloned().collect();
+        for ctr in all {
+            let rec = ctr.record();
+            let bundle = self.containers.bundle(&rec.id);
+            let status = shim::call(&bundle, &json!({"op": "status"})).await;
+            match status {
+                Ok(v) => {
+                    let pid = v.get("pid").and_then(Value::as_i64).unwrap_or(0);
+                    let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await.ok();
+                    if !rec.state.running {
+                        // Killed mid-start: the shim made the container but was never told
+                        // to start it. Nobody can attach to it now; end it.
+                        let started = v.get("running").and_then(Value::as_bool).unwrap_or(false);
+                        if !started {
+                            let _ = self.signal(&rec.id, libc_sigkill(), true);
+                        }
+                        ctr.update(|r| {
+                            r.state.running = true;
+                            r.state.status = "running".into();
+                            r.state.pid = pid;
+                            if r.state.started_at == model::ZERO_TIME {
+                                r.state.started_at = now();
+                            }
+                        });
+                    }
+                    ctr.progress.send_modify(|p| p.running = true);
+                    let engine = self.clone();
+                    tokio::spawn(async move { engine.monitor(ctr, waiter).await });
+                }
+                Err(_) if rec.state.running => {
+                    let engine = self.clone();
+                    tokio::spawn(async move { engine.monitor(ctr, None).await });
+                }
+                Err(_) => {
+                    let rootfs = self.rootfs_path(&rec.id);
+                    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                    let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
+                        .and_then(|c| c.delete(true));
+                    if rec.host_config.restart_policy.name == "always"
+                        || (rec.host_config.restart_policy.name == "unless-stopped"
+                            && !rec.stopped_by_user
+                            && rec.state.status != "created")
+                    {
+                        if rec.state.status == "created"
+                            && rec.host_config.restart_policy.name == "always"
+                            && rec.state.started_at == model::ZERO_TIME
+                        {
+                            continue;
+                        }
+                        let engine = self.clone();
+                        tokio::spawn(async move {
+                            let _op = ctr.op.lock().await;
+                            if let Err(e) = engine.start_locked(&ctr).await {
+                                tracing::warn!(container = %ctr.id, error = %e, "restart at daemon start failed");
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // Exec.
+
+    pub fn exec_create(&self, name_or_id: &str, mut e: ExecRecord) -> Result<String> {
+        let rec = self.container(name_or_id)?;
+        if !rec.state.running {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
+            );
+        }
+        if rec.state.paused {
+            return Err(ContainerError::Conflict(format!(
+                "Container {} is paused, unpause the container before exec",
+                rec.id
+            ))
+            .into());
+        }
+        if e.cmd.is_empty() {
+            return Err(ContainerError::Invalid("No exec command specified".into()).into());
+        }
+        e.id = etc::new_id().map_err(|x| internal("make an id")(x.to_string()))?;
+        e.container = rec.id.clone();
+        let id = e.id.clone();
+        lock(&self.containers.execs).insert(id.clone(), e);
+        self.container_event(
+            &rec,
+            &format!("exec_create: {}", self.exec_cmdline(&id)),
+            &[],
+        );
+        Ok(id)
+    }
+
+    fn exec_cmdline(&self, id: &str) -> String {
+        lock(&self.containers.execs)
+            .get(id)
+            .map(|e| e.cmd.join(" "))
+            .unwrap_or_default()
+    }
+
+    pub fn exec_inspect(&self, id: &str) -> Result<ExecRecord> {
+        lock(&self.containers.execs)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ContainerError::NotFound(format!("exec instance {id}")).into())
+    }
+
+    /// Starts an exec: the shim stream after its `ok` line.
+    pub async fn exec_start(&self, id: &str) -> Result<(UnixStream, ExecRecord)> {
+        let e = self.exec_inspect(id)?;
+        if e.started {
+            return Err(ContainerError::Conflict(format!(
+                "Error: Exec command {id} has already run"
+            ))
+            .into());
+        }
+        let rec = self.container(&e.container)?;
+        if !rec.state.running {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
+            );
+        }
+        let bundle = self.containers.bundle(&rec.id);
+        let spec: Value = std::fs::read(bundle.join("config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                ContainerError::Internal("cannot read the container's config.json".into())
+            })?;
+        let mut process = spec.get("process").cloned().unwrap_or_else(|| json!({}));
+        let base_env: Vec<String> = process
+            .get("env")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        process["env"] = json!(merge_env(&base_env, &e.env));
+        process["args"] = json!(e.cmd);
+        process["terminal"] = json!(e.tty);
+        if !e.working_dir.is_empty() {
+            process["cwd"] = json!(e.working_dir);
+        }
+        if !e.user.is_empty() {
+            let u = etc::resolve_user(&self.rootfs_path(&rec.id), &e.user)
+                .map_err(ContainerError::Invalid)?;
+            process["user"] =
+                json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
+        }
+        if e.privileged {
+            let caps = spec::capabilities(true, &[], &[]);
+            process["capabilities"] =
+                json!({"bounding": caps, "effective": caps, "permitted": caps});
+        }
+        if let Some(o) = process.as_object_mut() {
+            o.remove("consoleSize");
+        }
+        let req = json!({"op": "exec", "process": process, "tty": e.tty, "stdin": e.attach_stdin});
+        let (s, reply) =
+            shim::open_stream(&bundle, &req)
+                .await
+                .map_err(|m| ContainerError::Start {
+                    exit_code: start_exit_code(&m),
+                    message: format!("OCI runtime exec failed: {m}: unknown"),
+                })?;
+        let pid = reply.get("pid").and_then(Value::as_i64).unwrap_or(0);
+        let e = {
+            let mut execs = lock(&self.containers.execs);
+            let Some(x) = execs.get_mut(id) else {
+                return Err(ContainerError::NotFound(format!("exec instance {id}")).into());
+            };
+            x.started = true;
+            x.running = true;
+            x.pid = pid;
+            x.clone()
+        };
+        self.container_event(&rec, &format!("exec_start: {}", e.cmd.join(" ")), &[]);
+        Ok((s, e))
+    }
+
+    /// Records an exec's end (its stream's last frame).
+    pub fn exec_finished(&self, id: &str, code: i64) {
+        let container = {
+            let mut execs = lock(&self.containers.execs);
+            let Some(x) = execs.get_mut(id) else { return };
+            x.running = false;
+            x.exit_code = Some(code);
+            x.container.clone()
+        };
+        if let Ok(rec) = self.container(&container) {
+            self.container_event(
+                &rec,
+                "exec_die",
+                &[("execID", id.to_string()), ("exitCode", code.to_string())],
+            );
+        }
+    }
+
+    pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<()> {
+        let e = self.exec_inspect(id)?;
+        shim::call(
+            &self.containers.bundle(&e.container),
+            &json!({"op": "exec-resize", "pid": e.pid, "height": height, "width": width}),
+        )
+        .await
+        .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
+        Ok(())
+    }
+
+    pub fn exec_ids(&self, container: &str) -> Vec<String> {
+        lock(&self.containers.execs)
+            .values()
+            .filter(|e| e.container == container && e.running)
+            .map(|e| e.id.clone())
+            .collect()
+    }
+}
+
+/// Exit code `docker run` uses for a start error: 127 not found, 126 cannot invoke, else 128.
+pub fn start_exit_code(msg: &str) -> i64 {
+    let m = msg.to_ascii_lowercase();
+    if m.contains("executable file not found") || m.contains("no such file or directory") {
+        127
+    } else if m.contains("permission denied") || m.contains("unable to find user") {
+        126
+    } else {
+        128
+    }
+}
+
+fn libc_sigkill() -> i32 {
+    9
+}
+
+/// Docker's size units for `max-size` (`10m`, `1g`, `512k`, plain bytes).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mul) = match t.chars().last()? {
+        'k' => (&t[..t.len() - 1], 1024u64),
+        'm' => (&t[..t.len() - 1], 1024 * 1024),
+        'g' => (&t[..t.len() - 1], 1024 * 1024 * 1024),
+        'b' => (&t[..t.len() - 1], 1),
+        _ => (t.as_str(), 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n > 0.0).then(|| (n * mul as f64) as u64)
+}
+
+/// `label=key` / `label=key=value` filters.
+pub fn labels_match(labels: &BTreeMap<String, String>, filters: &[String]) -> bool {
+    filters.iter().all(|f| match f.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+        None => labels.contains_key(f.as_str()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
+        assert_eq!(parse_signal("kill").unwrap(), 9);
+        assert_eq!(parse_signal("10").unwrap(), 10);
+        assert_eq!(parse_signal("RTMIN+1").unwrap(), 35);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("0").is_err());
+    }
+
+    #[test]
+    fn env_merge_overrides_by_name() {
+        let m = merge_env(
+            &["PATH=/bin".into(), "A=1".into()],
+            &["A=2".into(), "B=3".into()],
+        );
+        assert_eq!(m, vec!["PATH=/bin", "A=2", "B=3"]);
+    }
+
+    #[test]
+    fn sizes_and_codes() {
+        assert_eq!(parse_size("10k"), Some(10240));
+        assert_eq!(parse_size("1m"), Some(1 << 20));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(
+            start_exit_code("exec: \"nope\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(start_exit_code("exec /etc: permission denied"), 126);
+    }
+}

@@ -1,0 +1,352 @@
+//! A container's record: what was asked (Docker's `Config` and `HostConfig`, kept with any
+//! field we do not interpret so that inspect echoes it), and what happened (`State`).
+//! Serialized in Docker's field names, one JSON file per container written atomically.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Docker's container `Config`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub domainname: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub attach_stdin: bool,
+    #[serde(default)]
+    pub attach_stdout: bool,
+    #[serde(default)]
+    pub attach_stderr: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub open_stdin: bool,
+    #[serde(default)]
+    pub stdin_once: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    pub env: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cmd: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Value>,
+    #[serde(default)]
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub working_dir: String,
+    /// `None`: the image's; `Some([])`: cleared (`--entrypoint ""`).
+    #[serde(default, deserialize_with = "entrypoint")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_build: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Docker's clients send Entrypoint as a list, a string (old clients) or null.
+fn entrypoint<'de, D>(d: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum E {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Option::<E>::deserialize(d)? {
+        None => None,
+        Some(E::List(l)) => Some(l),
+        Some(E::One(s)) if s.is_empty() => Some(Vec::new()),
+        Some(E::One(s)) => Some(vec![s]),
+    })
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub maximum_retry_count: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LogConfig {
+    #[serde(default, rename = "Type")]
+    pub typ: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Ulimit {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Soft")]
+    pub soft: u64,
+    #[serde(rename = "Hard")]
+    pub hard: u64,
+}
+
+/// Docker's `HostConfig`: the fields the engine acts on, the rest kept for inspect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    #[serde(default, deserialize_with = "null_default")]
+    pub binds: Vec<String>,
+    #[serde(default)]
+    pub network_mode: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub port_bindings: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    #[serde(default)]
+    pub auto_remove: bool,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cap_add: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cap_drop: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(default)]
+    pub log_config: LogConfig,
+    #[serde(default)]
+    pub memory: i64,
+    #[serde(default)]
+    pub nano_cpus: i64,
+    #[serde(default)]
+    pub cpu_shares: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tmpfs: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub extra_hosts: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub security_opt: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub mounts: Vec<Value>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl HostConfig {
+    pub fn network_mode(&self) -> &str {
+        if self.network_mode.is_empty() {
+            "default"
+        } else {
+            &self.network_mode
+        }
+    }
+
+    pub fn seccomp_unconfined(&self) -> bool {
+        self.security_opt
+            .iter()
+            .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined")
+    }
+
+    pub fn no_new_privileges(&self) -> bool {
+        self.security_opt.iter().any(|o| {
+            o == "no-new-privileges"
+                || o == "no-new-privileges:true"
+                || o == "no-new-privileges=true"
+        })
+    }
+}
+
+/// A bind mount of the container (`-v /host:/ctr:ro`, `--mount type=bind`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    #[serde(rename = "Type")]
+    pub typ: String,
+    pub source: String,
+    pub destination: String,
+    pub mode: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    pub propagation: String,
+}
+
+impl MountPoint {
+    pub fn propagation_or_default(&self) -> &str {
+        if self.propagation.is_empty() {
+            "private"
+        } else {
+            &self.propagation
+        }
+    }
+}
+
+/// Docker's `State`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct State {
+    /// created, running, paused, restarting, removing, exited, dead
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+impl State {
+    pub fn created() -> Self {
+        State {
+            status: "created".into(),
+            started_at: ZERO_TIME.into(),
+            finished_at: ZERO_TIME.into(),
+            ..State::default()
+        }
+    }
+}
+
+/// Everything the engine keeps about one container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    pub created: String,
+    /// The image ID (`sha256:...`) the container was made from.
+    pub image_id: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub config: ContainerConfig,
+    pub host_config: HostConfig,
+    pub mounts: Vec<MountPoint>,
+    pub state: State,
+    pub restart_count: i64,
+    /// Set while a stop was asked for, so the restart policy leaves the container alone.
+    #[serde(default)]
+    pub stopped_by_user: bool,
+    /// The snapshotter, for inspect's GraphDriver.
+    pub driver: String,
+    #[serde(default)]
+    pub log_path: String,
+    #[serde(default)]
+    pub hosts_path: String,
+    #[serde(default)]
+    pub hostname_path: String,
+    #[serde(default)]
+    pub resolv_conf_path: String,
+}
+
+impl ContainerRecord {
+    pub fn is_running(&self) -> bool {
+        self.state.running
+    }
+
+    /// Docker's `Status` text of `ps`: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`.
+    pub fn status_text(&self, now: std::time::SystemTime) -> String {
+        let since = |t: &str| {
+            crate::images::parse_rfc3339(t)
+                .and_then(|t| now.duration_since(t).ok())
+                .map(|d| human_duration(d.as_secs()))
+                .unwrap_or_else(|| "Less than a second".into())
+        };
+        match self.state.status.as_str() {
+            "running" => format!("Up {}", since(&self.state.started_at)),
+            "paused" => format!("Up {} (Paused)", since(&self.state.started_at)),
+            "restarting" => format!(
+                "Restarting ({}) {} ago",
+                self.state.exit_code,
+                since(&self.state.finished_at)
+            ),
+            "exited" => format!(
+                "Exited ({}) {} ago",
+                self.state.exit_code,
+                since(&self.state.finished_at)
+            ),
+            "created" => "Created".into(),
+            "removing" => "Removal In Progress".into(),
+            "dead" => "Dead".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Go's `units.HumanDuration`, as Docker prints ages.
+pub fn human_duration(secs: u64) -> String {
+    match secs {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s / 60 == 1 => "About a minute".into(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if (s as f64 / 3600.0).round() as u64 == 1 => "About an hour".into(),
+        s if s < 48 * 3600 => format!("{} hours", (s as f64 / 3600.0).round() as u64),
+        s if s < 7 * 24 * 3600 * 2 => format!("{} days", s / 86400),
+        s if s < 30 * 24 * 3600 * 3 => format!("{} weeks", s / (7 * 86400)),
+        s if s < 365 * 24 * 3600 * 2 => format!("{} months", s / (30 * 86400)),
+        s => format!("{} years", s / (365 * 86400)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_accepts_docker_shapes() {
+        let c: ContainerConfig = serde_json::from_value(serde_json::json!({
+            "Image": "busybox", "Cmd": ["true"], "Env": null, "Entrypoint": "",
+            "Labels": {"a": "b"}, "Unknown": 1
+        }))
+        .unwrap();
+        assert_eq!(c.entrypoint, Some(vec![]));
+        assert!(c.env.is_empty());
+        assert_eq!(c.extra.get("Unknown"), Some(&serde_json::json!(1)));
+        let c: ContainerConfig =
+            serde_json::from_value(serde_json::json!({"Entrypoint": null})).unwrap();
+        assert_eq!(c.entrypoint, None);
+    }
+
+    #[test]
+    fn durations_read_like_docker() {
+        assert_eq!(human_duration(5), "5 seconds");
+        assert_eq!(human_duration(65), "About a minute");
+        assert_eq!(human_duration(600), "10 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+    }
+}

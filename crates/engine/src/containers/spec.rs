@@ -1,0 +1,477 @@
+//! The OCI runtime spec of a container: Docker's defaults (namespaces, capabilities, mounts,
+//! masked paths, device rules, a seccomp profile) plus what the container's config asks for.
+//! Built as JSON, because the supervisor hands `config.json` to the runtime as any OCI
+//! runtime would read it.
+
+use serde_json::{json, Value};
+
+use super::model::{ContainerRecord, MountPoint};
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability the kernel may know, for `--privileged` and `--cap-add ALL`.
+const ALL_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Syscalls a container may not make unless privileged. Docker's profile is an allow-list of
+/// ~350 names; this deny-list refuses the same dangerous families (kernel modules, kexec,
+/// keyrings, mounts and new mount API, bpf, perf, handle-based opens (CVE-2014-9357-class
+/// "shocker" escapes), clock and swap changes, reboot, userfaultfd) with EPERM and lets
+/// everything else through, so new syscalls a libc starts using do not break containers.
+const DENIED_SYSCALLS: &[&str] = &[
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "get_kernel_syms",
+    "get_mempolicy",
+    "init_module",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mbind",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "move_pages",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "query_module",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "set_mempolicy",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "_sysctl",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+];
+
+/// What the spec needs besides the record.
+pub struct SpecInput<'a> {
+    pub record: &'a ContainerRecord,
+    /// Resolved user: uid, gid, additional gids.
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    /// Env after merging image and container (Docker's order), with HOSTNAME and PATH.
+    pub env: Vec<String>,
+    pub args: Vec<String>,
+    pub cwd: String,
+    /// Host files bound over /etc/hosts, /etc/hostname, /etc/resolv.conf.
+    pub etc_files: Vec<(String, String)>,
+    pub cgroups_path: String,
+    /// Path of `muelle-init` on the host, for `--init`.
+    pub init_binary: Option<String>,
+}
+
+pub fn build(input: &SpecInput<'_>) -> Value {
+    let r = input.record;
+    let hc = &r.host_config;
+    let privileged = hc.privileged;
+    let caps = capabilities(privileged, &hc.cap_add, &hc.cap_drop);
+    let mut args = input.args.clone();
+    let mut mounts = default_mounts(privileged);
+    if let (true, Some(init)) = (hc.init.unwrap_or(false), &input.init_binary) {
+        args.splice(0..0, ["/sbin/docker-init".to_string(), "--".to_string()]);
+        mounts.push(
+            json!({"destination": "/sbin/docker-init", "type": "bind", "source": init,
+            "options": ["rbind", "ro", "rprivate"]}),
+        );
+    }
+    for (dest, src) in &input.etc_files {
+        mounts.push(json!({"destination": dest, "type": "bind", "source": src,
+            "options": ["rbind", "rprivate"]}));
+    }
+    for m in &r.mounts {
+        mounts.push(user_mount(m));
+    }
+    for (dest, opts) in &hc.tmpfs {
+        let mut o = vec![
+            "nosuid".to_string(),
+            "nodev".to_string(),
+            "noexec".to_string(),
+        ];
+        o.extend(opts.split(',').filter(|s| !s.is_empty()).map(String::from));
+        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+    }
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+    ];
+    if hc.network_mode() != "host" {
+        namespaces.push(json!({"type": "network"}));
+    }
+    let mut resources = json!({
+        "devices": device_rules(privileged),
+    });
+    if hc.memory > 0 {
+        resources["memory"] = json!({"limit": hc.memory});
+    }
+    if hc.nano_cpus > 0 {
+        let period: u64 = 100_000;
+        resources["cpu"] =
+            json!({"quota": hc.nano_cpus as u64 * period / 1_000_000_000, "period": period});
+    }
+    if hc.cpu_shares > 0 {
+        let cpu = resources
+            .as_object_mut()
+            .and_then(|o| o.get("cpu").cloned())
+            .unwrap_or_else(|| json!({}));
+        let mut cpu = cpu;
+        cpu["shares"] = json!(hc.cpu_shares);
+        resources["cpu"] = cpu;
+    }
+    if let Some(p) = hc.pids_limit.filter(|p| *p > 0) {
+        resources["pids"] = json!({"limit": p});
+    }
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "resources": resources,
+        "cgroupsPath": input.cgroups_path,
+    });
+    if !privileged {
+        linux["maskedPaths"] = json!(MASKED_PATHS);
+        linux["readonlyPaths"] = json!(READONLY_PATHS);
+        if !hc.seccomp_unconfined() {
+            linux["seccomp"] = seccomp_profile(&caps);
+        }
+    }
+    let mut rlimits = Vec::new();
+    for u in &hc.ulimits {
+        rlimits.push(
+            json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()),
+            "soft": u.soft, "hard": u.hard}),
+        );
+    }
+    let mut process = json!({
+        "terminal": r.config.tty,
+        "user": {"uid": input.uid, "gid": input.gid},
+        "args": args,
+        "env": input.env,
+        "cwd": input.cwd,
+        "capabilities": {
+            "bounding": caps, "effective": caps, "permitted": caps,
+        },
+        "noNewPrivileges": hc.no_new_privileges(),
+    });
+    if !input.additional_gids.is_empty() {
+        process["user"]["additionalGids"] = json!(input.additional_gids);
+    }
+    if !rlimits.is_empty() {
+        process["rlimits"] = json!(rlimits);
+    }
+    json!({
+        "ociVersion": "1.1.0",
+        "process": process,
+        "root": {"path": "rootfs", "readonly": hc.readonly_rootfs},
+        "hostname": r.config.hostname,
+        "mounts": mounts,
+        "linux": linux,
+    })
+}
+
+/// The capability list after `--privileged`, `--cap-add` and `--cap-drop` (names with or
+/// without `CAP_`, any case, `ALL`).
+pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Vec<String> {
+    let norm = |c: &str| {
+        let up = c.trim().to_ascii_uppercase();
+        if up == "ALL" || up.starts_with("CAP_") {
+            up
+        } else {
+            format!("CAP_{up}")
+        }
+    };
+    if privileged {
+        return ALL_CAPS.iter().map(|s| s.to_string()).collect();
+    }
+    let add: Vec<String> = add.iter().map(|c| norm(c)).collect();
+    let drop: Vec<String> = drop.iter().map(|c| norm(c)).collect();
+    let mut caps: Vec<String> = if add.iter().any(|c| c == "ALL") {
+        ALL_CAPS.iter().map(|s| s.to_string()).collect()
+    } else {
+        DEFAULT_CAPS.iter().map(|s| s.to_string()).collect()
+    };
+    if drop.iter().any(|c| c == "ALL") {
+        caps.clear();
+    }
+    for c in add {
+        if c != "ALL" && !caps.contains(&c) {
+            caps.push(c);
+        }
+    }
+    caps.retain(|c| !drop.contains(c));
+    caps
+}
+
+/// Validates capability names of a create request.
+pub fn check_caps(list: &[String]) -> Result<(), String> {
+    for c in list {
+        let up = c.trim().to_ascii_uppercase();
+        let full = if up.starts_with("CAP_") {
+            up.clone()
+        } else {
+            format!("CAP_{up}")
+        };
+        if up != "ALL" && !ALL_CAPS.contains(&full.as_str()) {
+            return Err(format!("unknown capability: {c:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn default_mounts(privileged: bool) -> Vec<Value> {
+    let sys_opts = if privileged {
+        json!(["nosuid", "noexec", "nodev", "rw"])
+    } else {
+        json!(["nosuid", "noexec", "nodev", "ro"])
+    };
+    vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc",
+            "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+            "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+    ]
+}
+
+fn user_mount(m: &MountPoint) -> Value {
+    let mut options = vec!["rbind".to_string()];
+    options.push(if m.rw { "rw" } else { "ro" }.to_string());
+    options.push(format!("r{}", m.propagation_or_default()));
+    json!({"destination": m.destination, "type": "bind", "source": m.source, "options": options})
+}
+
+fn device_rules(privileged: bool) -> Value {
+    if privileged {
+        return json!([{"allow": true, "access": "rwm"}]);
+    }
+    let rule = |t: &str, major: i64, minor: Option<i64>, access: &str| {
+        let mut v = json!({"allow": true, "type": t, "major": major, "access": access});
+        if let Some(m) = minor {
+            v["minor"] = json!(m);
+        }
+        v
+    };
+    json!([
+        {"allow": false, "access": "rwm"},
+        rule("c", 1, Some(3), "rwm"),   // null
+        rule("c", 1, Some(5), "rwm"),   // zero
+        rule("c", 1, Some(7), "rwm"),   // full
+        rule("c", 1, Some(8), "rwm"),   // random
+        rule("c", 1, Some(9), "rwm"),   // urandom
+        rule("c", 5, Some(0), "rwm"),   // tty
+        rule("c", 5, Some(1), "rwm"),   // console
+        rule("c", 5, Some(2), "rwm"),   // ptmx
+        rule("c", 136, None, "rwm"),    // pts
+        rule("c", 10, Some(200), "rwm"), // tun
+        rule("c", 10, Some(229), "rwm"), // fuse
+    ])
+}
+
+fn seccomp_profile(caps: &[String]) -> Value {
+    // Capabilities that legitimately need some of the denied calls lift them, as Docker's
+    // profile does per capability.
+    let has = |c: &str| caps.iter().any(|x| x == c);
+    let denied: Vec<&str> = DENIED_SYSCALLS
+        .iter()
+        .copied()
+        .filter(|s| {
+            !(has("CAP_SYS_ADMIN")
+                && matches!(
+                    *s,
+                    "mount"
+                        | "umount"
+                        | "umount2"
+                        | "unshare"
+                        | "setns"
+                        | "pivot_root"
+                        | "fsconfig"
+                        | "fsmount"
+                        | "fsopen"
+                        | "fspick"
+                        | "move_mount"
+                        | "open_tree"
+                        | "mount_setattr"
+                        | "quotactl"
+                        | "name_to_handle_at"
+                        | "lookup_dcookie"
+                        | "perf_event_open"
+                        | "bpf"
+                ))
+                && !(has("CAP_SYS_PTRACE")
+                    && matches!(*s, "process_vm_readv" | "process_vm_writev" | "kcmp"))
+                && !(has("CAP_SYS_TIME")
+                    && matches!(
+                        *s,
+                        "settimeofday" | "stime" | "clock_settime" | "clock_adjtime"
+                    ))
+                && !(has("CAP_SYS_MODULE")
+                    && matches!(*s, "init_module" | "finit_module" | "delete_module"))
+                && !(has("CAP_SYS_BOOT")
+                    && matches!(*s, "reboot" | "kexec_load" | "kexec_file_load"))
+                && !(has("CAP_SYS_NICE")
+                    && matches!(
+                        *s,
+                        "get_mempolicy" | "set_mempolicy" | "mbind" | "move_pages"
+                    ))
+                && !(has("CAP_SYS_RAWIO") && matches!(*s, "iopl" | "ioperm"))
+                && !(has("CAP_DAC_READ_SEARCH") && *s == "open_by_handle_at")
+        })
+        .collect();
+    let mut rules = vec![json!({"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": 1})];
+    if !has("CAP_SYS_ADMIN") {
+        // clone3 passes its flags in memory a filter cannot read; ENOSYS makes libc fall back
+        // to clone, whose namespace flags the rules below refuse one by one (rules of one
+        // syscall are alternatives).
+        rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
+        for flag in [
+            0x0002_0000u64, // CLONE_NEWNS
+            0x0200_0000,    // CLONE_NEWCGROUP
+            0x0400_0000,    // CLONE_NEWUTS
+            0x0800_0000,    // CLONE_NEWIPC
+            0x1000_0000,    // CLONE_NEWUSER
+            0x2000_0000,    // CLONE_NEWPID
+            0x4000_0000,    // CLONE_NEWNET
+        ] {
+            rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}));
+        }
+    }
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": rules,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_add_drop_and_all() {
+        let c = capabilities(false, &["net_admin".into()], &["CAP_CHOWN".into()]);
+        assert!(c.contains(&"CAP_NET_ADMIN".to_string()));
+        assert!(!c.contains(&"CAP_CHOWN".to_string()));
+        let none = capabilities(false, &[], &["all".into()]);
+        assert!(none.is_empty());
+        assert!(check_caps(&["NOPE".into()]).is_err());
+        assert!(check_caps(&["sys_admin".into(), "ALL".into()]).is_ok());
+    }
+}
