@@ -20,6 +20,9 @@ pub mod store;
 pub mod unpack;
 
 pub use digest::{Algorithm, Digest, DigestError, Digester};
-pub use images::{ImageError, ImageService, ImageSummary, PullEvent, PullProgress};
+pub use images::{
+    archive_from_root, extract_into_root, stat_in_root, Change, ChangeKind, CommitOptions,
+    ImageError, ImageService, ImageSummary, PathStat, PullEvent, PullProgress,
+};
 pub use store::{ContentStore, IngestWriter, StoreError};
 pub use unpack::{apply_layer, open_layer, UnpackError, UnpackOptions, UnpackSummary};

@@ -265,6 +265,40 @@ pub fn apply_layer<R: Read>(
     root: &Path,
     opts: &UnpackOptions,
 ) -> Result<UnpackSummary, UnpackError> {
+    apply_tar(layer, root, opts, None)
+}
+
+/// `docker cp` into a container: how its extraction differs from a layer's.
+#[derive(Debug, Clone)]
+pub(crate) struct CopyInto {
+    /// The destination directory inside the root, as normal components (symlinks already
+    /// resolved in the root's scope). Entries land below it.
+    pub dest: Vec<Vec<u8>>,
+    /// Docker's `noOverwriteDirNonDir`: a directory may not replace a non-directory, nor the
+    /// other way round.
+    pub no_overwrite_dir_non_dir: bool,
+}
+
+/// Extracts the tar `input` into `copy.dest` inside `root`, as `docker cp` does: `.wh.`
+/// names are ordinary files, the destination's own entry (`.`) is skipped, and entries
+/// that would leave the destination are refused: names climbing with `..`, absolute names,
+/// symlinks whose relative target climbs out of it, and hard links to outside it. Paths are
+/// resolved with RESOLVE_IN_ROOT against `root`, so symlinks already in the container (even
+/// absolute ones) are followed as the container sees them and never lead out of `root`.
+pub(crate) fn extract_copy<R: Read>(
+    input: R,
+    root: &Path,
+    copy: CopyInto,
+) -> Result<UnpackSummary, UnpackError> {
+    apply_tar(input, root, &UnpackOptions::default(), Some(copy))
+}
+
+fn apply_tar<R: Read>(
+    layer: R,
+    root: &Path,
+    opts: &UnpackOptions,
+    copy: Option<CopyInto>,
+) -> Result<UnpackSummary, UnpackError> {
     let root_fd = rustix::fs::open(
         root,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -293,6 +327,7 @@ pub fn apply_layer<R: Read>(
         entries: 0,
         content_bytes: 0,
         buf: vec![0u8; 64 * 1024],
+        copy,
     };
     let mut archive = tar::Archive::new(reader);
     {
@@ -347,6 +382,24 @@ fn clean(raw: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         }
     }
     Ok(out)
+}
+
+/// A copied symlink may not point out of the destination with a relative target (Docker's
+/// breakout check): `a/l -> ../../x` climbs above it. Absolute targets are resolved in the
+/// container's root when used, as in Docker, so they are allowed.
+fn check_copy_symlink<R: Read>(entry: &tar::Entry<'_, R>, comps: &[Vec<u8>]) -> Result<(), String> {
+    let Some(target) = entry.link_name_bytes() else {
+        return Ok(()); // refused later as a symlink without a target
+    };
+    if target.first() == Some(&b'/') {
+        return Ok(());
+    }
+    let mut joined = join(&comps[..comps.len().saturating_sub(1)]);
+    joined.push(b'/');
+    joined.extend_from_slice(&target);
+    clean(&joined)
+        .map(|_| ())
+        .map_err(|_| format!("symlink target {:?} leaves the destination", show(&target)))
 }
 
 fn join(comps: &[Vec<u8>]) -> Vec<u8> {
@@ -424,6 +477,8 @@ struct Applier<'o> {
     entries: u64,
     content_bytes: u64,
     buf: Vec<u8>,
+    /// Set for `docker cp` extraction instead of a layer.
+    copy: Option<CopyInto>,
 }
 
 impl Applier<'_> {
@@ -496,8 +551,25 @@ impl Applier<'_> {
         if kind.is_pax_global_extensions() {
             return Ok(());
         }
-        let comps = clean(&raw).map_err(refuse)?;
-        if let Some(last) = comps.last() {
+        let mut comps = clean(&raw).map_err(&refuse)?;
+        if let Some(copy) = &self.copy {
+            // A layer's absolute names are taken as relative to its root, as Docker does;
+            // a copy's are refused: no client of `docker cp` writes them, and a name that
+            // means something else than it says has no business in a copy.
+            if raw.first() == Some(&b'/') {
+                return Err(refuse("absolute path in a copy".into()));
+            }
+            if comps.is_empty() {
+                // The destination itself (`./`): kept as it is, as Docker does.
+                return Ok(());
+            }
+            if kind.is_symlink() {
+                check_copy_symlink(entry, &comps).map_err(&refuse)?;
+            }
+            let mut full = copy.dest.clone();
+            full.append(&mut comps);
+            comps = full;
+        } else if let Some(last) = comps.last() {
             if last.starts_with(WHITEOUT_PREFIX) {
                 return self.whiteout(&name, &comps);
             }
@@ -538,6 +610,25 @@ impl Applier<'_> {
         let existing_type = existing
             .as_ref()
             .map(|st| FileType::from_raw_mode(st.st_mode));
+        if self
+            .copy
+            .as_ref()
+            .is_some_and(|c| c.no_overwrite_dir_non_dir)
+        {
+            match existing_type {
+                Some(FileType::Directory) if !kind.is_dir() => {
+                    return Err(refuse(
+                        "cannot overwrite a directory with a non-directory".into(),
+                    ))
+                }
+                Some(t) if t != FileType::Directory && kind.is_dir() => {
+                    return Err(refuse(
+                        "cannot overwrite a non-directory with a directory".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
 
         if kind.is_dir() {
             if existing_type != Some(FileType::Directory) {
@@ -610,8 +701,14 @@ impl Applier<'_> {
                 .link_name_bytes()
                 .map(|t| t.into_owned())
                 .unwrap_or_default();
-            let tcomps = clean(&target)
+            let mut tcomps = clean(&target)
                 .map_err(|r| refuse(format!("hard link target {:?}: {r}", show(&target))))?;
+            if let Some(copy) = &self.copy {
+                // Relative to the destination, like the entry names.
+                let mut full = copy.dest.clone();
+                full.append(&mut tcomps);
+                tcomps = full;
+            }
             let Some((tlast, tparent)) = tcomps.split_last() else {
                 return Err(refuse("hard link to the layer root".into()));
             };

@@ -273,12 +273,32 @@ impl ImageService {
                 .map(|m| ("comment".to_string(), Value::String(m.clone())))
                 .collect(),
         };
-        let doc_err = |digest: &Digest, source| ImageError::Document {
-            reference: "import".into(),
-            digest: digest.clone(),
+        let layers = vec![Descriptor::new(media_type::OCI_LAYER, diff_id, layer_size)];
+        let what = opts
+            .reference
+            .as_ref()
+            .map_or_else(|| "import".to_string(), Reference::to_string);
+        self.store_image(lease, &what, config, layers, opts.reference.as_ref())
+    }
+
+    /// Stores a new image made here (import, commit): its config and an OCI manifest over
+    /// `layers` (whose blobs are in the store, under `lease`), unpacks the layers, and names
+    /// it `reference`, or leaves it untagged.
+    pub(super) fn store_image(
+        &self,
+        lease: &str,
+        what: &str,
+        config: ImageConfig,
+        layers: Vec<Descriptor>,
+        reference: Option<&Reference>,
+    ) -> Result<ImageSummary> {
+        let doc_err = |digest: Digest, source| ImageError::Document {
+            reference: what.to_string(),
+            digest,
             source,
         };
-        let config_bytes = canonical_json(&config).map_err(|e| doc_err(&diff_id, e))?;
+        let config_bytes =
+            canonical_json(&config).map_err(|e| doc_err(Digest::sha256_of(what.as_bytes()), e))?;
         let config_digest = Digest::sha256_of(&config_bytes);
         self.put_blob(lease, &config_digest, &config_bytes)?;
         let manifest = Manifest {
@@ -290,25 +310,22 @@ impl ImageService {
                 config_digest.clone(),
                 config_bytes.len() as u64,
             ),
-            layers: vec![Descriptor::new(media_type::OCI_LAYER, diff_id, layer_size)],
+            layers,
             subject: None,
             annotations: BTreeMap::new(),
         };
-        let manifest_bytes = canonical_json(&manifest).map_err(|e| doc_err(&config_digest, e))?;
+        let manifest_bytes =
+            canonical_json(&manifest).map_err(|e| doc_err(config_digest.clone(), e))?;
         let manifest_digest = Digest::sha256_of(&manifest_bytes);
         self.put_blob(lease, &manifest_digest, &manifest_bytes)?;
-        let what = opts
-            .reference
-            .as_ref()
-            .map_or_else(|| "import".to_string(), Reference::to_string);
-        self.unpack_all(lease, &what, &manifest.layers, &config, &mut |_| {})?;
+        self.unpack_all(lease, what, &manifest.layers, &config, &mut |_| {})?;
         let target = Descriptor::new(
             media_type::OCI_MANIFEST,
             manifest_digest.clone(),
             manifest_bytes.len() as u64,
         );
         let labels = record_labels(&manifest_digest, &config_digest);
-        let name = opts.reference.as_ref().map_or_else(
+        let name = reference.map_or_else(
             || format!("{UNTAGGED_PREFIX}{config_digest}"),
             |r| r.to_string(),
         );

@@ -51,6 +51,8 @@ use crate::snapshot::{self, MountSpec, SnapshotError, Snapshotter};
 use crate::store::{ContentStore, StoreError};
 
 mod archive;
+mod changes;
+mod cp;
 mod history;
 mod import;
 mod layout;
@@ -59,10 +61,14 @@ mod push;
 mod tree;
 
 pub use archive::LoadedImage;
+pub use changes::{Change, ChangeKind, CommitOptions};
+pub use cp::{archive_from_root, extract_into_root, go_file_mode, stat_in_root, PathStat};
 pub use history::HistoryEntry;
 pub use import::{parse_change, ImportOptions};
 pub use pull::{NoPullProgress, PullEvent, PullProgress};
 pub use push::{NoPushProgress, PushEvent, PushProgress, Pushed};
+/// `docker export` of a container: its rootfs, mounted by the engine (see
+/// [`ImageService::rootfs_mounts`]), archived as it is seen.
 pub use tree::write_tree_tar;
 
 /// Label on an image record: the digest of the manifest chosen from its target (the target
@@ -78,6 +84,12 @@ pub const LABEL_SOURCE_PREFIX: &str = "containerd.io/distribution.source.";
 /// The record name of an image that has no name (a `docker load` of an untagged image, an
 /// untagged import): `<none>@` and the image ID. Never shown as a tag or digest name.
 const UNTAGGED_PREFIX: &str = "<none>@";
+/// Label on a container rootfs snapshot record: the ID (config digest) of the image it was
+/// prepared from, the parent of a `commit`.
+pub const LABEL_ROOTFS_IMAGE: &str = "muelle.io/rootfs.image";
+/// Label on a container rootfs snapshot record: the manifest of that image, whose layers a
+/// `commit` keeps under its new one.
+pub const LABEL_ROOTFS_MANIFEST: &str = "muelle.io/rootfs.manifest";
 /// Label value of [`GC_ROOT_LABEL`] on container rootfs snapshots.
 const CONTAINER_ROOTFS: &str = "container-rootfs";
 
@@ -190,6 +202,28 @@ pub enum ImageError {
     Import { reason: String },
     #[error("{what}: background task failed: {reason}")]
     Task { what: &'static str, reason: String },
+    /// `docker cp`: the path does not exist in the container.
+    #[error("could not find the file {path} in the container")]
+    PathNotFound { path: String },
+    /// `docker cp`: the destination of an extraction is not a directory.
+    #[error("{path} is not a directory in the container")]
+    NotADirectory { path: String },
+    /// A file operation inside a container rootfs failed.
+    #[error("{path}: {source}")]
+    RootfsIo {
+        path: String,
+        source: std::io::Error,
+    },
+    /// `docker cp` into a container: the archive is invalid, or an entry was refused.
+    #[error("extracting into {path}: {source}")]
+    Extract {
+        path: String,
+        source: Box<crate::unpack::UnpackError>,
+    },
+    /// The container snapshot cannot be used for what was asked (not a container rootfs,
+    /// no record of its image, a snapshotter that cannot do it).
+    #[error("container rootfs {key}: {reason}")]
+    Rootfs { key: String, reason: String },
 }
 
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
@@ -608,6 +642,16 @@ impl ImageService {
             record
                 .labels
                 .insert(GC_ROOT_LABEL.into(), CONTAINER_ROOTFS.into());
+            // What `commit` builds on: the image's config and manifest, recorded here so the
+            // engine need not remember which image a container was made from.
+            record.labels.insert(
+                LABEL_ROOTFS_IMAGE.into(),
+                resolved.config_digest.to_string(),
+            );
+            record.labels.insert(
+                LABEL_ROOTFS_MANIFEST.into(),
+                resolved.manifest_digest.to_string(),
+            );
             self.meta
                 .write(|tx| {
                     if tx.get_snapshot(container_key)?.is_some() {
