@@ -998,6 +998,11 @@ fn header_known(p: &Pipeline, header: &Value) -> bool {
 /// a column is as wide as its widest cell plus 3 (at least 10), the last cell of a line is
 /// not padded, and a column block ends at a line that has fewer cells.
 pub fn tabwrite(text: &str) -> String {
+    tabwrite_min(text, 10)
+}
+
+/// [`tabwrite`] with another minimum cell width (`docker top` uses 20).
+pub fn tabwrite_min(text: &str, min: usize) -> String {
     let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<Vec<usize>> = lines
         .iter()
@@ -1017,7 +1022,7 @@ pub fn tabwrite(text: &str) -> String {
                 w = w.max(lines[end][col].chars().count() + 3);
                 end += 1;
             }
-            let w = w.max(10);
+            let w = w.max(min);
             for row in widths.iter_mut().take(end).skip(start) {
                 row[col] = w;
             }

@@ -12,7 +12,7 @@ use super::containers::{call, each_name, inspect, not_found};
 use super::run::{wait_task, WaitBody};
 use super::stream::{self, Outcome, Pump, RawTerminal};
 use crate::client::{bytes, empty, encode_path, read_json, Client, Query};
-use crate::format::tabwrite;
+use crate::format::tabwrite_min;
 use crate::units::human_size;
 use crate::{Ctx, Exit};
 
@@ -410,7 +410,7 @@ pub async fn top(ctx: &Ctx, a: TopArgs) -> Result<()> {
             .unwrap_or_default();
         lines.push(cells.join("\t"));
     }
-    crate::out(&tabwrite(&lines.join("\n")))
+    crate::out(&tabwrite_min(&lines.join("\n"), 20))
 }
 
 #[derive(clap::Args, Debug)]

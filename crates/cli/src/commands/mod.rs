@@ -9,6 +9,8 @@ use crate::client::resolve_host;
 use crate::{autostart, config, Ctx};
 
 mod containers;
+mod cp;
+mod events;
 mod exec;
 mod history;
 mod images;
@@ -28,6 +30,7 @@ mod rmi;
 mod run;
 mod save;
 mod stream;
+mod system;
 mod tag;
 mod version;
 
@@ -127,6 +130,15 @@ enum Cmd {
     Export(lifecycle::ExportArgs),
     /// Create a new image from a container's changes
     Commit(lifecycle::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::Args),
+    /// Get real time events from the server
+    Events(events::Args),
+    /// Manage Docker
+    System {
+        #[command(subcommand)]
+        command: SystemCmd,
+    },
     /// Manage containers
     Container {
         #[command(subcommand)]
@@ -182,6 +194,20 @@ enum ContainerCmd {
     Commit(lifecycle::CommitArgs),
     /// Remove all stopped containers
     Prune(lifecycle::PruneArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::Args),
+}
+
+#[derive(Subcommand, Debug)]
+enum SystemCmd {
+    /// Show docker disk usage
+    Df(system::DfArgs),
+    /// Remove unused data
+    Prune(system::PruneArgs),
+    /// Get real time events from the server
+    Events(events::Args),
+    /// Display system-wide information
+    Info(info::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -270,6 +296,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Version(a) => version::run(&ctx, a).await,
         Cmd::Info(a) => info::run(&ctx, a).await,
         Cmd::Container { command } => container(&ctx, command).await,
+        Cmd::Cp(a) => cp::run(&ctx, a).await,
+        Cmd::Events(a) => events::run(&ctx, a).await,
+        Cmd::System { command } => match command {
+            SystemCmd::Df(a) => system::df(&ctx, a).await,
+            SystemCmd::Prune(a) => system::prune(&ctx, a).await,
+            SystemCmd::Events(a) => events::run(&ctx, a).await,
+            SystemCmd::Info(a) => info::run(&ctx, a).await,
+        },
         Cmd::Run(a) => run::run(&ctx, a).await,
         Cmd::Create(a) => containers::run_create(&ctx, a).await,
         Cmd::Start(a) => lifecycle::start(&ctx, a).await,
@@ -317,6 +351,7 @@ async fn container(ctx: &Ctx, c: ContainerCmd) -> Result<()> {
         ContainerCmd::Export(a) => lifecycle::export(ctx, a).await,
         ContainerCmd::Commit(a) => lifecycle::commit(ctx, a).await,
         ContainerCmd::Prune(a) => lifecycle::prune(ctx, a).await,
+        ContainerCmd::Cp(a) => cp::run(ctx, a).await,
     }
 }
 

@@ -1,0 +1,119 @@
+//! `muelle events`: `GET /events` as a JSON stream, printed as docker 20.10 prints it (time
+//! with nanoseconds, type, action, actor, sorted attributes) or through `--format`.
+
+use anyhow::Result;
+use hyper::Method;
+
+use super::filters_json;
+use super::logs::timestamp;
+use crate::client::{empty, JsonStream, Query};
+use crate::format::Template;
+use crate::json::Value;
+use crate::units::rfc3339;
+use crate::Ctx;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Filter output based on conditions provided
+    #[arg(short, long = "filter", value_name = "filter")]
+    filter: Vec<String>,
+    /// Format the output using the given Go template
+    #[arg(long, value_name = "string")]
+    format: Option<String>,
+    /// Show all events created since timestamp
+    #[arg(long, value_name = "string")]
+    since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long, value_name = "string")]
+    until: Option<String>,
+}
+
+/// `jsonmessage.RFC3339NanoFixed` in UTC: `2026-12-07T01:02:54.123456789Z`.
+fn nano_time(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let base = rfc3339(secs);
+    format!("{}.{frac:09}Z", base.trim_end_matches('Z'))
+}
+
+/// docker's `prettyPrintEvent`.
+pub fn pretty(e: &Value) -> String {
+    let mut out = String::new();
+    let nanos = e.get("timeNano").and_then(Value::as_i64).unwrap_or(0);
+    let secs = e.get("time").and_then(Value::as_i64).unwrap_or(0);
+    if nanos != 0 {
+        out.push_str(&nano_time(nanos));
+        out.push(' ');
+    } else if secs != 0 {
+        out.push_str(&nano_time(secs * 1_000_000_000));
+        out.push(' ');
+    }
+    let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let actor = e.get("Actor");
+    let id = actor
+        .and_then(|a| a.get("ID"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    out.push_str(&format!("{} {} {}", s("Type"), s("Action"), id));
+    if let Some(Value::Object(attrs)) = actor.and_then(|a| a.get("Attributes")) {
+        if !attrs.is_empty() {
+            let mut kv: Vec<String> = attrs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            kv.sort();
+            out.push_str(&format!(" ({})", kv.join(", ")));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
+    let mut q = Query::new();
+    if let Some(s) = &a.since {
+        q = q.set("since", timestamp(s));
+    }
+    if let Some(u) = &a.until {
+        q = q.set("until", timestamp(u));
+    }
+    if let Some(f) = filters_json(&a.filter)? {
+        q = q.set("filters", f);
+    }
+    let template = match a.format.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) if f.trim() == "json" => Some(Template::parse("{{json .}}")?),
+        Some(f) => Some(Template::parse(f)?),
+        None => None,
+    };
+    let client = ctx.client().await?;
+    let res = client
+        .request(Method::GET, &format!("/events{}", q.render()), &[], empty())
+        .await?;
+    let mut stream = JsonStream::new(res);
+    while let Some(e) = stream.next::<Value>().await? {
+        let line = match &template {
+            Some(t) => format!("{}\n", t.execute(&e)?),
+            None => pretty(&e),
+        };
+        crate::out(&line)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_like_docker() {
+        let e: Value = serde_json::from_str(
+            r#"{"status":"die","id":"abc","Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"name":"x","exitCode":"0","image":"busybox"}},"scope":"local","time":1,"timeNano":1000000005}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            pretty(&e),
+            "1970-01-01T00:00:01.000000005Z container die abc (exitCode=0, image=busybox, name=x)\n"
+        );
+    }
+}
