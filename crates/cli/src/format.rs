@@ -467,6 +467,18 @@ impl Template {
         exec_nodes(&self.nodes, data, &mut vars, &mut out)?;
         Ok(out)
     }
+
+    /// [`Template::execute`] for a list row (images, ps, history…): in docker such a row is
+    /// a Go type with its own MarshalJSON, so `{{json .}}` keeps Go's HTML escaping.
+    pub fn execute_row(&self, data: &Value) -> Res<String> {
+        let mut out = String::new();
+        let mut vars = vec![
+            ("$".to_owned(), data.clone()),
+            (ROW_MARKER.to_owned(), Value::Null),
+        ];
+        exec_nodes(&self.nodes, data, &mut vars, &mut out)?;
+        Ok(out)
+    }
 }
 
 // ---- execution ----
@@ -478,6 +490,13 @@ fn exec_err(pipe_pos: usize, at: &str, msg: impl std::fmt::Display) -> TemplateE
 }
 
 type Vars = Vec<(String, Value)>;
+
+/// Not a name a template can write (`$` is followed by letters): marks a list row's root.
+const ROW_MARKER: &str = "$ row";
+
+fn marshals_root(vars: &Vars, v: &Value) -> bool {
+    vars.iter().any(|(k, _)| k == ROW_MARKER) && vars.first().is_some_and(|(_, root)| root == v)
+}
 
 fn exec_nodes(nodes: &[Node], dot: &Value, vars: &mut Vars, out: &mut String) -> Res<()> {
     for node in nodes {
@@ -639,7 +658,14 @@ fn eval_pipeline(p: &Pipeline, dot: &Value, vars: &Vars) -> Res<Value> {
                     args.push(eval_operand(a, dot, vars, p)?);
                 }
                 args.extend(piped.take());
-                call(name, args, *at, p)?
+                if name == "json" && args.len() == 1 && marshals_root(vars, &args[0]) {
+                    // A list row is a Go type with MarshalJSON, whose output keeps
+                    // encoding/json's HTML escaping; the `json` function itself does not
+                    // escape (docker sets SetEscapeHTML(false)).
+                    Value::String(args[0].to_go_json())
+                } else {
+                    call(name, args, *at, p)?
+                }
             }
             Some(op) => {
                 if cmd.args.len() > 1 || piped.is_some() {
@@ -678,7 +704,7 @@ fn call(name: &str, args: Vec<Value>, at: usize, p: &Pipeline) -> Res<Value> {
     Ok(match name {
         "json" => {
             arity(name, &args, 1, at, p)?;
-            Value::String(args[0].to_go_json())
+            Value::String(serde_json::to_string(&args[0]).unwrap_or_default())
         }
         "upper" => {
             arity(name, &args, 1, at, p)?;
@@ -948,7 +974,7 @@ pub fn render(
             let t = Template::parse(&src)?;
             let mut out = String::new();
             for item in items {
-                out.push_str(&t.execute(item)?);
+                out.push_str(&t.execute_row(item)?);
                 out.push('\n');
             }
             Ok(out)
@@ -960,7 +986,7 @@ pub fn render(
             // Header cells for fields without a name are left empty, as docker's header map does.
             lines.push(t.execute_lenient(&header));
             for item in items {
-                lines.push(t.execute(item)?);
+                lines.push(t.execute_row(item)?);
             }
             Ok(tabwrite(&lines.join("\n")))
         }
@@ -1076,9 +1102,18 @@ mod tests {
             r#"{"Type":"layers","Layers":["x"]}"#
         );
         assert_eq!(run("{{json .Config.Env}}", d).unwrap(), "null");
+        // A list row marshals itself with Go's HTML escaping; the json function does not.
+        let row = v(r#"{"a":"<none>"}"#);
+        assert_eq!(
+            Template::parse("{{json .}} {{json .a}}")
+                .unwrap()
+                .execute_row(&row)
+                .unwrap(),
+            r#"{"a":"\u003cnone\u003e"} "<none>""#
+        );
         assert_eq!(
             run("{{json .}}", r#"{"a":"<none>"}"#).unwrap(),
-            r#"{"a":"\u003cnone\u003e"}"#
+            r#"{"a":"<none>"}"#
         );
         assert_eq!(run("{{.}}", r#""x""#).unwrap(), "x");
         assert_eq!(
