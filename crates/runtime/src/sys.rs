@@ -424,6 +424,20 @@ pub fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Ignores `sig` (SIG_IGN). Used by long-lived supervisors that must not die of a terminal's
+/// or a session's signals; the container's process gets default dispositions back through
+/// [`reset_signals`] before exec.
+pub fn ignore_signal(sig: i32) -> io::Result<()> {
+    // SAFETY: SIG_IGN is a valid disposition for any catchable signal; invalid numbers and
+    // SIGKILL/SIGSTOP just fail with EINVAL.
+    let old = unsafe { libc::signal(sig, libc::SIG_IGN) };
+    if old == libc::SIG_ERR {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// waitpid(pid, 0) that retries on EINTR unless `interrupt` says stop; returns the raw status.
 pub fn waitpid(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, i32)>> {
     let mut status = 0;

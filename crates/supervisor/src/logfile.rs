@@ -1,0 +1,274 @@
+//! Docker's `json-file` log driver: one JSON object per line, split at 16 KiB, with
+//! size-based rotation.
+//!
+//! The encoding follows Docker's `jsonlog.JSONLogs.MarshalJSONBuf` byte for byte (key order
+//! `log`, `stream`, `time`; `<`, `>`, `&` and control characters as `\u00XX`; invalid UTF-8
+//! as `\ufffd`), so files written here read back through any json-file reader, Docker's
+//! included.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::ShimError;
+use crate::frame::{STDERR, STDOUT};
+
+/// Longest entry: Docker's log copier splits longer lines into entries of this size.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// The scratch entry buffer is given back when a huge entry made it grow past this.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// An open json-file log with the partial line of each stream.
+pub struct JsonFileLog {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    max_size: u64,
+    max_file: u32,
+    /// Partial lines of stdout and stderr (at most [`MAX_LINE`] bytes each).
+    partial: [Vec<u8>; 2],
+    scratch: Vec<u8>,
+}
+
+fn open_append(path: &Path) -> Result<File, ShimError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+        .map_err(|e| ShimError::path("open log", path, e))
+}
+
+impl JsonFileLog {
+    /// Opens (appending to) the log at `path`. `max_size` 0 means unlimited; `max_file` is
+    /// the number of files kept in all, at least 1.
+    pub fn open(path: &Path, max_size: u64, max_file: u32) -> Result<JsonFileLog, ShimError> {
+        let file = open_append(path)?;
+        let size = file
+            .metadata()
+            .map_err(|e| ShimError::path("stat log", path, e))?
+            .len();
+        Ok(JsonFileLog {
+            path: path.to_path_buf(),
+            file,
+            size,
+            max_size,
+            max_file: max_file.max(1),
+            partial: [Vec::new(), Vec::new()],
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Logs bytes read from `stream` (1 stdout, 2 stderr) at `time` (RFC 3339): every
+    /// complete line, and every 16 KiB of a longer one, becomes an entry.
+    pub fn write(&mut self, stream: u8, mut data: &[u8], time: &str) -> Result<(), ShimError> {
+        let idx = usize::from(stream == STDERR);
+        while !data.is_empty() {
+            let room = MAX_LINE - self.partial[idx].len();
+            let take = room.min(data.len());
+            match data[..take].iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    if self.partial[idx].is_empty() {
+                        // The common case: a whole line in one read, logged without a copy.
+                        self.entry(stream, &data[..=i], time)?;
+                    } else {
+                        let mut line = std::mem::take(&mut self.partial[idx]);
+                        line.extend_from_slice(&data[..=i]);
+                        let r = self.entry(stream, &line, time);
+                        line.clear();
+                        self.partial[idx] = line;
+                        r?;
+                    }
+                    data = &data[i + 1..];
+                }
+                None => {
+                    self.partial[idx].extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                    if self.partial[idx].len() == MAX_LINE {
+                        self.flush_stream(stream, time)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the partial line of `stream` (at EOF) as an entry without `\n`.
+    pub fn flush_stream(&mut self, stream: u8, time: &str) -> Result<(), ShimError> {
+        let idx = usize::from(stream == STDERR);
+        if self.partial[idx].is_empty() {
+            return Ok(());
+        }
+        let mut line = std::mem::take(&mut self.partial[idx]);
+        let r = self.entry(stream, &line, time);
+        line.clear();
+        // A partial buffer is only kept while small: most streams never need one again.
+        if line.capacity() <= 4096 {
+            self.partial[idx] = line;
+        }
+        r
+    }
+
+    /// Writes both partial lines.
+    pub fn flush_all(&mut self, time: &str) -> Result<(), ShimError> {
+        self.flush_stream(STDOUT, time)?;
+        self.flush_stream(STDERR, time)
+    }
+
+    fn entry(&mut self, stream: u8, line: &[u8], time: &str) -> Result<(), ShimError> {
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        s.extend_from_slice(b"{\"log\":");
+        escape_into(&mut s, line);
+        s.extend_from_slice(if stream == STDERR {
+            b",\"stream\":\"stderr\",\"time\":\""
+        } else {
+            b",\"stream\":\"stdout\",\"time\":\""
+        });
+        s.extend_from_slice(time.as_bytes());
+        s.extend_from_slice(b"\"}\n");
+        let r = self.append(&s);
+        if s.capacity() <= SCRATCH_KEEP {
+            self.scratch = s;
+        }
+        r
+    }
+
+    fn append(&mut self, entry: &[u8]) -> Result<(), ShimError> {
+        let len = entry.len() as u64;
+        if self.max_size > 0 && self.size > 0 && self.size + len > self.max_size {
+            self.rotate()?;
+        }
+        self.file
+            .write_all(entry)
+            .map_err(|e| ShimError::path("write log", &self.path, e))?;
+        self.size += len;
+        Ok(())
+    }
+
+    fn numbered(&self, n: u32) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(format!(".{n}"));
+        PathBuf::from(p)
+    }
+
+    /// LOG.(n-1) → LOG.n … LOG → LOG.1, then a new LOG; with one file, LOG is truncated.
+    fn rotate(&mut self) -> Result<(), ShimError> {
+        if self.max_file <= 1 {
+            self.file
+                .set_len(0)
+                .map_err(|e| ShimError::path("truncate log", &self.path, e))?;
+            self.size = 0;
+            return Ok(());
+        }
+        for n in (1..self.max_file - 1).rev() {
+            let from = self.numbered(n);
+            match std::fs::rename(&from, self.numbered(n + 1)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ShimError::path("rotate log", from, e)),
+            }
+        }
+        std::fs::rename(&self.path, self.numbered(1))
+            .map_err(|e| ShimError::path("rotate log", &self.path, e))?;
+        self.file = open_append(&self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+/// Appends `s` as a JSON string the way Docker's json-file driver encodes it.
+pub fn escape_into(buf: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b < 0x80 {
+            if b >= 0x20 && b != b'\\' && b != b'"' && b != b'<' && b != b'>' && b != b'&' {
+                i += 1;
+                continue;
+            }
+            buf.extend_from_slice(&s[start..i]);
+            match b {
+                b'\\' | b'"' => buf.extend_from_slice(&[b'\\', b]),
+                b'\n' => buf.extend_from_slice(b"\\n"),
+                b'\r' => buf.extend_from_slice(b"\\r"),
+                _ => {
+                    buf.extend_from_slice(b"\\u00");
+                    buf.push(HEX[usize::from(b >> 4)]);
+                    buf.push(HEX[usize::from(b & 0xf)]);
+                }
+            }
+            i += 1;
+            start = i;
+            continue;
+        }
+        match utf8_char(&s[i..]) {
+            None => {
+                buf.extend_from_slice(&s[start..i]);
+                buf.extend_from_slice(b"\\ufffd");
+                i += 1;
+                start = i;
+            }
+            Some((c, size)) if c == '\u{2028}' || c == '\u{2029}' => {
+                buf.extend_from_slice(&s[start..i]);
+                buf.extend_from_slice(if c == '\u{2028}' {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                });
+                i += size;
+                start = i;
+            }
+            Some((_, size)) => i += size,
+        }
+    }
+    buf.extend_from_slice(&s[start..]);
+    buf.push(b'"');
+}
+
+/// Decodes the UTF-8 character at the start of `s`, as Go's `utf8.DecodeRune` (None where it
+/// returns RuneError with width 1).
+fn utf8_char(s: &[u8]) -> Option<(char, usize)> {
+    let width = match s.first()? {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let bytes = s.get(..width)?;
+    let c = std::str::from_utf8(bytes).ok()?.chars().next()?;
+    Some((c, width))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(s: &[u8]) -> String {
+        let mut v = Vec::new();
+        escape_into(&mut v, s);
+        String::from_utf8(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn escapes_like_docker() {
+        assert_eq!(esc(b"hello\n"), r#""hello\n""#);
+        assert_eq!(esc(b"a\tb\r\n"), r#""a\u0009b\r\n""#);
+        assert_eq!(esc(b"<&>\"\\"), r#""\u003c\u0026\u003e\"\\""#);
+        assert_eq!(esc("é\u{2028}x".as_bytes()), "\"é\\u2028x\"");
+        assert_eq!(esc(b"a\xffb"), r#""a\ufffdb""#);
+        assert_eq!(esc(b"\xe2\x82"), r#""\ufffd\ufffd""#);
+        assert_eq!(esc(b"\x1b[0m"), r#""\u001b[0m""#);
+    }
+
+    #[test]
+    fn utf8_decoding_matches_go_for_surrogates() {
+        // Go refuses encoded surrogates (ED A0 80) byte by byte, as from_utf8 does.
+        assert_eq!(esc(b"\xed\xa0\x80"), r#""\ufffd\ufffd\ufffd""#);
+    }
+}
