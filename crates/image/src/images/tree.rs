@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
@@ -138,7 +138,7 @@ impl<'a> TreeWriter<'a> {
                 } else {
                     format!("{rel_path}/")
                 };
-                self.tar.append_data(&mut header, &dir_name, io::empty())?;
+                self.append_named(&mut header, &dir_name, None, io::empty())?;
                 if opaque {
                     let marker = dir_name.clone() + WHITEOUT_OPAQUE;
                     self.whiteout(&marker, &st)?;
@@ -149,8 +149,7 @@ impl<'a> TreeWriter<'a> {
                 let target = rustix::fs::readlinkat(dir, name, Vec::new())?;
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
-                let target = OsString::from_vec(target.into_bytes());
-                self.tar.append_link(&mut header, rel_path, &target)?;
+                self.append_named(&mut header, rel_path, Some(target.as_bytes()), io::empty())?;
             }
             FileType::RegularFile => {
                 if st.st_nlink > 1 {
@@ -159,7 +158,12 @@ impl<'a> TreeWriter<'a> {
                         header.set_entry_type(tar::EntryType::Link);
                         header.set_size(0);
                         let first = first.clone();
-                        self.tar.append_link(&mut header, rel_path, &first)?;
+                        self.append_named(
+                            &mut header,
+                            rel_path,
+                            Some(first.as_bytes()),
+                            io::empty(),
+                        )?;
                         return Ok(());
                     }
                     self.links.insert(key, rel_path.to_string());
@@ -189,7 +193,7 @@ impl<'a> TreeWriter<'a> {
                     .take(size)
                     .chain(io::repeat(0))
                     .take(size);
-                self.tar.append_data(&mut header, rel_path, data)?;
+                self.append_named(&mut header, rel_path, None, data)?;
             }
             _ => {
                 let kind = match ft {
@@ -203,7 +207,7 @@ impl<'a> TreeWriter<'a> {
                     header.set_device_major(rustix::fs::major(st.st_rdev))?;
                     header.set_device_minor(rustix::fs::minor(st.st_rdev))?;
                 }
-                self.tar.append_data(&mut header, rel_path, io::empty())?;
+                self.append_named(&mut header, rel_path, None, io::empty())?;
             }
         }
         Ok(())
@@ -223,7 +227,62 @@ impl<'a> TreeWriter<'a> {
         header.set_uid(0);
         header.set_gid(0);
         header.set_size(0);
-        self.tar.append_data(&mut header, name, io::empty())
+        self.append_named(&mut header, &name, None, io::empty())
+    }
+
+    /// Appends an entry named `name` (a symlink or hard link to `link` if given). Names
+    /// starting with `./` (Docker's archive of `dir/.`) are written byte for byte: the tar
+    /// crate's path setter drops the `.`, and the docker CLI rebases such archives by
+    /// replacing the first `.` of every name, so `hosts.allow` would come out wrong.
+    fn append_named(
+        &mut self,
+        header: &mut tar::Header,
+        name: &str,
+        link: Option<&[u8]>,
+        data: impl Read,
+    ) -> io::Result<()> {
+        if !name.starts_with("./") {
+            return match link {
+                Some(l) => self.tar.append_link(header, name, OsStr::from_bytes(l)),
+                None => self.tar.append_data(header, name, data),
+            };
+        }
+        let Some(gnu) = header.as_gnu_mut() else {
+            return Err(io::Error::other("tree entries use GNU headers"));
+        };
+        if let Some(l) = link {
+            if l.len() > gnu.linkname.len() {
+                self.long_record(b'K', l)?;
+            }
+            let n = l.len().min(gnu.linkname.len());
+            gnu.linkname = [0; 100];
+            gnu.linkname[..n].copy_from_slice(&l[..n]);
+        }
+        let bytes = name.as_bytes();
+        if bytes.len() > gnu.name.len() {
+            self.long_record(b'L', bytes)?;
+        }
+        let n = bytes.len().min(gnu.name.len());
+        gnu.name = [0; 100];
+        gnu.name[..n].copy_from_slice(&bytes[..n]);
+        header.set_cksum();
+        self.tar.append(header, data)
+    }
+
+    /// A GNU long name (`L`) or long link name (`K`) record for the entry that follows.
+    fn long_record(&mut self, kind: u8, value: &[u8]) -> io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        if let Some(gnu) = h.as_gnu_mut() {
+            gnu.name[..13].copy_from_slice(b"././@LongLink");
+        }
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_size(value.len() as u64 + 1);
+        h.set_cksum();
+        self.tar.append(&h, value.chain(&[0u8][..]))
     }
 
     /// A PAX extended header with the entry's xattrs, if it has any.
