@@ -377,6 +377,12 @@ impl Drop for Ctr {
         for d in cgroup_dirs(&self.id) {
             remove_cgroup(&d);
         }
+        // The shared parent goes with the last test (rmdir fails while others use it).
+        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+            for e in rd.flatten() {
+                let _ = std::fs::remove_dir(e.path().join(CGROUP_PARENT));
+            }
+        }
         for m in &self.mounts {
             let _ = rustix::mount::unmount(m, rustix::mount::UnmountFlags::DETACH);
         }
