@@ -10,6 +10,7 @@
 // The `/info` document is one json! literal of ~60 keys.
 #![recursion_limit = "256"]
 
+pub mod containers;
 pub mod daemon;
 pub mod error;
 pub mod images;
@@ -21,7 +22,7 @@ pub mod version;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use muelle_engine::Engine;
 use tower::Layer;
@@ -52,6 +53,27 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/info", get(system::info))
         .route("/events", get(system::events))
         .route("/auth", post(system::auth))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/prune", post(containers::prune))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/pause", post(containers::pause))
+        .route("/containers/{id}/unpause", post(containers::unpause))
+        .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/exec", post(containers::exec_create))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/top", get(containers::top))
+        .route("/containers/{id}", delete(containers::remove))
+        .route("/exec/{id}/start", post(containers::exec_start))
+        .route("/exec/{id}/resize", post(containers::exec_resize))
+        .route("/exec/{id}/json", get(containers::exec_inspect))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/load", post(images::load))

@@ -121,12 +121,18 @@ pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<Value>> {
         })
         .collect();
     let driver = engine.storage_driver();
+    let recs = engine.containers().records();
+    let running = recs
+        .iter()
+        .filter(|r| r.state.running && !r.state.paused)
+        .count();
+    let paused = recs.iter().filter(|r| r.state.paused).count();
     Ok(Json(json!({
         "ID": engine.id(),
-        "Containers": 0,
-        "ContainersRunning": 0,
-        "ContainersPaused": 0,
-        "ContainersStopped": 0,
+        "Containers": recs.len(),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": recs.len() - running - paused,
         "Images": images,
         "Driver": driver,
         "DriverStatus": [["Snapshotter", driver]],

@@ -111,6 +111,9 @@ pub async fn run(settings: Settings) -> Result<()> {
         .context("opening the data root")??;
     let engine = Arc::new(engine);
     let _pidfile = PidFile::create(&settings.pidfile)?;
+    // Containers that kept running while the daemon was away are found again before the
+    // first request can ask about them.
+    engine.restore_containers().await;
 
     let mut listeners = Vec::new();
     let mut sockets = Sockets(Vec::new());

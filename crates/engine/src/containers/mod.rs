@@ -1824,3 +1824,44 @@ mod tests {
         assert_eq!(start_exit_code("exec /etc: permission denied"), 126);
     }
 }
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![p.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.is_file() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+impl Engine {
+    /// The size of a container's writable layer, and of its whole rootfs (`ps -s`).
+    pub fn container_sizes(&self, id: &str) -> (i64, i64) {
+        let Ok(mounts) = self.rootfs_mounts(id) else {
+            return (0, 0);
+        };
+        let (mut rw, mut lower) = (0u64, 0u64);
+        for m in &mounts {
+            for o in &m.options {
+                if let Some(u) = o.strip_prefix("upperdir=") {
+                    rw += dir_size(Path::new(u));
+                } else if let Some(l) = o.strip_prefix("lowerdir=") {
+                    for d in l.split(':') {
+                        lower += dir_size(Path::new(d));
+                    }
+                }
+            }
+        }
+        (rw as i64, (rw + lower) as i64)
+    }
+}

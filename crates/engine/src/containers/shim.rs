@@ -66,8 +66,21 @@ pub async fn spawn(args: &[String], log: &Path) -> Result<i64, String> {
         .stdout
         .take()
         .ok_or_else(|| "shim stdout not captured".to_string())?;
+    // One line, not EOF: the container's init is forked from the supervisor and holds a
+    // copy of the pipe until it execs at start.
     let mut line = Vec::new();
-    let read = out.read_to_end(&mut line).await;
+    let read = async {
+        let mut b = [0u8; 1];
+        loop {
+            match out.read(&mut b).await {
+                Ok(0) => return Ok(()),
+                Ok(_) if b[0] == b'\n' => return Ok(()),
+                Ok(_) => line.push(b[0]),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    .await;
     // The first process exits as soon as it has forked the supervisor proper.
     let _ = child.wait().await;
     read.map_err(|e| format!("read the supervisor's ready line: {e}"))?;
