@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# build.sh: the release binaries in target/x86_64-unknown-linux-gnu/release/: muelle-runtime
-# and muelle-init statically linked (glibc and libseccomp), muelle and muelled beside them. The
-# runtime is static
-# target/x86_64-unknown-linux-gnu/release/. Static because muelle-init is injected into
-# containers whose images have no glibc, and because muelle-runtime is executed twice per
-# container (once more through a read-only view of itself) and dynamic loading showed up in
-# bench/runtime.sh. Prints the binaries' directory.
+# build.sh: the release binaries in target/x86_64-unknown-linux-gnu/release/: muelle-runtime,
+# muelle-init and muelle-shim statically linked (glibc and libseccomp), muelle and muelled
+# beside them. Static because muelle-init is injected into containers whose images have no
+# glibc, because muelle-runtime is executed twice per container (once more through a
+# read-only view of itself) and dynamic loading showed up in bench/runtime.sh, and because a
+# static supervisor has no loader relocations: its private memory is what one container
+# costs. Prints the binaries' directory.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TOP"
@@ -13,7 +13,7 @@ TRIPLE=x86_64-unknown-linux-gnu
 # --target keeps RUSTFLAGS away from build scripts and proc-macros, which cannot be static.
 LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu \
   RUSTFLAGS="-C target-feature=+crt-static" \
-  cargo build --release --quiet --target "$TRIPLE" -p muelle-runtime >&2
+  cargo build --release --quiet --target "$TRIPLE" -p muelle-runtime -p muelle-supervisor >&2
 # The daemon and the CLI link glibc dynamically: a static glibc cannot use NSS (getaddrinfo
 # for registry hosts, getpwnam), and they are long-lived or run once per command, so the
 # loader's cost does not matter the way it does for the runtime. They are copied beside the

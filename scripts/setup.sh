@@ -2,7 +2,8 @@
 # setup.sh: everything a fresh Debian 12 machine (root) needs, then the main job on embedded
 # defaults: build muelle, make the busybox bundle from Debian's busybox-static and run it
 # with muelle-runtime, then load the busybox image (built from the same busybox-static) into
-# the engine as busybox:latest with the muelle CLI, which starts muelled on first use. No
+# the engine as busybox:latest with the muelle CLI, which starts muelled on first use, and
+# run a container from it through muelled (`muelle run --rm busybox`). No
 # registry is needed.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +25,7 @@ command -v cargo >/dev/null || { log "cargo not found: install a Rust toolchain 
 
 log "building (release, static)"
 bin=$("$TOP/scripts/build.sh")
-install -m 0755 "$bin/muelle-runtime" "$bin/muelle-init" "$bin/muelle" "$bin/muelled" /usr/local/bin/
+install -m 0755 "$bin/muelle-runtime" "$bin/muelle-init" "$bin/muelle-shim" "$bin/muelle" "$bin/muelled" /usr/local/bin/
 
 bundle=/var/lib/muelle/bundles/busybox
 log "busybox bundle in $bundle"
@@ -54,3 +55,5 @@ if [ -f /run/muelle/muelled.pid ] && kill -0 "$(cat /run/muelle/muelled.pid)" 2>
 fi
 muelle load -i "$img/busybox.tar"
 muelle images
+log "running a container through muelled: muelle run --rm busybox"
+muelle run --rm --network none busybox sh -c 'echo "hello from a muelle container: $(hostname), $(id)"'
