@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use muelle_engine::EngineError;
 use muelle_image::distribution::RegistryError;
+use muelle_image::unpack::UnpackError;
 use muelle_image::ImageError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,18 @@ impl From<ImageError> for ApiError {
             I::Registry { ref source, .. } => ApiError::new(registry_status(source), e.to_string()),
             I::Platform { .. } => ApiError::not_found(e.to_string()),
             I::PlatformMismatch { .. } => ApiError::bad_request(e.to_string()),
+            I::PathNotFound { .. } => ApiError::not_found(e.to_string()),
+            I::NotADirectory { .. } => ApiError::bad_request(e.to_string()),
+            // A bad or hostile archive is the client's fault; a failure writing into the
+            // container's rootfs is ours.
+            I::Extract { ref source, .. } => match **source {
+                UnpackError::Refused { .. }
+                | UnpackError::Tar { .. }
+                | UnpackError::Read { .. }
+                | UnpackError::CompressionMismatch { .. }
+                | UnpackError::UnsupportedMediaType { .. } => ApiError::bad_request(e.to_string()),
+                _ => ApiError::internal(e.to_string()),
+            },
             other => ApiError::internal(other.to_string()),
         }
     }
@@ -117,6 +130,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Image(e) => e.into(),
+            EngineError::Container(c) => c.into(),
             other => ApiError::internal(other.to_string()),
         }
     }

@@ -270,12 +270,16 @@ impl EventFilter {
         };
         let of_kind = |kind: EventKind, v: &str| e.kind == kind && names_actor(v);
         any("type", &|v| e.kind.as_str() == v)
-            && any("event", &|v| e.action == v)
+            // `exec_start: sh -c ...` is matched by `exec_start`, as Docker does.
+            && any("event", &|v| e.action == v || e.action.split(':').next() == Some(v))
             && any("scope", &|v| v == "local")
             && any("image", &|v| {
                 of_kind(EventKind::Image, v) || e.actor.attributes.get("image").is_some_and(|i| i == v)
             })
-            && any("container", &|v| of_kind(EventKind::Container, v))
+            && any("container", &|v| {
+                of_kind(EventKind::Container, v)
+                    || (e.kind == EventKind::Container && v.len() >= 3 && e.actor.id.starts_with(v))
+            })
             && any("volume", &|v| of_kind(EventKind::Volume, v))
             && any("network", &|v| of_kind(EventKind::Network, v))
             && any("daemon", &|v| of_kind(EventKind::Daemon, v))

@@ -248,7 +248,31 @@ impl Engine {
     /// `docker rmi`: untags (and deletes when the last tag goes), announcing each step; then,
     /// unless `noprune`, frees the content nothing uses any more, as Docker frees layers.
     pub fn remove_image(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<Removed>> {
-        let id = self.images.image(name)?.id;
+        let image = self.images.image(name)?;
+        let id = image.id.clone();
+        // Docker refuses to take the last name of an image a container uses, unless forced.
+        let last_name = image.repo_tags.len() + image.repo_digests.len() <= 1
+            || id.to_string().contains(name.trim_start_matches("sha256:"));
+        if !force && last_name {
+            let user = self
+                .containers
+                .records()
+                .into_iter()
+                .find(|r| r.image_id == id.to_string());
+            if let Some(c) = user {
+                let what = if c.state.running {
+                    "running"
+                } else {
+                    "stopped"
+                };
+                return Err(crate::containers::ContainerError::Conflict(format!(
+                    "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {} ({what})",
+                    &c.id[..12],
+                    &id.hex()[..12]
+                ))
+                .into());
+            }
+        }
         let removed = self.images.remove(name, force)?;
         self.announce_removal(&id, &removed);
         if !noprune && removed.iter().any(|r| matches!(r, Removed::Deleted(_))) {
