@@ -520,16 +520,40 @@ pub async fn prune(State(engine): Eng, params: Params) -> ApiResult<Response> {
         Some(u) => Some(parse_until(u)?),
     };
     let labels: Vec<String> = filters.get("label").to_vec();
-    let before = engine.containers().records();
+    // Sizes are taken before: afterwards the writable layers are gone.
+    let sizes: std::collections::BTreeMap<String, i64> = engine
+        .containers()
+        .records()
+        .into_iter()
+        .filter(|r| !r.state.running)
+        .map(|r| {
+            let rw = engine.container_sizes(&r.id).0;
+            (r.id, rw)
+        })
+        .collect();
     let gone = engine
         .prune_containers(&labels, until)
         .await
         .map_err(eng_err)?;
-    let _ = before;
-    Ok(axum::Json(json!({"ContainersDeleted": if gone.is_empty() { Value::Null } else { json!(gone) }, "SpaceReclaimed": 0})).into_response())
+    let reclaimed: i64 = gone.iter().filter_map(|id| sizes.get(id)).sum();
+    Ok(axum::Json(json!({
+        "ContainersDeleted": if gone.is_empty() { Value::Null } else { json!(gone) },
+        "SpaceReclaimed": reclaimed,
+    }))
+    .into_response())
 }
 
 fn parse_until(u: &str) -> ApiResult<SystemTime> {
+    // Unix seconds with up to 9 fraction digits, as the docker CLI sends them: exact (an f64
+    // keeps only about a microsecond of today's timestamps).
+    if let Some((secs, frac)) = u.split_once('.').or(Some((u, ""))) {
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if !secs.is_empty() && digits(secs) && digits(frac) && frac.len() <= 9 {
+            if let (Ok(s), Ok(n)) = (secs.parse::<u64>(), format!("{frac:0<9}").parse::<u32>()) {
+                return Ok(SystemTime::UNIX_EPOCH + Duration::new(s, n));
+            }
+        }
+    }
     if let Ok(secs) = u.parse::<f64>() {
         return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)));
     }
@@ -879,13 +903,12 @@ async fn pump_output<W: AsyncWrite + Unpin>(
 /// Joins a hijacked client connection and a shim stream until the output ends or the
 /// client detaches.
 async fn splice(
-    client: hyper::upgrade::Upgraded,
+    io: TokioIo<hyper::upgrade::Upgraded>,
     shim: tokio::net::UnixStream,
     tty: bool,
     keys: Vec<u8>,
     with_stdin: bool,
 ) -> Option<i64> {
-    let io = TokioIo::new(client);
     let (mut cr, mut cw) = tokio::io::split(io);
     let (mut sr, sw) = shim.into_split();
     let input = async move {
@@ -934,6 +957,24 @@ pub async fn attach(
     let rec_path = rec.log_path.clone();
     tokio::spawn(async move {
         let Ok(client) = on_upgrade.await else { return };
+        let mut io = TokioIo::new(client);
+        if logs_too {
+            // What was logged so far, then the live stream.
+            let opts = LogOptions {
+                stdout,
+                stderr,
+                ..LogOptions::default()
+            };
+            let path = std::path::PathBuf::from(rec_path);
+            let (entries, _) = tokio::task::spawn_blocking(move || logs::read_all(&path, &opts))
+                .await
+                .unwrap_or_default();
+            for e in &entries {
+                if io.write_all(&encode(e, tty, false)).await.is_err() {
+                    return;
+                }
+            }
+        }
         let shim = match target {
             AttachTarget::Live(s) => s,
             AttachTarget::Pending(rx) => match rx.await {
@@ -941,8 +982,7 @@ pub async fn attach(
                 Err(_) => return,
             },
         };
-        let _ = (logs_too, rec_path);
-        splice(client, shim, tty, keys, stdin && rec.config.open_stdin).await;
+        splice(io, shim, tty, keys, stdin && rec.config.open_stdin).await;
     });
     Ok(upgrade_response(tty))
 }
@@ -1027,12 +1067,33 @@ pub async fn exec_start(
     } else {
         json_body(&body, "exec start")?
     };
-    let (shim, e) = engine.exec_start(&id).await.map_err(|x| match x {
-        EngineError::Container(ContainerError::NotFound(_)) => {
-            ApiError::not_found(format!("No such exec instance: {id}"))
+    let (shim, e) = match engine.exec_start(&id).await {
+        Ok(x) => x,
+        // As dockerd: an attached exec whose process cannot start still gets its connection
+        // upgraded; the error goes to its stdout and the exec's exit code is 126.
+        Err(EngineError::Container(ContainerError::Start { message, .. }))
+            if !b.detach && req.headers().contains_key(header::UPGRADE) =>
+        {
+            let tty = engine.exec_inspect(&id).map(|e| e.tty).unwrap_or(false) || b.tty;
+            engine.exec_finished(&id, 126);
+            let on_upgrade = hyper::upgrade::on(&mut req);
+            tokio::spawn(async move {
+                let Ok(client) = on_upgrade.await else { return };
+                let mut io = TokioIo::new(client);
+                let text = format!("{message}\r\n");
+                if !tty {
+                    let _ = io.write_all(&frame_header(1, text.len())).await;
+                }
+                let _ = io.write_all(text.as_bytes()).await;
+                let _ = io.shutdown().await;
+            });
+            return Ok(upgrade_response(tty));
         }
-        other => eng_err(other),
-    })?;
+        Err(EngineError::Container(ContainerError::NotFound(_))) => {
+            return Err(ApiError::not_found(format!("No such exec instance: {id}")))
+        }
+        Err(other) => return Err(eng_err(other)),
+    };
     let tty = e.tty || b.tty;
     let exec_id = e.id.clone();
     if b.detach {
@@ -1069,7 +1130,7 @@ pub async fn exec_start(
     let stdin = e.attach_stdin;
     tokio::spawn(async move {
         let Ok(client) = on_upgrade.await else { return };
-        let code = splice(client, shim, tty, keys, stdin).await;
+        let code = splice(TokioIo::new(client), shim, tty, keys, stdin).await;
         engine.exec_finished(&exec_id, code.unwrap_or(-1));
     });
     Ok(upgrade_response(tty))

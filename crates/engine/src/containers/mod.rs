@@ -9,6 +9,7 @@
 //! after a restart.
 
 pub mod etc;
+pub mod fs;
 pub mod logs;
 pub mod model;
 pub mod shim;
@@ -1536,6 +1537,7 @@ impl Engine {
     /// Finds the supervisors of running containers again after a daemon restart, and
     /// settles the ones that ended while the daemon was away.
     pub async fn restore_containers(self: &Arc<Self>) {
+        self.remove_orphans().await;
         let all: Vec<Arc<Ctr>> = lock(&self.containers.map).values().cloned().collect();
         for ctr in all {
             let rec = ctr.record();
@@ -1596,6 +1598,37 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Undoes creates that a crash cut short: a directory without a record, a rootfs
+    /// snapshot without a container.
+    async fn remove_orphans(&self) {
+        let known: std::collections::BTreeSet<String> =
+            lock(&self.containers.map).keys().cloned().collect();
+        if let Ok(rd) = std::fs::read_dir(&self.containers.dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !known.contains(&name) && !e.path().join(RECORD).exists() {
+                    tracing::info!(container = %name, "removing the remains of an unfinished create");
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let images = self.images_handle();
+        let _ = tokio::task::spawn_blocking(move || {
+            let Ok(snaps) = images.meta().list_snapshots() else {
+                return;
+            };
+            for s in snaps {
+                if let Some(id) = s.key.strip_prefix("container-") {
+                    if !known.contains(id) {
+                        tracing::info!(snapshot = %s.key, "removing the rootfs of a container that was never recorded");
+                        let _ = images.remove_rootfs(&s.key);
+                    }
+                }
+            }
+        })
+        .await;
     }
 
     // Exec.
