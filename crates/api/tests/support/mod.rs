@@ -155,6 +155,21 @@ impl Daemon {
         self.spawn(&[]);
     }
 
+    /// SIGKILL, as a crash: nothing is cleaned up, the supervisors and their containers
+    /// stay. `respawn` starts muelled again on the same roots.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts muelled again (after `kill9` or `stop`) on the same socket and roots.
+    pub fn respawn(&mut self) {
+        assert!(self.child.is_none(), "muelled is still running");
+        self.spawn(&[]);
+    }
+
     pub fn docker_command(&self) -> Command {
         let mut c = Command::new(DOCKER);
         c.env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
@@ -466,4 +481,43 @@ pub fn now_secs() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// The `muelle-shim` that muelled finds beside itself (target/debug). `cargo nextest run
+/// --workspace` builds it; with `-p muelle-api` alone it is built here when missing. None
+/// (the caller skips) when it cannot be built.
+pub fn shim_binary() -> Option<PathBuf> {
+    static SHIM: OnceLock<Option<PathBuf>> = OnceLock::new();
+    SHIM.get_or_init(|| {
+        let bin = Path::new(env!("CARGO_BIN_EXE_muelled"))
+            .parent()?
+            .join("muelle-shim");
+        if bin.exists() {
+            return Some(bin);
+        }
+        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut child = Command::new(env!("CARGO"))
+            .args(["build", "-p", "muelle-supervisor", "--bin", "muelle-shim"])
+            .current_dir(top)
+            .spawn()
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                if status.success() && bin.exists() {
+                    return Some(bin);
+                }
+                println!("SKIP: cargo build -p muelle-supervisor failed ({status})");
+                return None;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                println!("SKIP: cargo build -p muelle-supervisor took too long");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .clone()
 }

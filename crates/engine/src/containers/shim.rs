@@ -1,6 +1,7 @@
 //! The daemon's side of the supervisor protocol (crates/supervisor/PROTOCOL.md): starting a
 //! `muelle-shim`, and requests on its socket.
 
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -102,7 +103,15 @@ pub async fn spawn(args: &[String], log: &Path) -> Result<i64, String> {
 
 /// Connects to the shim of a container's state directory and sends one request line.
 pub async fn connect(dir: &Path, request: &Value) -> std::io::Result<UnixStream> {
-    let mut s = UnixStream::connect(dir.join(SOCKET)).await?;
+    let path = dir.join(SOCKET);
+    let mut s = if path.as_os_str().len() < 100 {
+        UnixStream::connect(&path).await?
+    } else {
+        // A sockaddr_un holds at most 107 bytes: reach a deeper socket through a descriptor
+        // of its directory, as the supervisor binds it.
+        let d = std::fs::File::open(dir)?;
+        UnixStream::connect(format!("/proc/self/fd/{}/{SOCKET}", d.as_raw_fd())).await?
+    };
     let mut line = request.to_string().into_bytes();
     line.push(b'\n');
     s.write_all(&line).await?;
