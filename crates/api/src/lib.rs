@@ -10,6 +10,7 @@
 // The `/info` document is one json! literal of ~60 keys.
 #![recursion_limit = "256"]
 
+pub mod container_fs;
 pub mod containers;
 pub mod daemon;
 pub mod error;
@@ -22,7 +23,7 @@ pub mod version;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, head, post};
 use axum::Router;
 use muelle_engine::Engine;
 use tower::Layer;
@@ -71,6 +72,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}", delete(containers::remove))
+        .route("/containers/{id}/changes", get(container_fs::changes))
+        .route("/containers/{id}/export", get(container_fs::export))
+        .route(
+            "/containers/{id}/archive",
+            head(container_fs::archive_head)
+                .get(container_fs::archive_get)
+                .put(container_fs::archive_put),
+        )
+        .route("/commit", post(container_fs::commit))
+        .route("/system/df", get(container_fs::df))
         .route("/exec/{id}/start", post(containers::exec_start))
         .route("/exec/{id}/resize", post(containers::exec_resize))
         .route("/exec/{id}/json", get(containers::exec_inspect))
