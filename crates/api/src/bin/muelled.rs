@@ -1,4 +1,5 @@
-//! muelled: the muelle daemon, serving the Docker Engine API on unix sockets.
+//! muelled: the muelle daemon, serving the Docker Engine API on unix sockets (and on TCP,
+//! only with TLS client certificates).
 
 #![forbid(unsafe_code)]
 
@@ -8,16 +9,17 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use muelle_api::daemon::{self, DaemonFile, LogFormat, Settings};
+use muelle_api::daemon::{self, DaemonFile, LogFormat, Settings, TlsOptions};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "muelled",
     version,
-    about = "The muelle daemon: the Docker Engine API on a unix socket"
+    about = "The muelle daemon: the Docker Engine API on unix sockets, and on TCP with TLS client certificates"
 )]
 struct Args {
-    /// Socket to listen on (repeatable): unix:///path. Default unix:///run/muelle/muelle.sock.
+    /// Socket to listen on (repeatable): unix:///path, or tcp://HOST[:PORT] (port 2376 by
+    /// default; needs --tlsverify). Default unix:///run/muelle/muelle.sock.
     #[arg(short = 'H', long = "host")]
     hosts: Vec<String>,
     /// Root of persistent state (images, content, snapshots).
@@ -27,7 +29,8 @@ struct Args {
     #[arg(long)]
     exec_root: Option<PathBuf>,
     /// daemon.json with dockerd's keys (data-root, exec-root, hosts, insecure-registries,
-    /// log-level, log-format, pidfile). Flags win over the file.
+    /// log-level, log-format, pidfile, tls, tlsverify, tlscacert, tlscert, tlskey). Flags win
+    /// over the file.
     #[arg(long)]
     config_file: Option<PathBuf>,
     /// Registry (host[:port]) that may be reached over plain HTTP (repeatable). Loopback
@@ -43,6 +46,24 @@ struct Args {
     /// Pid file. Default <exec-root>/muelled.pid.
     #[arg(short = 'p', long)]
     pidfile: Option<PathBuf>,
+    /// Use TLS (implied by --tlsverify). Without --tlsverify, TCP hosts are refused: muelled
+    /// serves TCP only to clients with a certificate.
+    // `--tls` and `--tls=false`, as Go's boolean flags in dockerd.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    tls: Option<bool>,
+    /// Use TLS and require client certificates issued by --tlscacert (needed for tcp:// hosts).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    tlsverify: Option<bool>,
+    /// CA that client certificates must chain to. Default $DOCKER_CERT_PATH/ca.pem, else
+    /// ~/.docker/ca.pem.
+    #[arg(long)]
+    tlscacert: Option<PathBuf>,
+    /// The server's certificate (PEM, chain allowed). Default ~/.docker/cert.pem.
+    #[arg(long)]
+    tlscert: Option<PathBuf>,
+    /// The server's private key (PEM). Default ~/.docker/key.pem.
+    #[arg(long)]
+    tlskey: Option<PathBuf>,
 }
 
 fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
@@ -60,6 +81,16 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
         file.hosts
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| vec![daemon::DEFAULT_HOST.to_string()])
+    };
+    let certs = TlsOptions::with_defaults_in(&TlsOptions::default_cert_dir());
+    let verify = args.tlsverify.or(file.tlsverify).unwrap_or(false);
+    let tls = TlsOptions {
+        // As in dockerd, --tlsverify implies --tls.
+        tls: verify || args.tls.or(file.tls).unwrap_or(false),
+        verify,
+        ca: args.tlscacert.or(file.tlscacert).unwrap_or(certs.ca),
+        cert: args.tlscert.or(file.tlscert).unwrap_or(certs.cert),
+        key: args.tlskey.or(file.tlskey).unwrap_or(certs.key),
     };
     let mut insecure = file.insecure_registries.unwrap_or_default();
     insecure.extend(args.insecure_registries);
@@ -81,6 +112,7 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".to_string()),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            tls,
         },
         ignored,
     ))

@@ -26,6 +26,12 @@ pub struct DaemonFile {
     pub log_level: Option<String>,
     pub log_format: Option<LogFormat>,
     pub pidfile: Option<PathBuf>,
+    // dockerd spells these without dashes, so kebab-case leaves them as they are.
+    pub tls: Option<bool>,
+    pub tlsverify: Option<bool>,
+    pub tlscacert: Option<PathBuf>,
+    pub tlscert: Option<PathBuf>,
+    pub tlskey: Option<PathBuf>,
 }
 
 const KNOWN: &[&str] = &[
@@ -36,6 +42,11 @@ const KNOWN: &[&str] = &[
     "log-level",
     "log-format",
     "pidfile",
+    "tls",
+    "tlsverify",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
 ];
 
 impl DaemonFile {
@@ -107,6 +118,25 @@ mod tests {
         assert_eq!(f.hosts, Some(vec!["unix:///x.sock".to_string()]));
         assert_eq!(f.insecure_registries, Some(vec!["r:5000".to_string()]));
         assert_eq!(ignored, vec!["storage-driver".to_string()]);
+    }
+
+    #[test]
+    fn reads_tls_keys() {
+        let (f, ignored) = DaemonFile::parse(
+            r#"{"tls": true, "tlsverify": true, "tlscacert": "/c/ca.pem",
+                "tlscert": "/c/cert.pem", "tlskey": "/c/key.pem"}"#,
+        )
+        .unwrap();
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert_eq!(f.tls, Some(true));
+        assert_eq!(f.tlsverify, Some(true));
+        assert_eq!(f.tlscacert, Some(PathBuf::from("/c/ca.pem")));
+        assert_eq!(f.tlscert, Some(PathBuf::from("/c/cert.pem")));
+        assert_eq!(f.tlskey, Some(PathBuf::from("/c/key.pem")));
+        let e = DaemonFile::parse(r#"{"tlsverify": "yes"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tlsverify"), "{e}");
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The daemon around the API: its configuration (flags and daemon.json), the unix sockets it
-//! listens on, the pid file, and serving until SIGTERM/SIGINT. `src/bin/muelled.rs` only
-//! parses flags and calls [`run`].
+//! The daemon around the API: its configuration (flags and daemon.json), the unix sockets and
+//! TLS-only TCP ports it listens on, the pid file, and serving until SIGTERM/SIGINT.
+//! `src/bin/muelled.rs` only parses flags and calls [`run`].
 
 mod config;
 mod socket;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use muelle_engine::{Engine, EngineConfig};
 use tokio::net::UnixListener;
 
 pub use config::{log_filter as config_log_filter, DaemonFile, LogFormat};
-pub use socket::{bind_unix, parse_host, Host};
+pub use socket::{bind_unix, parse_host, Host, DEFAULT_TLS_PORT};
+pub use tls::TlsOptions;
 
 /// Everything the daemon runs with, after flags and the config file are merged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,7 @@ pub struct Settings {
     pub insecure_registries: Vec<String>,
     pub log_level: String,
     pub log_format: LogFormat,
+    pub tls: TlsOptions,
 }
 
 pub const DEFAULT_HOST: &str = "unix:///run/muelle/muelle.sock";
@@ -97,6 +100,16 @@ pub async fn run(settings: Settings) -> Result<()> {
         .iter()
         .map(|h| parse_host(h))
         .collect::<Result<_>>()?;
+    // Refused before anything is opened or written: a daemon that would expose the API
+    // without client certificates does not start at all.
+    tls::check_hosts(&hosts, &settings.tls)?;
+    let tls_acceptor = if hosts.iter().any(|h| matches!(h, Host::Tcp { .. })) {
+        Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            &settings.tls,
+        )?))
+    } else {
+        None
+    };
     std::fs::create_dir_all(&settings.exec_root)
         .with_context(|| format!("creating the exec root {}", settings.exec_root.display()))?;
     let engine_config = EngineConfig {
@@ -116,6 +129,7 @@ pub async fn run(settings: Settings) -> Result<()> {
     engine.restore_containers().await;
 
     let mut listeners = Vec::new();
+    let mut tcp_listeners = Vec::new();
     let mut sockets = Sockets(Vec::new());
     for host in &hosts {
         match host {
@@ -129,6 +143,18 @@ pub async fn run(settings: Settings) -> Result<()> {
                     .with_context(|| format!("socket {}", path.display()))?;
                 tracing::info!(socket = %path.display(), "API listening");
                 listeners.push(listener);
+            }
+            Host::Tcp { host: name, port } => {
+                for listener in tls::bind_tcp(name, *port)
+                    .await
+                    .with_context(|| format!("listening on {host}"))?
+                {
+                    let addr = listener
+                        .local_addr()
+                        .with_context(|| format!("listening on {host}"))?;
+                    tracing::info!(%addr, "API listening (TLS, client certificates required)");
+                    tcp_listeners.push(listener);
+                }
             }
         }
     }
@@ -147,6 +173,16 @@ pub async fn run(settings: Settings) -> Result<()> {
                 })
                 .await
         });
+    }
+    if let Some(acceptor) = tls_acceptor {
+        for listener in tcp_listeners {
+            let app = crate::app(engine.clone());
+            let (acceptor, stop) = (acceptor.clone(), stop_rx.clone());
+            servers.spawn(async move {
+                tls::serve(listener, acceptor, app, stop).await;
+                Ok(())
+            });
+        }
     }
     tracing::info!(
         version = muelle_engine::VERSION,

@@ -1,5 +1,5 @@
-//! Listening addresses (`-H`): unix sockets now; TCP comes with TLS client certificates in
-//! issue #4.
+//! Listening addresses (`-H`): unix sockets, and TCP (served only with TLS client
+//! certificates: the policy and the TLS server live in `tls.rs`).
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -10,13 +10,35 @@ use anyhow::{bail, Context, Result};
 
 use super::DEFAULT_HOST;
 
+/// The port of `tcp://HOST` without one: dockerd's TLS port, since muelled serves TCP only
+/// with TLS.
+pub const DEFAULT_TLS_PORT: u16 = 2376;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Host {
     Unix(PathBuf),
+    /// `tcp://HOST:PORT`: HOST as written (an IP address, or a name resolved when binding),
+    /// without the brackets of an IPv6 address.
+    Tcp {
+        host: String,
+        port: u16,
+    },
 }
 
-/// Parses a `-H` value as dockerd does: `unix:///path`, `unix://` (the default socket), or a
-/// bare absolute path.
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Host::Unix(path) => write!(f, "unix://{}", path.display()),
+            Host::Tcp { host, port } if host.contains(':') => write!(f, "tcp://[{host}]:{port}"),
+            Host::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
+        }
+    }
+}
+
+/// Parses a `-H` value as dockerd does: `unix:///path`, `unix://` (the default socket), a
+/// bare absolute path, or `tcp://HOST[:PORT]` (port 2376 when left out; host 127.0.0.1 when
+/// empty, as dockerd's localhost). Whether TCP may be served is decided later, with the TLS
+/// settings (`tls::check_hosts`).
 pub fn parse_host(spec: &str) -> Result<Host> {
     let spec = spec.trim();
     if let Some(path) = spec.strip_prefix("unix://") {
@@ -33,13 +55,49 @@ pub fn parse_host(spec: &str) -> Result<Host> {
     if spec.starts_with('/') {
         return Ok(Host::Unix(PathBuf::from(spec)));
     }
-    if spec.starts_with("tcp://") {
-        bail!("cannot listen on {spec}: TCP needs --tlsverify with client certificates, which muelled does not support yet; use a unix:// socket");
+    if let Some(addr) = spec.strip_prefix("tcp://") {
+        let (host, port) = parse_tcp(addr).with_context(|| format!("invalid host {spec:?}"))?;
+        return Ok(Host::Tcp { host, port });
     }
     if spec.starts_with("fd://") {
         bail!("cannot listen on {spec}: socket activation (fd://) is not supported; use a unix:// socket");
     }
-    bail!("invalid host {spec:?}: expected unix:///path/to/socket")
+    bail!("invalid host {spec:?}: expected unix:///path/to/socket or tcp://HOST:PORT")
+}
+
+/// `HOST[:PORT]`, `[IPv6][:PORT]`, with an optional trailing slash (dockerd accepts one).
+fn parse_tcp(addr: &str) -> Result<(String, u16)> {
+    let addr = addr.strip_suffix('/').unwrap_or(addr);
+    if addr.contains('/') {
+        bail!("a TCP address takes no path");
+    }
+    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
+        let Some((host, after)) = rest.split_once(']') else {
+            bail!("missing ']' after the IPv6 address");
+        };
+        match after {
+            "" => (host, ""),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (host, port),
+                None => bail!("expected ':PORT' after ']'"),
+            },
+        }
+    } else {
+        match addr.matches(':').count() {
+            0 => (addr, ""),
+            1 => addr.split_once(':').unwrap_or((addr, "")),
+            // An IPv6 address and a port cannot be told apart without brackets.
+            _ => bail!("write an IPv6 address in brackets: tcp://[ADDRESS]:PORT"),
+        }
+    };
+    let port = if port.is_empty() {
+        DEFAULT_TLS_PORT
+    } else {
+        port.parse::<u16>()
+            .map_err(|_| anyhow::anyhow!("invalid port {port:?}"))?
+    };
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    Ok((host.to_string(), port))
 }
 
 /// The group that may use the socket: `muelle` if it exists, else root's.
@@ -114,8 +172,31 @@ mod tests {
             Host::Unix("/run/muelle/muelle.sock".into())
         );
         assert_eq!(parse_host("/a/b").unwrap(), Host::Unix("/a/b".into()));
-        let tcp = parse_host("tcp://127.0.0.1:2375").unwrap_err().to_string();
-        assert!(tcp.contains("TCP needs --tlsverify"), "{tcp}");
+        let tcp = |host: &str, port| Host::Tcp {
+            host: host.to_string(),
+            port,
+        };
+        assert_eq!(
+            parse_host("tcp://127.0.0.1:2377").unwrap(),
+            tcp("127.0.0.1", 2377)
+        );
+        assert_eq!(
+            parse_host("tcp://127.0.0.1").unwrap(),
+            tcp("127.0.0.1", 2376)
+        );
+        assert_eq!(parse_host("tcp://:9").unwrap(), tcp("127.0.0.1", 9));
+        assert_eq!(
+            parse_host("tcp://localhost:2376/").unwrap(),
+            tcp("localhost", 2376)
+        );
+        assert_eq!(parse_host("tcp://[::1]:5").unwrap(), tcp("::1", 5));
+        assert_eq!(parse_host("tcp://[::1]").unwrap(), tcp("::1", 2376));
+        assert_eq!(tcp("::1", 5).to_string(), "tcp://[::1]:5");
+        assert_eq!(tcp("10.0.0.1", 5).to_string(), "tcp://10.0.0.1:5");
+        assert!(parse_host("tcp://::1:5").is_err());
+        assert!(parse_host("tcp://h:port").is_err());
+        assert!(parse_host("tcp://h:70000").is_err());
+        assert!(parse_host("tcp://h:1/path").is_err());
         assert!(parse_host("unix://relative").is_err());
         assert!(parse_host("http://x").is_err());
     }
