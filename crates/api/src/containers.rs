@@ -1067,33 +1067,15 @@ pub async fn exec_start(
     } else {
         json_body(&body, "exec start")?
     };
-    let (shim, e) = match engine.exec_start(&id).await {
-        Ok(x) => x,
-        // As dockerd: an attached exec whose process cannot start still gets its connection
-        // upgraded; the error goes to its stdout and the exec's exit code is 126.
-        Err(EngineError::Container(ContainerError::Start { message, .. }))
-            if !b.detach && req.headers().contains_key(header::UPGRADE) =>
-        {
-            let tty = engine.exec_inspect(&id).map(|e| e.tty).unwrap_or(false) || b.tty;
-            engine.exec_finished(&id, 126);
-            let on_upgrade = hyper::upgrade::on(&mut req);
-            tokio::spawn(async move {
-                let Ok(client) = on_upgrade.await else { return };
-                let mut io = TokioIo::new(client);
-                let text = format!("{message}\r\n");
-                if !tty {
-                    let _ = io.write_all(&frame_header(1, text.len())).await;
-                }
-                let _ = io.write_all(text.as_bytes()).await;
-                let _ = io.shutdown().await;
-            });
-            return Ok(upgrade_response(tty));
+    if !b.detach && req.headers().contains_key(header::UPGRADE) {
+        return exec_start_upgraded(engine, id, b, req);
+    }
+    let (shim, e) = engine.exec_start(&id).await.map_err(|x| match x {
+        EngineError::Container(ContainerError::NotFound(_)) => {
+            ApiError::not_found(format!("No such exec instance: {id}"))
         }
-        Err(EngineError::Container(ContainerError::NotFound(_))) => {
-            return Err(ApiError::not_found(format!("No such exec instance: {id}")))
-        }
-        Err(other) => return Err(eng_err(other)),
-    };
+        other => eng_err(other),
+    })?;
     let tty = e.tty || b.tty;
     let exec_id = e.id.clone();
     if b.detach {
@@ -1105,33 +1087,81 @@ pub async fn exec_start(
         });
         return Ok(StatusCode::OK.into_response());
     }
+    // Without Upgrade: stream the output as the body (no stdin).
+    let (sink, rx) = Sink::new();
+    tokio::spawn(async move {
+        let (mut r, _w) = shim.into_split();
+        let mut w = SinkWriter(sink);
+        let code = pump_output(&mut r, &mut w, tty).await;
+        engine.exec_finished(&exec_id, code.unwrap_or(-1));
+    });
+    let body = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).filter_map_data();
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, stream_type(tty))
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+}
+
+/// An attached exec, as dockerd does it: the connection is upgraded first and the process
+/// started after, so its output never arrives in the same read as the 101 (docker-py reads
+/// the response head through a buffer it then bypasses, losing what came with it); an
+/// error starting the process goes to the client's stdout, and the exec's exit code is 126.
+fn exec_start_upgraded(
+    engine: Arc<Engine>,
+    id: String,
+    b: ExecStartBody,
+    mut req: Request,
+) -> ApiResult<Response> {
+    let e = engine.exec_inspect(&id).map_err(|x| match x {
+        EngineError::Container(ContainerError::NotFound(_)) => {
+            ApiError::not_found(format!("No such exec instance: {id}"))
+        }
+        other => eng_err(other),
+    })?;
+    if e.started {
+        return Err(ApiError::conflict(format!(
+            "Error: Exec command {id} has already run"
+        )));
+    }
+    let rec = engine.container(&e.container).map_err(eng_err)?;
+    if !rec.state.running {
+        return Err(ApiError::conflict(format!(
+            "Container {} is not running",
+            rec.id
+        )));
+    }
+    let tty = e.tty || b.tty;
     let keys = detach_keys(if e.detach_keys.is_empty() {
         "ctrl-p,ctrl-q"
     } else {
         &e.detach_keys
     })?;
-    let upgrade = req.headers().contains_key(header::UPGRADE);
-    if !upgrade {
-        // Without Upgrade: stream the output as the body (no stdin).
-        let (sink, rx) = Sink::new();
-        tokio::spawn(async move {
-            let (mut r, _w) = shim.into_split();
-            let mut w = SinkWriter(sink);
-            let code = pump_output(&mut r, &mut w, tty).await;
-            engine.exec_finished(&exec_id, code.unwrap_or(-1));
-        });
-        let body = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).filter_map_data();
-        return Ok(Response::builder()
-            .header(header::CONTENT_TYPE, stream_type(tty))
-            .body(Body::from_stream(body))
-            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()));
-    }
-    let on_upgrade = hyper::upgrade::on(&mut req);
     let stdin = e.attach_stdin;
+    let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         let Ok(client) = on_upgrade.await else { return };
-        let code = splice(TokioIo::new(client), shim, tty, keys, stdin).await;
-        engine.exec_finished(&exec_id, code.unwrap_or(-1));
+        match engine.exec_start(&id).await {
+            Ok((shim, _)) => {
+                let code = splice(TokioIo::new(client), shim, tty, keys, stdin).await;
+                engine.exec_finished(&id, code.unwrap_or(-1));
+            }
+            Err(err) => {
+                let message = match err {
+                    EngineError::Container(ContainerError::Start { message, .. }) => {
+                        engine.exec_finished(&id, 126);
+                        message
+                    }
+                    other => other.to_string(),
+                };
+                let mut io = TokioIo::new(client);
+                let text = format!("{message}\r\n");
+                if !tty {
+                    let _ = io.write_all(&frame_header(1, text.len())).await;
+                }
+                let _ = io.write_all(text.as_bytes()).await;
+                let _ = io.shutdown().await;
+            }
+        }
     });
     Ok(upgrade_response(tty))
 }

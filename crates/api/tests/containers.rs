@@ -908,3 +908,651 @@ fn cli_restart_policy_log_rotation_and_events() {
     d.docker_ok(&["rm", "flaky", "rot"]);
     assert_no_leaks(&d, &[flaky, rot]);
 }
+
+// 2. docker-py.
+
+const PY_CONTAINERS: &str = r#"
+import sys, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1], version="auto")
+
+# Attached, not detached: the output comes back as bytes.
+out = c.containers.run("busybox", ["sh", "-c", "echo hello-py"], network_mode="none",
+                       remove=True, stdout=True, stderr=False)
+assert out == b"hello-py\n", out
+try:
+    c.containers.run("busybox", ["sh", "-c", "echo bad >&2; exit 2"], network_mode="none",
+                     remove=True)
+    raise SystemExit("no ContainerError")
+except docker.errors.ContainerError as e:
+    assert e.exit_status == 2, e.exit_status
+    assert b"bad" in e.stderr, e.stderr
+
+ctr = c.containers.run("busybox", ["sh", "-c", "echo started; trap 'exit 0' TERM; "
+                       "while true; do sleep 0.1; done"], detach=True, network_mode="none",
+                       name="pyctr", labels={"py": "yes"})
+ctr.reload()
+assert ctr.status == "running", ctr.status
+assert ctr.name == "pyctr" and ctr.labels == {"py": "yes"}
+assert [x.id for x in c.containers.list(filters={"label": "py=yes"})] == [ctr.id]
+
+import time
+deadline = time.time() + 10
+while b"started" not in ctr.logs():
+    assert time.time() < deadline, ctr.logs()
+    time.sleep(0.05)
+assert ctr.logs(stdout=True, stderr=False) == b"started\n"
+
+r = ctr.exec_run(["sh", "-c", "echo $X; id -u; exit 3"], environment={"X": "ex"}, user="nobody")
+assert r.exit_code == 3, r
+assert r.output == b"ex\n65534\n", r.output
+r = ctr.exec_run(["sh", "-c", "echo o; echo e >&2"], demux=True)
+assert r.output == (b"o\n", b"e\n"), r.output
+
+ctr.stop(timeout=10)
+res = ctr.wait(timeout=10)
+assert res["StatusCode"] == 0, res
+ctr.reload()
+assert ctr.status == "exited"
+assert ctr.attrs["State"]["ExitCode"] == 0
+
+short = c.containers.run("busybox", ["sh", "-c", "exit 9"], detach=True, network_mode="none")
+assert short.wait(timeout=10)["StatusCode"] == 9
+short.remove()
+ctr.remove()
+try:
+    c.containers.get("pyctr")
+    raise SystemExit("still there")
+except docker.errors.NotFound as e:
+    assert "No such container: pyctr" in str(e), str(e)
+assert c.containers.list(all=True) == []
+print("docker-py containers OK")
+"#;
+
+#[test]
+fn docker_py_containers() {
+    if !Path::new("/usr/bin/python3").exists()
+        || !Command::new("/usr/bin/python3")
+            .args(["-c", "import docker"])
+            .status()
+            .is_ok_and(|s| s.success())
+    {
+        println!("SKIP: python3-docker is not installed (scripts/peers.sh install)");
+        return;
+    }
+    let Some(d) = env() else { return };
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(PY_CONTAINERS)
+        .arg(&d.socket)
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && stdout(&out).contains("docker-py containers OK"),
+        "docker-py script failed:\n{}\nmuelled log:\n{}",
+        show(&out),
+        d.log()
+    );
+    assert_no_leaks(&d, &[]);
+}
+
+// 3. bollard.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bollard_containers() {
+    use bollard::container::LogOutput;
+    use bollard::exec::{CreateExecOptions, StartExecResults};
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use bollard::query_parameters::{
+        CreateContainerOptions, LogsOptions, RemoveContainerOptions, WaitContainerOptions,
+    };
+    use futures_util::{StreamExt, TryStreamExt};
+
+    let Some(d) = env() else { return };
+    let docker = bollard::Docker::connect_with_unix(
+        d.socket.to_str().unwrap(),
+        120,
+        &bollard::ClientVersion {
+            major_version: 1,
+            minor_version: 47,
+        },
+    )
+    .unwrap();
+
+    let body = |cmd: &[&str]| ContainerCreateBody {
+        image: Some("busybox".into()),
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some("bol".into()),
+                ..Default::default()
+            }),
+            body(&[
+                "sh",
+                "-c",
+                "echo one; echo two >&2; sleep 0.3; echo three; exit 4",
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.id.len(), 64);
+    assert!(created.warnings.is_empty());
+    docker
+        .start_container(
+            "bol",
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .unwrap();
+
+    // A followed log stream ends when the container exits.
+    let logs: Vec<LogOutput> = docker
+        .logs(
+            "bol",
+            Some(LogsOptions {
+                follow: true,
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            }),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let mut out = String::new();
+    let mut err = String::new();
+    for l in &logs {
+        match l {
+            LogOutput::StdOut { message } => out.push_str(&String::from_utf8_lossy(message)),
+            LogOutput::StdErr { message } => err.push_str(&String::from_utf8_lossy(message)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(out, "one\nthree\n");
+    assert_eq!(err, "two\n");
+
+    // wait reports the exit code as an error carrying it (bollard's convention for != 0).
+    let waited: Vec<_> = docker
+        .wait_container("bol", None::<WaitContainerOptions>)
+        .collect()
+        .await;
+    match &waited[..] {
+        [Err(bollard::errors::Error::DockerContainerWaitError { code, .. })] => {
+            assert_eq!(*code, 4)
+        }
+        other => panic!("{other:?}"),
+    }
+    let info = docker
+        .inspect_container(
+            "bol",
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .unwrap();
+    let st = info.state.unwrap();
+    assert_eq!(st.exit_code, Some(4));
+    assert_eq!(st.running, Some(false));
+
+    // exec with output, in a running container.
+    docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some("bol2".into()),
+                ..Default::default()
+            }),
+            body(&["sleep", "600"]),
+        )
+        .await
+        .unwrap();
+    docker
+        .start_container(
+            "bol2",
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .unwrap();
+    let exec = docker
+        .create_exec(
+            "bol2",
+            CreateExecOptions {
+                cmd: Some(vec!["sh", "-c", "echo ex-out; echo ex-err >&2; exit 2"]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.unwrap()
+    else {
+        panic!("detached")
+    };
+    let mut got = Vec::new();
+    while let Some(m) = output.next().await {
+        got.push(m.unwrap());
+    }
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, LogOutput::StdOut { message } if message.as_ref() == b"ex-out\n")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, LogOutput::StdErr { message } if message.as_ref() == b"ex-err\n")),
+        "{got:?}"
+    );
+    let ei = docker.inspect_exec(&exec.id).await.unwrap();
+    assert_eq!(ei.exit_code, Some(2));
+    assert_eq!(ei.running, Some(false));
+
+    for name in ["bol", "bol2"] {
+        docker
+            .remove_container(
+                name,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .unwrap();
+    }
+    match docker
+        .inspect_container(
+            "bol",
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+    {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        }) => {
+            assert_eq!(status_code, 404);
+            assert_eq!(message, "No such container: bol");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_no_leaks(&d, &[created.id]);
+}
+
+// 4. Crash recovery.
+
+fn run_d(d: &Daemon, extra: &[&str]) -> String {
+    let mut args = vec!["run", "-d", "--network", "none", "--pull", "never"];
+    args.extend_from_slice(extra);
+    d.docker_ok(&args).trim().to_string()
+}
+
+#[test]
+fn kill9_daemon_while_containers_run() {
+    let Some(mut d) = env() else { return };
+    let long = run_d(
+        &d,
+        &[
+            "--name",
+            "long",
+            "busybox",
+            "sh",
+            "-c",
+            "echo long-up; exec sleep 600",
+        ],
+    );
+    let short = run_d(
+        &d,
+        &[
+            "--name",
+            "short",
+            "busybox",
+            "sh",
+            "-c",
+            "echo before; sleep 2; echo after; echo err-after >&2; exit 7",
+        ],
+    );
+    let done = run_d(&d, &["--name", "done", "busybox", "sh", "-c", "exit 3"]);
+    assert_eq!(d.docker_ok(&["wait", "done"]), "3\n");
+    poll(&d, "short's first line", 10, || {
+        d.docker_ok(&["logs", "short"])
+            .contains("before")
+            .then_some(())
+    });
+
+    d.kill9();
+    // The supervisors outlive the daemon; the short container ends while it is away.
+    assert!(!shims_under(&long).is_empty(), "no supervisor for long");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !shims_under(&short).is_empty() {
+        assert!(Instant::now() < deadline, "short's supervisor did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d.respawn();
+
+    let ps = d.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    let status = |name: &str| {
+        ps.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not listed: {ps}"))
+            .to_string()
+    };
+    assert!(status("long").starts_with("Up "), "{ps}");
+    assert!(status("short").starts_with("Exited (7) "), "{ps}");
+    assert!(status("done").starts_with("Exited (3) "), "{ps}");
+    let s = state(&d, "short");
+    assert_eq!(s["ExitCode"], 7);
+    assert_eq!(s["Running"], false);
+    assert_ne!(s["FinishedAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(d.docker_ok(&["wait", "short"]), "7\n");
+
+    // Nothing lost from the logs, written while the daemon was away.
+    let o = d.docker(&["logs", "short"]);
+    assert_eq!(stdout(&o), "before\nafter\n", "{}", show(&o));
+    assert_eq!(stderr(&o), "err-after\n");
+    assert_eq!(d.docker_ok(&["logs", "long"]), "long-up\n");
+
+    // The running one is still controllable.
+    let o = d.docker(&["exec", "long", "sh", "-c", "echo exec-ok; exit 2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert_eq!(stdout(&o), "exec-ok\n");
+    let top = d.docker_ok(&["top", "long"]);
+    assert!(top.contains("sleep 600"), "{top}");
+    d.docker_ok(&["stop", "-t", "1", "long"]);
+    let s = state(&d, "long");
+    assert_eq!(s["Status"], "exited");
+    assert_eq!(s["ExitCode"], 137);
+
+    // A second crash with nothing running changes nothing; start works after it.
+    d.kill9();
+    d.respawn();
+    assert_eq!(state(&d, "short")["ExitCode"], 7);
+    d.docker_ok(&["start", "long"]);
+    assert_eq!(state(&d, "long")["Running"], true);
+
+    d.docker_ok(&["rm", "-f", "long", "short", "done"]);
+    assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
+    assert_no_leaks(&d, &[long, short, done]);
+}
+
+#[test]
+fn kill9_daemon_during_start() {
+    let Some(mut d) = env() else { return };
+    let mut ids = Vec::new();
+    // Kill at several points of a start: before it reaches the daemon, while the supervisor
+    // is being made, after it answered.
+    for (i, delay_ms) in [0u64, 5, 10, 20, 40, 80].into_iter().enumerate() {
+        let name = format!("half{i}");
+        let id = d
+            .docker_ok(&[
+                "create",
+                "--network",
+                "none",
+                "--pull",
+                "never",
+                "--name",
+                &name,
+                "busybox",
+                "sh",
+                "-c",
+                "echo up; exec sleep 600",
+            ])
+            .trim()
+            .to_string();
+        ids.push(id.clone());
+        let mut start = d
+            .docker_command()
+            .args(["start", &name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        d.kill9();
+        let _ = start.wait();
+        d.respawn();
+
+        // Consistent: running and controllable, or not running and startable.
+        let s = state(&d, &name);
+        match s["Status"].as_str().unwrap() {
+            "running" => {
+                assert_eq!(s["Running"], true);
+                let o = d.docker(&["exec", &name, "echo", "alive"]);
+                assert_eq!(stdout(&o), "alive\n", "{}\n{}", show(&o), d.log());
+            }
+            "created" | "exited" => {
+                assert_eq!(s["Running"], false, "{s}");
+                assert!(
+                    shims_under(&id).is_empty(),
+                    "a supervisor for a stopped container"
+                );
+                d.docker_ok(&["start", &name]);
+                assert_eq!(state(&d, &name)["Running"], true);
+            }
+            other => panic!("{name} is {other} after a crash mid-start: {s}"),
+        }
+        let o = d.docker(&["exec", &name, "true"]);
+        assert!(o.status.success(), "{}", show(&o));
+        d.docker_ok(&["rm", "-f", &name]);
+        assert_no_leaks(&d, std::slice::from_ref(&id));
+    }
+    assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
+    assert_no_leaks(&d, &ids);
+}
+
+// 5. Bad requests: Docker's status codes and {"message"} bodies, and the daemon lives on.
+
+#[test]
+fn bad_requests_get_docker_status_codes() {
+    let Some(d) = env() else { return };
+    let msg = |r: &support::Response| r.message();
+
+    for (method, path) in [
+        ("GET", "/containers/x/json"),
+        ("POST", "/containers/x/start"),
+        ("POST", "/containers/x/stop"),
+        ("POST", "/containers/x/kill"),
+        ("POST", "/containers/x/wait"),
+        ("GET", "/containers/x/logs?stdout=1"),
+        ("POST", "/containers/x/exec"),
+        ("DELETE", "/containers/x"),
+        ("GET", "/v1.41/containers/x/json"),
+    ] {
+        let body: &[u8] = if path.ends_with("/exec") {
+            br#"{"Cmd":["true"]}"#
+        } else {
+            b""
+        };
+        let r = d.http_with(method, path, &[("Content-Type", "application/json")], body);
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.text());
+        assert_eq!(msg(&r), "No such container: x", "{method} {path}");
+        assert!(r.headers["content-type"].starts_with("application/json"));
+    }
+    let r = d.http("GET", "/exec/nope/json", b"");
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(msg(&r), "No such exec instance: nope");
+
+    let create = |body: &[u8]| {
+        d.http_with(
+            "POST",
+            "/containers/create",
+            &[("Content-Type", "application/json")],
+            body,
+        )
+    };
+    // Invalid JSON, wrong types.
+    let r = create(b"{\"Image\": \"busybox\",");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(!msg(&r).is_empty());
+    let r = create(br#"{"Image":"busybox","Cmd":5}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(msg(&r).contains("Cmd"), "{}", r.text());
+    let r = create(br#"{"Image":"busybox","HostConfig":{"Memory":"lots"}}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(msg(&r).contains("Memory"), "{}", r.text());
+    let r = create(br#"{"Image":"busybox","Env":"A=1"}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(msg(&r).contains("Env"), "{}", r.text());
+    let r = create(b"[1,2]");
+    assert_eq!(r.status, 400, "{}", r.text());
+    // No image; a missing image (never pulled by create).
+    let r = create(br#"{"Cmd":["true"]}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(msg(&r).to_lowercase().contains("image"), "{}", r.text());
+    let r = create(br#"{"Image":"busybox:nope","Cmd":["true"]}"#);
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(msg(&r), "No such image: busybox:nope");
+    // Bad names.
+    let r = d.http_with(
+        "POST",
+        "/containers/create?name=bad%20name!",
+        &[("Content-Type", "application/json")],
+        br#"{"Image":"busybox","Cmd":["true"]}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        msg(&r).starts_with("Invalid container name (bad name!)"),
+        "{}",
+        r.text()
+    );
+
+    // A name in use: 409 and Docker's message.
+    let r = d.http_with(
+        "POST",
+        "/containers/create?name=taken",
+        &[("Content-Type", "application/json")],
+        br#"{"Image":"busybox","Cmd":["sh","-c","trap 'exit 0' TERM; while true; do sleep 0.1; done"],"HostConfig":{"NetworkMode":"none"}}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["Id"].as_str().unwrap().to_string();
+    let r = d.http_with(
+        "POST",
+        "/containers/create?name=taken",
+        &[("Content-Type", "application/json")],
+        br#"{"Image":"busybox","Cmd":["true"]}"#,
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(
+        msg(&r),
+        format!("Conflict. The container name \"/taken\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")
+    );
+    let r = d.http("POST", "/containers/taken/rename?name=taken", b"");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        msg(&r),
+        "Renaming a container with the same name as its current name"
+    );
+    let r = d.http_with(
+        "POST",
+        "/containers/create?name=other",
+        &[("Content-Type", "application/json")],
+        br#"{"Image":"busybox","Cmd":["true"]}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let other = r.json()["Id"].as_str().unwrap().to_string();
+    let r = d.http("POST", "/containers/other/rename?name=taken", b"");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(msg(&r).contains("is already in use"), "{}", r.text());
+    assert_eq!(d.http("DELETE", "/containers/other", b"").status, 204);
+
+    // exec on a created (not running) container: 409.
+    let r = d.http_with(
+        "POST",
+        "/containers/taken/exec",
+        &[("Content-Type", "application/json")],
+        br#"{"Cmd":["true"]}"#,
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(msg(&r), format!("Container {id} is not running"));
+    let r = d.http("POST", "/containers/taken/kill", b"");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(msg(&r), format!("Container {id} is not running"));
+    // Stop of a stopped container: 304, no body.
+    let r = d.http("POST", "/containers/taken/stop", b"");
+    assert_eq!(r.status, 304, "{}", r.text());
+    assert!(r.body.is_empty());
+
+    // Start, then start again: 304.
+    assert_eq!(d.http("POST", "/containers/taken/start", b"").status, 204);
+    let r = d.http("POST", "/containers/taken/start", b"");
+    assert_eq!(r.status, 304, "{}", r.text());
+    assert!(r.body.is_empty());
+
+    // Signals: unknown names and numbers are 400.
+    for sig in ["NOPE", "SIGNOPE", "0", "99", "-1"] {
+        let r = d.http("POST", &format!("/containers/taken/kill?signal={sig}"), b"");
+        assert_eq!(r.status, 400, "{sig}: {}", r.text());
+        assert!(!msg(&r).is_empty());
+    }
+    assert_eq!(state(&d, "taken")["Running"], true);
+    // Bad timeouts: not a number is 400.
+    let r = d.http("POST", "/containers/taken/stop?t=soon", b"");
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Bad query values elsewhere.
+    let r = d.http("GET", "/containers/taken/logs?stdout=1&tail=lots", b"");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = d.http("GET", "/containers/json?filters=notjson", b"");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = d.http(
+        "GET",
+        "/containers/json?filters=%7B%22nope%22%3A%5B%22x%22%5D%7D",
+        b"",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(msg(&r), "invalid filter 'nope'");
+    // Removing a running container without force: 409.
+    let r = d.http("DELETE", "/containers/taken", b"");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        msg(&r).contains("cannot remove a running container"),
+        "{}",
+        r.text()
+    );
+
+    // A negative timeout: as dockerd, -1 means no timeout (wait for the stop signal to do
+    // its work, never SIGKILL); this shell exits on TERM.
+    let t = Instant::now();
+    let r = d.http("POST", "/containers/taken/stop?t=-1", b"");
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let s = state(&d, "taken");
+    assert_eq!(s["ExitCode"], 0, "stopped by TERM, not killed: {s}");
+    let r = d.http_with(
+        "POST",
+        "/containers/taken/exec",
+        &[("Content-Type", "application/json")],
+        br#"{"Cmd":["true"]}"#,
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+
+    // Still alive.
+    let r = d.http("GET", "/_ping", b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "OK");
+    assert_eq!(d.http("DELETE", "/containers/taken", b"").status, 204);
+    assert_no_leaks(&d, &[id, other]);
+}
+
+#[test]
+fn stop_with_negative_timeout_waits_for_the_process() {
+    let Some(d) = env() else { return };
+    // TERM is ignored (PID 1 without a handler): with t=-1 dockerd never escalates to
+    // SIGKILL, so the request is still pending after a while; a kill ends it.
+    let id = run_d(&d, &["busybox", "sleep", "600"]);
+    let socket = d.socket.clone();
+    let path = format!("/containers/{id}/stop?t=-1");
+    let stop = std::thread::spawn(move || support::http(&socket, "POST", &path, &[], b"").status);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!stop.is_finished(), "stop?t=-1 escalated to SIGKILL");
+    assert_eq!(state(&d, &id)["Running"], true);
+    d.docker_ok(&["kill", &id]);
+    assert_eq!(stop.join().unwrap(), 204);
+    assert_eq!(state(&d, &id)["ExitCode"], 137);
+    d.docker_ok(&["rm", &id]);
+    assert_no_leaks(&d, &[id]);
+}
