@@ -54,6 +54,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/info", get(system::info))
         .route("/events", get(system::events))
         .route("/auth", post(system::auth))
+        .route("/networks/prune", post(system::networks_prune))
+        .route("/build/prune", post(system::build_prune))
         .route("/containers/create", post(containers::create))
         .route("/containers/json", get(containers::list))
         .route("/containers/prune", post(containers::prune))

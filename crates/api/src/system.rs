@@ -468,6 +468,19 @@ pub async fn auth(
     ))
 }
 
+/// `POST /networks/prune`: muelle has no user-defined networks yet, so there is never one
+/// to remove. Answered (rather than 404) so that `docker system prune` completes.
+pub async fn networks_prune(params: Params) -> ApiResult<Json<Value>> {
+    params.filters(&["label", "label!", "until"])?;
+    Ok(Json(json!({ "NetworksDeleted": null })))
+}
+
+/// `POST /build/prune`: there is no build cache before the builder exists.
+pub async fn build_prune(params: Params) -> ApiResult<Json<Value>> {
+    params.bool("all")?;
+    Ok(Json(json!({ "CachesDeleted": null, "SpaceReclaimed": 0 })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

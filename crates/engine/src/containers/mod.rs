@@ -861,8 +861,7 @@ impl Engine {
             if let Ok(w) = waiter {
                 drop(w);
             }
-            let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &id)
-                .and_then(|c| c.kill(libc_sigkill(), true));
+            let _ = self.runtime(&id, RuntimeOp::Kill(libc_sigkill(), true));
             let code = start_exit_code(&e);
             let rec = ctr.update(|r| {
                 r.state.error = e.clone();
@@ -1068,8 +1067,7 @@ impl Engine {
             .unwrap_or_else(now);
         let rootfs = self.rootfs_path(&ctr.id);
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
-        let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &ctr.id)
-            .and_then(|c| c.delete(true));
+        let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
         let rec = ctr.update(|r| {
             r.state.running = false;
             r.state.paused = false;
@@ -1310,8 +1308,7 @@ impl Engine {
         let id = rec.id.clone();
         let rootfs = self.rootfs_path(&id);
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
-        let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &id)
-            .and_then(|c| c.delete(true));
+        let _ = self.runtime(&id, RuntimeOp::Delete);
         let images = self.images_handle();
         let key = container_key(&id);
         tokio::task::spawn_blocking(move || images.remove_rootfs(&key))
@@ -1430,8 +1427,7 @@ impl Engine {
             ))
             .into());
         }
-        muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
-            .and_then(|c| c.pause())
+        self.runtime(&rec.id, RuntimeOp::Pause)
             .map_err(|e| ContainerError::Internal(format!("pause: {e}")))?;
         let rec = ctr.update(|r| {
             r.state.paused = true;
@@ -1451,8 +1447,7 @@ impl Engine {
                 ContainerError::Conflict(format!("Container {} is not paused", rec.id)).into(),
             );
         }
-        muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
-            .and_then(|c| c.resume())
+        self.runtime(&rec.id, RuntimeOp::Resume)
             .map_err(|e| ContainerError::Internal(format!("unpause: {e}")))?;
         let rec = ctr.update(|r| {
             r.state.paused = false;
@@ -1514,9 +1509,10 @@ impl Engine {
                 ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
             );
         }
-        muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
-            .and_then(|c| c.processes())
-            .map_err(|e| ContainerError::Internal(format!("list processes: {e}")).into())
+        match self.runtime(&rec.id, RuntimeOp::Processes) {
+            Ok(pids) => Ok(pids),
+            Err(e) => Err(ContainerError::Internal(format!("list processes: {e}")).into()),
+        }
     }
 
     /// Removes every stopped container; returns their IDs.
@@ -1585,8 +1581,7 @@ impl Engine {
                 Err(_) => {
                     let rootfs = self.rootfs_path(&rec.id);
                     let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
-                    let _ = muelle_runtime::Container::load(&self.containers.runtime_root, &rec.id)
-                        .and_then(|c| c.delete(true));
+                    let _ = self.runtime(&rec.id, RuntimeOp::Delete);
                     if rec.host_config.restart_policy.name == "always"
                         || (rec.host_config.restart_policy.name == "unless-stopped"
                             && !rec.stopped_by_user
@@ -1795,6 +1790,35 @@ impl Engine {
     }
 }
 
+/// What the engine asks of the runtime library directly (the supervisor does the rest).
+enum RuntimeOp {
+    Kill(i32, bool),
+    Delete,
+    Pause,
+    Resume,
+    Processes,
+}
+
+impl Engine {
+    /// One runtime-library call on a container's runtime state; errors as text (the
+    /// runtime's error type is large, and callers only report it). `Processes` returns the
+    /// pids, the others an empty list.
+    fn runtime(&self, id: &str, op: RuntimeOp) -> Result<Vec<i32>, String> {
+        let c = match muelle_runtime::Container::load(&self.containers.runtime_root, id) {
+            Ok(c) => c,
+            Err(e) => return Err(e.to_string()),
+        };
+        let r = match op {
+            RuntimeOp::Kill(sig, all) => c.kill(sig, all).map(|()| Vec::new()),
+            RuntimeOp::Delete => c.delete(true).map(|_| Vec::new()),
+            RuntimeOp::Pause => c.pause().map(|()| Vec::new()),
+            RuntimeOp::Resume => c.resume().map(|()| Vec::new()),
+            RuntimeOp::Processes => c.processes(),
+        };
+        r.map_err(|e| e.to_string())
+    }
+}
+
 /// Exit code `docker run` uses for a start error: 127 not found, 126 cannot invoke, else 128.
 pub fn start_exit_code(msg: &str) -> i64 {
     let m = msg.to_ascii_lowercase();
@@ -1822,7 +1846,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
         _ => (t.as_str(), 1),
     };
     let n: f64 = num.trim().parse().ok()?;
-    (n > 0.0).then(|| (n * mul as f64) as u64)
+    (n > 0.0).then_some((n * mul as f64) as u64)
 }
 
 /// `label=key` / `label=key=value` filters.

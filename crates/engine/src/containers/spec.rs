@@ -385,54 +385,61 @@ fn device_rules(privileged: bool) -> Value {
 }
 
 fn seccomp_profile(caps: &[String]) -> Value {
-    // Capabilities that legitimately need some of the denied calls lift them, as Docker's
-    // profile does per capability.
+    // Each capability lifts the syscalls it legitimately needs, as Docker's profile does.
+    const LIFTED_BY: &[(&str, &[&str])] = &[
+        (
+            "CAP_SYS_ADMIN",
+            &[
+                "mount",
+                "umount",
+                "umount2",
+                "unshare",
+                "setns",
+                "pivot_root",
+                "fsconfig",
+                "fsmount",
+                "fsopen",
+                "fspick",
+                "move_mount",
+                "open_tree",
+                "mount_setattr",
+                "quotactl",
+                "name_to_handle_at",
+                "lookup_dcookie",
+                "perf_event_open",
+                "bpf",
+            ],
+        ),
+        (
+            "CAP_SYS_PTRACE",
+            &["process_vm_readv", "process_vm_writev", "kcmp"],
+        ),
+        (
+            "CAP_SYS_TIME",
+            &["settimeofday", "stime", "clock_settime", "clock_adjtime"],
+        ),
+        (
+            "CAP_SYS_MODULE",
+            &["init_module", "finit_module", "delete_module"],
+        ),
+        ("CAP_SYS_BOOT", &["reboot", "kexec_load", "kexec_file_load"]),
+        (
+            "CAP_SYS_NICE",
+            &["get_mempolicy", "set_mempolicy", "mbind", "move_pages"],
+        ),
+        ("CAP_SYS_RAWIO", &["iopl", "ioperm"]),
+        ("CAP_DAC_READ_SEARCH", &["open_by_handle_at"]),
+    ];
     let has = |c: &str| caps.iter().any(|x| x == c);
+    let lifted = |name: &str| {
+        LIFTED_BY
+            .iter()
+            .any(|(cap, calls)| has(cap) && calls.contains(&name))
+    };
     let denied: Vec<&str> = DENIED_SYSCALLS
         .iter()
         .copied()
-        .filter(|s| {
-            !(has("CAP_SYS_ADMIN")
-                && matches!(
-                    *s,
-                    "mount"
-                        | "umount"
-                        | "umount2"
-                        | "unshare"
-                        | "setns"
-                        | "pivot_root"
-                        | "fsconfig"
-                        | "fsmount"
-                        | "fsopen"
-                        | "fspick"
-                        | "move_mount"
-                        | "open_tree"
-                        | "mount_setattr"
-                        | "quotactl"
-                        | "name_to_handle_at"
-                        | "lookup_dcookie"
-                        | "perf_event_open"
-                        | "bpf"
-                ))
-                && !(has("CAP_SYS_PTRACE")
-                    && matches!(*s, "process_vm_readv" | "process_vm_writev" | "kcmp"))
-                && !(has("CAP_SYS_TIME")
-                    && matches!(
-                        *s,
-                        "settimeofday" | "stime" | "clock_settime" | "clock_adjtime"
-                    ))
-                && !(has("CAP_SYS_MODULE")
-                    && matches!(*s, "init_module" | "finit_module" | "delete_module"))
-                && !(has("CAP_SYS_BOOT")
-                    && matches!(*s, "reboot" | "kexec_load" | "kexec_file_load"))
-                && !(has("CAP_SYS_NICE")
-                    && matches!(
-                        *s,
-                        "get_mempolicy" | "set_mempolicy" | "mbind" | "move_pages"
-                    ))
-                && !(has("CAP_SYS_RAWIO") && matches!(*s, "iopl" | "ioperm"))
-                && !(has("CAP_DAC_READ_SEARCH") && *s == "open_by_handle_at")
-        })
+        .filter(|s| !lifted(s))
         .collect();
     let mut rules = vec![json!({"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": 1})];
     if !has("CAP_SYS_ADMIN") {
