@@ -656,7 +656,7 @@ fn daemon_refusals_and_clean_shutdown() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("TCP needs --tlsverify"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without --tlsverify"));
     let bad = other.path().join("bad.json");
     std::fs::write(&bad, "{\"hosts\": 5").unwrap();
     let out = support::muelled()
