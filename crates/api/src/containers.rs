@@ -134,9 +134,26 @@ const LIST_FILTERS: &[&str] = &[
     "volume",
 ];
 
+/// dockerd's `name` filter (`filters.Args.Match` on `/NAME` and `NAME`): the value itself, or
+/// an unanchored regular expression; one that does not compile matches nothing.
+fn name_matches(name: &str, pattern: &str) -> bool {
+    let slashed = format!("/{name}");
+    if pattern == name || pattern == slashed {
+        return true;
+    }
+    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(&slashed) || re.is_match(name))
+}
+
+/// The list's `Command` as dockerd spells it: arguments with a space in single quotes.
 fn command(rec: &ContainerRecord) -> String {
     let mut parts = vec![rec.path.clone()];
-    parts.extend(rec.args.iter().cloned());
+    parts.extend(rec.args.iter().map(|a| {
+        if a.contains(' ') {
+            format!("'{a}'")
+        } else {
+            a.clone()
+        }
+    }));
     parts.join(" ")
 }
 
@@ -265,7 +282,7 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
             && !filters
                 .get("name")
                 .iter()
-                .any(|n| rec.name.contains(n.trim_start_matches('/')))
+                .any(|n| name_matches(&rec.name, n))
         {
             continue;
         }
@@ -624,6 +641,7 @@ pub async fn top(
         );
         procs.push(row);
     }
+    engine.container_topped(&id);
     Ok(axum::Json(json!({"Titles": titles, "Processes": procs})).into_response())
 }
 
@@ -1247,6 +1265,16 @@ mod tests {
         assert_eq!(detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
         assert_eq!(detach_keys("a,ctrl-@").unwrap(), vec![b'a', 0]);
         assert!(detach_keys("ctrl-ab").is_err());
+    }
+
+    #[test]
+    fn name_filter_is_dockerds() {
+        assert!(name_matches("web-1", "web"));
+        assert!(name_matches("web-1", "/web-1"));
+        assert!(name_matches("web-1", "^/web-.$"));
+        assert!(name_matches("muelletest-ps-up-7-0", "muelletest-ps-.*-7-"));
+        assert!(!name_matches("web-1", "^web-2"));
+        assert!(!name_matches("web-1", "web-["));
     }
 
     #[test]

@@ -36,6 +36,51 @@ fn nano_time(nanos: i64) -> String {
     format!("{}.{frac:09}Z", base.trim_end_matches('Z'))
 }
 
+/// The event as docker decodes it into `events.Message` before a template sees it: Go's field
+/// order whatever order the daemon wrote (`status`, `id`, `from`, `scope`, `time`, `timeNano`
+/// omitted when empty, `Type`/`Action`/`Actor` always there), attributes sorted as Go encodes
+/// a map, unknown fields dropped.
+fn as_message(e: &Value) -> Value {
+    let string = |v: Option<&Value>| Value::from(v.and_then(Value::as_str).unwrap_or(""));
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    for k in ["status", "id", "from"] {
+        if let Some(v) = e.get(k).filter(|v| v.truthy()) {
+            fields.push((k.to_owned(), string(Some(v))));
+        }
+    }
+    fields.push(("Type".into(), string(e.get("Type"))));
+    fields.push(("Action".into(), string(e.get("Action"))));
+    let actor = e.get("Actor");
+    let attributes = match actor.and_then(|a| a.get("Attributes")) {
+        Some(Value::Object(attrs)) => {
+            let mut kv: Vec<(String, Value)> = attrs
+                .iter()
+                .map(|(k, v)| (k.clone(), string(Some(v))))
+                .collect();
+            kv.sort_by(|a, b| a.0.cmp(&b.0));
+            kv.dedup_by(|a, b| a.0 == b.0);
+            Value::Object(kv)
+        }
+        _ => Value::Null,
+    };
+    fields.push((
+        "Actor".into(),
+        Value::object([
+            ("ID", string(actor.and_then(|a| a.get("ID")))),
+            ("Attributes", attributes),
+        ]),
+    ));
+    if let Some(v) = e.get("scope").filter(|v| v.truthy()) {
+        fields.push(("scope".into(), string(Some(v))));
+    }
+    for k in ["time", "timeNano"] {
+        if let Some(v) = e.get(k).filter(|v| v.as_i64().is_some_and(|n| n != 0)) {
+            fields.push((k.to_owned(), v.clone()));
+        }
+    }
+    Value::Object(fields)
+}
+
 /// docker's `prettyPrintEvent`.
 pub fn pretty(e: &Value) -> String {
     let mut out = String::new();
@@ -92,7 +137,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let mut stream = JsonStream::new(res);
     while let Some(e) = stream.next::<Value>().await? {
         let line = match &template {
-            Some(t) => format!("{}\n", t.execute(&e)?),
+            Some(t) => format!("{}\n", t.execute(&as_message(&e))?),
             None => pretty(&e),
         };
         crate::out(&line)?;
@@ -104,6 +149,24 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_in_go_field_order() {
+        // muelled writes sorted keys; docker's {{json .}} shows events.Message's order.
+        let e: Value = serde_json::from_str(
+            r#"{"Action":"die","Actor":{"Attributes":{"name":"x","exitCode":"0"},"ID":"abc"},"Type":"container","extra":1,"id":"abc","scope":"local","status":"die","time":1,"timeNano":1000000005}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            as_message(&e).to_go_json(),
+            r#"{"status":"die","id":"abc","Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"exitCode":"0","name":"x"}},"scope":"local","time":1,"timeNano":1000000005}"#
+        );
+        let bare: Value = serde_json::from_str(r#"{"Type":"image","Action":"tag"}"#).unwrap();
+        assert_eq!(
+            as_message(&bare).to_go_json(),
+            r#"{"Type":"image","Action":"tag","Actor":{"ID":"","Attributes":null}}"#
+        );
+    }
 
     #[test]
     fn pretty_like_docker() {

@@ -770,7 +770,7 @@ impl Engine {
     /// Starts a created or stopped container.
     pub async fn start_container(self: &Arc<Self>, name_or_id: &str) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
-        let _op = ctr.op.lock().await;
+        let op = ctr.op.lock().await;
         let rec = ctr.record();
         if rec.state.paused {
             return Err(ContainerError::Conflict(
@@ -787,7 +787,16 @@ impl Engine {
             )
             .into());
         }
-        self.start_locked(&ctr).await
+        let result = self.start_locked(&ctr).await;
+        drop(op);
+        // As dockerd's containerStart: a `--rm` container that fails to start is removed,
+        // which is what `docker run --rm` waits for (condition=removed) before it exits.
+        if result.is_err() && ctr.record().host_config.auto_remove {
+            if let Err(e) = self.remove_container(&ctr.id, true, false).await {
+                tracing::warn!(container = %ctr.id, error = %e, "auto-remove after a failed start");
+            }
+        }
+        result
     }
 
     /// Boxed: a container's exit can restart it, which starts a monitor of its next exit,
@@ -1512,6 +1521,13 @@ impl Engine {
         match self.runtime(&rec.id, RuntimeOp::Processes) {
             Ok(pids) => Ok(pids),
             Err(e) => Err(ContainerError::Internal(format!("list processes: {e}")).into()),
+        }
+    }
+
+    /// The `top` event dockerd records once it has answered `GET /containers/{id}/top`.
+    pub fn container_topped(&self, name_or_id: &str) {
+        if let Ok(rec) = self.container(name_or_id) {
+            self.container_event(&rec, "top", &[]);
         }
     }
 
