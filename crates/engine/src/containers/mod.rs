@@ -809,6 +809,7 @@ impl Engine {
     }
 
     async fn start_inner(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
+        let t0 = std::time::Instant::now();
         let rec = ctr.record();
         let id = rec.id.clone();
         let bundle = self.containers.bundle(&id);
@@ -826,7 +827,9 @@ impl Engine {
         let mounts = self.rootfs_mounts(&id)?;
         muelle_image::snapshot::mount_at(&mounts, &rootfs)
             .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
+        let mounted = t0.elapsed();
         let result = self.spawn_shim(&rec, &bundle, &rootfs, &data).await;
+        let ready = t0.elapsed();
         let pid = match result {
             Ok(pid) => pid,
             Err((message, code)) => {
@@ -899,6 +902,13 @@ impl Engine {
         });
         self.containers.save(&rec)?;
         ctr.progress.send_modify(|p| p.running = true);
+        tracing::debug!(
+            container = %rec.id,
+            mounted_us = mounted.as_micros() as u64,
+            shim_ready_us = ready.as_micros() as u64,
+            running_us = t0.elapsed().as_micros() as u64,
+            "started"
+        );
         self.container_event(&rec, "start", &[]);
         let engine = self.clone();
         let c2 = ctr.clone();
@@ -1058,6 +1068,7 @@ impl Engine {
     }
 
     async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<Value>) {
+        let t0 = std::time::Instant::now();
         let code = reply
             .as_ref()
             .and_then(|r| r.get("exit_code"))
@@ -1096,6 +1107,7 @@ impl Engine {
                 e.running = false;
             }
         }
+        tracing::debug!(container = %ctr.id, lag = ?crate::images::parse_rfc3339(&finished).and_then(|f| SystemTime::now().duration_since(f).ok()), settled_us = t0.elapsed().as_micros() as u64, "exited");
         self.container_event(&rec, "die", &[("exitCode", code.to_string())]);
         ctr.progress.send_modify(|p| {
             p.exits += 1;
@@ -1335,6 +1347,7 @@ impl Engine {
         })?;
         lock(&self.containers.map).remove(&id);
         lock(&self.containers.execs).retain(|_, e| e.container != id);
+        tracing::debug!(container = %id, "removed");
         self.container_event(&rec, "destroy", &[]);
         ctr.progress.send_modify(|p| p.removed = true);
         Ok(())
