@@ -6,7 +6,7 @@
 //! Tars are streamed: the engine writes them on a blocking thread into a [`SinkWriter`]
 //! whose chunks become the response body, as `docker save` does.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use muelle_engine::containers::fs::CommitRequest;
 use muelle_engine::containers::{ContainerConfig, ContainerRecord};
 use muelle_engine::{familiar, Engine, EngineError};
@@ -25,8 +24,8 @@ use muelle_image::images::PathStat;
 use muelle_image::{ImageError, ImageSummary};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::blocking::{blocking, body_reader, tar_response};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{json_body, Params};
 use crate::stream::{self, Kind, Sink, SinkWriter};
@@ -70,17 +69,6 @@ fn with_stat(mut resp: Response, stat: &PathStat) -> ApiResult<Response> {
         stat_header(stat)?,
     );
     Ok(resp)
-}
-
-async fn blocking<T, F>(engine: &Arc<Engine>, f: F) -> ApiResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&Engine) -> ApiResult<T> + Send + 'static,
-{
-    let engine = engine.clone();
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(ApiError::task)?
 }
 
 // Diff.
@@ -221,8 +209,7 @@ pub async fn archive_put(
             "copyUIDGID (docker cp --archive) is not supported yet",
         ));
     }
-    let stream = body.into_data_stream().map_err(io::Error::other);
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let reader = body_reader(body);
     blocking(&engine, move |e| {
         // Docker accepts a compressed archive here; a plain-tar media type makes the reader
         // sniff gzip or zstd.
@@ -239,22 +226,10 @@ pub async fn archive_put(
 // Export.
 
 pub async fn export(State(engine): Eng, Path(id): Path<String>) -> ApiResult<Response> {
-    let (sink, rx) = Sink::new();
-    let e = engine.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut out = SinkWriter::new(sink.clone());
-        let result = e
-            .export_container(&id, &mut out)
-            .map_err(|err| fs_err(&id, err))
-            .and_then(|()| {
-                out.flush()
-                    .map_err(|err| ApiError::internal(format!("writing the archive: {err}")))
-            });
-        if let Err(err) = result {
-            sink.fail(err);
-        }
-    });
-    Ok(stream::respond(rx, Kind::Raw, "application/x-tar").await)
+    Ok(tar_response(&engine, move |e, out| {
+        e.export_container(&id, out).map_err(|err| fs_err(&id, err))
+    })
+    .await)
 }
 
 // System df.

@@ -7,7 +7,6 @@
 //! action off the end as Docker's router does.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,39 +15,20 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures_util::TryStreamExt;
 use muelle_engine::{created, familiar, parse_rfc3339, Engine, PruneFilter};
 use muelle_image::images::{ImportOptions, PullEvent, PushEvent, PushProgress, Removed};
 use muelle_image::manifest::{ContainerConfig, Platform};
 use muelle_image::reference::Reference;
 use muelle_image::{Digest, ImageSummary, PullProgress};
 use serde_json::{json, Map, Value};
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::blocking::{blocking, body_reader, tar_response};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{registry_auth, Params};
-use crate::stream::{self, Kind, Sink, SinkWriter};
+use crate::stream::{self, Kind, Sink};
 use crate::version::ApiVersion;
 
 type Eng = State<Arc<Engine>>;
-
-/// Runs blocking library code off the async workers.
-async fn blocking<T, F>(engine: &Arc<Engine>, f: F) -> ApiResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&Engine) -> ApiResult<T> + Send + 'static,
-{
-    let engine = engine.clone();
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(ApiError::task)?
-}
-
-/// The request body as a blocking reader, for the library's `Read`-based loaders.
-fn body_reader(body: Body) -> SyncIoBridge<impl tokio::io::AsyncRead + Unpin> {
-    let stream = body.into_data_stream().map_err(io::Error::other);
-    SyncIoBridge::new(StreamReader::new(stream))
-}
 
 fn parse_reference(name: &str) -> ApiResult<Reference> {
     Reference::parse(name)
@@ -671,22 +651,10 @@ async fn save(engine: Arc<Engine>, names: Vec<String>) -> ApiResult<Response> {
     if names.is_empty() {
         return Err(ApiError::bad_request("missing query parameter: names"));
     }
-    let (sink, rx) = Sink::new();
-    let e = engine.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut out = SinkWriter::new(sink.clone());
-        let result = e
-            .save(&names, &mut out)
-            .map_err(ApiError::from)
-            .and_then(|()| {
-                io::Write::flush(&mut out)
-                    .map_err(|err| ApiError::internal(format!("writing the archive: {err}")))
-            });
-        if let Err(err) = result {
-            sink.fail(err);
-        }
-    });
-    Ok(stream::respond(rx, Kind::Raw, "application/x-tar").await)
+    Ok(tar_response(&engine, move |e, out| {
+        e.save(&names, out).map_err(ApiError::from)
+    })
+    .await)
 }
 
 pub async fn save_many(State(engine): Eng, params: Params) -> ApiResult<Response> {

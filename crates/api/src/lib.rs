@@ -10,6 +10,7 @@
 // The `/info` document is one json! literal of ~60 keys.
 #![recursion_limit = "256"]
 
+mod blocking;
 pub mod container_fs;
 pub mod containers;
 pub mod daemon;
