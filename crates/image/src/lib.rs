@@ -11,6 +11,7 @@
 
 pub mod digest;
 pub mod distribution;
+mod fsat;
 pub mod images;
 pub mod manifest;
 pub mod meta;

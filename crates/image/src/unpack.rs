@@ -21,11 +21,11 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, Chain, Cursor, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -37,6 +37,7 @@ use rustix::io::Errno;
 use thiserror::Error;
 
 use crate::digest::{Algorithm, Digest, Digester};
+use crate::fsat::{list_dir, open_dir, proc_path, OPAQUE_XATTR};
 
 pub const MEDIA_TYPE_OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const MEDIA_TYPE_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -54,7 +55,6 @@ pub const MEDIA_TYPE_DOCKER_FOREIGN_LAYER_GZIP: &str =
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const WHITEOUT_META_PREFIX: &[u8] = b".wh..wh.";
 const WHITEOUT_OPAQUE: &[u8] = b".wh..wh..opq";
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
@@ -859,8 +859,7 @@ impl Applier<'_> {
             )?;
         }
         if !meta.xattrs.is_empty() {
-            let mut path = OsString::from(format!("/proc/self/fd/{}/", parent.as_raw_fd()));
-            path.push(leaf);
+            let path = proc_path(parent, leaf);
             for (k, v) in &meta.xattrs {
                 match rustix::fs::lsetxattr(&path, k.as_str(), v, XattrFlags::empty()) {
                     Ok(()) => {}
@@ -901,7 +900,7 @@ impl Applier<'_> {
             // Whatever this layer did not put here belongs to the layers below, which an
             // opaque directory hides.
             let prefix = join(parent_comps);
-            for child in list_dir(&dir).map_err(ctx("listing the opaque directory"))? {
+            for child in list_dir(dir.as_fd()).map_err(ctx("listing the opaque directory"))? {
                 let mut path = prefix.clone();
                 if !path.is_empty() {
                     path.push(b'/');
@@ -999,18 +998,6 @@ fn set_file_meta(file: &std::fs::File, meta: &Meta) -> io::Result<()> {
     Ok(())
 }
 
-/// Names in a directory, `.` and `..` excluded.
-fn list_dir(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
-    let mut names = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
-            names.push(OsString::from_vec(name));
-        }
-    }
-    Ok(names)
-}
-
 /// Removes `dir/name` and, if it is a directory, everything below it, never following a
 /// symlink. A missing name is not an error.
 fn remove_all_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
@@ -1019,13 +1006,8 @@ fn remove_all_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
         Err(Errno::ISDIR) => {}
         Err(e) => return Err(e.into()),
     }
-    let sub = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    for child in list_dir(&sub)? {
+    let sub = open_dir(dir, name)?;
+    for child in list_dir(sub.as_fd())? {
         remove_all_at(sub.as_fd(), &child)?;
     }
     match rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {

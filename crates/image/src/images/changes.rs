@@ -10,12 +10,11 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+use rustix::fs::{AtFlags, FileType, Stat};
 use rustix::io::Errno;
 use serde_json::Value;
 
@@ -26,12 +25,12 @@ use super::{
     Result, LABEL_ROOTFS_IMAGE, LABEL_ROOTFS_MANIFEST, MAX_CONFIG_SIZE,
 };
 use crate::digest::Digest;
+use crate::fsat::{list_dir, open_dir, proc_path, OPAQUE_XATTR};
 use crate::manifest::{media_type, ContainerConfig, Descriptor, History, ImageConfig, Parsed};
 use crate::meta::LeaseResource;
 use crate::reference::Reference;
 use crate::snapshot::{self, MountSpec};
 
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 const CAPABILITY_XATTR: &str = "security.capability";
 
 /// What happened to a path, numbered as Docker's API numbers it (`Kind` in
@@ -345,34 +344,16 @@ impl ImageService {
 // ---------------------------------------------------------------------------------------------
 // Tree helpers (fd-relative, never following a symlink)
 
-fn open_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
-    rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io::Error::from)
-}
-
 fn sorted_names(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
-    let mut names = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
-            names.push(OsString::from_vec(name));
-        }
-    }
+    let mut names = list_dir(dir)?;
     names.sort();
     Ok(names)
 }
 
 /// An xattr of `dir/name`, not following `name`; `None` if absent or unreadable.
 fn xattr(dir: BorrowedFd<'_>, name: &OsStr, key: &str) -> Option<Vec<u8>> {
-    let mut path = OsString::from(format!("/proc/self/fd/{}/", dir.as_raw_fd()));
-    path.push(name);
     let mut value = vec![0u8; 4096];
-    let n = rustix::fs::lgetxattr(&path, key, &mut value[..]).ok()?;
+    let n = rustix::fs::lgetxattr(proc_path(dir, name), key, &mut value[..]).ok()?;
     value.truncate(n);
     Some(value)
 }

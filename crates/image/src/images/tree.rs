@@ -13,16 +13,18 @@
 //! (the last name is not followed), so /proc must be mounted.
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
-/// overlayfs' opaque-directory marker, and the OCI layer forms of overlay's whiteouts.
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+use crate::fsat::{list_dir, open_dir, proc_path, OPAQUE_XATTR};
+
+/// The OCI layer forms of overlay's whiteouts (overlayfs' opaque-directory marker is
+/// [`OPAQUE_XATTR`]).
 const WHITEOUT_PREFIX: &str = ".wh.";
 const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 
@@ -338,39 +340,9 @@ fn header_from(st: &Stat) -> tar::Header {
     header
 }
 
-/// `/proc/self/fd/<dir>/<name>`: a path to `name` that the `l*xattr` calls do not follow,
-/// reached without resolving any other name again.
-fn proc_path(dir: BorrowedFd<'_>, name: &OsStr) -> OsString {
-    let mut path = OsString::from(format!("/proc/self/fd/{}/", dir.as_raw_fd()));
-    path.push(name);
-    path
-}
-
 fn is_opaque(path: &OsStr) -> bool {
     let mut value = [0u8; 2];
     matches!(rustix::fs::lgetxattr(path, OPAQUE_XATTR, &mut value), Ok(1) if value[0] == b'y')
-}
-
-fn open_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
-    rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io::Error::from)
-}
-
-/// Names in a directory, `.` and `..` excluded.
-fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
-    let mut names = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
-            names.push(OsString::from_vec(name));
-        }
-    }
-    Ok(names)
 }
 
 /// One `"<len> <key>=<value>\n"` record, where len counts the whole record.

@@ -34,17 +34,15 @@
 //! see or stack on a half-unpacked layer.
 
 use std::collections::{BTreeMap, HashSet};
-use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode};
 use rustix::io::Errno;
 use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, UnmountFlags,
@@ -53,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::digest::{Algorithm, Digest, Digester};
+use crate::fsat::{list_dir, open_dir};
 use crate::unpack::{UnpackError, UnpackOptions, UnpackSummary};
 
 mod native;
@@ -902,7 +901,7 @@ impl Core {
     fn usage(&self, key: &str) -> Result<Usage> {
         let (rec, _) = self.lookup(key)?;
         let dir = self.meta.fs_dir(rec.id);
-        let root = open_dir_at(rustix::fs::CWD, dir.as_os_str())
+        let root = open_dir(rustix::fs::CWD, dir.as_os_str())
             .map_err(Self::snap_err(key, "opening the snapshot"))?;
         let mut seen = HashSet::new();
         let mut usage = Usage::default();
@@ -952,28 +951,6 @@ fn mkdir_mode(path: &Path, mode: u32) -> io::Result<()> {
     rustix::fs::chmod(path, Mode::from_raw_mode(mode)).map_err(io::Error::from)
 }
 
-fn open_dir_at(dir: BorrowedFd<'_>, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
-    rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io::Error::from)
-}
-
-/// Names in a directory, `.` and `..` excluded.
-fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
-    let mut names = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
-            names.push(OsString::from_vec(name));
-        }
-    }
-    Ok(names)
-}
-
 fn du(dir: BorrowedFd<'_>, seen: &mut HashSet<(u64, u64)>, usage: &mut Usage) -> io::Result<()> {
     for name in list_dir(dir)? {
         let st = rustix::fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)?;
@@ -982,7 +959,7 @@ fn du(dir: BorrowedFd<'_>, seen: &mut HashSet<(u64, u64)>, usage: &mut Usage) ->
             usage.bytes += st.st_blocks as u64 * 512;
         }
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-            let sub = open_dir_at(dir, &name)?;
+            let sub = open_dir(dir, &name)?;
             du(sub.as_fd(), seen, usage)?;
         }
     }

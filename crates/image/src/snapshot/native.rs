@@ -25,13 +25,9 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Stat, Timestamps, Uid, XattrFlags};
 use rustix::io::Errno;
 
-use super::{
-    list_dir, open_dir_at, Core, Created, Info, Kind, MountSpec, Result, SnapshotError,
-    Snapshotter, Usage,
-};
+use super::{Core, Created, Info, Kind, MountSpec, Result, SnapshotError, Snapshotter, Usage};
+use crate::fsat::{list_dir, open_dir, proc_path, OPAQUE_XATTR};
 use crate::unpack::{UnpackOptions, UnpackSummary};
-
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 /// Snapshots as full copies. See the module documentation of [`crate::snapshot`].
 #[derive(Debug)]
@@ -147,7 +143,7 @@ impl Snapshotter for NativeSnapshotter {
 
 /// Deletes whiteout devices and drops opaque markers below `dir` (see the module docs).
 fn resolve_whiteouts(dir: &Path) -> io::Result<()> {
-    let root = open_dir_at(rustix::fs::CWD, dir.as_os_str())?;
+    let root = open_dir(rustix::fs::CWD, dir.as_os_str())?;
     resolve_in(root.as_fd())
 }
 
@@ -163,7 +159,7 @@ fn resolve_in(dir: BorrowedFd<'_>) -> io::Result<()> {
                 rustix::fs::unlinkat(dir, &name, AtFlags::empty())?;
             }
             FileType::Directory => {
-                let sub = open_dir_at(dir, &name)?;
+                let sub = open_dir(dir, &name)?;
                 resolve_in(sub.as_fd())?;
             }
             _ => {}
@@ -177,8 +173,8 @@ fn resolve_in(dir: BorrowedFd<'_>) -> io::Result<()> {
 /// ownership, which clears setuid bits), xattrs (after ownership, which drops
 /// `security.capability`), times, and hard links among the copied files. Nothing is followed.
 pub(super) fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
-    let s = open_dir_at(rustix::fs::CWD, src.as_os_str())?;
-    let d = open_dir_at(rustix::fs::CWD, dst.as_os_str())?;
+    let s = open_dir(rustix::fs::CWD, src.as_os_str())?;
+    let d = open_dir(rustix::fs::CWD, dst.as_os_str())?;
     let mut copier = Copier {
         dst_root: d.try_clone()?,
         links: HashMap::new(),
@@ -234,8 +230,8 @@ impl Copier {
         match kind {
             FileType::Directory => {
                 rustix::fs::mkdirat(dst, name, Mode::from_raw_mode(0o700))?;
-                let s = open_dir_at(src, name)?;
-                let d = open_dir_at(dst, name)?;
+                let s = open_dir(src, name)?;
+                let d = open_dir(dst, name)?;
                 self.copy_dir(s.as_fd(), d.as_fd(), rel)?;
                 copy_meta(s.as_fd(), d.as_fd(), st)?;
                 // Last: creating the children changed the directory's mtime.
@@ -366,13 +362,6 @@ fn read_grow(f: impl Fn(&mut [u8]) -> rustix::io::Result<usize>) -> io::Result<V
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-fn proc_path(dir: BorrowedFd<'_>, name: &OsStr) -> OsString {
-    use std::os::fd::AsRawFd;
-    let mut p = OsString::from(format!("/proc/self/fd/{}/", dir.as_raw_fd()));
-    p.push(name);
-    p
 }
 
 fn mode_of(st: &Stat) -> Mode {
