@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::{busybox_tar, shim_binary, Daemon, DOCKER};
+use support::{
+    daemon_with_busybox, is_up, kill_shims_and_unmount, mounts_under, remove_all_containers,
+    Daemon, DOCKER,
+};
 
 /// A daemon with busybox loaded. On drop (a failing test too) every container is removed,
 /// every image but busybox too, then any supervisor or mount left under its roots.
@@ -28,15 +31,7 @@ impl std::ops::Deref for Env {
 }
 
 fn env() -> Option<Env> {
-    if !Path::new(DOCKER).exists() {
-        println!("SKIP: {DOCKER} is not installed (scripts/peers.sh install)");
-        return None;
-    }
-    let tar = busybox_tar()?;
-    shim_binary()?;
-    let d = Daemon::start();
-    let out = d.docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
-    assert!(out.status.success(), "docker load: {out:?}\n{}", d.log());
+    let d = daemon_with_busybox()?;
     let scratch = tempfile::Builder::new()
         .prefix("muelle-cfs-")
         .tempdir_in("/var/tmp")
@@ -46,16 +41,8 @@ fn env() -> Option<Env> {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        if std::os::unix::net::UnixStream::connect(&self.d.socket).is_ok() {
-            let r = self.d.http("GET", "/containers/json?all=1", b"");
-            if r.status == 200 {
-                for c in r.json().as_array().cloned().unwrap_or_default() {
-                    let id = c["Id"].as_str().unwrap_or_default();
-                    let _ = self
-                        .d
-                        .http("DELETE", &format!("/containers/{id}?force=1"), b"");
-                }
-            }
+        if is_up(&self.d) {
+            remove_all_containers(&self.d);
             let r = self.d.http("GET", "/images/json", b"");
             if r.status == 200 {
                 for i in r.json().as_array().cloned().unwrap_or_default() {
@@ -69,44 +56,8 @@ impl Drop for Env {
                 }
             }
         }
-        let root = self.d.dir.path().to_string_lossy().into_owned();
-        for pid in shims_under(&root) {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        for m in mounts_under(&root).into_iter().rev() {
-            let _ = Command::new("umount").args(["-l", &m]).status();
-        }
+        kill_shims_and_unmount(&self.d);
     }
-}
-
-fn shims_under(needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("muelle-shim") && cmd.contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn mounts_under(root: &str) -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(root))
-        .map(str::to_string)
-        .collect()
 }
 
 fn text(b: &[u8]) -> String {

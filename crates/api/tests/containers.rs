@@ -18,7 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
-use support::{busybox_tar, shim_binary, Daemon, DOCKER};
+use support::{
+    daemon_with_busybox, is_up, kill_shims_and_unmount, mounts_under, remove_all_containers,
+    shims_under, Daemon, DOCKER,
+};
 
 // Fixtures.
 
@@ -41,74 +44,17 @@ impl std::ops::DerefMut for Env {
 }
 
 fn env() -> Option<Env> {
-    if !Path::new(DOCKER).exists() {
-        println!("SKIP: {DOCKER} is not installed (scripts/peers.sh install)");
-        return None;
-    }
-    let tar = busybox_tar()?;
-    shim_binary()?;
-    let d = Daemon::start();
-    let out = d.docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
-    assert!(out.status.success(), "docker load: {out:?}\n{}", d.log());
-    Some(Env { d })
+    daemon_with_busybox().map(|d| Env { d })
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
         // The daemon may be down (a crash test failing between kill9 and respawn).
-        if std::os::unix::net::UnixStream::connect(&self.d.socket).is_ok() {
-            let r = self.d.http("GET", "/containers/json?all=1", b"");
-            if r.status == 200 {
-                for c in r.json().as_array().cloned().unwrap_or_default() {
-                    let id = c["Id"].as_str().unwrap_or_default();
-                    let _ = self
-                        .d
-                        .http("DELETE", &format!("/containers/{id}?force=1"), b"");
-                }
-            }
+        if is_up(&self.d) {
+            remove_all_containers(&self.d);
         }
-        // Whatever is still there (a daemon bug, or no daemon): supervisors first, then
-        // their containers' processes die with the cgroups below; then the mounts.
-        let root = self.d.dir.path().to_string_lossy().into_owned();
-        for pid in shims_under(&root) {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        for m in mounts_under(&root).into_iter().rev() {
-            let _ = Command::new("umount").args(["-l", &m]).status();
-        }
+        kill_shims_and_unmount(&self.d);
     }
-}
-
-/// Pids of muelle-shim processes whose command line mentions `needle`.
-fn shims_under(needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("muelle-shim") && cmd.contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// Mount points under `root` (from /proc/self/mountinfo).
-fn mounts_under(root: &str) -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(root))
-        .map(str::to_string)
-        .collect()
 }
 
 const CGROUP_HIERARCHIES: &[&str] = &["memory", "pids", "cpu", "freezer", "devices", "blkio"];

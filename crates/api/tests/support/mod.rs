@@ -521,3 +521,82 @@ pub fn shim_binary() -> Option<PathBuf> {
     })
     .clone()
 }
+
+// Container fixtures (containers.rs, container_fs.rs).
+
+/// A daemon with busybox loaded from the local tar; None (the caller skips) when the docker
+/// CLI, the busybox tar or the supervisor binary is missing.
+pub fn daemon_with_busybox() -> Option<Daemon> {
+    if !Path::new(DOCKER).exists() {
+        println!("SKIP: {DOCKER} is not installed (scripts/peers.sh install)");
+        return None;
+    }
+    let tar = busybox_tar()?;
+    shim_binary()?;
+    let d = Daemon::start();
+    let out = d.docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
+    assert!(out.status.success(), "docker load: {out:?}\n{}", d.log());
+    Some(d)
+}
+
+/// Whether the daemon answers on its socket (it may be down: a crash test failing between
+/// kill9 and respawn).
+pub fn is_up(d: &Daemon) -> bool {
+    UnixStream::connect(&d.socket).is_ok()
+}
+
+/// Force-removes every container the daemon knows.
+pub fn remove_all_containers(d: &Daemon) {
+    let r = d.http("GET", "/containers/json?all=1", b"");
+    if r.status == 200 {
+        for c in r.json().as_array().cloned().unwrap_or_default() {
+            let id = c["Id"].as_str().unwrap_or_default();
+            let _ = d.http("DELETE", &format!("/containers/{id}?force=1"), b"");
+        }
+    }
+}
+
+/// Whatever is still there after the daemon's own cleanup (a daemon bug, or no daemon):
+/// supervisors under its directory are killed first, so their containers' processes die with
+/// the cgroups; then the mounts under it are detached, innermost first.
+pub fn kill_shims_and_unmount(d: &Daemon) {
+    let root = d.dir.path().to_string_lossy().into_owned();
+    for pid in shims_under(&root) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    for m in mounts_under(&root).into_iter().rev() {
+        let _ = Command::new("umount").args(["-l", &m]).status();
+    }
+}
+
+/// Pids of muelle-shim processes whose command line mentions `needle`.
+pub fn shims_under(needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains("muelle-shim") && cmd.contains(needle) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Mount points under `root` (from /proc/self/mountinfo).
+pub fn mounts_under(root: &str) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(root))
+        .map(str::to_string)
+        .collect()
+}
