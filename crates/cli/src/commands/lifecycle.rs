@@ -215,24 +215,14 @@ pub struct StopArgs {
 }
 
 pub async fn stop(ctx: &Ctx, a: StopArgs) -> Result<()> {
-    let client = ctx.client().await?;
-    let mut q = Query::new();
-    if let Some(t) = a.time {
-        q = q.set("t", t.to_string());
-    }
-    if let Some(s) = &a.signal {
-        q = q.set("signal", s.as_str());
-    }
-    let q = q.render();
-    each_name(&a.names, |n| {
-        let path = format!("/containers/{}/stop{q}", p(&n));
-        let client = &client;
-        async move { call(client, Method::POST, &path).await }
-    })
-    .await
+    stop_or_restart(ctx, a, "stop").await
 }
 
 pub async fn restart(ctx: &Ctx, a: StopArgs) -> Result<()> {
+    stop_or_restart(ctx, a, "restart").await
+}
+
+async fn stop_or_restart(ctx: &Ctx, a: StopArgs, action: &str) -> Result<()> {
     let client = ctx.client().await?;
     let mut q = Query::new();
     if let Some(t) = a.time {
@@ -241,10 +231,14 @@ pub async fn restart(ctx: &Ctx, a: StopArgs) -> Result<()> {
     if let Some(s) = &a.signal {
         q = q.set("signal", s.as_str());
     }
-    let q = q.render();
-    each_name(&a.names, |n| {
-        let path = format!("/containers/{}/restart{q}", p(&n));
-        let client = &client;
+    post_each(&client, &a.names, action, &q.render()).await
+}
+
+/// `POST /containers/{name}/{action}{query}` for each name, printing each that succeeded
+/// ([`each_name`]).
+async fn post_each(client: &Client, names: &[String], action: &str, query: &str) -> Result<()> {
+    each_name(names, |n| {
+        let path = format!("/containers/{}/{action}{query}", p(&n));
         async move { call(client, Method::POST, &path).await }
     })
     .await
@@ -262,12 +256,7 @@ pub struct KillArgs {
 pub async fn kill(ctx: &Ctx, a: KillArgs) -> Result<()> {
     let client = ctx.client().await?;
     let q = Query::new().set("signal", a.signal.as_str()).render();
-    each_name(&a.names, |n| {
-        let path = format!("/containers/{}/kill{q}", p(&n));
-        let client = &client;
-        async move { call(client, Method::POST, &path).await }
-    })
-    .await
+    post_each(&client, &a.names, "kill", &q).await
 }
 
 #[derive(clap::Args, Debug)]
@@ -312,12 +301,7 @@ pub struct NamesArgs {
 
 pub async fn pause(ctx: &Ctx, a: NamesArgs, verb: &'static str) -> Result<()> {
     let client = ctx.client().await?;
-    each_name(&a.names, |n| {
-        let path = format!("/containers/{}/{verb}", p(&n));
-        let client = &client;
-        async move { call(client, Method::POST, &path).await }
-    })
-    .await
+    post_each(&client, &a.names, verb, "").await
 }
 
 pub async fn wait(ctx: &Ctx, a: NamesArgs) -> Result<()> {
