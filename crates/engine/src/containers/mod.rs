@@ -64,6 +64,14 @@ fn internal(what: &str) -> impl FnOnce(String) -> EngineError + '_ {
     move |e| ContainerError::Internal(format!("{what}: {e}")).into()
 }
 
+/// Docker's 409 for an operation that needs the container running.
+fn ensure_running(rec: &ContainerRecord) -> Result<()> {
+    if rec.state.running {
+        return Ok(());
+    }
+    Err(ContainerError::Conflict(format!("Container {} is not running", rec.id)).into())
+}
+
 /// What a wait or a follower can watch: how many times the container exited, and whether
 /// it is gone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -1173,11 +1181,7 @@ impl Engine {
         let ctr = self.containers.find(name_or_id)?;
         let sig = parse_signal(signal.unwrap_or("KILL"))?;
         let rec = ctr.record();
-        if !rec.state.running {
-            return Err(
-                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
-            );
-        }
+        ensure_running(&rec)?;
         // As Docker: a killed container counts as stopped by hand for `unless-stopped`.
         ctr.update(|r| r.stopped_by_user = true);
         self.signal(&rec.id, sig, false)?;
@@ -1420,11 +1424,7 @@ impl Engine {
     pub async fn resize_container(&self, name_or_id: &str, height: u32, width: u32) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
         let rec = ctr.record();
-        if !rec.state.running {
-            return Err(
-                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
-            );
-        }
+        ensure_running(&rec)?;
         shim::call(
             &self.containers.bundle(&rec.id),
             &json!({"op": "resize", "height": height, "width": width}),
@@ -1437,11 +1437,7 @@ impl Engine {
     pub async fn pause_container(&self, name_or_id: &str) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
         let rec = ctr.record();
-        if !rec.state.running {
-            return Err(
-                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
-            );
-        }
+        ensure_running(&rec)?;
         if rec.state.paused {
             return Err(ContainerError::Conflict(format!(
                 "Container {} is already paused",
@@ -1449,16 +1445,7 @@ impl Engine {
             ))
             .into());
         }
-        self.runtime(&rec.id, RuntimeOp::Pause)
-            .map_err(|e| ContainerError::Internal(format!("pause: {e}")))?;
-        let rec = ctr.update(|r| {
-            r.state.paused = true;
-            r.state.status = "paused".into();
-            r.clone()
-        });
-        let _ = self.containers.save(&rec);
-        self.container_event(&rec, "pause", &[]);
-        Ok(())
+        self.set_paused(&ctr, &rec.id, true)
     }
 
     pub async fn unpause_container(&self, name_or_id: &str) -> Result<()> {
@@ -1469,15 +1456,26 @@ impl Engine {
                 ContainerError::Conflict(format!("Container {} is not paused", rec.id)).into(),
             );
         }
-        self.runtime(&rec.id, RuntimeOp::Resume)
-            .map_err(|e| ContainerError::Internal(format!("unpause: {e}")))?;
+        self.set_paused(&ctr, &rec.id, false)
+    }
+
+    /// Freezes (`pause`) or thaws (`unpause`) the container's processes, then records the
+    /// state and sends the event of that name.
+    fn set_paused(&self, ctr: &Ctr, id: &str, paused: bool) -> Result<()> {
+        let (op, action, status) = if paused {
+            (RuntimeOp::Pause, "pause", "paused")
+        } else {
+            (RuntimeOp::Resume, "unpause", "running")
+        };
+        self.runtime(id, op)
+            .map_err(|e| ContainerError::Internal(format!("{action}: {e}")))?;
         let rec = ctr.update(|r| {
-            r.state.paused = false;
-            r.state.status = "running".into();
+            r.state.paused = paused;
+            r.state.status = status.into();
             r.clone()
         });
         let _ = self.containers.save(&rec);
-        self.container_event(&rec, "unpause", &[]);
+        self.container_event(&rec, action, &[]);
         Ok(())
     }
 
@@ -1526,11 +1524,7 @@ impl Engine {
     /// Pids of the container's processes.
     pub fn container_pids(&self, name_or_id: &str) -> Result<Vec<i32>> {
         let rec = self.container(name_or_id)?;
-        if !rec.state.running {
-            return Err(
-                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
-            );
-        }
+        ensure_running(&rec)?;
         match self.runtime(&rec.id, RuntimeOp::Processes) {
             Ok(pids) => Ok(pids),
             Err(e) => Err(ContainerError::Internal(format!("list processes: {e}")).into()),
@@ -1670,11 +1664,7 @@ impl Engine {
 
     pub fn exec_create(&self, name_or_id: &str, mut e: ExecRecord) -> Result<String> {
         let rec = self.container(name_or_id)?;
-        if !rec.state.running {
-            return Err(
-                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
-            );
-        }
+        ensure_running(&rec)?;
         if rec.state.paused {
             return Err(ContainerError::Conflict(format!(
                 "Container {} is paused, unpause the container before exec",
@@ -1721,11 +1711,7 @@ impl Engine {
             .into());
         }
         let rec = self.container(&e.container)?;
-        if !rec.state.running {
-            return Err(
-                ContainerError::Conflict(format!("Container {} is not running", rec.id)).into(),
-            );
-        }
+        ensure_running(&rec)?;
         let bundle = self.containers.bundle(&rec.id);
         let spec: Value = std::fs::read(bundle.join("config.json"))
             .ok()
