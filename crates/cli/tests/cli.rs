@@ -366,12 +366,26 @@ fn check_inspect(d: &Daemon) {
             t.retain(|key, _| o.contains_key(key));
         }
         assert_eq!(ours, theirs);
-    } else {
-        assert_eq!(m, k, "image inspect differs");
+    } else if m != k {
+        // Other tests tag busybox in the shared dockerd meanwhile: RepoTags may move
+        // between the two calls; everything else must be byte-identical.
+        let without_tags = |s: &str| {
+            s.lines()
+                .filter(|l| !l.contains("muelletest/"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(without_tags(&m), without_tags(&k), "image inspect differs");
     }
     let f = "{{.Id}} {{.Config.Cmd}} {{.Os}}/{{.Architecture}} {{.Size}} {{range .RepoTags}}<{{.}}>{{end}} {{index .RepoTags 0}}";
     let (m, k) = both(d, &["image", "inspect", "-f", f, "busybox:latest"]);
-    assert_eq!(m, k);
+    let own_tags = |s: &str| {
+        s.split('<')
+            .filter(|p| !p.starts_with("muelletest/"))
+            .collect::<Vec<_>>()
+            .join("<")
+    };
+    assert_eq!(own_tags(&m), own_tags(&k));
     // Docker 20.10's CLI prints `json` of a decoded map with sorted keys, newer ones in the
     // daemon's order (muelle too), so compare the values.
     let (m, k) = both(

@@ -1186,6 +1186,11 @@ impl Engine {
         ctr.update(|r| r.stopped_by_user = true);
         self.signal(&rec.id, sig, false)?;
         self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
+        if sig == libc_sigkill() {
+            // As dockerd: a KILL returns once the container is down (for at most 2 s), so a
+            // client that inspects right after sees it stopped.
+            self.wait_stopped(&ctr, Duration::from_secs(2)).await;
+        }
         Ok(())
     }
 
