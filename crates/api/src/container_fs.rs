@@ -29,6 +29,7 @@ use crate::blocking::{blocking, body_reader, tar_response};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{json_body, Params};
 use crate::stream::{self, Kind, Sink, SinkWriter};
+use crate::time::{unix_of, unix_secs};
 use crate::version::ApiVersion;
 
 type Eng = State<Arc<Engine>>;
@@ -236,12 +237,6 @@ pub async fn export(State(engine): Eng, Path(id): Path<String>) -> ApiResult<Res
 
 const DF_TYPES: &[&str] = &["container", "image", "volume", "build-cache"];
 
-fn unix(t: &str) -> i64 {
-    muelle_engine::parse_rfc3339(t)
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn df_container(rec: &ContainerRecord, sizes: (i64, i64)) -> Value {
     let mut command = vec![rec.path.clone()];
     command.extend(rec.args.iter().cloned());
@@ -251,7 +246,7 @@ fn df_container(rec: &ContainerRecord, sizes: (i64, i64)) -> Value {
         "Image": rec.config.image,
         "ImageID": rec.image_id,
         "Command": command.join(" "),
-        "Created": unix(&rec.created),
+        "Created": unix_of(&rec.created),
         "Ports": [],
         "SizeRw": sizes.0,
         "SizeRootFs": sizes.1,
@@ -271,9 +266,7 @@ fn df_image(image: &ImageSummary, containers: usize, version: ApiVersion) -> Val
         .as_ref()
         .and_then(|c| c.labels.clone())
         .unwrap_or_default();
-    let created = muelle_engine::created(image)
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs() as i64);
+    let created = unix_secs(muelle_engine::created(image));
     let mut v = json!({
         "Id": image.id.to_string(),
         "ParentId": "",

@@ -3,7 +3,7 @@
 //! logs, wait answered after its headers).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -24,7 +24,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{ApiError, ApiResult};
 use crate::request::{json_body, Params};
-use crate::stream::Sink;
+use crate::stream::{self, Sink};
+use crate::time::{parse_until, unix_of};
 
 type Eng = State<Arc<Engine>>;
 
@@ -65,12 +66,6 @@ fn done(r: Result<(), EngineError>) -> ApiResult<Response> {
         }
         Err(e) => Err(eng_err(e)),
     }
-}
-
-fn unix(t: &str) -> i64 {
-    muelle_engine::parse_rfc3339(t)
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 // Create.
@@ -164,7 +159,7 @@ fn summary(engine: &Engine, rec: &ContainerRecord, size: bool) -> Value {
         "Image": rec.config.image,
         "ImageID": rec.image_id,
         "Command": command(rec),
-        "Created": unix(&rec.created),
+        "Created": unix_of(&rec.created),
         "Ports": [],
         "Labels": rec.config.labels,
         "State": rec.state.status,
@@ -560,36 +555,6 @@ pub async fn prune(State(engine): Eng, params: Params) -> ApiResult<Response> {
     .into_response())
 }
 
-fn parse_until(u: &str) -> ApiResult<SystemTime> {
-    // Unix seconds with up to 9 fraction digits, as the docker CLI sends them: exact (an f64
-    // keeps only about a microsecond of today's timestamps).
-    if let Some((secs, frac)) = u.split_once('.').or(Some((u, ""))) {
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if !secs.is_empty() && digits(secs) && digits(frac) && frac.len() <= 9 {
-            if let (Ok(s), Ok(n)) = (secs.parse::<u64>(), format!("{frac:0<9}").parse::<u32>()) {
-                return Ok(SystemTime::UNIX_EPOCH + Duration::new(s, n));
-            }
-        }
-    }
-    if let Ok(secs) = u.parse::<f64>() {
-        return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)));
-    }
-    if let Some(t) = muelle_engine::parse_rfc3339(u) {
-        return Ok(t);
-    }
-    let (num, unit) = u.split_at(u.len().saturating_sub(1));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("invalid filter 'until={u}'")))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(ApiError::bad_request(format!("invalid filter 'until={u}'"))),
-    };
-    Ok(SystemTime::now() - Duration::from_secs(secs))
-}
-
 pub async fn top(
     State(engine): Eng,
     Path(id): Path<String>,
@@ -774,30 +739,7 @@ pub async fn logs(
             tokio::time::sleep(logs::FOLLOW_INTERVAL).await;
         }
     });
-    let body = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).filter_map_data();
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, stream_type(tty))
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
-}
-
-trait DataOnly {
-    fn filter_map_data(
-        self,
-    ) -> futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>;
-}
-
-impl DataOnly for tokio_stream::wrappers::UnboundedReceiverStream<crate::stream::Chunk> {
-    fn filter_map_data(
-        self,
-    ) -> futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>> {
-        use futures_util::StreamExt;
-        self.map(|c| match c {
-            crate::stream::Chunk::Data(b) => Ok(b),
-            crate::stream::Chunk::Fail(e) => Err(std::io::Error::other(e.message)),
-        })
-        .boxed()
-    }
+    Ok(stream::live(rx, stream_type(tty)))
 }
 
 // Attach and exec streams.
@@ -1109,15 +1051,11 @@ pub async fn exec_start(
     let (sink, rx) = Sink::new();
     tokio::spawn(async move {
         let (mut r, _w) = shim.into_split();
-        let mut w = SinkWriter(sink);
+        let mut w = sink;
         let code = pump_output(&mut r, &mut w, tty).await;
         engine.exec_finished(&exec_id, code.unwrap_or(-1));
     });
-    let body = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).filter_map_data();
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, stream_type(tty))
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+    Ok(stream::live(rx, stream_type(tty)))
 }
 
 /// An attached exec, as dockerd does it: the connection is upgraded first and the process
@@ -1182,35 +1120,6 @@ fn exec_start_upgraded(
         }
     });
     Ok(upgrade_response(tty))
-}
-
-/// An AsyncWrite into a response sink.
-struct SinkWriter(Sink);
-
-impl AsyncWrite for SinkWriter {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        if self.0.bytes(Bytes::copy_from_slice(buf)) {
-            std::task::Poll::Ready(Ok(buf.len()))
-        } else {
-            std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
-        }
-    }
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
 }
 
 pub async fn exec_resize(

@@ -26,6 +26,7 @@ use crate::blocking::{blocking, body_reader, tar_response};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{registry_auth, Params};
 use crate::stream::{self, Kind, Sink};
+use crate::time::{parse_until, unix_secs};
 use crate::version::ApiVersion;
 
 type Eng = State<Arc<Engine>>;
@@ -42,11 +43,6 @@ fn parse_platform(params: &Params) -> ApiResult<Option<Platform>> {
             Platform::parse(p).map_err(|e| ApiError::bad_request(format!("invalid platform: {e}")))
         })
         .transpose()
-}
-
-fn unix_secs(t: Option<SystemTime>) -> i64 {
-    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn short(d: &Digest) -> String {
@@ -96,57 +92,6 @@ fn reference_matches(pattern: &str, tag_name: &str) -> bool {
         .filter(|(_, t)| !t.contains('/'))
         .map_or(tag_name, |(n, _)| n);
     glob(pattern, name)
-}
-
-/// `until` as Docker takes it: Unix seconds, a Go duration before now (`24h`, `1h30m`), or
-/// an RFC 3339 date.
-fn parse_until(value: &str) -> ApiResult<SystemTime> {
-    let bad = || {
-        ApiError::bad_request(format!(
-            "invalid filter 'until={value}': expected a Unix timestamp, a duration such as 24h, or an RFC 3339 date"
-        ))
-    };
-    if let Ok(secs) = value.parse::<f64>() {
-        if !(0.0..=1e12).contains(&secs) {
-            return Err(bad());
-        }
-        return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs));
-    }
-    if let Some(d) = parse_go_duration(value) {
-        return SystemTime::now().checked_sub(d).ok_or_else(bad);
-    }
-    parse_rfc3339(value).ok_or_else(bad)
-}
-
-fn parse_go_duration(s: &str) -> Option<Duration> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, after) = rest.split_at(num_len);
-        let n: f64 = num.parse().ok()?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_len);
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += n * scale;
-        rest = next;
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 fn summary_json(image: &ImageSummary, tags: Vec<String>, version: ApiVersion) -> Value {
@@ -931,19 +876,6 @@ mod tests {
         assert!(reference_matches("busybox:lat*", "busybox:latest"));
         assert!(!reference_matches("alpine", "busybox:latest"));
         assert!(reference_matches("127.0.0.1:5000/x", "127.0.0.1:5000/x:1"));
-    }
-
-    #[test]
-    fn durations_and_until() {
-        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_go_duration("10"), None);
-        assert_eq!(parse_go_duration("x"), None);
-        assert!(parse_until("24h").is_ok());
-        assert!(parse_until("1700000000").is_ok());
-        assert!(parse_until("2024-01-01T00:00:00Z").is_ok());
-        assert!(parse_until("-5").is_err());
-        assert!(parse_until("soon").is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod images;
 pub mod request;
 pub mod stream;
 pub mod system;
+pub mod time;
 pub mod version;
 
 use std::sync::Arc;

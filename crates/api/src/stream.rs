@@ -119,6 +119,45 @@ pub async fn respond(
     ([(CONTENT_TYPE, content_type)], Body::from_stream(stream)).into_response()
 }
 
+/// The response for a stream whose headers go out at once, before any output (logs that
+/// may follow a silent container, exec output): a failure ends the body.
+pub fn live(rx: mpsc::UnboundedReceiver<Chunk>, content_type: &'static str) -> Response {
+    let stream = UnboundedReceiverStream::new(rx).map(|c| match c {
+        Chunk::Data(b) => Ok(b),
+        Chunk::Fail(e) => Err(io::Error::other(e.message)),
+    });
+    ([(CONTENT_TYPE, content_type)], Body::from_stream(stream)).into_response()
+}
+
+/// Async producers (exec output pumps) write into a sink as into any `AsyncWrite`.
+impl tokio::io::AsyncWrite for Sink {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::task::Poll::Ready(if self.bytes(Bytes::copy_from_slice(buf)) {
+            Ok(buf.len())
+        } else {
+            Err(io::ErrorKind::BrokenPipe.into())
+        })
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// A `Write` for blocking code (`docker save`) that hands buffers to the response body.
 /// Writes fail with `BrokenPipe` once the client has gone, which stops the producer.
 pub struct SinkWriter {

@@ -231,22 +231,7 @@ fn parse_timestamp(key: &str, value: &str) -> ApiResult<SystemTime> {
             "invalid value {value:?} for {key}: expected Unix seconds, optionally with a fraction"
         ))
     };
-    let (secs, frac) = value.split_once('.').unwrap_or((value, ""));
-    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
-        return Err(bad());
-    }
-    let secs: u64 = secs.parse().map_err(|_| bad())?;
-    let nanos: u32 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<9}").parse().map_err(|_| bad())?
-    };
-    SystemTime::UNIX_EPOCH
-        .checked_add(Duration::new(secs, nanos))
-        .ok_or_else(bad)
+    crate::time::unix_seconds(value).ok_or_else(bad)
 }
 
 struct EventFilter(Filters);

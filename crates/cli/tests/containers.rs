@@ -391,13 +391,11 @@ impl Drop for Untag {
 }
 
 /// One `#[test]` per check and daemon: `mod dockerd { fn check() }`, `mod muelled { … }`.
-/// Attributes before a check (`#[ignore = "…"]`) apply to that daemon's test only.
 macro_rules! against {
-    ($daemon:ident: $($(#[$attr:meta])* $check:ident),* $(,)?) => {
+    ($daemon:ident: $($check:ident),* $(,)?) => {
         mod $daemon {
             $(
                 #[test]
-                $(#[$attr])*
                 fn $check() {
                     if let Some(d) = super::$daemon() {
                         super::$check(&d);

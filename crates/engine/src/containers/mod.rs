@@ -881,7 +881,7 @@ impl Engine {
             if let Ok(w) = waiter {
                 drop(w);
             }
-            let _ = self.runtime(&id, RuntimeOp::Kill(libc_sigkill(), true));
+            let _ = self.runtime(&id, RuntimeOp::Kill(SIGKILL, true));
             let code = start_exit_code(&e);
             let rec = ctr.update(|r| {
                 r.state.error = e.clone();
@@ -1059,7 +1059,6 @@ impl Engine {
 
     /// Waits for the shim to report the exit (or finds the exit file when the shim is gone).
     async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<UnixStream>) {
-        let bundle = self.containers.bundle(&ctr.id);
         let mut reply = None;
         if let Some(mut w) = waiter {
             reply = shim::read_line(&mut w).await.ok();
@@ -1071,7 +1070,6 @@ impl Engine {
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok());
         }
-        let _ = bundle;
         self.on_exit(&ctr, reply).await;
     }
 
@@ -1186,7 +1184,7 @@ impl Engine {
         ctr.update(|r| r.stopped_by_user = true);
         self.signal(&rec.id, sig, false)?;
         self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
-        if sig == libc_sigkill() {
+        if sig == SIGKILL {
             // As dockerd: a KILL returns once the container is down (for at most 2 s), so a
             // client that inspects right after sees it stopped.
             self.wait_stopped(&ctr, Duration::from_secs(2)).await;
@@ -1197,7 +1195,7 @@ impl Engine {
     fn signal(&self, id: &str, sig: i32, all: bool) -> Result<()> {
         let c = muelle_runtime::Container::load(&self.containers.runtime_root, id)
             .map_err(|e| ContainerError::Conflict(format!("Container {id} is not running: {e}")))?;
-        if sig == libc_sigkill() {
+        if sig == SIGKILL {
             // A frozen process cannot die: thaw it first.
             let _ = c.resume();
         }
@@ -1261,7 +1259,7 @@ impl Engine {
             Duration::from_secs(timeout as u64)
         };
         if !self.wait_stopped(ctr, grace).await {
-            let _ = self.signal(&rec.id, libc_sigkill(), true);
+            let _ = self.signal(&rec.id, SIGKILL, true);
             self.container_event(&rec, "kill", &[("signal", "9".into())]);
             if !self.wait_stopped(ctr, Duration::from_secs(30)).await {
                 return Err(ContainerError::Internal(format!(
@@ -1324,7 +1322,7 @@ impl Engine {
                 .into());
             }
             ctr.update(|r| r.stopped_by_user = true);
-            let _ = self.signal(&rec.id, libc_sigkill(), true);
+            let _ = self.signal(&rec.id, SIGKILL, true);
             self.container_event(&rec, "kill", &[("signal", "9".into())]);
             if !self.wait_stopped(&ctr, Duration::from_secs(30)).await {
                 return Err(ContainerError::Internal(format!(
@@ -1587,7 +1585,7 @@ impl Engine {
                         // to start it. Nobody can attach to it now; end it.
                         let started = v.get("running").and_then(Value::as_bool).unwrap_or(false);
                         if !started {
-                            let _ = self.signal(&rec.id, libc_sigkill(), true);
+                            let _ = self.signal(&rec.id, SIGKILL, true);
                         }
                         ctr.update(|r| {
                             r.state.running = true;
@@ -1610,17 +1608,16 @@ impl Engine {
                     let rootfs = self.rootfs_path(&rec.id);
                     let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
                     let _ = self.runtime(&rec.id, RuntimeOp::Delete);
-                    if rec.host_config.restart_policy.name == "always"
-                        || (rec.host_config.restart_policy.name == "unless-stopped"
-                            && !rec.stopped_by_user
-                            && rec.state.status != "created")
-                    {
-                        if rec.state.status == "created"
-                            && rec.host_config.restart_policy.name == "always"
-                            && rec.state.started_at == model::ZERO_TIME
-                        {
-                            continue;
-                        }
+                    // As dockerd: `always` brings back whatever ran before, even if stopped
+                    // by hand; `unless-stopped` only what was not.
+                    let ran =
+                        rec.state.started_at != model::ZERO_TIME || rec.state.status != "created";
+                    let restart = match rec.host_config.restart_policy.name.as_str() {
+                        "always" => ran,
+                        "unless-stopped" => !rec.stopped_by_user && rec.state.status != "created",
+                        _ => false,
+                    };
+                    if restart {
                         let engine = self.clone();
                         tokio::spawn(async move {
                             let _op = ctr.op.lock().await;
@@ -1851,9 +1848,7 @@ pub fn start_exit_code(msg: &str) -> i64 {
     }
 }
 
-fn libc_sigkill() -> i32 {
-    9
-}
+const SIGKILL: i32 = 9;
 
 /// Docker's size units for `max-size` (`10m`, `1g`, `512k`, plain bytes).
 pub fn parse_size(s: &str) -> Option<u64> {

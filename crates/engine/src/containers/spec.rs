@@ -280,22 +280,25 @@ pub fn build(input: &SpecInput<'_>) -> Value {
     })
 }
 
+/// A capability name as clients write it (`net_admin`, `CAP_NET_ADMIN`, `all`) in the
+/// kernel's spelling, `ALL` kept as is.
+fn cap_name(c: &str) -> String {
+    let up = c.trim().to_ascii_uppercase();
+    if up == "ALL" || up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    }
+}
+
 /// The capability list after `--privileged`, `--cap-add` and `--cap-drop` (names with or
 /// without `CAP_`, any case, `ALL`).
 pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Vec<String> {
-    let norm = |c: &str| {
-        let up = c.trim().to_ascii_uppercase();
-        if up == "ALL" || up.starts_with("CAP_") {
-            up
-        } else {
-            format!("CAP_{up}")
-        }
-    };
     if privileged {
         return ALL_CAPS.iter().map(|s| s.to_string()).collect();
     }
-    let add: Vec<String> = add.iter().map(|c| norm(c)).collect();
-    let drop: Vec<String> = drop.iter().map(|c| norm(c)).collect();
+    let add: Vec<String> = add.iter().map(|c| cap_name(c)).collect();
+    let drop: Vec<String> = drop.iter().map(|c| cap_name(c)).collect();
     let mut caps: Vec<String> = if add.iter().any(|c| c == "ALL") {
         ALL_CAPS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -316,13 +319,8 @@ pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Vec<St
 /// Validates capability names of a create request.
 pub fn check_caps(list: &[String]) -> Result<(), String> {
     for c in list {
-        let up = c.trim().to_ascii_uppercase();
-        let full = if up.starts_with("CAP_") {
-            up.clone()
-        } else {
-            format!("CAP_{up}")
-        };
-        if up != "ALL" && !ALL_CAPS.contains(&full.as_str()) {
+        let name = cap_name(c);
+        if name != "ALL" && !ALL_CAPS.contains(&name.as_str()) {
             return Err(format!("unknown capability: {c:?}"));
         }
     }
