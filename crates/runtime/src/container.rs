@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
@@ -344,10 +345,14 @@ impl Container {
         // Only paths are worked out here; nothing exists until apply/create.
         let cgroups_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
         let cgroup = Manager::new(&opts.id, cgroups_path.as_deref(), opts.systemd_cgroup)?;
-        std::fs::create_dir_all(&opts.root)
+        // 0700, as runc's: the state names the bundle and holds the container's sockets.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&opts.root)
             .map_err(|e| RuntimeError::path("create state root", &opts.root, e))?;
         let dir = opts.root.join(&opts.id);
-        match std::fs::create_dir(&dir) {
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(RuntimeError::AlreadyExists(opts.id.clone()))
@@ -895,8 +900,24 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
         .map_err(|e| RuntimeError::path("write", "/proc/self/timens_offsets", e))
 }
 
+/// Closes every descriptor the init inherited from whoever ran the runtime, except those
+/// it works with. The init becomes visible in the container (as its pid 1, or at once in a
+/// shared pid namespace) before it execs; a host directory it still held would be reachable
+/// through /proc/1/fd or ptrace.
+fn close_host_fds(chan: &Channel, setup: &InitSetup<'_>) -> Result<()> {
+    let mut keep: Vec<RawFd> = (3..3 + setup.preserve_fds as RawFd).collect();
+    keep.push(chan.as_fd().as_raw_fd());
+    keep.extend(setup.console.iter().map(|f| f.as_raw_fd()));
+    keep.extend(setup.listener.iter().map(|f| f.as_raw_fd()));
+    keep.extend(setup.exec_listener.iter().map(|l| l.as_raw_fd()));
+    keep.extend(setup.idmapped.values().map(|f| f.as_raw_fd()));
+    keep.extend(setup.plan.join.iter().map(|(f, _, _)| f.as_raw_fd()));
+    sys::close_fds_except(&keep).map_err(|e| RuntimeError::sys("close inherited descriptors", e))
+}
+
 /// The first child: namespaces in, then fork the init.
 fn intermediate(chan: &Channel, setup: InitSetup<'_>) -> Result<()> {
+    close_host_fds(chan, &setup)?;
     chan.expect_go()?;
     join_namespaces(&setup.plan.join)?;
     if setup.plan.new_user {
@@ -946,10 +967,11 @@ impl Channel {
 
 /// The container's init, up to `exec`.
 fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible> {
-    let host_pid = chan.expect_host_pid()?;
     // Nothing of the runtime should be visible to the container through /proc/PID/exe or
     // ptrace while it still runs runtime code (see crate::sealed for the binary itself).
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    close_host_fds(chan, &setup)?;
+    let host_pid = chan.expect_host_pid()?;
     sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     let spec = setup.spec;
     let process = spec
@@ -1012,6 +1034,9 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         }
     }
     drop(root_fd);
+    if setup.plan.unshare & libc::CLONE_NEWNET != 0 {
+        sys::loopback_up().map_err(|e| RuntimeError::sys("bring up lo", e))?;
+    }
     if let Some(h) = spec.hostname().as_ref().filter(|h| !h.is_empty()) {
         sys::sethostname(h).map_err(|e| RuntimeError::sys(format!("set hostname {h:?}"), e))?;
     }
@@ -1040,8 +1065,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
             .map(|b| (b.height() as u16, b.width() as u16));
         process::setup_console(c, size)?;
     }
-    rustix::process::chdir(process.cwd())
-        .map_err(|e| RuntimeError::path("chdir to process.cwd", process.cwd(), e))?;
+    process::enter_cwd(process.cwd(), true)?;
     let exec = process::prepare(&process)?;
     let mut conn = match setup.exec_listener {
         Some(listener) => {
@@ -1117,9 +1141,19 @@ fn exec_intermediate(
     preserve_fds: u32,
     setgroups_denied: bool,
 ) -> Result<()> {
-    chan.expect_go()?;
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    // The child becomes visible in the container's pid namespace at fork; with
+    // CAP_SYS_PTRACE, container root could attach to it while it is still being set up, so
+    // nothing of the caller (a supervisor's state directory, logs, sockets) may be open in it.
+    let mut keep: Vec<RawFd> = (3..3 + preserve_fds as RawFd).collect();
+    keep.push(chan.as_fd().as_raw_fd());
+    keep.extend(console.iter().map(|f| f.as_raw_fd()));
+    keep.extend(join.iter().map(|(f, _, _)| f.as_raw_fd()));
+    sys::close_fds_except(&keep)
+        .map_err(|e| RuntimeError::sys("close inherited descriptors", e))?;
+    chan.expect_go()?;
     join_namespaces(&join)?;
+    drop(join);
     match sys::fork().map_err(|e| RuntimeError::sys("fork exec process", e))? {
         Fork::Child => {
             let r = (|| -> Result<std::convert::Infallible> {
@@ -1132,8 +1166,7 @@ fn exec_intermediate(
                         .map(|b| (b.height() as u16, b.width() as u16));
                     process::setup_console(c, size)?;
                 }
-                rustix::process::chdir(process.cwd())
-                    .map_err(|e| RuntimeError::path("chdir to process.cwd", process.cwd(), e))?;
+                process::enter_cwd(process.cwd(), false)?;
                 process::apply_oom_score_adj(process)?;
                 let exec = process::prepare(process)?;
                 let fin = Finish {

@@ -29,6 +29,46 @@ fn cstring(s: &str, what: &str) -> Result<CString> {
         .map_err(|_| RuntimeError::InvalidConfig(format!("{what} {s:?} contains a NUL byte")))
 }
 
+/// Makes `cwd` the working directory, resolved inside the current root (the container's,
+/// after pivot_root or setns into its mount namespace) and checked once there.
+///
+/// `chdir(cwd)` would follow `..`, absolute symlinks and magic links such as
+/// `/proc/self/fd/N` wherever they lead, and a descriptor the caller still held on a host
+/// directory turned `-w /proc/self/fd/6` into the host's filesystem (CVE-2024-21626). Here
+/// the path is opened with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, entered through that
+/// handle, and getcwd must then name a path under the root: the kernel prefixes an
+/// unreachable directory with "(unreachable)". `create` makes missing directories (for the
+/// init, as runc does; `exec` needs an existing one).
+pub fn enter_cwd(cwd: &Path, create: bool) -> Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let fail = |e: std::io::Error| RuntimeError::path("chdir to process.cwd", cwd, e);
+    let root = rustix::fs::open(
+        "/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| fail(e.into()))?;
+    let dir = if create {
+        crate::safepath::mkdir_all_in_root(root.as_fd(), cwd, 0o755)
+    } else {
+        crate::safepath::open_in_root(
+            root.as_fd(),
+            cwd,
+            OFlags::PATH | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+    }
+    .map_err(fail)?;
+    rustix::process::fchdir(&dir).map_err(|e| fail(e.into()))?;
+    let now = rustix::process::getcwd(Vec::new()).map_err(|e| fail(e.into()))?;
+    if !now.as_bytes().starts_with(b"/") {
+        return Err(RuntimeError::InvalidConfig(format!(
+            "process.cwd {cwd:?} resolves outside the container's root"
+        )));
+    }
+    Ok(())
+}
+
 /// Finds `args[0]` the way exec.LookPath does, with the process's own PATH.
 pub fn prepare(p: &Process) -> Result<Exec> {
     let args = p.args().clone().unwrap_or_default();
@@ -270,6 +310,14 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
             .map_err(|e| RuntimeError::sys("set no_new_privs", e))?;
     }
+    if let Some(profile) = f
+        .process
+        .apparmor_profile()
+        .as_ref()
+        .filter(|a| !a.is_empty())
+    {
+        apply_apparmor(profile)?;
+    }
     sys::cloexec_from(3 + f.preserve_fds)
         .map_err(|e| RuntimeError::sys("close runtime descriptors", e))?;
     sys::reset_signals();
@@ -284,6 +332,16 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
         "exec {}: {err}",
         exec.path.to_string_lossy()
     )))
+}
+
+/// Asks AppArmor to confine the process in `profile` from its next execve on
+/// (spec validation already refused a profile on a host without AppArmor).
+fn apply_apparmor(profile: &str) -> Result<()> {
+    let value = format!("exec {profile}");
+    let newer = std::fs::write("/proc/self/attr/apparmor/exec", &value);
+    newer
+        .or_else(|_| std::fs::write("/proc/self/attr/exec", &value))
+        .map_err(|e| RuntimeError::sys(format!("apply AppArmor profile {profile:?}"), e))
 }
 
 fn send_listener(listener: &Option<(OwnedFd, Vec<u8>)>, fd: Option<OwnedFd>) -> Result<()> {

@@ -222,6 +222,16 @@ pub fn validate(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// Whether the kernel has AppArmor enabled (the module's own switch, as runc reads it).
+pub fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim_start().starts_with('Y'))
+}
+
+fn selinux_enabled() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce").exists()
+}
+
 /// Checks a process object (also used for `exec --process`).
 pub fn validate_process(p: &Process) -> Result<()> {
     let args = p.args().as_ref().filter(|a| !a.is_empty());
@@ -232,6 +242,21 @@ pub fn validate_process(p: &Process) -> Result<()> {
         return Err(invalid(format!(
             "process.cwd {:?}: must be an absolute path",
             p.cwd()
+        )));
+    }
+    if let Some(profile) = p.apparmor_profile().as_ref().filter(|a| !a.is_empty()) {
+        // Applying no profile where one was asked for would leave the user believing the
+        // process is confined; runc and crun refuse too.
+        if !apparmor_enabled() {
+            return Err(invalid(format!(
+                "process.apparmorProfile {profile:?}: AppArmor is not enabled on this host"
+            )));
+        }
+    }
+    if p.selinux_label().as_ref().is_some_and(|l| !l.is_empty()) && !selinux_enabled() {
+        return Err(invalid(format!(
+            "process.selinuxLabel {:?}: SELinux is not enabled on this host",
+            p.selinux_label().as_deref().unwrap_or_default()
         )));
     }
     for e in p.env().iter().flatten() {

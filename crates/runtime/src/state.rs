@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -104,7 +105,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
         std::process::id()
     ));
-    let mut f = File::create(&tmp).map_err(|e| RuntimeError::path("create", &tmp, e))?;
+    // 0600: the state holds the container's config path, pid and annotations, as runc's.
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| RuntimeError::path("create", &tmp, e))?;
     f.write_all(data)
         .map_err(|e| RuntimeError::path("write", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| RuntimeError::path("rename", &tmp, e))?;

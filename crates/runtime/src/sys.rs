@@ -247,6 +247,88 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Closes every descriptor from 3 up except `keep` (sorted or not). A process that is about
+/// to become visible inside a container calls this first: whatever the caller had open (a
+/// supervisor's state directory, a daemon's cgroup or /proc handles, an inherited host
+/// directory) must not be reachable through /proc/PID/fd or ptrace (CVE-2024-21626 class).
+pub fn close_fds_except(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|&&fd| fd >= 3)
+        .map(|&fd| fd as u32)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut lo: u32 = 3;
+    let mut ranges = Vec::with_capacity(keep.len() + 1);
+    for &k in &keep {
+        if k > lo {
+            ranges.push((lo, k - 1));
+        }
+        lo = k + 1;
+    }
+    ranges.push((lo, u32::MAX));
+    for (first, last) in ranges {
+        // SAFETY: close_range takes integers; closing descriptors the Rust side still owns
+        // is avoided by the caller passing every fd it keeps using in `keep`.
+        let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+        if r != 0 {
+            return close_fds_walk(&keep);
+        }
+    }
+    Ok(())
+}
+
+/// [`close_fds_except`] for kernels without close_range (before 5.9).
+fn close_fds_walk(keep: &[u32]) -> io::Result<()> {
+    let mut open = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        let Ok(entry) = entry else { continue };
+        if let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            open.push(fd);
+        }
+    }
+    for fd in open {
+        if fd >= 3 && keep.binary_search(&fd).is_err() {
+            // SAFETY: the fd is not one the caller keeps; the directory-listing fd is
+            // already closed, so a stale number just fails with EBADF.
+            unsafe { libc::close(fd as RawFd) };
+        }
+    }
+    Ok(())
+}
+
+/// Brings the loopback interface of the current network namespace up (SIOCSIFFLAGS with
+/// IFF_UP), as runc does for every network namespace it creates: a server bound to
+/// 127.0.0.1 inside the container must be reachable from the container itself.
+pub fn loopback_up() -> io::Result<()> {
+    let sock = rustix::net::socket(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::DGRAM,
+        None,
+    )?;
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags into `req`, which outlives
+    // the call.
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })?;
+    // SAFETY: the union's flags member is the one SIOCGIFFLAGS filled in.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    if flags & libc::IFF_UP as libc::c_short != 0 {
+        return Ok(());
+    }
+    req.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    // SAFETY: as above; SIOCSIFFLAGS only reads `req`.
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) }).map(drop)
+}
+
 /// Clears close-on-exec on `fd` so it is inherited (for --preserve-fds and LISTEN_FDS).
 pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on an integer descriptor; fails with EBADF if it is not open.

@@ -441,12 +441,16 @@ fn set_hugetlb(m: &Manager, limits: &[LinuxHugepageLimit]) -> Result<(), CgroupE
     Ok(())
 }
 
-/// net_cls and net_prio are rarely mounted; their settings only apply where they are.
+/// net_cls and net_prio are rarely mounted. A setting for one that is not is refused, as
+/// runc and crun do: the user must not believe a class or priority is in force when it is
+/// not.
 fn set_network(m: &Manager, net: &LinuxNetwork) -> Result<(), CgroupError> {
-    if let (Some(id), Some(dir)) = (net.class_id(), m.v1_dir("net_cls")) {
+    if let Some(id) = net.class_id() {
+        let dir = m.v1_require("net_cls", "set network.classID")?;
         fs::write(&dir.join("net_cls.classid"), &id.to_string())?;
     }
-    if let (Some(prios), Some(dir)) = (net.priorities(), m.v1_dir("net_prio")) {
+    if let Some(prios) = net.priorities().as_ref().filter(|p| !p.is_empty()) {
+        let dir = m.v1_require("net_prio", "set network.priorities")?;
         for p in prios {
             fs::write(
                 &dir.join("net_prio.ifpriomap"),
@@ -844,6 +848,26 @@ mod tests {
     }
 
     #[test]
+    fn network_settings_without_their_controller_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = tmp.path();
+        let m = fake_v1(r, &[]);
+        for net in [
+            serde_json::json!({"classID": 7}),
+            serde_json::json!({"priorities": [{"name": "eth0", "priority": 5}]}),
+        ] {
+            let e = m
+                .set(&resources(serde_json::json!({ "network": net })))
+                .unwrap_err();
+            assert!(e.to_string().contains("not mounted"), "{e}");
+        }
+        let m = fake_v1(r, &[("net_cls/c/net_cls.classid", "0\n")]);
+        m.set(&resources(serde_json::json!({"network": {"classID": 7}})))
+            .unwrap();
+        assert_eq!(read(r, "net_cls/c/net_cls.classid"), "7");
+    }
+
+    #[test]
     fn set_writes_v1_files() {
         let tmp = tempfile::tempdir().unwrap();
         let r = tmp.path();
@@ -856,7 +880,6 @@ mod tests {
             "pids": {"limit": 0},
             "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}],
             "blockIO": {"weight": 300, "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}]},
-            "network": {"classID": 7},
             "unified": {}
         })))
         .unwrap();

@@ -62,6 +62,16 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 
 pub(super) fn set(m: &Manager, r: &LinuxResources) -> Result<(), CgroupError> {
     let dir = m.v2_dir()?.dir.as_path();
+    if let Some(net) = r.network() {
+        // cgroup v2 has no net_cls or net_prio controller; refused as runc and crun do
+        // rather than silently not applied.
+        if net.class_id().is_some() || net.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(CgroupError::NoController {
+                controller: "net_cls/net_prio".into(),
+                what: "apply network class or priorities (cgroup v2 has neither)".into(),
+            });
+        }
+    }
     if let Some(rules) = r.devices().as_deref().filter(|r| !r.is_empty()) {
         devices_bpf::set(dir, rules)?;
     }
