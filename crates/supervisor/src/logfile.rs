@@ -36,7 +36,7 @@ fn open_append(path: &Path) -> Result<File, ShimError> {
     OpenOptions::new()
         .create(true)
         .append(true)
-        .mode(0o640)
+        .mode(0o600)
         .open(path)
         .map_err(|e| ShimError::path("open log", path, e))
 }

@@ -6,6 +6,7 @@ mod config;
 mod socket;
 mod tls;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -110,8 +111,16 @@ pub async fn run(settings: Settings) -> Result<()> {
     } else {
         None
     };
-    std::fs::create_dir_all(&settings.exec_root)
-        .with_context(|| format!("creating the exec root {}", settings.exec_root.display()))?;
+    // The roots are closed to other host users; the exec root stays traversable (0711) because
+    // the default socket lives in it, and everything below it is 0700.
+    for (dir, mode, what) in [
+        (&settings.exec_root, 0o711, "the exec root"),
+        (&settings.data_root, 0o700, "the data root"),
+    ] {
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)))
+            .with_context(|| format!("creating {what} {}", dir.display()))?;
+    }
     let engine_config = EngineConfig {
         data_root: settings.data_root.clone(),
         exec_root: settings.exec_root.clone(),

@@ -95,7 +95,10 @@ pub fn resolve_user(root: &Path, spec: &str) -> Result<User, String> {
             }
         };
     }
-    let mut additional = Vec::new();
+    // The primary group is a supplementary group too, as Docker and containerd set it since
+    // CVE-2023-25173: otherwise a process keeps whatever groups it inherited, and a file
+    // whose group is denied access through the group bits stays readable.
+    let mut additional = vec![gid];
     if !name.is_empty() {
         for f in &groups {
             let members = f.get(3).copied().unwrap_or("");
@@ -265,7 +268,7 @@ mod tests {
         let u = resolve_user(dir.path(), "web").unwrap();
         assert_eq!(
             (u.uid, u.gid, u.additional_gids.clone()),
-            (1000, 1000, vec![50])
+            (1000, 1000, vec![1000, 50])
         );
         assert_eq!(u.home, "/home/web");
         let u = resolve_user(dir.path(), "1000:staff").unwrap();

@@ -17,6 +17,7 @@ pub mod spec;
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -169,16 +170,38 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Writes a file so that a reader (or a crash) sees the old or the new content, never part.
 pub(crate) fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_durable_mode(path, data, 0o600)
+}
+
+/// [`write_durable`] with another mode, for files a container's non-root users must read
+/// through a bind mount (/etc/hosts, /etc/resolv.conf, /etc/hostname: 0644 as Docker's).
+pub(crate) fn write_durable_mode(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("f")
     ));
-    let mut f = std::fs::File::create(&tmp)?;
+    // 0600 by default: records hold the container's environment (passwords passed with -e)
+    // and its config; other host users must not read them (Docker's files are 0600 too).
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// Creates `dir` (and missing parents) and closes it to other host users: a container's
+/// directories hold its config, logs and rootfs, and a rootfs reachable by others would let
+/// them run setuid binaries planted by container root (CVE-2021-41091).
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 impl Containers {
@@ -187,7 +210,7 @@ impl Containers {
         let run = exec_root.join("containers");
         let runtime_root = exec_root.join("runtime");
         for d in [&dir, &run, &runtime_root] {
-            std::fs::create_dir_all(d).map_err(|source| EngineError::Io {
+            create_private_dir(d).map_err(|source| EngineError::Io {
                 what: "creating",
                 path: d.clone(),
                 source,
@@ -730,7 +753,7 @@ impl Engine {
 
     async fn make_container_dir(&self, rec: &ContainerRecord, image_id: &str) -> Result<()> {
         let dir = self.containers.data_dir(&rec.id);
-        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
+        create_private_dir(&dir).map_err(|source| EngineError::Io {
             what: "creating",
             path: dir.clone(),
             source,
@@ -827,11 +850,13 @@ impl Engine {
         // A leftover of an earlier run the daemon could not clean (it was away).
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
         let _ = std::fs::remove_dir_all(self.containers.runtime_root.join(&id));
-        std::fs::create_dir_all(&rootfs).map_err(|source| EngineError::Io {
-            what: "creating",
-            path: rootfs.clone(),
-            source,
-        })?;
+        create_private_dir(&bundle)
+            .and_then(|()| create_private_dir(&rootfs))
+            .map_err(|source| EngineError::Io {
+                what: "creating",
+                path: rootfs.clone(),
+                source,
+            })?;
         let mounts = self.rootfs_mounts(&id)?;
         muelle_image::snapshot::mount_at(&mounts, &rootfs)
             .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
@@ -958,7 +983,7 @@ impl Engine {
         let mut etc_files = Vec::new();
         for (dest, path, content) in files {
             if !Path::new(path).exists() {
-                write_durable(Path::new(path), content.as_bytes())
+                write_durable_mode(Path::new(path), content.as_bytes(), 0o644)
                     .map_err(|e| (format!("write {path}: {e}"), 128))?;
             }
             etc_files.push((dest.to_string(), path.clone()));
@@ -1002,7 +1027,7 @@ impl Engine {
         let spec = spec::build(&input);
         let spec_bytes =
             serde_json::to_vec_pretty(&spec).map_err(|e| (format!("encode spec: {e}"), 128))?;
-        std::fs::write(bundle.join("config.json"), spec_bytes)
+        write_durable(&bundle.join("config.json"), &spec_bytes)
             .map_err(|e| (format!("write config.json: {e}"), 128))?;
         let mut a = vec![
             "--id".to_string(),

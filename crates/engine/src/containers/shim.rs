@@ -2,6 +2,7 @@
 //! `muelle-shim`, and requests on its socket.
 
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -51,6 +52,7 @@ pub async fn spawn(args: &[String], log: &Path) -> Result<i64, String> {
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(log)
         .map_err(|e| format!("open {}: {e}", log.display()))?;
     let mut child = tokio::process::Command::new(binary())

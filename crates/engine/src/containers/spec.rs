@@ -239,6 +239,15 @@ pub fn build(input: &SpecInput<'_>) -> Value {
         "resources": resources,
         "cgroupsPath": input.cgroups_path,
     });
+    if hc.network_mode() != "host" && !hc.network_mode().starts_with("container:") {
+        // Docker's defaults for a network namespace of the container's own: ping without
+        // CAP_NET_RAW and any port without CAP_NET_BIND_SERVICE; both only reach the
+        // container's own namespace.
+        linux["sysctl"] = json!({
+            "net.ipv4.ip_unprivileged_port_start": "0",
+            "net.ipv4.ping_group_range": "0 2147483647",
+        });
+    }
     if !privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
@@ -341,6 +350,10 @@ fn default_mounts(privileged: bool) -> Vec<Value> {
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        // As in Docker's default spec: the container's own cgroups, read-only unless
+        // privileged (the runtime mounts only the container's subtree).
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", if privileged { "rw" } else { "ro" }]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
             "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
@@ -368,6 +381,9 @@ fn device_rules(privileged: bool) -> Value {
     };
     json!([
         {"allow": false, "access": "rwm"},
+        // mknod of any device node (using one still needs its own rule), as runc allows.
+        {"allow": true, "type": "c", "access": "m"},
+        {"allow": true, "type": "b", "access": "m"},
         rule("c", 1, Some(3), "rwm"),   // null
         rule("c", 1, Some(5), "rwm"),   // zero
         rule("c", 1, Some(7), "rwm"),   // full
@@ -377,8 +393,9 @@ fn device_rules(privileged: bool) -> Value {
         rule("c", 5, Some(1), "rwm"),   // console
         rule("c", 5, Some(2), "rwm"),   // ptmx
         rule("c", 136, None, "rwm"),    // pts
-        rule("c", 10, Some(200), "rwm"), // tun
-        rule("c", 10, Some(229), "rwm"), // fuse
+        rule("c", 10, Some(200), "rwm"), // tun, as runc allows it under Docker
+        // fuse stays denied as in Docker's default spec: a FUSE mount needs
+        // CAP_SYS_ADMIN anyway, and /dev/fuse is only given with --device.
     ])
 }
 

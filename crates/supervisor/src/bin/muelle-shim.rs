@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -307,7 +308,13 @@ fn write_durable(path: &Path, data: &[u8]) -> Result<(), ShimError> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("exit"),
         std::process::id()
     ));
-    let mut f = File::create(&tmp).map_err(|e| ShimError::path("create", &tmp, e))?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| ShimError::path("create", &tmp, e))?;
     f.write_all(data)
         .and_then(|()| f.sync_all())
         .map_err(|e| ShimError::path("write", &tmp, e))?;
@@ -401,7 +408,10 @@ impl Shim {
         // From here on fds 0 and 1 are /dev/null: the ready pipe is written through its
         // dup, and no process forked later may hold the daemon's pipe as its stdout.
         stdio.restore();
-        std::fs::create_dir_all(&opts.state_dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&opts.state_dir)
             .map_err(|e| ShimError::path("create", &opts.state_dir, e))?;
         let state_dir =
             File::open(&opts.state_dir).map_err(|e| ShimError::path("open", &opts.state_dir, e))?;
