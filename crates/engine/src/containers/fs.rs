@@ -353,11 +353,11 @@ impl Engine {
         }
         merge_config(&mut config, &container_cfg);
         // No start, stop or removal while the upper dir is read.
-        let _op = ctr.op.lock().await;
+        let _op = ctr.lock_op().await?;
         let rec = ctr.record();
         check_usable(&rec, "commit")?;
         let paused_here = if req.pause && rec.state.running && !rec.state.paused {
-            self.pause_container(&rec.id).await?;
+            self.pause_locked(&ctr)?;
             true
         } else {
             false
@@ -375,7 +375,7 @@ impl Engine {
             .await
             .map_err(task_err("commit"));
         if paused_here {
-            if let Err(e) = self.unpause_container(&rec.id).await {
+            if let Err(e) = self.unpause_locked(&ctr) {
                 tracing::warn!(container = %rec.id, error = %e, "unpausing after commit");
             }
         }

@@ -128,6 +128,17 @@ pub(crate) struct Ctr {
 }
 
 impl Ctr {
+    /// The op lock, once the container is still there: an operation that queued behind a
+    /// removal finds it gone (404) instead of working on what is left of it (a restart
+    /// recreated its bundle and answered 500 for the missing rootfs.json).
+    async fn lock_op(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ContainerError> {
+        let guard = self.op.lock().await;
+        if self.progress.borrow().removed {
+            return Err(ContainerError::NotFound(self.id.clone()));
+        }
+        Ok(guard)
+    }
+
     fn record(&self) -> ContainerRecord {
         match self.rec.lock() {
             Ok(r) => r.clone(),
@@ -801,7 +812,7 @@ impl Engine {
     /// Starts a created or stopped container.
     pub async fn start_container(self: &Arc<Self>, name_or_id: &str) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
-        let op = ctr.op.lock().await;
+        let op = ctr.lock_op().await?;
         let rec = ctr.record();
         if rec.state.paused {
             return Err(ContainerError::Conflict(
@@ -1176,7 +1187,9 @@ impl Engine {
                     r.state.status = "restarting".into();
                 });
                 tokio::time::sleep(delay).await;
-                let _op = ctr.op.lock().await;
+                let Ok(_op) = ctr.lock_op().await else {
+                    return;
+                };
                 let rec = ctr.record();
                 if rec.stopped_by_user || rec.state.running || rec.state.status == "removing" {
                     ctr.update(|r| {
@@ -1225,7 +1238,12 @@ impl Engine {
             let _ = c.resume();
         }
         c.kill(sig, all).map_err(|e| {
-            ContainerError::Internal(format!("cannot kill container {id}: {e}")).into()
+            // It ended between the check and the signal: not running, as dockerd says.
+            if c.status() == muelle_runtime::state::Status::Stopped {
+                ContainerError::Conflict(format!("Container {id} is not running")).into()
+            } else {
+                ContainerError::Internal(format!("cannot kill container {id}: {e}")).into()
+            }
         })
     }
 
@@ -1246,7 +1264,7 @@ impl Engine {
         timeout: Option<i64>,
     ) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
-        let _op = ctr.op.lock().await;
+        let _op = ctr.lock_op().await?;
         self.stop_locked(&ctr, signal, timeout).await
     }
 
@@ -1305,7 +1323,13 @@ impl Engine {
         timeout: Option<i64>,
     ) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
-        let _op = ctr.op.lock().await;
+        let _op = ctr.lock_op().await?;
+        if ctr.record().state.status == "removing" {
+            return Err(ContainerError::Conflict(
+                "container is marked for removal and cannot be started".into(),
+            )
+            .into());
+        }
         match self.stop_locked(&ctr, signal, timeout).await {
             Ok(()) => {}
             Err(EngineError::Container(ContainerError::NotModified(_))) => {}
@@ -1324,7 +1348,7 @@ impl Engine {
         _volumes: bool,
     ) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
-        let _op = ctr.op.lock().await;
+        let _op = ctr.lock_op().await?;
         let rec = ctr.record();
         if rec.state.status == "removing" {
             return Err(ContainerError::Conflict(format!(
@@ -1464,6 +1488,13 @@ impl Engine {
 
     pub async fn pause_container(&self, name_or_id: &str) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
+        // Serialised with stop and rm: a freeze landing while rm -f waits for its SIGKILL
+        // kept the process from dying.
+        let _op = ctr.lock_op().await?;
+        self.pause_locked(&ctr)
+    }
+
+    pub(crate) fn pause_locked(&self, ctr: &Ctr) -> Result<()> {
         let rec = ctr.record();
         ensure_running(&rec)?;
         if rec.state.paused {
@@ -1473,18 +1504,23 @@ impl Engine {
             ))
             .into());
         }
-        self.set_paused(&ctr, &rec.id, true)
+        self.set_paused(ctr, &rec.id, true)
     }
 
     pub async fn unpause_container(&self, name_or_id: &str) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
+        let _op = ctr.lock_op().await?;
+        self.unpause_locked(&ctr)
+    }
+
+    pub(crate) fn unpause_locked(&self, ctr: &Ctr) -> Result<()> {
         let rec = ctr.record();
         if !rec.state.paused {
             return Err(
                 ContainerError::Conflict(format!("Container {} is not paused", rec.id)).into(),
             );
         }
-        self.set_paused(&ctr, &rec.id, false)
+        self.set_paused(ctr, &rec.id, false)
     }
 
     /// Freezes (`pause`) or thaws (`unpause`) the container's processes, then records the
@@ -1495,8 +1531,31 @@ impl Engine {
         } else {
             (RuntimeOp::Resume, "unpause", "running")
         };
-        self.runtime(id, op)
-            .map_err(|e| ContainerError::Internal(format!("{action}: {e}")))?;
+        if let Err(e) = self.runtime(id, op) {
+            // The process ended, or a kill thawed it, since the record was read: a conflict
+            // with its real state, which the record then follows.
+            use muelle_runtime::state::Status;
+            let now = muelle_runtime::Container::load(&self.containers.runtime_root, id)
+                .map(|c| c.status())
+                .unwrap_or(Status::Stopped);
+            return Err(match (now, paused) {
+                (Status::Stopped, _) => {
+                    ContainerError::Conflict(format!("Container {id} is not running"))
+                }
+                (Status::Running, false) => {
+                    ctr.update(|r| {
+                        r.state.paused = false;
+                        r.state.status = "running".into();
+                    });
+                    ContainerError::Conflict(format!("Container {id} is not paused"))
+                }
+                (Status::Paused, true) => {
+                    ContainerError::Conflict(format!("Container {id} is already paused"))
+                }
+                _ => ContainerError::Internal(format!("{action}: {e}")),
+            }
+            .into());
+        }
         let rec = ctr.update(|r| {
             r.state.paused = paused;
             r.state.status = status.into();
@@ -1645,7 +1704,9 @@ impl Engine {
                     if restart {
                         let engine = self.clone();
                         tokio::spawn(async move {
-                            let _op = ctr.op.lock().await;
+                            let Ok(_op) = ctr.lock_op().await else {
+                                return;
+                            };
                             if let Err(e) = engine.start_locked(&ctr).await {
                                 tracing::warn!(container = %ctr.id, error = %e, "restart at daemon start failed");
                             }
