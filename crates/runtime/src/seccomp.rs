@@ -676,7 +676,13 @@ fn stub_program(highest: &[Highest]) -> Option<Vec<Insn>> {
     if highest.is_empty() {
         return None;
     }
-    let block_len = |h: &Highest| if h.audit_arch == AUDIT_ARCH_X86_64 { 5 } else { 3 };
+    let block_len = |h: &Highest| {
+        if h.audit_arch == AUDIT_ARCH_X86_64 {
+            5
+        } else {
+            3
+        }
+    };
     let total = 1 + highest.iter().map(block_len).sum::<usize>() + 2;
     let (allow, enosys) = (total - 2, total - 1);
     let stmt = |code: u32, k: u32| Insn {
@@ -697,7 +703,13 @@ fn stub_program(highest: &[Highest]) -> Option<Vec<Insn>> {
     };
     // Above an unknown highest number nothing is: compare with the largest value.
     let above = |program: &Vec<Insn>, highest: Option<u32>| {
-        jump(program, libc::BPF_JGT, highest.unwrap_or(u32::MAX), enosys, allow)
+        jump(
+            program,
+            libc::BPF_JGT,
+            highest.unwrap_or(u32::MAX),
+            enosys,
+            allow,
+        )
     };
     for h in highest {
         let end = program.len() + block_len(h);
@@ -706,7 +718,13 @@ fn stub_program(highest: &[Highest]) -> Option<Vec<Insn>> {
         program.push(stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, DATA_NR));
         if h.audit_arch == AUDIT_ARCH_X86_64 {
             let here = program.len();
-            program.push(jump(&program, libc::BPF_JSET, X32_SYSCALL_BIT, here + 2, here + 1)?);
+            program.push(jump(
+                &program,
+                libc::BPF_JSET,
+                X32_SYSCALL_BIT,
+                here + 2,
+                here + 1,
+            )?);
             program.push(above(&program, h.native)?);
             program.push(above(&program, h.x32)?);
         } else {
@@ -934,7 +952,8 @@ mod tests {
     const ENOSYS: u32 = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
 
     #[test]
-    fn enosys_stub_answers_above_the_highest_named_syscall() -> Result<(), Box<dyn std::error::Error>> {
+    fn enosys_stub_answers_above_the_highest_named_syscall(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let stub = enosys_stub(&spec(json!({
             "defaultAction": "SCMP_ACT_ERRNO",
             "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
@@ -971,8 +990,10 @@ mod tests {
             let s = spec(json!({"defaultAction": default, "syscalls": calls}))?;
             assert_eq!(enosys_stub(&s), None, "{default}");
         }
-        let s = spec(json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
-                            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}))?;
+        let s = spec(
+            json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+                            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}),
+        )?;
         assert_eq!(enosys_stub(&s), None, "ENOSYS already");
         let s = spec(json!({"defaultAction": "SCMP_ACT_ERRNO",
                             "syscalls": [{"names": ["no_such_syscall"], "action": "SCMP_ACT_ALLOW"}]}))?;

@@ -381,10 +381,7 @@ mod tests {
     const AMD64: Host = Host {
         arch: "amd64",
         scmp_arch: Some("SCMP_ARCH_X86_64"),
-        kernel: KernelVersion {
-            major: 6,
-            minor: 1,
-        },
+        kernel: KernelVersion { major: 6, minor: 1 },
     };
 
     fn default_filter(cap_add: &[&str]) -> LinuxSeccomp {
@@ -560,7 +557,10 @@ mod tests {
             "pidfd_getfd",
             "process_madvise",
         ] {
-            assert!(allowed(&f, name), "{name} should be allowed with SYS_PTRACE");
+            assert!(
+                allowed(&f, name),
+                "{name} should be allowed with SYS_PTRACE"
+            );
         }
         assert!(refused(&f, "mount"));
     }
@@ -653,10 +653,21 @@ mod tests {
                 minor: 18
             })
         );
-        assert_eq!(v("5.10-rc1"), Some(KernelVersion { major: 5, minor: 10 }));
+        assert_eq!(
+            v("5.10-rc1"),
+            Some(KernelVersion {
+                major: 5,
+                minor: 10
+            })
+        );
         assert_eq!(v("6"), None);
         assert_eq!(v("x.1"), None);
-        assert!(KernelVersion { major: 4, minor: 10 } > KernelVersion { major: 4, minor: 8 });
+        assert!(
+            KernelVersion {
+                major: 4,
+                minor: 10
+            } > KernelVersion { major: 4, minor: 8 }
+        );
         assert!(Host::current().is_ok());
     }
 
