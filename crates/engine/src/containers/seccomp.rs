@@ -642,6 +642,49 @@ mod tests {
         assert!(f.architectures.is_empty());
     }
 
+    /// The filter goes through the runtime's reading of the spec and libseccomp as is, for
+    /// every capability set the tests use; syscalls the profile names above what libseccomp
+    /// knows end up behind the runtime's ENOSYS stub.
+    #[test]
+    fn the_runtime_compiles_every_filter() {
+        for add in [&[][..], &["SYS_ADMIN"], &["SYS_PTRACE"], &["ALL"]] {
+            let f = default_filter(add);
+            let spec: oci_spec::runtime::LinuxSeccomp =
+                serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
+            muelle_runtime::seccomp::build_filter(&spec).unwrap_or_else(|e| panic!("{add:?}: {e}"));
+            assert!(muelle_runtime::seccomp::enosys_stub(&spec).is_some());
+        }
+    }
+
+    #[test]
+    fn security_opt_picks_the_filter() {
+        let hc = |opts: &[&str]| HostConfig {
+            security_opt: opts.iter().map(|o| o.to_string()).collect(),
+            ..HostConfig::default()
+        };
+        let caps = capabilities(false, &[], &[]);
+        let filter = |opts: &[&str]| for_container(&hc(opts), &caps).unwrap();
+        let default = filter(&[]).unwrap();
+        assert_eq!(default.default_action, Action::Errno);
+        assert_eq!(filter(&["seccomp=unconfined"]), None);
+        assert_eq!(filter(&["seccomp:unconfined"]), None);
+        assert_eq!(filter(&["seccomp=builtin"]), Some(default.clone()));
+        // The last one counts.
+        assert_eq!(
+            filter(&["seccomp=unconfined", "seccomp=builtin"]),
+            Some(default)
+        );
+        let own = filter(&[r#"seccomp={"defaultAction": "SCMP_ACT_LOG"}"#]).unwrap();
+        assert_eq!(own.default_action, Action::Log);
+        assert!(own.syscalls.is_empty());
+        let err = for_container(&hc(&["seccomp=/etc/profile.json"]), &caps).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Decoding seccomp profile failed"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn kernel_versions() {
         let v = |t: &str| KernelVersion::parse(t);
