@@ -275,10 +275,12 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
     apply_rlimits(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
     let filter = f.seccomp.map(crate::seccomp::build_filter).transpose()?;
+    let enosys = f.seccomp.and_then(crate::seccomp::enosys_stub);
     // Without no_new_privs, seccomp needs CAP_SYS_ADMIN: load it while we still have it.
     if !nnp {
         if let Some(filt) = &filter {
             let fd = crate::seccomp::load(filt)?;
+            load_enosys(&enosys);
             send_listener(&f.listener, fd)?;
         }
     }
@@ -324,6 +326,7 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
     if nnp {
         if let Some(filt) = &filter {
             let fd = crate::seccomp::load(filt)?;
+            load_enosys(&enosys);
             send_listener(&f.listener, fd)?;
         }
     }
@@ -342,6 +345,14 @@ fn apply_apparmor(profile: &str) -> Result<()> {
     newer
         .or_else(|_| std::fs::write("/proc/self/attr/exec", &value))
         .map_err(|e| RuntimeError::sys(format!("apply AppArmor profile {profile:?}"), e))
+}
+
+fn load_enosys(stub: &Option<crate::seccomp::EnosysStub>) {
+    if let Some(stub) = stub {
+        // Best effort: only a profile that refuses prctl makes it fail, and such a profile
+        // still works, answering its default errno where the stub would say ENOSYS.
+        let _ = crate::seccomp::load_enosys_stub(stub);
+    }
 }
 
 fn send_listener(listener: &Option<(OwnedFd, Vec<u8>)>, fd: Option<OwnedFd>) -> Result<()> {

@@ -126,6 +126,27 @@ pub fn prctl(option: libc::c_int, a2: libc::c_ulong, a3: libc::c_ulong) -> io::R
     check(unsafe { libc::prctl(option, a2, a3, 0 as libc::c_ulong, 0 as libc::c_ulong) })
 }
 
+/// prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER): adds a classic-BPF filter to the calling
+/// thread (libseccomp's filters go through libseccomp; this is for programs built here).
+pub fn seccomp_filter(program: &[libc::sock_filter]) -> io::Result<()> {
+    let len =
+        u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `len` initialised instructions that outlive the call; the kernel
+    // copies the program and never writes through the pointer.
+    check(unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            &prog as *const libc::sock_fprog,
+        )
+    })
+    .map(drop)
+}
+
 #[repr(C)]
 struct CapHeader {
     version: u32,

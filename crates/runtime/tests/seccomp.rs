@@ -10,7 +10,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
-use muelle_runtime::seccomp::{build_filter, features, load};
+use muelle_runtime::seccomp::{build_filter, enosys_stub, features, load, load_enosys_stub};
 use oci_spec::runtime::LinuxSeccomp;
 use rustix::fs::{Mode, SeekFrom, CWD};
 use rustix::io::Errno;
@@ -113,6 +113,7 @@ fn run_scenario(name: &str) -> Result<(), u8> {
         "kill_process" => kill_process(),
         "flags" => flags(),
         "notify_fd" => notify_fd(),
+        "enosys_above_profile" => enosys_above_profile(),
         _ => Err(99),
     }
 }
@@ -200,6 +201,31 @@ fn default_errno_allowlist() -> Result<(), u8> {
     }))?;
     check(rustix::process::getcwd(Vec::new()).is_ok(), 1)?;
     check(mkdir(&target) == Err(Errno::PERM), 2)?;
+    Ok(())
+}
+
+/// With the stub on top of the profile's filter, a syscall above every syscall the profile
+/// names (fchmodat2, 452) gets ENOSYS, one below it the profile's EPERM.
+fn enosys_above_profile() -> Result<(), u8> {
+    let target = scratch_path("denied")?;
+    let value = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [
+            {"names": EXIT_ALLOWLIST, "action": "SCMP_ACT_ALLOW"},
+            // prctl loads the stub; futex_waitv (449) is the highest syscall named.
+            {"names": ["getcwd", "prctl", "futex_waitv"], "action": "SCMP_ACT_ALLOW"}
+        ]
+    });
+    let spec: LinuxSeccomp = serde_json::from_value(value.clone()).map_err(|_| 90)?;
+    let stub = enosys_stub(&spec).ok_or(1u8)?;
+    build_and_load(value)?;
+    load_enosys_stub(&stub).map_err(|_| 2u8)?;
+    // SAFETY: fchmodat2 with a bad fd and a null path only reads its integer arguments.
+    let r = unsafe { libc::syscall(452, -1, std::ptr::null::<libc::c_char>(), 0, 0) };
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    check(r == -1 && errno == Some(libc::ENOSYS), 3)?;
+    check(mkdir(&target) == Err(Errno::PERM), 4)?;
+    check(rustix::process::getcwd(Vec::new()).is_ok(), 5)?;
     Ok(())
 }
 
@@ -295,6 +321,11 @@ fn default_errno_with_allow_list() -> TestResult {
 #[test]
 fn default_errno_ret_is_used() -> TestResult {
     assert_child_ok("default_errno_ret")
+}
+
+#[test]
+fn syscalls_above_the_profile_get_enosys() -> TestResult {
+    assert_child_ok("enosys_above_profile")
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod etc;
 pub mod fs;
 pub mod logs;
 pub mod model;
+pub mod seccomp;
 pub mod shim;
 pub mod spec;
 
@@ -1035,7 +1036,7 @@ impl Engine {
             cgroups_path: format!("/muelle/{id}"),
             init_binary,
         };
-        let spec = spec::build(&input);
+        let spec = spec::build(&input).map_err(|e| (e.to_string(), 128))?;
         let spec_bytes =
             serde_json::to_vec_pretty(&spec).map_err(|e| (format!("encode spec: {e}"), 128))?;
         write_durable(&bundle.join("config.json"), &spec_bytes)

@@ -58,7 +58,7 @@ pub struct ContainerConfig {
     pub extra: BTreeMap<String, Value>,
 }
 
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -170,10 +170,24 @@ impl HostConfig {
         }
     }
 
-    pub fn seccomp_unconfined(&self) -> bool {
-        self.security_opt
-            .iter()
-            .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined")
+    /// What `--security-opt seccomp=...` asks for; the last one counts, as in dockerd. The
+    /// docker CLI sends a profile file's content, not its path.
+    pub fn seccomp(&self) -> SeccompOpt<'_> {
+        let mut choice = SeccompOpt::Default;
+        for o in &self.security_opt {
+            let Some(v) = o
+                .strip_prefix("seccomp=")
+                .or_else(|| o.strip_prefix("seccomp:"))
+            else {
+                continue;
+            };
+            choice = match v {
+                "unconfined" => SeccompOpt::Unconfined,
+                "builtin" | "" => SeccompOpt::Default,
+                profile => SeccompOpt::Profile(profile),
+            };
+        }
+        choice
     }
 
     pub fn no_new_privileges(&self) -> bool {
@@ -183,6 +197,17 @@ impl HostConfig {
                 || o == "no-new-privileges=true"
         })
     }
+}
+
+/// A container's choice of seccomp filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeccompOpt<'a> {
+    /// Docker's default profile.
+    Default,
+    /// No filter.
+    Unconfined,
+    /// A profile in Docker's JSON format.
+    Profile(&'a str),
 }
 
 /// A bind mount of the container (`-v /host:/ctr:ro`, `--mount type=bind`).

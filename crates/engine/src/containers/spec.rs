@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::model::{ContainerRecord, MountPoint};
+use super::seccomp::{self, SeccompError};
 
 /// Docker's default capability set.
 pub const DEFAULT_CAPS: &[&str] = &[
@@ -91,69 +92,6 @@ const READONLY_PATHS: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-/// Syscalls a container may not make unless privileged. Docker's profile is an allow-list of
-/// ~350 names; this deny-list refuses the same dangerous families (kernel modules, kexec,
-/// keyrings, mounts and new mount API, bpf, perf, handle-based opens (CVE-2014-9357-class
-/// "shocker" escapes), clock and swap changes, reboot, userfaultfd) with EPERM and lets
-/// everything else through, so new syscalls a libc starts using do not break containers.
-const DENIED_SYSCALLS: &[&str] = &[
-    "acct",
-    "add_key",
-    "bpf",
-    "clock_adjtime",
-    "clock_settime",
-    "create_module",
-    "delete_module",
-    "finit_module",
-    "fsconfig",
-    "fsmount",
-    "fsopen",
-    "fspick",
-    "get_kernel_syms",
-    "get_mempolicy",
-    "init_module",
-    "ioperm",
-    "iopl",
-    "kcmp",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "lookup_dcookie",
-    "mbind",
-    "mount",
-    "mount_setattr",
-    "move_mount",
-    "move_pages",
-    "name_to_handle_at",
-    "nfsservctl",
-    "open_by_handle_at",
-    "open_tree",
-    "perf_event_open",
-    "pivot_root",
-    "process_vm_readv",
-    "process_vm_writev",
-    "query_module",
-    "quotactl",
-    "reboot",
-    "request_key",
-    "set_mempolicy",
-    "setns",
-    "settimeofday",
-    "stime",
-    "swapoff",
-    "swapon",
-    "sysfs",
-    "_sysctl",
-    "umount",
-    "umount2",
-    "unshare",
-    "uselib",
-    "userfaultfd",
-    "ustat",
-    "vm86",
-    "vm86old",
-];
-
 /// What the spec needs besides the record.
 pub struct SpecInput<'a> {
     pub record: &'a ContainerRecord,
@@ -172,7 +110,9 @@ pub struct SpecInput<'a> {
     pub init_binary: Option<String>,
 }
 
-pub fn build(input: &SpecInput<'_>) -> Value {
+/// Fails only on the seccomp profile (a bad `--security-opt seccomp=<json>`, or a kernel
+/// version the default profile cannot read).
+pub fn build(input: &SpecInput<'_>) -> Result<Value, SeccompError> {
     let r = input.record;
     let hc = &r.host_config;
     let privileged = hc.privileged;
@@ -251,8 +191,8 @@ pub fn build(input: &SpecInput<'_>) -> Value {
     if !privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
-        if !hc.seccomp_unconfined() {
-            linux["seccomp"] = seccomp_profile(&caps);
+        if let Some(filter) = seccomp::for_container(hc, &caps)? {
+            linux["seccomp"] = serde_json::to_value(filter).map_err(SeccompError::Encode)?;
         }
     }
     let mut rlimits = Vec::new();
@@ -279,14 +219,14 @@ pub fn build(input: &SpecInput<'_>) -> Value {
     if !rlimits.is_empty() {
         process["rlimits"] = json!(rlimits);
     }
-    json!({
+    Ok(json!({
         "ociVersion": "1.1.0",
         "process": process,
         "root": {"path": "rootfs", "readonly": hc.readonly_rootfs},
         "hostname": r.config.hostname,
         "mounts": mounts,
         "linux": linux,
-    })
+    }))
 }
 
 /// A capability name as clients write it (`net_admin`, `CAP_NET_ADMIN`, `all`) in the
@@ -397,89 +337,6 @@ fn device_rules(privileged: bool) -> Value {
         // fuse stays denied as in Docker's default spec: a FUSE mount needs
         // CAP_SYS_ADMIN anyway, and /dev/fuse is only given with --device.
     ])
-}
-
-fn seccomp_profile(caps: &[String]) -> Value {
-    // Each capability lifts the syscalls it legitimately needs, as Docker's profile does.
-    const LIFTED_BY: &[(&str, &[&str])] = &[
-        (
-            "CAP_SYS_ADMIN",
-            &[
-                "mount",
-                "umount",
-                "umount2",
-                "unshare",
-                "setns",
-                "pivot_root",
-                "fsconfig",
-                "fsmount",
-                "fsopen",
-                "fspick",
-                "move_mount",
-                "open_tree",
-                "mount_setattr",
-                "quotactl",
-                "name_to_handle_at",
-                "lookup_dcookie",
-                "perf_event_open",
-                "bpf",
-            ],
-        ),
-        (
-            "CAP_SYS_PTRACE",
-            &["process_vm_readv", "process_vm_writev", "kcmp"],
-        ),
-        (
-            "CAP_SYS_TIME",
-            &["settimeofday", "stime", "clock_settime", "clock_adjtime"],
-        ),
-        (
-            "CAP_SYS_MODULE",
-            &["init_module", "finit_module", "delete_module"],
-        ),
-        ("CAP_SYS_BOOT", &["reboot", "kexec_load", "kexec_file_load"]),
-        (
-            "CAP_SYS_NICE",
-            &["get_mempolicy", "set_mempolicy", "mbind", "move_pages"],
-        ),
-        ("CAP_SYS_RAWIO", &["iopl", "ioperm"]),
-        ("CAP_DAC_READ_SEARCH", &["open_by_handle_at"]),
-    ];
-    let has = |c: &str| caps.iter().any(|x| x == c);
-    let lifted = |name: &str| {
-        LIFTED_BY
-            .iter()
-            .any(|(cap, calls)| has(cap) && calls.contains(&name))
-    };
-    let denied: Vec<&str> = DENIED_SYSCALLS
-        .iter()
-        .copied()
-        .filter(|s| !lifted(s))
-        .collect();
-    let mut rules = vec![json!({"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": 1})];
-    if !has("CAP_SYS_ADMIN") {
-        // clone3 passes its flags in memory a filter cannot read; ENOSYS makes libc fall back
-        // to clone, whose namespace flags the rules below refuse one by one (rules of one
-        // syscall are alternatives).
-        rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
-        for flag in [
-            0x0002_0000u64, // CLONE_NEWNS
-            0x0200_0000,    // CLONE_NEWCGROUP
-            0x0400_0000,    // CLONE_NEWUTS
-            0x0800_0000,    // CLONE_NEWIPC
-            0x1000_0000,    // CLONE_NEWUSER
-            0x2000_0000,    // CLONE_NEWPID
-            0x4000_0000,    // CLONE_NEWNET
-        ] {
-            rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
-                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}));
-        }
-    }
-    json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "syscalls": rules,
-    })
 }
 
 #[cfg(test)]
