@@ -111,9 +111,10 @@ fn sha256(b: &[u8]) -> String {
     d.finish().to_string()
 }
 
-/// An OCI image archive whose one gzip layer (a few hundred KB) expands to a file of
-/// `expanded` zero bytes.
-fn gzip_bomb(expanded: u64) -> Vec<u8> {
+/// An OCI image archive whose one layer holds a file of `expanded` zero bytes: gzipped
+/// (a few hundred KB that expand past the disk) or, with `gzip` false, plain (a blob that
+/// does not fit the content store).
+fn image_archive(expanded: u64, gzip: bool) -> Vec<u8> {
     let mut layer = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_mode(0o644);
@@ -126,10 +127,14 @@ fn gzip_bomb(expanded: u64) -> Vec<u8> {
         .unwrap();
     let layer = layer.into_inner().unwrap();
     let diff_id = sha256(&layer);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&layer).unwrap();
-    let gz = gz.finish().unwrap();
-    drop(layer);
+    let (gz, media_type) = if gzip {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&layer).unwrap();
+        let media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+        (gz.finish().unwrap(), media_type)
+    } else {
+        (layer, "application/vnd.oci.image.layer.v1.tar")
+    };
     let config = json!({"architecture": "amd64", "os": "linux", "config": {},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]}})
     .to_string()
@@ -138,8 +143,7 @@ fn gzip_bomb(expanded: u64) -> Vec<u8> {
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
             "digest": sha256(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": sha256(&gz), "size": gz.len()}]})
+        "layers": [{"mediaType": media_type, "digest": sha256(&gz), "size": gz.len()}]})
     .to_string()
     .into_bytes();
     let index = json!({"schemaVersion": 2, "manifests": [{
@@ -215,6 +219,29 @@ fn leftovers(data: &Path) -> Vec<String> {
     out
 }
 
+/// What a load answered, for an archive the daemon may refuse before it has read it all
+/// (the answer comes while the upload is still being written): status and raw answer.
+fn load_early_answer(d: &Daemon, archive: &[u8]) -> (u16, String) {
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    let head = format!(
+        "POST /images/load?quiet=1 HTTP/1.1\r\nHost: muelle\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        archive.len()
+    );
+    // EPIPE or a reset once the daemon has answered and closed: its answer still waits.
+    let _ = s
+        .write_all(head.as_bytes())
+        .and_then(|()| s.write_all(archive));
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
 /// What a load answered: the status and every message of the stream.
 fn load(d: &Daemon, archive: &[u8]) -> (u16, String) {
     let r = d.http_with(
@@ -239,7 +266,7 @@ fn gzip_bomb_load_fails_cleanly_and_leaves_nothing() {
     assert_eq!(r.status, 200, "{}", r.text());
     let baseline = e.fs.used();
 
-    let bomb = gzip_bomb(48 << 20);
+    let bomb = image_archive(48 << 20, true);
     assert!(bomb.len() < 1 << 20, "the bomb is {} bytes", bomb.len());
     let (status, text) = load(&e.d, &bomb);
     println!("load of the bomb: {status} {text}");
@@ -284,6 +311,20 @@ fn gzip_bomb_load_fails_cleanly_and_leaves_nothing() {
         Vec::<String>::new(),
         "after a second load"
     );
+
+    // A load that fills the disk with the blob itself: the ingest goes with the error.
+    let (status, text) = load_early_answer(&e.d, &image_archive(24 << 20, false));
+    println!("load of a blob larger than the disk: {status} {text}");
+    assert!(text.to_lowercase().contains("no space left"), "{text}");
+    assert_eq!(
+        leftovers(&data),
+        Vec::<String>::new(),
+        "after a blob too big"
+    );
+    let r =
+        e.d.http("POST", &format!("/images/prune?filters={filters}"), b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(e.fs.used() <= baseline + DB_SLACK, "{}", e.fs.used());
 }
 
 /// Fills `path` until the disk refuses, then gives back `keep` bytes; returns the file.
