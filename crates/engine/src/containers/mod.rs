@@ -184,6 +184,21 @@ pub(crate) fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// Removes what a write cut short by a crash or a full disk left in a container's
+/// directory: `write_durable`'s `.NAME.tmp` and the shim's `.exit.json.tmpPID`.
+fn remove_temporary_files(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 impl Containers {
     pub(crate) fn open(data_root: &Path, exec_root: &Path) -> Result<Self> {
         let dir = data_root.join("containers");
@@ -199,6 +214,7 @@ impl Containers {
         let mut map = BTreeMap::new();
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for e in rd.flatten() {
+                remove_temporary_files(&e.path());
                 let p = e.path().join(RECORD);
                 let Ok(bytes) = std::fs::read(&p) else {
                     continue;
