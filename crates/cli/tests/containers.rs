@@ -1100,6 +1100,31 @@ fn cp_both_ways(d: &Daemon) {
         "cp dir",
     );
     assert!(p.join("etc2/passwd").exists());
+    // `dir/.`: the contents, to a new name and into an existing directory.
+    ok(
+        muelle(
+            d,
+            &[
+                "cp",
+                &format!("{n}:/etc/."),
+                p.join("etc3").to_str().unwrap(),
+            ],
+        ),
+        "cp dir/. to a new name",
+    );
+    assert_eq!(std::fs::read_to_string(p.join("etc3/passwd")).unwrap(), pw);
+    ok(
+        muelle(
+            d,
+            &[
+                "cp",
+                &format!("{n}:/etc/."),
+                p.join("into").to_str().unwrap(),
+            ],
+        ),
+        "cp dir/. into a directory",
+    );
+    assert!(p.join("into/group").exists() && !p.join("into/etc").exists());
     // `-` is a tar on stdout.
     let tar = muelle(d, &["cp", &format!("{n}:/etc/passwd"), "-"]);
     assert!(tar.status.success());

@@ -10,20 +10,30 @@
 #![forbid(unsafe_code)]
 
 pub mod digest;
+#[cfg(feature = "service")]
 pub mod distribution;
 mod fsat;
+#[cfg(feature = "service")]
 pub mod images;
 pub mod manifest;
+#[cfg(feature = "service")]
 pub mod meta;
 pub mod reference;
+#[cfg(feature = "service")]
 pub mod snapshot;
+#[cfg(feature = "service")]
 pub mod store;
 pub mod unpack;
 
 pub use digest::{Algorithm, Digest, DigestError, Digester};
+#[cfg(feature = "service")]
 pub use images::{
     archive_from_root, extract_into_root, stat_in_root, Change, ChangeKind, CommitOptions,
     ImageError, ImageService, ImageSummary, PathStat, PullEvent, PullProgress,
 };
+#[cfg(feature = "service")]
 pub use store::{ContentStore, IngestWriter, StoreError};
-pub use unpack::{apply_layer, open_layer, UnpackError, UnpackOptions, UnpackSummary};
+pub use unpack::{
+    apply_layer, extract_to_dir, open_layer, ExtractOptions, UnpackError, UnpackOptions,
+    UnpackSummary,
+};

@@ -39,6 +39,14 @@ use thiserror::Error;
 use crate::digest::{Algorithm, Digest, Digester};
 use crate::fsat::{list_dir, open_dir, proc_path, OPAQUE_XATTR};
 
+mod copy;
+
+use copy::check_copy_symlink;
+#[cfg(feature = "service")]
+pub(crate) use copy::extract_copy;
+pub(crate) use copy::CopyInto;
+pub use copy::{extract_to_dir, ExtractOptions};
+
 pub const MEDIA_TYPE_OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const MEDIA_TYPE_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const MEDIA_TYPE_OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
@@ -268,31 +276,6 @@ pub fn apply_layer<R: Read>(
     apply_tar(layer, root, opts, None)
 }
 
-/// `docker cp` into a container: how its extraction differs from a layer's.
-#[derive(Debug, Clone)]
-pub(crate) struct CopyInto {
-    /// The destination directory inside the root, as normal components (symlinks already
-    /// resolved in the root's scope). Entries land below it.
-    pub dest: Vec<Vec<u8>>,
-    /// Docker's `noOverwriteDirNonDir`: a directory may not replace a non-directory, nor the
-    /// other way round.
-    pub no_overwrite_dir_non_dir: bool,
-}
-
-/// Extracts the tar `input` into `copy.dest` inside `root`, as `docker cp` does: `.wh.`
-/// names are ordinary files, the destination's own entry (`.`) is skipped, and entries
-/// that would leave the destination are refused: names climbing with `..`, absolute names,
-/// symlinks whose relative target climbs out of it, and hard links to outside it. Paths are
-/// resolved with RESOLVE_IN_ROOT against `root`, so symlinks already in the container (even
-/// absolute ones) are followed as the container sees them and never lead out of `root`.
-pub(crate) fn extract_copy<R: Read>(
-    input: R,
-    root: &Path,
-    copy: CopyInto,
-) -> Result<UnpackSummary, UnpackError> {
-    apply_tar(input, root, &UnpackOptions::default(), Some(copy))
-}
-
 fn apply_tar<R: Read>(
     layer: R,
     root: &Path,
@@ -384,24 +367,6 @@ fn clean(raw: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-/// A copied symlink may not point out of the destination with a relative target (Docker's
-/// breakout check): `a/l -> ../../x` climbs above it. Absolute targets are resolved in the
-/// container's root when used, as in Docker, so they are allowed.
-fn check_copy_symlink<R: Read>(entry: &tar::Entry<'_, R>, comps: &[Vec<u8>]) -> Result<(), String> {
-    let Some(target) = entry.link_name_bytes() else {
-        return Ok(()); // refused later as a symlink without a target
-    };
-    if target.first() == Some(&b'/') {
-        return Ok(());
-    }
-    let mut joined = join(&comps[..comps.len().saturating_sub(1)]);
-    joined.push(b'/');
-    joined.extend_from_slice(&target);
-    clean(&joined)
-        .map(|_| ())
-        .map_err(|_| format!("symlink target {:?} leaves the destination", show(&target)))
-}
-
 fn join(comps: &[Vec<u8>]) -> Vec<u8> {
     comps.join(&b'/')
 }
@@ -482,6 +447,11 @@ struct Applier<'o> {
 }
 
 impl Applier<'_> {
+    /// Whether this is a client's extraction onto the host ([`CopyInto::host`]).
+    fn host(&self) -> bool {
+        self.copy.as_ref().is_some_and(|c| c.host)
+    }
+
     fn open_in_root(&self, rel: &[u8], flags: OFlags) -> io::Result<OwnedFd> {
         let path = if rel.is_empty() { b".".as_slice() } else { rel };
         loop {
@@ -559,6 +529,7 @@ impl Applier<'_> {
             if raw.first() == Some(&b'/') {
                 return Err(refuse("absolute path in a copy".into()));
             }
+            copy.rebase(&raw, &mut comps);
             if comps.is_empty() {
                 // The destination itself (`./`): kept as it is, as Docker does.
                 return Ok(());
@@ -678,7 +649,7 @@ impl Applier<'_> {
                 });
             }
             self.content_bytes += written;
-            set_file_meta(&file, &meta).map_err(ctx("setting metadata"))?;
+            set_file_meta(&file, &meta, self.host()).map_err(ctx("setting metadata"))?;
         } else if kind.is_symlink() {
             let target = entry
                 .link_name_bytes()
@@ -704,7 +675,8 @@ impl Applier<'_> {
             let mut tcomps = clean(&target)
                 .map_err(|r| refuse(format!("hard link target {:?}: {r}", show(&target))))?;
             if let Some(copy) = &self.copy {
-                // Relative to the destination, like the entry names.
+                // Relative to the destination and renamed, like the entry names.
+                copy.rebase(&target, &mut tcomps);
                 let mut full = copy.dest.clone();
                 full.append(&mut tcomps);
                 tcomps = full;
@@ -841,13 +813,15 @@ impl Applier<'_> {
         symlink: bool,
     ) -> io::Result<()> {
         let leaf = os(name);
-        rustix::fs::chownat(
-            parent,
-            leaf,
-            Some(Uid::from_raw(meta.uid)),
-            Some(Gid::from_raw(meta.gid)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )?;
+        if !self.host() {
+            rustix::fs::chownat(
+                parent,
+                leaf,
+                Some(Uid::from_raw(meta.uid)),
+                Some(Gid::from_raw(meta.gid)),
+                AtFlags::SYMLINK_NOFOLLOW,
+            )?;
+        }
         // After chown, which clears setuid/setgid. Symlinks have no mode of their own (and
         // chmodat would follow them).
         if !symlink {
@@ -864,6 +838,7 @@ impl Applier<'_> {
                 match rustix::fs::lsetxattr(&path, k.as_str(), v, XattrFlags::empty()) {
                     Ok(()) => {}
                     Err(_) if k.starts_with("security.") => {}
+                    Err(e) if self.host() && xattr_unsettable(e) => {}
                     Err(e) => return Err(xattr_err(k, e)),
                 }
             }
@@ -979,18 +954,29 @@ fn xattr_err(name: &str, e: Errno) -> io::Error {
     )
 }
 
-fn set_file_meta(file: &std::fs::File, meta: &Meta) -> io::Result<()> {
-    rustix::fs::fchown(
-        file,
-        Some(Uid::from_raw(meta.uid)),
-        Some(Gid::from_raw(meta.gid)),
-    )?;
+/// An xattr error that a host extraction skips: the filesystem has no xattrs, or the user
+/// may not set this one (`trusted.*` without CAP_SYS_ADMIN), as Docker's client does.
+fn xattr_unsettable(e: Errno) -> bool {
+    matches!(e, Errno::PERM | Errno::NOTSUP)
+}
+
+/// Sets a regular file's metadata; `host` skips the owner and unsettable xattrs
+/// ([`CopyInto::host`]).
+fn set_file_meta(file: &std::fs::File, meta: &Meta, host: bool) -> io::Result<()> {
+    if !host {
+        rustix::fs::fchown(
+            file,
+            Some(Uid::from_raw(meta.uid)),
+            Some(Gid::from_raw(meta.gid)),
+        )?;
+    }
     rustix::fs::fchmod(file, Mode::from_raw_mode(meta.mode))?;
     // After chown, which drops security.capability.
     for (k, v) in &meta.xattrs {
         match rustix::fs::fsetxattr(file, k.as_str(), v, XattrFlags::empty()) {
             Ok(()) => {}
             Err(_) if k.starts_with("security.") => {}
+            Err(e) if host && xattr_unsettable(e) => {}
             Err(e) => return Err(xattr_err(k, e)),
         }
     }

@@ -42,7 +42,10 @@ fn network_class_without_its_controller_is_refused() {
     if have {
         assert_eq!(o.code, 0, "{o:?}");
     } else {
-        assert_ne!(o.code, 0, "priorities were accepted without net_prio: {o:?}");
+        assert_ne!(
+            o.code, 0,
+            "priorities were accepted without net_prio: {o:?}"
+        );
         assert!(o.stderr.contains("net_prio"), "{o:?}");
     }
 }
@@ -59,7 +62,10 @@ fn apparmor_profile_without_apparmor_is_refused() {
     if enabled {
         assert_eq!(o.code, 0, "{o:?}");
     } else {
-        assert_ne!(o.code, 0, "an AppArmor profile was accepted without AppArmor: {o:?}");
+        assert_ne!(
+            o.code, 0,
+            "an AppArmor profile was accepted without AppArmor: {o:?}"
+        );
         assert!(o.stderr.contains("AppArmor"), "{o:?}");
     }
 }
@@ -73,6 +79,9 @@ fn a_new_network_namespace_has_loopback_up() {
           (nc -l -p 8080 -e echo served-on-lo &); sleep 0.3; nc 127.0.0.1 8080 </dev/null");
     let o = c.run();
     assert_eq!(o.code, 0, "{o:?}");
-    assert!(o.stdout.contains("UP") && o.stdout.contains("127.0.0.1"), "{o:?}");
+    assert!(
+        o.stdout.contains("UP") && o.stdout.contains("127.0.0.1"),
+        "{o:?}"
+    );
     assert!(o.stdout.contains("served-on-lo"), "{o:?}");
 }

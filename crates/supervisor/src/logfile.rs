@@ -6,10 +6,12 @@
 //! as `\ufffd`), so files written here read back through any json-file reader, Docker's
 //! included.
 
+use std::fmt::Display;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::ShimError;
 use crate::frame::{STDERR, STDOUT};
@@ -141,9 +143,13 @@ impl JsonFileLog {
         if self.max_size > 0 && self.size > 0 && self.size + len > self.max_size {
             self.rotate()?;
         }
-        self.file
-            .write_all(entry)
-            .map_err(|e| ShimError::path("write log", &self.path, e))?;
+        if let Err(e) = self.file.write_all(entry) {
+            // A full disk may have taken part of the entry: cut it off, or the next entry
+            // would continue a torn line no json-file reader can parse. Shrinking needs no
+            // space.
+            let _ = self.file.set_len(self.size);
+            return Err(ShimError::path("write log", &self.path, e));
+        }
         self.size += len;
         Ok(())
     }
@@ -176,6 +182,58 @@ impl JsonFileLog {
         self.file = open_append(&self.path)?;
         self.size = 0;
         Ok(())
+    }
+}
+
+/// How often a run of failing log writes is reported after the first failure.
+pub const FAILURE_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Reports failures of a repeated operation (log writes on a full disk fail for every
+/// line the container prints) without flooding the reporter's own log, which lives in
+/// the exec root (`/run`): the first failure, then at most one line per interval with the
+/// number of failures since the previous report.
+#[derive(Debug)]
+pub struct FailureReport {
+    every: Duration,
+    last: Option<Instant>,
+    unreported: u64,
+}
+
+impl FailureReport {
+    pub fn new(every: Duration) -> FailureReport {
+        FailureReport {
+            every,
+            last: None,
+            unreported: 0,
+        }
+    }
+
+    /// A failure at `now`: the line to report, or None while the interval since the last
+    /// report is running (the failure is counted).
+    pub fn failed(&mut self, now: Instant, err: &dyn Display) -> Option<String> {
+        if let Some(last) = self.last {
+            if now.saturating_duration_since(last) < self.every {
+                self.unreported += 1;
+                return None;
+            }
+        }
+        let line = match std::mem::take(&mut self.unreported) {
+            0 => err.to_string(),
+            n => format!("{err} ({n} more failures since the last report)"),
+        };
+        self.last = Some(now);
+        Some(line)
+    }
+
+    /// After a success: the count of failures not yet reported, if any, and a fresh start
+    /// (the next failure is reported at once).
+    pub fn recovered(&mut self) -> Option<String> {
+        self.last?;
+        self.last = None;
+        match std::mem::take(&mut self.unreported) {
+            0 => None,
+            n => Some(format!("{n} more failures before the writes worked again")),
+        }
     }
 }
 
@@ -264,6 +322,31 @@ mod tests {
         assert_eq!(esc(b"a\xffb"), r#""a\ufffdb""#);
         assert_eq!(esc(b"\xe2\x82"), r#""\ufffd\ufffd""#);
         assert_eq!(esc(b"\x1b[0m"), r#""\u001b[0m""#);
+    }
+
+    #[test]
+    fn failures_are_reported_first_then_once_per_interval() {
+        let mut r = FailureReport::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(
+            r.failed(t0, &"write log: ENOSPC").as_deref(),
+            Some("write log: ENOSPC")
+        );
+        for i in 1..1000u64 {
+            assert_eq!(r.failed(t0 + Duration::from_millis(i), &"x"), None);
+        }
+        let line = r.failed(t0 + Duration::from_secs(11), &"write log: ENOSPC");
+        assert_eq!(
+            line.as_deref(),
+            Some("write log: ENOSPC (999 more failures since the last report)")
+        );
+        assert_eq!(r.failed(t0 + Duration::from_secs(12), &"x"), None);
+        assert_eq!(
+            r.recovered().as_deref(),
+            Some("1 more failures before the writes worked again")
+        );
+        assert_eq!(r.recovered(), None);
+        assert!(r.failed(t0 + Duration::from_secs(13), &"x").is_some());
     }
 
     #[test]

@@ -46,12 +46,18 @@ impl Daemon {
     }
 
     pub fn start_with(extra: &[&str]) -> Daemon {
+        Self::start_on(None, extra)
+    }
+
+    /// A daemon whose data root is `data_root` (a small filesystem the test mounted, say)
+    /// instead of a directory of its own.
+    pub fn start_on(data_root: Option<PathBuf>, extra: &[&str]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("muelled-test-")
             .tempdir_in("/var/tmp")
             .expect("tempdir");
         let socket = dir.path().join("run/muelle.sock");
-        let data_root = dir.path().join("data");
+        let data_root = data_root.unwrap_or_else(|| dir.path().join("data"));
         let exec_root = dir.path().join("run");
         let docker_config = dir.path().join("docker-config");
         std::fs::create_dir_all(&docker_config).unwrap();

@@ -4,12 +4,13 @@
 //! destination's name. `-` is a tar stream on stdin or stdout.
 
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
+use muelle_image::{extract_to_dir, ExtractOptions};
 use serde::Deserialize;
 
 use crate::client::{bytes, empty, encode_path, ApiError, Client, Query};
@@ -106,53 +107,19 @@ impl Read for ChanReader {
     }
 }
 
-fn safe_rel(p: &Path) -> Result<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::CurDir => {}
-            _ => bail!(
-                "refusing to extract {}: it leaves the destination",
-                p.display()
-            ),
-        }
-    }
-    Ok(out)
-}
-
-/// Extracts `r` under `base`; the archive's top-level name becomes `rename` when given.
+/// Extracts the daemon's archive `r` into the host directory `base`; the archive's
+/// top-level name becomes `rename` when given (`.` for its contents). The archive is as
+/// untrusted as the container it comes from, so this is the image crate's root-scoped
+/// extraction with `base` as the root: an entry cannot leave `base` by `..`, an absolute
+/// name, or a symlink that an earlier entry planted (`top/a -> /etc`, then `top/a/x`).
 fn extract(r: impl Read, base: &Path, rename: Option<&str>) -> Result<()> {
-    let mut ar = tar::Archive::new(r);
-    ar.set_preserve_permissions(true);
-    ar.set_overwrite(true);
-    for entry in ar.entries()? {
-        let mut entry = entry?;
-        let rel = safe_rel(&entry.path()?)?;
-        let rel = match rename {
-            Some(new) => {
-                let mut comps = rel.components();
-                comps.next();
-                let rest = comps.as_path();
-                if rest.as_os_str().is_empty() {
-                    PathBuf::from(new)
-                } else {
-                    Path::new(new).join(rest)
-                }
-            }
-            None => rel,
-        };
-        if rel.as_os_str().is_empty() {
-            continue;
-        }
-        let target = base.join(&rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        entry
-            .unpack(&target)
-            .with_context(|| format!("extracting {}", target.display()))?;
-    }
+    let opts = ExtractOptions {
+        rename_top: rename.map(str::to_owned),
+        // As Docker's client (`archive.CopyTo`).
+        no_overwrite_dir_non_dir: true,
+    };
+    extract_to_dir(r, base, &opts)
+        .with_context(|| format!("extracting into {}", base.display()))?;
     Ok(())
 }
 
@@ -357,6 +324,88 @@ mod tests {
             std::fs::read_to_string(out.join("renamed/sub/f")).unwrap(),
             "hi"
         );
-        assert!(safe_rel(Path::new("../x")).is_err());
+    }
+
+    /// A tar entry of `kind` at `path` (a symlink to `link` when given, else `data`).
+    fn append(b: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, path: &str, link: &str) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        h.set_size(if kind == tar::EntryType::Regular {
+            2
+        } else {
+            0
+        });
+        if !link.is_empty() {
+            h.set_link_name(link).unwrap();
+        }
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        // The name as written, `./` and all (the builder's path setters normalise it).
+        let name = &mut h.as_old_mut().name;
+        name.fill(0);
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_cksum();
+        let data: &[u8] = if kind == tar::EntryType::Regular {
+            b"pw"
+        } else {
+            b""
+        };
+        b.append(&h, data).unwrap();
+    }
+
+    /// issue #9 item 14: a daemon (or a container through it) plants a symlink and then
+    /// writes through it. Nothing may land outside the destination, whatever the rename.
+    #[test]
+    fn extract_does_not_follow_planted_symlinks_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("victimdir");
+        std::fs::create_dir(&outside).unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        append(&mut b, tar::EntryType::Directory, "top/", "");
+        append(
+            &mut b,
+            tar::EntryType::Symlink,
+            "top/a",
+            outside.to_str().unwrap(),
+        );
+        append(&mut b, tar::EntryType::Regular, "top/a/victim", "");
+        append(&mut b, tar::EntryType::Symlink, "top/r", "../../victimdir");
+        append(&mut b, tar::EntryType::Regular, "top/r/victim2", "");
+        let t = b.into_inner().unwrap();
+        for rename in [None, Some("renamed"), Some(".")] {
+            let out = dir.path().join("out");
+            let _ = std::fs::remove_dir_all(&out);
+            std::fs::create_dir(&out).unwrap();
+            // Refusing the archive is as good as containing it; escaping is not.
+            let _ = extract(&t[..], &out, rename);
+            let escaped: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+            assert!(escaped.is_empty(), "{rename:?}: wrote {escaped:?}");
+        }
+    }
+
+    #[test]
+    fn extract_contents_of_a_dot_archive() {
+        // The daemon's archive of `dir/.`: entries `./…`.
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        append(&mut b, tar::EntryType::Directory, "./", "");
+        append(&mut b, tar::EntryType::Directory, "./sub/", "");
+        append(&mut b, tar::EntryType::Regular, "./sub/f", "");
+        let t = b.into_inner().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        extract(&t[..], &out, Some(".")).unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("sub/f")).unwrap(), "pw");
+        extract(&t[..], &out, Some("named")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("named/sub/f")).unwrap(),
+            "pw"
+        );
     }
 }

@@ -195,16 +195,34 @@ pub(crate) fn write_durable_mode(path: &Path, data: &[u8], mode: u32) -> std::io
     ));
     // 0600 by default: records hold the container's environment (passwords passed with -e)
     // and its config; other host users must not read them (Docker's files are 0600 too).
-    let mut f = std::fs::OpenOptions::new()
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(mode)
-        .open(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(data).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        // On a full disk a torn temporary file would only hold on to space.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Removes what a write cut short by a crash or a full disk left in a container's
+/// directory: `write_durable`'s `.NAME.tmp` and the shim's `.exit.json.tmpPID`.
+fn remove_temporary_files(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Creates `dir` (and missing parents) and closes it to other host users: a container's
@@ -231,6 +249,7 @@ impl Containers {
         let mut map = BTreeMap::new();
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for e in rd.flatten() {
+                remove_temporary_files(&e.path());
                 let p = e.path().join(RECORD);
                 let Ok(bytes) = std::fs::read(&p) else {
                     continue;
@@ -824,7 +843,8 @@ impl Engine {
         if rec.state.running {
             return Err(ContainerError::NotModified("container already started".into()).into());
         }
-        if rec.state.status == "removing" {
+        // A dead container is one whose removal failed part way: its rootfs may be gone.
+        if rec.state.status == "removing" || rec.state.status == "dead" {
             return Err(ContainerError::Conflict(
                 "container is marked for removal and cannot be started".into(),
             )
@@ -859,6 +879,8 @@ impl Engine {
         let rootfs = bundle.join("rootfs");
         let data = self.containers.data_dir(&id);
         let _ = std::fs::remove_file(data.join(EXIT_FILE));
+        // The shim's fallback exit record (the data root was full) of an earlier run.
+        let _ = std::fs::remove_file(bundle.join(EXIT_FILE));
         // A leftover of an earlier run the daemon could not clean (it was away).
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
         let _ = std::fs::remove_dir_all(self.containers.runtime_root.join(&id));
@@ -1102,10 +1124,14 @@ impl Engine {
         }
         if reply.is_none() {
             // The shim went away without answering, or we reconnect late: its exit file
-            // has the answer.
-            reply = std::fs::read(self.containers.data_dir(&ctr.id).join(EXIT_FILE))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+            // has the answer; in the bundle (exec root) when the data root had no room.
+            let read = |p: PathBuf| {
+                std::fs::read(p)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            };
+            reply = read(self.containers.data_dir(&ctr.id).join(EXIT_FILE))
+                .or_else(|| read(self.containers.bundle(&ctr.id).join(EXIT_FILE)));
         }
         self.on_exit(&ctr, reply).await;
     }
@@ -1144,7 +1170,11 @@ impl Engine {
             }
             r.clone()
         });
-        let _ = self.containers.save(&rec);
+        if let Err(e) = self.containers.save(&rec) {
+            // The exit lives on in memory and in the shim's exit record; a later save
+            // (remove, start) writes it.
+            tracing::warn!(container = %ctr.id, error = %e, "recording the exit");
+        }
         for e in lock(&self.containers.execs).values_mut() {
             if e.container == ctr.id && e.running {
                 e.running = false;
@@ -1384,30 +1414,49 @@ impl Engine {
         }
         ctr.update(|r| r.state.status = "removing".into());
         let id = rec.id.clone();
-        let rootfs = self.rootfs_path(&id);
-        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
-        let _ = self.runtime(&id, RuntimeOp::Delete);
-        let images = self.images_handle();
-        let key = container_key(&id);
-        tokio::task::spawn_blocking(move || images.remove_rootfs(&key))
-            .await
-            .map_err(|e| EngineError::Task {
-                what: "remove rootfs",
-                reason: e.to_string(),
-            })??;
-        let _ = std::fs::remove_dir_all(self.containers.bundle(&id));
-        let data = self.containers.data_dir(&id);
-        std::fs::remove_dir_all(&data).map_err(|source| EngineError::Io {
-            what: "removing",
-            path: data,
-            source,
-        })?;
+        if let Err(e) = self.remove_files(&id).await {
+            // As dockerd's SetRemovalError: the container is dead, not forever "removing",
+            // so `rm` can be tried again (once the disk has room, say). The record is
+            // written again too: the exit that led here may not have reached the disk.
+            let rec = ctr.update(|r| {
+                r.state.status = "dead".into();
+                r.state.error = format!("removal failed: {e}");
+                r.clone()
+            });
+            if let Err(save) = self.containers.save(&rec) {
+                tracing::warn!(container = %id, error = %save, "recording a failed removal");
+            }
+            return Err(e);
+        }
         lock(&self.containers.map).remove(&id);
         lock(&self.containers.execs).retain(|_, e| e.container != id);
         tracing::debug!(container = %id, "removed");
         self.container_event(&rec, "destroy", &[]);
         ctr.progress.send_modify(|p| p.removed = true);
         Ok(())
+    }
+
+    /// What removing a stopped container deletes: its runtime state, rootfs snapshot,
+    /// bundle and data directory. Safe to run again after a failure.
+    async fn remove_files(&self, id: &str) -> Result<()> {
+        let rootfs = self.rootfs_path(id);
+        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        let _ = self.runtime(id, RuntimeOp::Delete);
+        let images = self.images_handle();
+        let key = container_key(id);
+        tokio::task::spawn_blocking(move || images.remove_rootfs(&key))
+            .await
+            .map_err(|e| EngineError::Task {
+                what: "remove rootfs",
+                reason: e.to_string(),
+            })??;
+        let _ = std::fs::remove_dir_all(self.containers.bundle(id));
+        let data = self.containers.data_dir(id);
+        std::fs::remove_dir_all(&data).map_err(|source| EngineError::Io {
+            what: "removing",
+            path: data,
+            source,
+        })
     }
 
     /// Docker's wait: `not-running` (default), `next-exit` or `removed`. Returns the future
@@ -1698,6 +1747,8 @@ impl Engine {
                     let ran =
                         rec.state.started_at != model::ZERO_TIME || rec.state.status != "created";
                     let restart = match rec.host_config.restart_policy.name.as_str() {
+                        // A failed removal: its rootfs may be gone.
+                        _ if rec.state.status == "dead" => false,
                         "always" => ran,
                         "unless-stopped" => !rec.stopped_by_user && rec.state.status != "created",
                         _ => false,

@@ -373,6 +373,7 @@ pub fn extract_into_root(
         CopyInto {
             dest,
             no_overwrite_dir_non_dir,
+            ..CopyInto::default()
         },
     )
     .map_err(|source| ImageError::Extract {

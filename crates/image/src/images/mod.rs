@@ -598,9 +598,13 @@ impl ImageService {
         Ok(out)
     }
 
-    /// Garbage collection: deletes expired leases, then every blob and snapshot no image,
-    /// live lease or container rootfs reaches (through the snapshotter for snapshot data).
+    /// Garbage collection: reclaims the remains of failed unpacks, deletes expired leases,
+    /// then every blob and snapshot no image, live lease or container rootfs reaches
+    /// (through the snapshotter for snapshot data).
     pub fn prune(&self) -> Result<GcReport> {
+        // What failed or interrupted unpacks left is invisible to the mark and sweep (no
+        // record names it in the database), so the snapshotter reclaims it first.
+        self.snapshotter.cleanup().map_err(snap_err("(cleanup)"))?;
         let snapshotter = self.snapshotter.clone();
         let mut remove = move |key: &str| -> std::result::Result<(), BoxError> {
             match snapshotter.remove(key) {

@@ -56,6 +56,7 @@ use crate::unpack::{UnpackError, UnpackOptions, UnpackSummary};
 
 mod native;
 mod overlay;
+mod reclaim;
 
 pub use native::NativeSnapshotter;
 pub use overlay::{supported as overlay_supported, OverlaySnapshotter};
@@ -206,7 +207,8 @@ pub trait Snapshotter: Send + Sync {
     fn commit(&self, name: &str, key: &str) -> Result<()>;
 
     /// Removes a snapshot of any kind and its directory. A committed snapshot that is still
-    /// the parent of another snapshot is refused.
+    /// the parent of another snapshot is refused. On a full disk an active snapshot or a
+    /// view loses its tree before its record, so removing it frees the room it needs.
     fn remove(&self, key: &str) -> Result<()>;
 
     /// The mounts of an existing active snapshot or view (as `prepare`/`view` returned them),
@@ -230,7 +232,9 @@ pub trait Snapshotter: Send + Sync {
         opts: &UnpackOptions,
     ) -> Result<UnpackSummary>;
 
-    /// Deletes snapshot directories the index does not name (crash leftovers).
+    /// Reclaims what interrupted work left: snapshot directories the index does not name
+    /// (crash leftovers), layers whose unpacking was cut short (a crash, or a process gone)
+    /// and torn temporary index files. Run at open and by the image service's prune.
     fn cleanup(&self) -> Result<()>;
 }
 
@@ -283,7 +287,10 @@ pub fn unpack_layer<R: Read>(
         return Ok(chain);
     }
     let parent = parent_chain_id.map(|p| p.to_string());
-    let key = unique_key("extract", &name);
+    let key = unique_key(EXTRACT_PREFIX, &name);
+    // Registered before the record exists: a `cleanup` (prune) now must not take this
+    // extraction for the leftover of an interrupted one.
+    let _in_flight = reclaim::InFlight::register(&key);
     snapshotter.prepare(&key, parent.as_deref())?;
     let applied = crate::unpack::open_layer(layer, media_type)
         .map_err(|source| SnapshotError::Unpack {
@@ -332,6 +339,9 @@ fn committed_exists(snapshotter: &dyn Snapshotter, name: &str) -> Result<bool> {
 fn discard(snapshotter: &dyn Snapshotter, key: &str) {
     let _ = snapshotter.remove(key);
 }
+
+/// What the private key of a layer being unpacked starts with: `extract-<pid>-…`.
+const EXTRACT_PREFIX: &str = "extract";
 
 /// A key no other caller (thread or process) will pick.
 fn unique_key(purpose: &str, name: &str) -> String {
@@ -674,8 +684,18 @@ impl Locked<'_> {
     /// Replaces the index file: temp file, fsync, rename, fsync of the directory, so a crash
     /// leaves either the old or the new index, never a torn one.
     fn save(&self) -> Result<()> {
+        let tmp = self.store.root.join(format!("{INDEX_FILE}.tmp"));
+        let saved = self.write_index(&tmp);
+        if saved.is_err() {
+            // A full disk must not keep a torn temporary file: it would hold on to space
+            // nothing can reach.
+            let _ = fs::remove_file(&tmp);
+        }
+        saved
+    }
+
+    fn write_index(&self, tmp: &Path) -> Result<()> {
         let store = self.store;
-        let tmp = store.root.join(format!("{INDEX_FILE}.tmp"));
         let bytes = serde_json::to_vec_pretty(&self.index)
             .map_err(|e| store.index_err("encoding")(io::Error::other(e)))?;
         let mut f = OpenOptions::new()
@@ -683,12 +703,12 @@ impl Locked<'_> {
             .truncate(true)
             .write(true)
             .mode(0o600)
-            .open(&tmp)
+            .open(tmp)
             .map_err(store.index_err("creating the temporary file"))?;
         f.write_all(&bytes)
             .and_then(|()| f.sync_all())
             .map_err(store.index_err("writing the temporary file"))?;
-        fs::rename(&tmp, store.root.join(INDEX_FILE)).map_err(store.index_err("renaming"))?;
+        fs::rename(tmp, store.root.join(INDEX_FILE)).map_err(store.index_err("renaming"))?;
         sync_dir(&store.root).map_err(store.index_err("syncing the directory"))
     }
 }
@@ -866,23 +886,6 @@ impl Core {
         Ok(())
     }
 
-    fn remove(&self, key: &str) -> Result<()> {
-        let mut locked = self.meta.lock(true)?;
-        let id = locked.index.get(key)?.id;
-        let children = locked.index.children(key);
-        if children > 0 {
-            return Err(SnapshotError::HasChildren {
-                key: key.to_string(),
-                children,
-            });
-        }
-        locked.index.snapshots.remove(key);
-        locked.save()?;
-        drop(locked);
-        // Unnamed now: if this is interrupted, `cleanup` finishes it.
-        remove_tree(&self.meta.snapshot_dir(id)).map_err(Self::snap_err(key, "removing"))
-    }
-
     fn stat(&self, key: &str) -> Result<Info> {
         let locked = self.meta.lock(false)?;
         Ok(Index::info(key, locked.index.get(key)?))
@@ -911,37 +914,6 @@ impl Core {
         usage.bytes = st.st_blocks as u64 * 512;
         du(root.as_fd(), &mut seen, &mut usage).map_err(Self::snap_err(key, "measuring"))?;
         Ok(usage)
-    }
-
-    fn cleanup(&self) -> Result<()> {
-        let locked = self.meta.lock(true)?;
-        let live: HashSet<u64> = locked.index.snapshots.values().map(|r| r.id).collect();
-        let dir = self.meta.root.join(SNAPSHOTS_DIR);
-        let entries = fs::read_dir(&dir).map_err(|source| SnapshotError::Root {
-            path: dir.clone(),
-            what: "listing",
-            source,
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| SnapshotError::Root {
-                path: dir.clone(),
-                what: "listing",
-                source,
-            })?;
-            let name = entry.file_name();
-            let known = name
-                .to_str()
-                .and_then(|n| n.parse::<u64>().ok())
-                .is_some_and(|id| live.contains(&id));
-            if !known {
-                remove_tree(&entry.path()).map_err(|source| SnapshotError::Root {
-                    path: entry.path(),
-                    what: "removing an unreferenced snapshot directory",
-                    source,
-                })?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use muelle_runtime::sys::{self, Fork};
 use muelle_runtime::{sealed, spec, Container, CreateOptions, ExecOptions};
 use muelle_supervisor::args::{LogDriver, Options};
 use muelle_supervisor::frame;
-use muelle_supervisor::logfile::JsonFileLog;
+use muelle_supervisor::logfile::{FailureReport, JsonFileLog, FAILURE_REPORT_EVERY};
 use muelle_supervisor::protocol::{self, ExitRecord, Request, MAX_REQUEST};
 use muelle_supervisor::ShimError;
 use rustix::event::{PollFd, PollFlags};
@@ -299,6 +299,20 @@ fn exit_code_json(code: i32) -> Vec<u8> {
     format!("{{\"exit_code\":{code}}}").into_bytes()
 }
 
+/// Reports the outcome of a log write, rate-limited (see `Shim::log_failures`).
+fn report_log_write(report: &mut FailureReport, r: Result<(), ShimError>) {
+    let line = match r {
+        Ok(()) => report.recovered(),
+        Err(e) => report.failed(Instant::now(), &e),
+    };
+    if let Some(line) = line {
+        eprintln!("muelle-shim: {line}");
+    }
+}
+
+/// The exit record's name in the state dir, when the exit file could not be written.
+const EXIT_FALLBACK: &str = "exit.json";
+
 /// Temp file, fsync, rename, fsync of the directory: the exit record must survive a crash
 /// of the machine, since it is all the daemon has left of the container's end.
 fn write_durable(path: &Path, data: &[u8]) -> Result<(), ShimError> {
@@ -308,17 +322,24 @@ fn write_durable(path: &Path, data: &[u8]) -> Result<(), ShimError> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("exit"),
         std::process::id()
     ));
-    let mut f = std::fs::OpenOptions::new()
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(|e| ShimError::path("create", &tmp, e))?;
-    f.write_all(data)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| ShimError::path("write", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ShimError::path("rename", &tmp, e))?;
+        .map_err(|e| ShimError::path("create", &tmp, e))
+        .and_then(|mut f| {
+            f.write_all(data)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| ShimError::path("write", &tmp, e))
+        })
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| ShimError::path("rename", &tmp, e)));
+    if let Err(e) = written {
+        // A torn temporary file on a full disk would only hold on to space.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -344,6 +365,9 @@ struct Shim {
     sources: Vec<Source>,
     stdin: Option<OwnedFd>,
     log: Option<JsonFileLog>,
+    /// Log writes fail for every chunk of output while the disk is full: reported
+    /// rate-limited, so `shim.log` (in the exec root) stays small.
+    log_failures: FailureReport,
     listener: UnixListener,
     clients: Vec<Client>,
     execs: Vec<Exec>,
@@ -539,6 +563,7 @@ impl Shim {
             state_dir,
             stdio,
             exec_seq: 0,
+            log_failures: FailureReport::new(FAILURE_REPORT_EVERY),
         })
     }
 
@@ -773,9 +798,8 @@ impl Shim {
             let (owner, stream) = (src.owner, src.stream);
             if owner == Owner::Container {
                 if let Some(log) = &mut self.log {
-                    if let Err(e) = log.flush_stream(stream, &now_rfc3339()) {
-                        eprintln!("muelle-shim: {e}");
-                    }
+                    let r = log.flush_stream(stream, &now_rfc3339());
+                    report_log_write(&mut self.log_failures, r);
                 }
             }
             return;
@@ -784,9 +808,8 @@ impl Shim {
         let data = &self.buf[..n];
         if owner == Owner::Container {
             if let Some(log) = &mut self.log {
-                if let Err(e) = log.write(stream, data, &now_rfc3339()) {
-                    eprintln!("muelle-shim: {e}");
-                }
+                let r = log.write(stream, data, &now_rfc3339());
+                report_log_write(&mut self.log_failures, r);
             }
         }
         for c in self.clients.iter_mut() {
@@ -1209,9 +1232,11 @@ impl Shim {
         let code = ex.code;
         let now = now_rfc3339();
         if let Some(log) = &mut self.log {
-            if let Err(e) = log.flush_all(&now) {
-                eprintln!("muelle-shim: {e}");
-            }
+            let r = log.flush_all(&now);
+            report_log_write(&mut self.log_failures, r);
+        }
+        if let Some(line) = self.log_failures.recovered() {
+            eprintln!("muelle-shim: {line}");
         }
         self.log = None;
         self.sources.retain(|s| s.owner != Owner::Container);
@@ -1219,8 +1244,15 @@ impl Shim {
         let mut record = self.exit_record();
         if let Some(r) = &mut record {
             r.pid = Some(self.init_pid);
-            if let Err(e) = write_durable(&self.opts.exit_file, &protocol::line(r)) {
+            let line = protocol::line(r);
+            if let Err(e) = write_durable(&self.opts.exit_file, &line) {
                 eprintln!("muelle-shim: exit file: {e}");
+                // The data root may be full. The state dir is in the exec root, where the
+                // daemon looks next, so a daemon restarted later still learns the code.
+                let fallback = self.opts.state_dir.join(EXIT_FALLBACK);
+                if let Err(e) = write_durable(&fallback, &line) {
+                    eprintln!("muelle-shim: exit file: {e}");
+                }
             }
         }
         match self.container.delete(true) {
