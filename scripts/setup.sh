@@ -21,6 +21,9 @@ if [ -n "$missing" ]; then
   apt-get update -q >/dev/null
   apt-get install -y -q $missing >/dev/null
 fi
+# The group whose members may use the daemon's socket (root:muelle 0660), as Docker's
+# packages create the docker group.
+getent group muelle >/dev/null || groupadd --system muelle
 command -v cargo >/dev/null || { log "cargo not found: install a Rust toolchain (rustup)"; exit 1; }
 
 log "building (release, static)"

@@ -442,3 +442,46 @@ fn container_defaults_match_dockerd() {
         "-u 1000:1000 groups"
     );
 }
+
+/// The socket is root:muelle 0660 (as dockerd's is root:docker): a member of the `muelle`
+/// group may use the daemon, any other user may not. scripts/setup.sh creates the group.
+#[test]
+fn socket_is_for_root_and_the_muelle_group_only() {
+    use std::os::unix::fs::MetadataExt;
+    let gid = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&"muelle")).then(|| f.get(2).and_then(|g| g.parse::<u32>().ok()))
+        })
+        .flatten()
+        .expect("the muelle group (scripts/setup.sh creates it)");
+    let e = env();
+    std::fs::set_permissions(e.d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let meta = std::fs::metadata(&e.d.socket).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o660, "socket mode");
+    assert_eq!((meta.uid(), meta.gid()), (0, gid), "socket owner");
+    let sock = e.d.socket.to_str().unwrap().to_string();
+    let ping = |groups: &str| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", groups, "--inh-caps=-all"])
+            .args(["/bin/sh", "-c", "exec \"$@\"", "sh"])
+            .args(["curl", "-sS", "--unix-socket", &sock, "http://d/_ping"])
+            .output()
+            .unwrap()
+    };
+    let member = ping(&format!("--groups={gid}"));
+    assert_eq!(
+        String::from_utf8_lossy(&member.stdout),
+        "OK",
+        "{}",
+        text(&member)
+    );
+    let other = ping("--clear-groups");
+    assert!(
+        !other.status.success() && !String::from_utf8_lossy(&other.stdout).contains("OK"),
+        "a user outside the muelle group reached the daemon: {}",
+        text(&other)
+    );
+}
