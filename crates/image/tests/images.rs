@@ -505,7 +505,8 @@ async fn pull_share_remove_prune_and_failures() {
 
     // By ID: several repositories need force; then everything goes at prune.
     let third = Reference::parse(&format!("{host}/third/busybox:latest")).unwrap();
-    svc.tag(&img.id.to_string(), &third).expect("tag a second repository");
+    svc.tag(&img.id.to_string(), &third)
+        .expect("tag a second repository");
     assert!(matches!(
         svc.remove(&img.id.to_string(), false),
         Err(ImageError::MultipleRepositories { .. })
