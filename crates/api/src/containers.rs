@@ -328,6 +328,10 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, size: bool) -> Value {
     if rec.host_config.log_config.typ.is_empty() {
         host["LogConfig"]["Type"] = json!("json-file");
     }
+    // Records made before the runtime was recorded ran with the default one.
+    if rec.host_config.runtime.is_empty() {
+        host["Runtime"] = json!(muelle_engine::containers::DEFAULT_RUNTIME);
+    }
     let mut config = serde_json::to_value(&rec.config).unwrap_or_else(|_| json!({}));
     if rec.config.entrypoint.is_none() {
         config["Entrypoint"] = Value::Null;
@@ -908,10 +912,18 @@ pub async fn attach(
     let stderr = params.bool("stderr")?;
     let keys = detach_keys(params.string("detachKeys").unwrap_or("ctrl-p,ctrl-q"))?;
     let logs_too = params.bool("logs")?;
-    let (target, rec) = engine
-        .attach_container(&id, stdin, stdout, stderr)
-        .await
-        .map_err(eng_err)?;
+    // Without `stream` dockerd sends the logs asked for (if any) and ends the session; it
+    // never waits for the container.
+    let live = params.bool("stream")?;
+    let (target, rec) = if live {
+        let (t, rec) = engine
+            .attach_container(&id, stdin, stdout, stderr)
+            .await
+            .map_err(eng_err)?;
+        (Some(t), rec)
+    } else {
+        (None, engine.container(&id).map_err(eng_err)?)
+    };
     let tty = rec.config.tty;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let rec_path = rec.log_path.clone();
@@ -935,6 +947,10 @@ pub async fn attach(
                 }
             }
         }
+        let Some(target) = target else {
+            let _ = io.shutdown().await;
+            return;
+        };
         let shim = match target {
             AttachTarget::Live(s) => s,
             AttachTarget::Pending(rx) => match rx.await {
@@ -1036,7 +1052,9 @@ pub async fn exec_start(
         }
         other => eng_err(other),
     })?;
-    let tty = e.tty || b.tty;
+    // The framing follows the start request's Tty, as in dockerd, not the exec's: docker-py
+    // creates with `tty=True` and starts with `Tty: false`, then reads stdcopy frames.
+    let tty = b.tty;
     let exec_id = e.id.clone();
     if b.detach {
         tokio::spawn(async move {
@@ -1086,7 +1104,8 @@ fn exec_start_upgraded(
             rec.id
         )));
     }
-    let tty = e.tty || b.tty;
+    // The start request's Tty decides the framing (see `exec_start`).
+    let tty = b.tty;
     let keys = detach_keys(if e.detach_keys.is_empty() {
         "ctrl-p,ctrl-q"
     } else {

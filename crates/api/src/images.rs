@@ -617,9 +617,27 @@ pub async fn load(State(engine): Eng, params: Params, body: Body) -> ApiResult<R
     let reader = body_reader(body);
     let loaded = blocking(&engine, move |e| {
         let mut reader = reader;
-        Ok(e.load(&mut reader)?)
+        let loaded = e.load(&mut reader);
+        if loaded.is_err() {
+            // Read the rest, so the client gets the answer rather than a broken pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        }
+        Ok(loaded?)
     })
-    .await?;
+    .await;
+    // dockerd answers 200 whatever happens and reports a failed load in the stream; clients
+    // raise their load error from that line (docker-py's `ImageLoadError`).
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(message = %e.message, "load failed");
+            return Ok((
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                crate::stream::error_line(&e),
+            )
+                .into_response());
+        }
+    };
     let mut out = String::new();
     for image in loaded {
         if image.names.is_empty() {

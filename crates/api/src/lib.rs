@@ -18,6 +18,7 @@ pub mod error;
 pub mod images;
 pub mod request;
 pub mod stream;
+pub mod swarm;
 pub mod system;
 pub mod time;
 pub mod version;
@@ -101,6 +102,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 .post(images::dispatch_post)
                 .delete(images::delete),
         )
+        .merge(swarm::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .with_state(engine)
 }

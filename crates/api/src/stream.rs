@@ -75,7 +75,8 @@ pub enum Kind {
     Raw,
 }
 
-fn error_line(e: &ApiError) -> Bytes {
+/// Docker's last message of a failed JSON stream.
+pub fn error_line(e: &ApiError) -> Bytes {
     let mut line = json!({"errorDetail": {"message": e.message}, "error": e.message})
         .to_string()
         .into_bytes();

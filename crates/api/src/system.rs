@@ -11,6 +11,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::StreamExt;
+use muelle_engine::containers::{DEFAULT_RUNTIME, RUNTIMES};
 use muelle_engine::host::{go_arch, HostInfo};
 use muelle_engine::{familiar, Engine, Event, EventKind, VERSION};
 use muelle_image::distribution::CredentialSource;
@@ -32,6 +33,8 @@ pub async fn ping() -> Response {
     h.insert("OSType", HeaderValue::from_static("linux"));
     // "1" is the classic builder: clients must not try a BuildKit session here.
     h.insert("Builder-Version", HeaderValue::from_static("1"));
+    // Never in a swarm: newer docker CLIs hide the swarm commands on this.
+    h.insert("Swarm", HeaderValue::from_static("inactive"));
     h.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
@@ -182,8 +185,9 @@ pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<Value>> {
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": VERSION,
-        "Runtimes": {"muelle": {"path": "muelle-runtime"}},
-        "DefaultRuntime": "muelle",
+        // Every name is the one runtime muelled runs (see `RUNTIMES`).
+        "Runtimes": RUNTIMES.iter().map(|r| (r.to_string(), json!({"path": "muelle-runtime"}))).collect::<serde_json::Map<_, _>>(),
+        "DefaultRuntime": DEFAULT_RUNTIME,
         "Swarm": {
             "NodeID": "",
             "NodeAddr": "",

@@ -204,6 +204,14 @@ impl ConfigFile {
         self.helper_for(server)
     }
 
+    /// `detachKeys`: the sequence the docker CLI detaches with when no `--detach-keys` is given.
+    pub fn detach_keys(&self) -> Option<&str> {
+        self.doc
+            .get("detachKeys")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+    }
+
     /// Writes the file atomically, readable only by its owner (it holds passwords).
     pub fn save(&self) -> Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
@@ -233,6 +241,22 @@ impl ConfigFile {
             let _ = fs::remove_file(&tmp);
             anyhow!("writing {}: {e}", self.path.display())
         })
+    }
+}
+
+/// The detach keys of an attach, run or exec: `--detach-keys`, else the config file's
+/// `detachKeys` (as the docker CLI chooses them); None means the default sequence. A config
+/// file that cannot be read is warned about and ignored, as docker does.
+pub fn detach_keys(dir: &Path, flag: Option<&str>) -> Option<String> {
+    if let Some(k) = flag.filter(|k| !k.is_empty()) {
+        return Some(k.to_owned());
+    }
+    match ConfigFile::load(dir) {
+        Ok(c) => c.detach_keys().map(str::to_owned),
+        Err(e) => {
+            eprintln!("WARNING: Error loading config file: {e:#}");
+            None
+        }
     }
 }
 

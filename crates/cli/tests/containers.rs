@@ -414,6 +414,7 @@ against!(
     start_attach_and_run_rm,
     inspect_containers,
     exec_in_a_running_container,
+    exec_detach_keys_from_config,
     interactive_tty,
     cp_both_ways,
     diff_export_commit,
@@ -429,6 +430,7 @@ against!(
     start_attach_and_run_rm,
     inspect_containers,
     exec_in_a_running_container,
+    exec_detach_keys_from_config,
     interactive_tty,
     cp_both_ways,
     diff_export_commit,
@@ -1051,6 +1053,38 @@ fn interactive_tty(d: &Daemon) {
     };
     assert!(out.contains("exec:yo"), "{out:?}");
     assert_eq!(code, Some(0));
+}
+
+/// `exec -it` detaches on the config file's `detachKeys` (`$DOCKER_CONFIG/config.json`),
+/// as the docker CLI does: typed after them, the rest of the line never reaches the process.
+fn exec_detach_keys_from_config(d: &Daemon) {
+    let mut names = Names::new(d);
+    let n = names.make("execkeys");
+    ok(
+        muelle(
+            d,
+            &["run", "-d", "--name", &n, NONET, "busybox", "sleep", "60"],
+        ),
+        "run -d",
+    );
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"detachKeys": "ctrl-x,x"}"#,
+    )
+    .unwrap();
+    let Some((code, out)) = on_pty(
+        d,
+        &format!(
+            "--config {} exec -it {n} sh -c 'read y; echo exec:$y; exit 3'",
+            config.path().display()
+        ),
+        b"\x18xno\r",
+    ) else {
+        return;
+    };
+    assert!(!out.contains("exec:"), "{out:?}");
+    assert_eq!(code, Some(0), "{out:?}");
 }
 
 fn cp_both_ways(d: &Daemon) {

@@ -251,7 +251,7 @@ impl Engine {
         let image = self.images.image(name)?;
         let id = image.id.clone();
         // Docker refuses to take the last name of an image a container uses, unless forced.
-        let last_name = image.repo_tags.len() + image.repo_digests.len() <= 1
+        let last_name = is_single_reference(&image.repo_tags, &image.repo_digests)
             || id.to_string().contains(name.trim_start_matches("sha256:"));
         if !force && last_name {
             let user = self
@@ -363,6 +363,24 @@ impl Engine {
     }
 }
 
+/// Docker's `isSingleReference`: the names are all of one repository with at most one tag,
+/// so removing a tag would leave the image nameless (its digest names go with the tag).
+fn is_single_reference(tags: &[String], digests: &[String]) -> bool {
+    if tags.len() + digests.len() <= 1 {
+        return tags.len() + digests.len() == 1;
+    }
+    if tags.len() > 1 {
+        return false;
+    }
+    let repo = |n: &String| {
+        Reference::parse(n)
+            .map(|r| r.repository())
+            .unwrap_or_else(|_| n.clone())
+    };
+    let repos: std::collections::BTreeSet<String> = tags.iter().chain(digests).map(repo).collect();
+    repos.len() == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +410,26 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn single_reference_is_one_repository_with_one_tag() {
+        let v = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let d = "@sha256:0123456789012345678901234567890123456789012345678901234567890123";
+        assert!(!is_single_reference(&[], &[]));
+        assert!(is_single_reference(&v(&["docker.io/library/a:1"]), &[]));
+        assert!(is_single_reference(
+            &v(&["docker.io/library/a:1"]),
+            &v(&[&format!("docker.io/library/a{d}")])
+        ));
+        assert!(!is_single_reference(
+            &v(&["docker.io/library/a:1"]),
+            &v(&[&format!("docker.io/library/b{d}")])
+        ));
+        assert!(!is_single_reference(
+            &v(&["docker.io/library/a:1", "docker.io/library/a:2"]),
+            &[]
+        ));
     }
 
     #[test]

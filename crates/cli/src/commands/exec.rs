@@ -82,7 +82,9 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(w) = &a.workdir {
         cfg["WorkingDir"] = Value::from(w.as_str());
     }
-    if let Some(k) = &a.detach_keys {
+    // The daemon detaches on these keys too, so they go in the exec's config.
+    let detach_keys = crate::config::detach_keys(&ctx.config_dir, a.detach_keys.as_deref());
+    if let Some(k) = &detach_keys {
         cfg["DetachKeys"] = Value::from(k.as_str());
     }
     let ct = [("content-type", "application/json".to_owned())];
@@ -112,7 +114,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         return Ok(());
     }
     let keys = stream::parse_detach_keys(
-        a.detach_keys
+        detach_keys
             .as_deref()
             .unwrap_or(stream::DEFAULT_DETACH_KEYS),
     )?;

@@ -54,7 +54,7 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result<()> {
             AttachCfg {
                 tty,
                 stdin: use_stdin,
-                detach_keys: a.detach_keys.clone(),
+                detach_keys: crate::config::detach_keys(&ctx.config_dir, a.detach_keys.as_deref()),
                 sig_proxy: true,
                 condition: if auto_remove { "removed" } else { "next-exit" },
                 start: true,
@@ -193,7 +193,7 @@ pub async fn attach(ctx: &Ctx, a: AttachArgs) -> Result<()> {
         AttachCfg {
             tty,
             stdin,
-            detach_keys: a.detach_keys,
+            detach_keys: crate::config::detach_keys(&ctx.config_dir, a.detach_keys.as_deref()),
             sig_proxy: a.sig_proxy,
             condition: "not-running",
             start: false,

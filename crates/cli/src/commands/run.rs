@@ -75,12 +75,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         eprintln!("muelle: the input device is not a TTY");
         return Err(Exit(1).into());
     }
-    let detach_keys = stream::parse_detach_keys(
-        a.detach_keys
-            .as_deref()
-            .unwrap_or(stream::DEFAULT_DETACH_KEYS),
-    )
-    .map_err(|e| fail(125, e))?;
+    let keys_text = crate::config::detach_keys(&ctx.config_dir, a.detach_keys.as_deref());
+    let detach_keys =
+        stream::parse_detach_keys(keys_text.as_deref().unwrap_or(stream::DEFAULT_DETACH_KEYS))
+            .map_err(|e| fail(125, e))?;
     let client = ctx.client().await.map_err(|e| fail(125, e))?;
     let id = match create(ctx, &client, o, a.detach, a.rm).await {
         Ok(id) => id,
@@ -112,7 +110,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         .set_if(a_in, "stdin", "1")
         .set_if(a_out, "stdout", "1")
         .set_if(a_err, "stderr", "1");
-    if let Some(k) = &a.detach_keys {
+    if let Some(k) = &keys_text {
         q = q.set("detachKeys", k.as_str());
     }
     let io = client

@@ -119,6 +119,52 @@ pub fn resolve_user(root: &Path, spec: &str) -> Result<User, String> {
     })
 }
 
+/// The largest uid or gid Docker takes (Go's `user.maxID`).
+const MAX_ID: u64 = i32::MAX as u64;
+
+/// `--group-add` entries (`HostConfig.GroupAdd`) as gids, as runc's user package reads them:
+/// a name or number found in the rootfs's /etc/group is that group's gid, else a number is
+/// taken as is; anything else is an error worded like Docker's.
+pub fn additional_groups(root: &Path, wanted: &[String]) -> Result<Vec<u32>, String> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let group = read_in_root(root, "/etc/group").unwrap_or_default();
+    let entries: Vec<(&str, u32)> = group
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let gid = f.nth(1)?.parse::<u32>().ok()?;
+            Some((name, gid))
+        })
+        .collect();
+    let mut out: Vec<u32> = Vec::new();
+    for g in wanted {
+        let found = entries
+            .iter()
+            .find(|(name, gid)| name == g || gid.to_string() == *g)
+            .map(|(_, gid)| *gid);
+        let gid = match found {
+            Some(gid) => gid,
+            None => match g.parse::<u64>() {
+                Ok(n) if n <= MAX_ID => n as u32,
+                Ok(_) => return Err("uids and gids must be in range 0-2147483647".into()),
+                Err(_) => {
+                    return Err(format!(
+                        "Unable to find group {g}: no matching entries in group file"
+                    ))
+                }
+            },
+        };
+        if !out.contains(&gid) {
+            out.push(gid);
+        }
+    }
+    Ok(out)
+}
+
 /// /etc/hosts of a container: loopback names, the container's own name on loopback when it
 /// has no network of its own to be reached on, then `--add-host` entries.
 pub fn hosts(hostname: &str, extra: &[String], host_network: bool) -> String {
@@ -281,6 +327,31 @@ mod tests {
         assert!(resolve_user(dir.path(), "web:nogroup").is_err());
         let u = resolve_user(dir.path(), "").unwrap();
         assert_eq!((u.uid, u.gid), (0, 0));
+    }
+
+    #[test]
+    fn added_groups_by_name_or_number() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/group"),
+            "root:x:0:\naudio:x:29:\nstaff:x:50:web\n",
+        )
+        .unwrap();
+        let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            additional_groups(dir.path(), &want(&["audio", "1234", "50", "29"])).unwrap(),
+            vec![29, 1234, 50]
+        );
+        assert_eq!(
+            additional_groups(dir.path(), &want(&["nosuch"])).unwrap_err(),
+            "Unable to find group nosuch: no matching entries in group file"
+        );
+        assert!(additional_groups(dir.path(), &want(&["4294967295"])).is_err());
+        assert_eq!(
+            additional_groups(dir.path(), &[]).unwrap(),
+            Vec::<u32>::new()
+        );
     }
 
     #[test]

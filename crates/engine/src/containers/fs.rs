@@ -357,8 +357,13 @@ impl Engine {
         let rec = ctr.record();
         check_usable(&rec, "commit")?;
         let paused_here = if req.pause && rec.state.running && !rec.state.paused {
-            self.pause_locked(&ctr)?;
-            true
+            match self.pause_locked(&ctr) {
+                Ok(()) => true,
+                // Its process ended and the exit is not recorded yet: there is nothing to
+                // freeze, and dockerd commits such a container too.
+                Err(_) if self.process_gone(&rec.id) => false,
+                Err(e) => return Err(e),
+            }
         } else {
             false
         };

@@ -32,6 +32,15 @@ use crate::events::{Actor, Event, EventKind};
 use crate::{Engine, EngineError, Result};
 pub use model::{ContainerConfig, ContainerRecord, HostConfig, MountPoint, State};
 
+/// The runtime containers run with (the runtime library, inside each supervisor), by the
+/// name `/info` gives it.
+pub const DEFAULT_RUNTIME: &str = "muelle";
+
+/// The names `HostConfig.Runtime` may take: the default and `runc`, which clients of dockerd
+/// ask for by name; both are muelle-runtime, which is runc-compatible. muelled has no way
+/// to configure other runtimes.
+pub const RUNTIMES: &[&str] = &[DEFAULT_RUNTIME, "runc"];
+
 const RECORD: &str = "config.v2.json";
 const ROOTFS_MOUNTS: &str = "rootfs.json";
 const EXIT_FILE: &str = "exit.json";
@@ -560,6 +569,12 @@ pub fn validate(
             }
         }
     }
+    if !host.runtime.is_empty() && !RUNTIMES.contains(&host.runtime.as_str()) {
+        return Err(ContainerError::Invalid(format!(
+            "Unknown runtime specified {}",
+            host.runtime
+        )));
+    }
     if host.memory < 0 || host.nano_cpus < 0 || host.cpu_shares < 0 {
         return Err(ContainerError::Invalid(
             "resource limits (Memory, NanoCpus, CpuShares) cannot be negative".into(),
@@ -589,6 +604,26 @@ pub fn validate(
         mounts.push(parse_mount(m)?);
     }
     Ok(mounts)
+}
+
+/// Why a container's supervisor did not start.
+enum SpawnError {
+    /// The process could not be described (its user or groups, its files): dockerd reports
+    /// such errors bare, with exit code 128.
+    Setup(String),
+    /// The supervisor or the runtime failed, with the exit code Docker gives that failure.
+    Runtime(String, i64),
+}
+
+/// Adds the container's `--group-add` groups to a resolved user's supplementary groups.
+fn add_groups(user: &mut etc::User, rootfs: &Path, host: &HostConfig) -> Result<(), String> {
+    let wanted = host.group_add.as_deref().unwrap_or_default();
+    for gid in etc::additional_groups(rootfs, wanted)? {
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(())
 }
 
 /// Docker's env merge: the container's variables override the image's of the same name.
@@ -645,7 +680,7 @@ impl Engine {
     pub async fn create_container(&self, req: CreateRequest) -> Result<(String, Vec<String>)> {
         let c = &self.containers;
         let mut config = req.config;
-        let host = req.host_config;
+        let mut host = req.host_config;
         let name = match &req.name {
             Some(n) if !n.is_empty() => {
                 let n = n.strip_prefix('/').unwrap_or(n);
@@ -669,6 +704,9 @@ impl Engine {
             }
         };
         let mounts = validate(&config, &host)?;
+        if host.runtime.is_empty() {
+            host.runtime = DEFAULT_RUNTIME.into();
+        }
         let image = self.images().image(&config.image)?;
         let ic = image.config.config.clone().unwrap_or_default();
         // Docker's merge of the image's config into the container's.
@@ -899,7 +937,16 @@ impl Engine {
         let ready = t0.elapsed();
         let pid = match result {
             Ok(pid) => pid,
-            Err((message, code)) => {
+            Err(err) => {
+                let (message, code, full) = match err {
+                    SpawnError::Setup(m) => (m.clone(), 128, m),
+                    SpawnError::Runtime(m, code) => {
+                        let full = format!(
+                            "failed to create task for container: failed to create shim task: OCI runtime create failed: {m}: unknown"
+                        );
+                        (m, code, full)
+                    }
+                };
                 let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
                 let finished = now();
                 let rec = ctr.update(|r| {
@@ -915,9 +962,6 @@ impl Engine {
                     r.clone()
                 });
                 let _ = self.containers.save(&rec);
-                let full = format!(
-                    "failed to create task for container: failed to create shim task: OCI runtime create failed: {message}: unknown"
-                );
                 return Err(ContainerError::Start {
                     message: full,
                     exit_code: code,
@@ -991,11 +1035,12 @@ impl Engine {
         bundle: &Path,
         rootfs: &Path,
         data: &Path,
-    ) -> std::result::Result<i64, (String, i64)> {
+    ) -> std::result::Result<i64, SpawnError> {
         let id = &rec.id;
         let cfg = &rec.config;
         let hc = &rec.host_config;
-        let user = etc::resolve_user(rootfs, &cfg.user).map_err(|e| (e, 126))?;
+        let mut user = etc::resolve_user(rootfs, &cfg.user).map_err(SpawnError::Setup)?;
+        add_groups(&mut user, rootfs, hc).map_err(SpawnError::Setup)?;
         let host_net = hc.network_mode() == "host";
         let files = [
             (
@@ -1018,7 +1063,7 @@ impl Engine {
         for (dest, path, content) in files {
             if !Path::new(path).exists() {
                 write_durable_mode(Path::new(path), content.as_bytes(), 0o644)
-                    .map_err(|e| (format!("write {path}: {e}"), 128))?;
+                    .map_err(|e| SpawnError::Setup(format!("write {path}: {e}")))?;
             }
             etc_files.push((dest.to_string(), path.clone()));
         }
@@ -1058,11 +1103,11 @@ impl Engine {
             cgroups_path: format!("/muelle/{id}"),
             init_binary,
         };
-        let spec = spec::build(&input).map_err(|e| (e.to_string(), 128))?;
-        let spec_bytes =
-            serde_json::to_vec_pretty(&spec).map_err(|e| (format!("encode spec: {e}"), 128))?;
+        let spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
+        let spec_bytes = serde_json::to_vec_pretty(&spec)
+            .map_err(|e| SpawnError::Setup(format!("encode spec: {e}")))?;
         write_durable(&bundle.join("config.json"), &spec_bytes)
-            .map_err(|e| (format!("write config.json: {e}"), 128))?;
+            .map_err(|e| SpawnError::Setup(format!("write config.json: {e}")))?;
         let mut a = vec![
             "--id".to_string(),
             id.clone(),
@@ -1112,7 +1157,7 @@ impl Engine {
             .await
             .map_err(|e| {
                 let code = start_exit_code(&e);
-                (e, code)
+                SpawnError::Runtime(e, code)
             })
     }
 
@@ -1388,10 +1433,15 @@ impl Engine {
             ))
             .into());
         }
-        if rec.state.running || rec.state.paused {
+        // Between two runs of its restart policy a container has no process, but dockerd
+        // counts it as running: removing it needs `force` (which also ends the restarts).
+        let restarting = rec.state.restarting || rec.state.status == "restarting";
+        if rec.state.running || rec.state.paused || restarting {
             if !force {
                 let what = if rec.state.paused {
                     "paused"
+                } else if restarting {
+                    "restarting"
                 } else {
                     "running"
                 };
@@ -1402,6 +1452,8 @@ impl Engine {
                 .into());
             }
             ctr.update(|r| r.stopped_by_user = true);
+        }
+        if rec.state.running || rec.state.paused {
             let _ = self.signal(&rec.id, SIGKILL, true);
             self.container_event(&rec, "kill", &[("signal", "9".into())]);
             if !self.wait_stopped(&ctr, Duration::from_secs(30)).await {
@@ -1871,8 +1923,10 @@ impl Engine {
             process["cwd"] = json!(e.working_dir);
         }
         if !e.user.is_empty() {
-            let u = etc::resolve_user(&self.rootfs_path(&rec.id), &e.user)
-                .map_err(ContainerError::Invalid)?;
+            let rootfs = self.rootfs_path(&rec.id);
+            let mut u = etc::resolve_user(&rootfs, &e.user).map_err(ContainerError::Invalid)?;
+            // As dockerd: an exec's own user keeps the container's `--group-add` groups.
+            add_groups(&mut u, &rootfs, &rec.host_config).map_err(ContainerError::Invalid)?;
             process["user"] =
                 json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
         }
@@ -1955,6 +2009,20 @@ enum RuntimeOp {
 }
 
 impl Engine {
+    /// Whether the container's process is over as far as the runtime knows (its state
+    /// stopped, or already deleted by the supervisor), whatever the record still says.
+    fn process_gone(&self, id: &str) -> bool {
+        match muelle_runtime::Container::load(&self.containers.runtime_root, id) {
+            Ok(c) => c.status() == muelle_runtime::state::Status::Stopped,
+            Err(muelle_runtime::RuntimeError::NotFound(_)) => true,
+            // Its directory went while it was read: the supervisor is deleting it.
+            Err(muelle_runtime::RuntimeError::Path { source, .. }) => {
+                source.kind() == std::io::ErrorKind::NotFound
+            }
+            Err(_) => false,
+        }
+    }
+
     /// One runtime-library call on a container's runtime state; errors as text (the
     /// runtime's error type is large, and callers only report it). `Processes` returns the
     /// pids, the others an empty list.

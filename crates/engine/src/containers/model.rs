@@ -157,6 +157,13 @@ pub struct HostConfig {
     pub ulimits: Vec<Ulimit>,
     #[serde(default, deserialize_with = "null_default")]
     pub mounts: Vec<Value>,
+    /// The OCI runtime's name (`--runtime`); the daemon's default when not asked for.
+    #[serde(default)]
+    pub runtime: String,
+    /// `--group-add`: more groups for the process, names resolved in the container's
+    /// /etc/group. `None` (shown as null, as dockerd shows it) when not given.
+    #[serde(default)]
+    pub group_add: Option<Vec<String>>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

@@ -551,22 +551,29 @@ impl ImageService {
             .filter(|n| records.iter().any(|r| &r.name == n));
         let doomed: Vec<String> = match by_name {
             Some(name) => {
-                let tags_left = records
-                    .iter()
-                    .any(|r| r.name != name && !r.name.contains('@'));
-                if tags_left {
-                    vec![name]
-                } else {
-                    // The last tag: Docker deletes the image, digest names included.
-                    let mut all: Vec<String> = vec![name.clone()];
-                    all.extend(
-                        records
-                            .iter()
-                            .filter(|r| r.name != name)
-                            .map(|r| r.name.clone()),
-                    );
-                    all
+                let mut doomed = vec![name.clone()];
+                // Docker's rule: when a repository's last tag goes, its digest names
+                // (`repo@sha256:…`, from a pull or a push) go too instead of staying as
+                // `<none>` rows. Other repositories' names keep the image.
+                if !is_digest_name(&name) {
+                    let repo = repository_of(&name);
+                    let of_repo =
+                        |r: &&ImageRecord| r.name != name && repository_of(&r.name) == repo;
+                    let tag_left = records
+                        .iter()
+                        .filter(of_repo)
+                        .any(|r| !is_digest_name(&r.name));
+                    if !tag_left {
+                        doomed.extend(
+                            records
+                                .iter()
+                                .filter(of_repo)
+                                .filter(|r| is_digest_name(&r.name))
+                                .map(|r| r.name.clone()),
+                        );
+                    }
                 }
+                doomed
             }
             None => {
                 let repos: BTreeSet<String> =
@@ -893,6 +900,11 @@ fn unique_ingest_ref(purpose: &str, digest: &Digest) -> String {
 }
 
 /// `domain/path` of a stored name (`…/busybox:latest` or `…/busybox@sha256:…`).
+/// `repo@sha256:…` (not the `<none>@ID` record of an untagged image).
+fn is_digest_name(name: &str) -> bool {
+    name.contains('@') && !name.starts_with(UNTAGGED_PREFIX)
+}
+
 fn repository_of(name: &str) -> String {
     Reference::parse(name)
         .map(|r| r.repository())
