@@ -34,6 +34,8 @@ pub struct Daemon {
     pub data_root: PathBuf,
     pub exec_root: PathBuf,
     pub docker_config: PathBuf,
+    /// Extra environment of the daemon process (kept across restarts).
+    env: Vec<(String, String)>,
 }
 
 pub fn muelled() -> Command {
@@ -46,6 +48,11 @@ impl Daemon {
     }
 
     pub fn start_with(extra: &[&str]) -> Daemon {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// A daemon with extra environment variables (e.g. `MUELLE_SHIM`).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("muelled-test-")
             .tempdir_in("/var/tmp")
@@ -62,6 +69,10 @@ impl Daemon {
             exec_root,
             docker_config,
             dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         d.spawn(extra);
         d
@@ -89,6 +100,7 @@ impl Daemon {
             .arg(&config)
             .args(["--log-level", "debug"])
             .args(extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
