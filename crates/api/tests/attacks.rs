@@ -517,6 +517,18 @@ fn hostile_layers(u: &str) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// The entry names of a tar stream, one a line.
+fn tar_names(tar: &[u8]) -> String {
+    let mut list = Command::new("tar")
+        .arg("-t")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut list.stdin.take().unwrap(), tar).unwrap();
+    String::from_utf8_lossy(&list.wait_with_output().unwrap().stdout).into_owned()
+}
+
 /// A `docker save` archive of one image made of `layer`.
 fn docker_archive(dir: &Path, tag: &str, layer: &[u8]) -> PathBuf {
     let _ = std::fs::remove_dir_all(dir);
@@ -574,15 +586,7 @@ fn check_delivery(e: &Env, t: &HostTargets, what: &str, accepted: bool, image: &
             if o.status.success() {
                 let shadow = std::fs::read(Path::new("/etc/shadow")).unwrap();
                 let tar = o.stdout;
-                let mut list = Command::new("tar")
-                    .arg("-t")
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                std::io::Write::write_all(&mut list.stdin.take().unwrap(), &tar).unwrap();
-                let names =
-                    String::from_utf8_lossy(&list.wait_with_output().unwrap().stdout).into_owned();
+                let names = tar_names(&tar);
                 println!(
                     "{what}: accepted; in the rootfs: {:?}",
                     names
@@ -728,6 +732,7 @@ fn docker_cp_races_a_symlink_swap() {
         host_secret.clone(),
         PathBuf::from("/").join(&in_name),
         PathBuf::from("/tmp").join(&in_name),
+        PathBuf::from("/etc").join(&in_name),
     ]);
     std::fs::write(&host_secret, "HOST-ONLY\n").unwrap();
     let src = e.scratch.path().join(&in_name);
@@ -749,6 +754,33 @@ fn docker_cp_races_a_symlink_swap() {
         "-c",
         &script,
     ]);
+    // First a static link: a copy out of /lnk/ (-> /etc) is the container's /etc (its own
+    // file in, the host's /etc/shadow out); a copy into it lands in the container's /etc.
+    e.docker_ok(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        &format!("ln -s /etc /lnk && echo ctr > /etc/muelle-ctr-only-{u}"),
+    ]);
+    let o = e.docker(&["cp", &format!("{name}:/lnk/"), "-"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let names = tar_names(&o.stdout);
+    assert!(
+        names
+            .lines()
+            .any(|l| l == format!("lnk/muelle-ctr-only-{u}"))
+            && !names.lines().any(|l| l == "lnk/shadow"),
+        "docker cp out of /lnk/ is not the container's /etc: {names}"
+    );
+    e.docker_ok(&["cp", src.to_str().unwrap(), &format!("{name}:/lnk/")]);
+    assert!(
+        !Path::new("/etc").join(&in_name).exists(),
+        "docker cp wrote into the host's /etc"
+    );
+    let o = e.docker_ok(&["exec", &name, "cat", &format!("/etc/{in_name}")]);
+    assert_eq!(o, "copied in\n");
+
     let (mut ins, mut outs) = (0, 0);
     for i in 0..50 {
         for dest in [format!("{name}:/w/dir/"), format!("{name}:/w/dir/tmp/")] {
@@ -774,8 +806,13 @@ fn docker_cp_races_a_symlink_swap() {
     println!("cp in: {ins} of 100 succeeded; cp out: {outs} of 50");
     // The swap really ran: both shapes were seen by cp (some copies failed or went through
     // the symlink), and the container is still there.
-    let o = e.docker_ok(&["exec", &name, "sh", "-c", "touch /stop; ls /tmp"]);
-    assert!(ins > 0 || outs > 0, "no cp went through at all: {o}");
+    let o = e.docker(&["exec", &name, "sh", "-c", "touch /stop; ls /tmp"]);
+    println!("exec after the race: {} {}", o.status, text(&o));
+    assert!(
+        ins > 0 || outs > 0,
+        "no cp went through at all: {}",
+        text(&o)
+    );
     assert_eq!(
         std::fs::read_to_string(&host_secret).unwrap(),
         "HOST-ONLY\n",
