@@ -804,15 +804,10 @@ fn docker_cp_races_a_symlink_swap() {
         }
     }
     println!("cp in: {ins} of 100 succeeded; cp out: {outs} of 50");
-    // The swap really ran: both shapes were seen by cp (some copies failed or went through
-    // the symlink), and the container is still there.
-    let o = e.docker(&["exec", &name, "sh", "-c", "touch /stop; ls /tmp"]);
-    println!("exec after the race: {} {}", o.status, text(&o));
-    assert!(
-        ins > 0 || outs > 0,
-        "no cp went through at all: {}",
-        text(&o)
-    );
+    // Some copies went through (the others met the swap half-way). Stopping the swapper
+    // ends the container's main process, and with it this exec: its status says nothing.
+    assert!(ins > 0 || outs > 0, "no cp went through at all");
+    let _ = e.docker(&["exec", &name, "touch", "/stop"]);
     assert_eq!(
         std::fs::read_to_string(&host_secret).unwrap(),
         "HOST-ONLY\n",
