@@ -101,7 +101,7 @@ fn env(size: &str) -> Option<Env> {
         .unwrap();
     let data = top.path().join("data");
     let fs = SmallFs::mount(&data, size)?;
-    let d = Daemon::start_on(Some(data), &[]);
+    let d = Daemon::start_on(Some(data), &[], &[]);
     Some(Env { d, fs, _top: top })
 }
 

@@ -598,8 +598,49 @@ fn login_with_htpasswd_registry_then_push_and_pull_with_credentials() {
     d.docker_ok(&["rmi", &target]);
     let out = d.docker_ok(&["pull", &target]);
     assert!(out.contains("Status: "), "{out}");
-    // The daemon kept nothing: the credentials lived in the client's config only.
+    // The daemon kept nothing: the credentials lived in the client's config only. Not in
+    // any file under the data root or the exec root, nor in the daemon's debug-level log,
+    // neither as such nor as the Basic authorization it sent ("alice:s3cret" in base64).
     assert!(!d.data_root.join("config.json").exists());
+    let client_config = std::fs::read_to_string(d.docker_config.join("config.json")).unwrap();
+    assert!(
+        client_config.contains("YWxpY2U6czNjcmV0"),
+        "the client kept the credentials (the needle is right): {client_config}"
+    );
+    let log = d.log();
+    assert!(
+        log.contains("DEBUG"),
+        "the daemon does not log at debug level"
+    );
+    for needle in ["s3cret", "YWxpY2U6czNjcmV0"] {
+        assert!(!log.contains(needle), "the daemon logged {needle}");
+        for root in [&d.data_root, &d.exec_root] {
+            let found = files_containing(root, needle.as_bytes());
+            assert!(found.is_empty(), "the daemon kept {needle} in {found:?}");
+        }
+    }
+}
+
+/// Regular files under `dir` (recursively, symlinks not followed) whose bytes contain
+/// `needle`.
+fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            found.extend(files_containing(&e.path(), needle));
+        } else if ft.is_file() {
+            if let Ok(bytes) = std::fs::read(e.path()) {
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(e.path());
+                }
+            }
+        }
+    }
+    found
 }
 
 #[test]

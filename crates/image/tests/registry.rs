@@ -515,20 +515,86 @@ async fn pull_push_mount_and_errors_against_docker_registry() {
         None
     );
 
-    // Plain HTTP is refused unless allowed.
+    // Plain HTTP is refused unless allowed: a client that neither lists the registry as
+    // insecure nor lets loopback registries be plain (the daemon's `insecure` is Docker's
+    // 127.0.0.0/8 default) cannot pull from this plain-HTTP docker-registry, nor push to it;
+    // nothing of the push reaches it.
     let strict = RegistryClient::new(RegistryOptions {
         insecure: false,
         ..options()
     })
     .expect("client");
-    let err = strict.ping(host).await.expect_err("https only");
-    assert!(
-        matches!(
-            err,
-            RegistryError::Tls { .. } | RegistryError::Connect { .. }
-        ),
-        "{err:?}"
+    let https_only = |what: &str, err: RegistryError| {
+        assert!(
+            matches!(
+                err,
+                RegistryError::Tls { .. } | RegistryError::Connect { .. }
+            ),
+            "{what} over plain HTTP: {err:?}"
+        );
+    };
+    https_only("ping", strict.ping(host).await.expect_err("https only"));
+    https_only(
+        "pull (manifest)",
+        strict
+            .get_manifest(host, "test/busybox", "latest", MANIFEST_MEDIA_TYPES)
+            .await
+            .expect_err("https only"),
     );
+    let (d, _) = &blobs[0];
+    https_only(
+        "pull (blob)",
+        strict
+            .blob_exists(host, "test/busybox", d)
+            .await
+            .expect_err("https only"),
+    );
+    let never = Recorder::default();
+    https_only(
+        "push (blob)",
+        strict
+            .push_blob(
+                host,
+                "strict/never",
+                &config_d,
+                img.config.len() as u64,
+                &img.config[..],
+                None,
+                &never,
+            )
+            .await
+            .expect_err("https only"),
+    );
+    https_only(
+        "push (manifest)",
+        strict
+            .put_manifest(host, "strict/never", "v1", &img.manifest, OCI_MANIFEST)
+            .await
+            .expect_err("https only"),
+    );
+    assert_eq!(
+        client
+            .blob_exists(host, "strict/never", &config_d)
+            .await
+            .expect("head"),
+        None,
+        "the refused push reached the registry"
+    );
+    assert!(
+        client
+            .head_manifest(host, "strict/never", "v1", MANIFEST_MEDIA_TYPES)
+            .await
+            .map_or(true, |m| m.is_none()),
+        "the refused push reached the registry"
+    );
+    // Listed by name, the same registry is reachable without the loopback allowance.
+    let listed = RegistryClient::new(RegistryOptions {
+        insecure: false,
+        insecure_registries: vec![host.to_string()],
+        ..options()
+    })
+    .expect("client");
+    listed.ping(host).await.expect("listed as insecure");
 }
 
 // ---------------------------------------------------------------------------------------

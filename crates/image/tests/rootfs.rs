@@ -329,6 +329,13 @@ fn cp_stat_archive_extract_and_hostile_archives() {
     let root = r.dir.clone();
     std::os::unix::fs::symlink("/etc", r.path("lnk")).unwrap();
     std::os::unix::fs::symlink("../../../../../../../../etc/hostname", r.path("up")).unwrap();
+    // Names that only one side has, so that following a link to the host's /etc shows:
+    // the rootfs's /etc gets one the host lacks, and the host has /etc/shadow (busybox's
+    // /etc does not).
+    let rootfs_only = format!("muelle-rootfs-only-{}", std::process::id());
+    std::fs::write(r.path("etc").join(&rootfs_only), "rootfs\n").unwrap();
+    assert!(!Path::new("/etc").join(&rootfs_only).exists());
+    assert!(Path::new("/etc/shadow").exists() && !r.path("etc/shadow").exists());
 
     // stat
     let st = stat_in_root(&root, "/etc/passwd").expect("stat");
@@ -353,6 +360,15 @@ fn cp_stat_archive_extract_and_hostile_archives() {
     let st = stat_in_root(&root, "/lnk/").expect("stat through the symlink");
     assert_eq!(st.name, "lnk");
     assert_ne!(st.mode & (1 << 31), 0, "Go's ModeDir");
+    let through = |p: &str| stat_in_root(&root, p).map(|s| s.size);
+    assert_eq!(
+        through(&format!("/lnk/{rootfs_only}")).expect("the rootfs's file"),
+        7
+    );
+    assert!(
+        matches!(through("/lnk/shadow"), Err(ImageError::PathNotFound { .. })),
+        "stat through /lnk reached the host's /etc/shadow"
+    );
     assert_eq!(stat_in_root(&root, "/").unwrap().name, "/");
     let json = serde_json::to_value(stat_in_root(&root, "/lnk").unwrap()).unwrap();
     assert_eq!(json["linkTarget"], "/etc");
@@ -378,9 +394,20 @@ fn cp_stat_archive_extract_and_hostile_archives() {
     assert_eq!(entry_names(&out), ["lnk"]);
     let mut out = Vec::new();
     archive_from_root(&root, "/lnk/", &mut out).expect("archive through symlink");
-    let names = entry_names(&out);
+    let mut names = entry_names(&out);
     assert_eq!(names[0], "lnk/");
-    assert!(names.contains(&"lnk/passwd".to_string()));
+    // Exactly the rootfs's /etc: its own file in, the host's shadow out.
+    let mut want: Vec<String> = std::fs::read_dir(r.path("etc"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("lnk/{}", e.file_name().to_string_lossy()))
+        .chain(["lnk/".to_string()])
+        .collect();
+    want.sort();
+    names.sort();
+    assert_eq!(names, want, "archive of /lnk/ is not the rootfs's /etc");
+    assert!(names.contains(&format!("lnk/{rootfs_only}")));
+    assert!(!names.contains(&"lnk/shadow".to_string()));
 
     // round trip: /etc out, into /dest
     std::fs::create_dir(r.path("dest")).unwrap();
@@ -400,6 +427,10 @@ fn cp_stat_archive_extract_and_hostile_archives() {
     )
     .expect("extract via symlink");
     assert_eq!(std::fs::read(r.path("etc/viasym")).unwrap(), b"v");
+    assert!(
+        !Path::new("/etc/viasym").exists(),
+        "extracted into the host's /etc"
+    );
     // `.wh.` names are files in a copy, not whiteouts.
     let wh = raw_tar(&[
         ("w/", tar::EntryType::Directory, "", b""),

@@ -9,10 +9,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cgroup_dirs, host_mounted, status_field, unique, wait_for, Ctr, BIN};
+use common::{cgroup_dirs, host_mounted, status_field, unique, wait_for, wait_timeout, Ctr, BIN};
 use serde_json::{json, Value};
 
 /// Skips the test (returns) unless we are root on a host with the cgroup v1 memory hierarchy.
@@ -202,18 +202,86 @@ fn kill_with_signal_names_and_numbers() {
     );
 }
 
+/// `kill --all` signals the container's cgroup, not its init: here killing the init kills
+/// nothing else. The container joins a pid namespace it does not own (by path: its init is
+/// not that namespace's init), its init leaves children, and a host process that is no
+/// descendant of it is moved into its cgroups. After `kill` of the init they all live on;
+/// `kill --all` (on the now stopped container) must reach every one of them, and nothing of
+/// the namespace's owner.
 #[test]
 fn kill_all_reaches_every_process() {
     require_env!();
+    let mut owner = Ctr::new("killall-owner");
+    owner.sh(LONG);
+    let owner_pid = owner.create_start();
     let mut c = Ctr::new("killall");
-    c.sh(&format!("sleep 100 & sleep 100 & {LONG}"));
-    c.create_start();
-    wait_for("3+ processes", Duration::from_secs(5), || {
+    c.add_ns("pid", Some(&format!("/proc/{owner_pid}/ns/pid")));
+    c.sh("sleep 1000 & sleep 1000 & exec sleep 1000");
+    let init = c.create_start();
+    let pids = || {
         let o = c.rt(&["ps", "--format", "json", &c.id]);
-        serde_json::from_str::<Vec<i32>>(&o.stdout).is_ok_and(|p| p.len() >= 3)
-    });
-    c.rt(&["kill", "--all", &c.id, "KILL"]).ok();
+        serde_json::from_str::<Vec<i32>>(&o.stdout).unwrap_or_default()
+    };
+    wait_for("3 processes", Duration::from_secs(5), || pids().len() >= 3);
+    let mut host = Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .expect("spawn sleep");
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let host_pid = host.id() as i32;
+    let dirs = cgroup_dirs(&c.id);
+    assert!(!dirs.is_empty());
+    for d in &dirs {
+        std::fs::write(d.join("cgroup.procs"), host_pid.to_string())
+            .unwrap_or_else(|e| panic!("move {host_pid} into {}: {e}", d.display()));
+    }
+    let others: Vec<i32> = pids().into_iter().filter(|p| *p != init).collect();
+    assert_eq!(others.len(), 3, "{others:?}");
+    assert!(others.contains(&host_pid), "{others:?}");
+    let alive = |p: i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+
+    c.rt(&["kill", &c.id, "KILL"]).ok();
     c.wait_status("stopped");
+    // Only the init died: the test's processes are really out of its reach.
+    assert!(!alive(init));
+    for p in &others {
+        assert!(alive(*p), "{p} died with the init: the test proves nothing");
+    }
+
+    c.rt(&["kill", "--all", &c.id, "KILL"]).ok();
+    let mut host = Reap({
+        let _ = wait_timeout(&mut host, Duration::from_secs(5));
+        host
+    });
+    for p in &others {
+        wait_for(&format!("{p} to die"), Duration::from_secs(5), || {
+            !alive(*p)
+        });
+    }
+    assert!(
+        host.0.try_wait().unwrap().is_some(),
+        "the host process moved into the cgroup survived kill --all"
+    );
+    // The pid namespace's owner is no part of the container.
+    assert!(
+        alive(owner_pid),
+        "kill --all reached the pid namespace's owner"
+    );
+    assert_eq!(owner.status(), "running");
 }
 
 #[test]
@@ -1462,6 +1530,214 @@ fn runtime_binary_is_protected() {
         ])
         .ok();
     assert_eq!(o.lines()[0], "/bin/busybox", "{o:?}");
+}
+
+/// The CVE-2019-5736 attacker, run in a container with /mnt/out bound to a host directory.
+/// Each sweep of /proc stops every process it has not got yet (so that a short-lived one
+/// stays put), opens its `/proc/PID/exe` (`command exec 3<`: a failed open does not end the
+/// shell, nor does `command :`'s; it is tried again on the next sweep, as a process being set up may become
+/// reachable after its execve) and lets it go on. For an exe that is not the container's
+/// own busybox, a child waits for the process to end and opens the descriptor again for
+/// writing with O_TRUNC, as the attack does. Opening without O_TRUNC would not tell a
+/// protected binary from an unprotected one: the kernel answers ETXTBSY before EROFS as long
+/// as anything still executes the file (a supervisor does), while O_TRUNC asks the mount for
+/// write access first. Lines in /mnt/out/report: `TARGET pid exe`, then `WROTE pid exe` or
+/// `DENIED pid exe: error`.
+const EXE_WATCHER: &str = r#"cd /mnt/out || exit 1
+seen=" $$ "
+try() {
+  p=$1
+  t=$(readlink /proc/self/fd/3)
+  case "$t" in /bin/busybox*) exit 0;; esac
+  echo "TARGET $p $t" >> report
+  n=0
+  while [ -e /proc/$p ] && [ $n -lt 300 ]; do usleep 10000; n=$((n+1)); done
+  if command : 2>err.$p >/proc/self/fd/3; then
+    echo "WROTE $p $t" >> report
+  else
+    echo "DENIED $p $t: $(cat err.$p)" >> report
+  fi
+}
+echo ready > ready
+while [ ! -e stop ]; do
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    case "$seen" in *" $p "*) continue;; esac
+    kill -STOP $p 2>/dev/null
+    if command exec 3<$d/exe 2>/dev/null; then
+      kill -CONT $p 2>/dev/null
+      seen="$seen$p "
+      try $p &
+      seen="$seen$! "
+      exec 3<&-
+    else
+      kill -CONT $p 2>/dev/null
+    fi
+  done
+done
+wait
+echo done > done
+"#;
+
+/// The report of an [`EXE_WATCHER`]: waits until every target got its verdict; asserts that
+/// nothing was opened for writing, that each refusal came from the binary's protection (a
+/// read-only mount or a sealed memfd; ETXTBSY means the mount itself was writable) and that
+/// at least one runtime process was reached (otherwise the attack was not made at all).
+fn exe_attack_verdicts(out: &Path, what: &str) -> String {
+    std::fs::write(out.join("stop"), "").unwrap();
+    let report = out.join("report");
+    let read = || std::fs::read_to_string(&report).unwrap_or_default();
+    let settled = || {
+        let r = read();
+        let n = |k: &str| r.lines().filter(|l| l.starts_with(k)).count();
+        n("TARGET") == n("WROTE") + n("DENIED")
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(out.join("done").exists() && settled()) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the attacker did not finish: {}\n{}",
+            read(),
+            std::fs::read_dir(out)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = read();
+    assert!(
+        !r.contains("WROTE"),
+        "{what}: a container opened a runtime binary for writing:\n{r}"
+    );
+    for l in r.lines().filter(|l| l.starts_with("DENIED")) {
+        assert!(
+            l.contains("Read-only file system") || l.contains("Operation not permitted"),
+            "{what}: refused for another reason than the binary's protection: {l}\n{r}"
+        );
+    }
+    assert!(
+        r.lines().any(|l| l.starts_with("DENIED")),
+        "{what}: the attacker reached no runtime process (the test attacked nothing):\n{r}"
+    );
+    r
+}
+
+/// Copies the dynamic loader and the libraries `bin` needs into `rootfs` (at their host
+/// paths), so that the kernel can load the binary inside the container, as it can in any
+/// glibc-based image.
+fn install_loader(rootfs: &Path, bin: &Path) {
+    let o = Command::new("ldd").arg(bin).output().expect("ldd");
+    for l in String::from_utf8_lossy(&o.stdout).lines() {
+        let Some(lib) = l
+            .split_whitespace()
+            .find(|w| w.starts_with('/'))
+            .map(Path::new)
+        else {
+            continue;
+        };
+        let dst = rootfs.join(lib.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(lib, &dst).unwrap();
+    }
+    assert!(
+        rootfs.join("lib64").exists() || !String::from_utf8_lossy(&o.stdout).contains("lib64"),
+        "ldd {}: {o:?}",
+        bin.display()
+    );
+}
+
+fn sha256(p: &Path) -> String {
+    let o = Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum");
+    assert!(o.status.success());
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// CVE-2019-5736 performed: a container whose process is `#!/proc/self/exe` (the kernel runs
+/// the binary that exec'd it, the runtime, inside the container) while an attacker in the same
+/// pid namespace, with and without CAP_SYS_PTRACE, grabs `/proc/PID/exe` of every process and
+/// opens it for writing once the process is gone. Through `exec` and through the init of a
+/// second container that joins the attacker's pid namespace by path. The runtime is a private
+/// copy (an unprotected binary is destroyed), whose hash must not change.
+#[test]
+fn runtime_binary_survives_proc_self_exe_attack() {
+    require_env!();
+    let bin_dir = tmpdir("rtbin");
+    let bin = bin_dir.path().join("muelle-runtime");
+    std::fs::copy(BIN, &bin).unwrap();
+    let before = sha256(&bin);
+    for ptrace in [false, true] {
+        let what = if ptrace {
+            "with CAP_SYS_PTRACE"
+        } else {
+            "default capabilities"
+        };
+        let out = tmpdir("exeattack");
+        let mut w = Ctr::new("w5736");
+        w.bin = bin.clone();
+        let rootfs = w.private_rootfs();
+        install_loader(&rootfs, &bin);
+        std::fs::write(rootfs.join("evil"), "#!/proc/self/exe\n").unwrap();
+        std::fs::set_permissions(
+            rootfs.join("evil"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        if ptrace {
+            for set in ["bounding", "effective", "permitted"] {
+                w.config["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("CAP_SYS_PTRACE"));
+            }
+        }
+        w.bind(out.path(), "/mnt/out", false);
+        w.sh(EXE_WATCHER);
+        let wpid = w.create_start();
+        wait_for("the attacker", Duration::from_secs(5), || {
+            out.path().join("ready").exists()
+        });
+        // The runtime as the process of `exec`.
+        // (A binary the attacker holds open for writing cannot be started: ETXTBSY; the
+        // verdicts below tell what happened.)
+        let attempt = |mut c: Command| {
+            c.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Ok(mut child) = c.spawn() {
+                common::wait_timeout(&mut child, common::CMD_TIMEOUT);
+            }
+        };
+        for _ in 0..15 {
+            let mut c = w.cmd();
+            c.args(["exec", &w.id, "/evil"]);
+            attempt(c);
+        }
+        // The runtime as the init of a container that joins the attacker's pid namespace.
+        let mut e = Ctr::new("e5736");
+        e.bin = bin.clone();
+        e.config["root"] = json!({"path": rootfs, "readonly": true});
+        e.config["process"]["args"] = json!(["/evil"]);
+        e.add_ns("pid", Some(&format!("/proc/{wpid}/ns/pid")));
+        e.write_config();
+        for _ in 0..5 {
+            let mut c = e.cmd();
+            c.arg("run").arg("--bundle").arg(e.dir()).arg(&e.id);
+            attempt(c);
+        }
+        let r = exe_attack_verdicts(out.path(), what);
+        eprintln!("{what}:\n{r}");
+        assert_eq!(sha256(&bin), before, "{what}: the runtime binary changed");
+    }
 }
 
 #[test]

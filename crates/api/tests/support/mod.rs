@@ -34,6 +34,8 @@ pub struct Daemon {
     pub data_root: PathBuf,
     pub exec_root: PathBuf,
     pub docker_config: PathBuf,
+    /// Extra environment of the daemon process (kept across restarts).
+    env: Vec<(String, String)>,
 }
 
 pub fn muelled() -> Command {
@@ -46,12 +48,17 @@ impl Daemon {
     }
 
     pub fn start_with(extra: &[&str]) -> Daemon {
-        Self::start_on(None, extra)
+        Self::start_on(None, extra, &[])
+    }
+
+    /// A daemon with extra environment variables (e.g. `MUELLE_SHIM`).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Self::start_on(None, extra, env)
     }
 
     /// A daemon whose data root is `data_root` (a small filesystem the test mounted, say)
     /// instead of a directory of its own.
-    pub fn start_on(data_root: Option<PathBuf>, extra: &[&str]) -> Daemon {
+    pub fn start_on(data_root: Option<PathBuf>, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("muelled-test-")
             .tempdir_in("/var/tmp")
@@ -68,6 +75,10 @@ impl Daemon {
             exec_root,
             docker_config,
             dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         d.spawn(extra);
         d
@@ -95,6 +106,7 @@ impl Daemon {
             .arg(&config)
             .args(["--log-level", "debug"])
             .args(extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -3,6 +3,8 @@
 //! Built as JSON, because the supervisor hands `config.json` to the runtime as any OCI
 //! runtime would read it.
 
+use std::path::Path;
+
 use serde_json::{json, Value};
 
 use super::model::{ContainerRecord, MountPoint};
@@ -179,6 +181,10 @@ pub fn build(input: &SpecInput<'_>) -> Result<Value, SeccompError> {
         "resources": resources,
         "cgroupsPath": input.cgroups_path,
     });
+    if privileged {
+        // Docker gives a privileged container the host's device nodes, not only access.
+        linux["devices"] = json!(host_devices(Path::new("/dev")));
+    }
     if hc.network_mode() != "host" && !hc.network_mode().starts_with("container:") {
         // Docker's defaults for a network namespace of the container's own: ping without
         // CAP_NET_RAW and any port without CAP_NET_BIND_SERVICE; both only reach the
@@ -308,6 +314,55 @@ fn user_mount(m: &MountPoint) -> Value {
     json!({"destination": m.destination, "type": "bind", "source": m.source, "options": options})
 }
 
+/// The host's device nodes under `dir`, as `linux.devices` entries (runc's HostDevices, which
+/// Docker uses for `--privileged`): character and block devices, recursively, except in the
+/// directories that are mounts of their own in a container (pts, shm, mqueue), the fd links
+/// and udev's and LXC's private directories; /dev/console is the container's own.
+pub fn host_devices(dir: &Path) -> Vec<Value> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let Ok(md) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let ft = md.file_type();
+        if ft.is_dir() {
+            let name = e.file_name();
+            if !matches!(
+                name.to_str(),
+                Some("pts" | "shm" | "fd" | "mqueue" | ".lxc" | ".lxd-mounts" | ".udev")
+            ) {
+                out.extend(host_devices(&path));
+            }
+            continue;
+        }
+        let typ = if ft.is_char_device() {
+            "c"
+        } else if ft.is_block_device() {
+            "b"
+        } else {
+            continue;
+        };
+        if path == Path::new("/dev/console") {
+            continue;
+        }
+        let rdev = md.rdev();
+        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+        let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+        out.push(json!({
+            "path": path, "type": typ, "major": major, "minor": minor,
+            "fileMode": md.mode() & 0o7777, "uid": md.uid(), "gid": md.gid(),
+        }));
+    }
+    out
+}
+
 fn device_rules(privileged: bool) -> Value {
     if privileged {
         return json!([{"allow": true, "access": "rwm"}]);
@@ -352,5 +407,26 @@ mod tests {
         assert!(none.is_empty());
         assert!(check_caps(&["NOPE".into()]).is_err());
         assert!(check_caps(&["sys_admin".into(), "ALL".into()]).is_ok());
+    }
+
+    #[test]
+    fn host_devices_are_the_nodes_of_dev() {
+        let devs = host_devices(Path::new("/dev"));
+        let null = devs
+            .iter()
+            .find(|d| d["path"] == "/dev/null")
+            .expect("/dev/null");
+        assert_eq!(
+            (&null["type"], &null["major"], &null["minor"]),
+            (&json!("c"), &json!(1), &json!(3))
+        );
+        assert_eq!(null["fileMode"], json!(0o666));
+        for d in &devs {
+            let p = d["path"].as_str().unwrap();
+            assert!(
+                !p.starts_with("/dev/pts/") && !p.starts_with("/dev/shm/") && p != "/dev/console",
+                "{p}"
+            );
+        }
     }
 }

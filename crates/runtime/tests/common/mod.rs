@@ -234,6 +234,8 @@ pub struct Ctr {
     pub root: TempDir,
     pub bundle: TempDir,
     pub config: Value,
+    /// The runtime binary the commands run (`BIN` unless a test uses a private copy).
+    pub bin: PathBuf,
     children: Vec<Child>,
 }
 
@@ -270,6 +272,7 @@ impl Ctr {
             root,
             bundle,
             config,
+            bin: PathBuf::from(BIN),
             children: Vec::new(),
         }
     }
@@ -354,7 +357,7 @@ impl Ctr {
 
     /// A runtime command with this container's `--root`.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(&self.bin);
         c.arg("--root").arg(self.root.path());
         c
     }
@@ -534,7 +537,9 @@ impl Drop for Ctr {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let mut c = self.cmd();
+        // The build's binary: a private copy under attack may have been damaged.
+        let mut c = Command::new(BIN);
+        c.arg("--root").arg(self.root.path());
         c.args(["delete", "--force", &self.id])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
