@@ -612,19 +612,19 @@ fn check_import_prune(d: &Daemon) {
         "import dangling",
     );
     let id = id.trim();
-    let out = ok(
-        muelle(
-            d,
-            &[
-                "image",
-                "prune",
-                "-f",
-                "--filter",
-                &format!("label={label}"),
-            ],
-        ),
-        "prune",
-    );
+    let filter = format!("label={label}");
+    let prune = || muelle(d, &["image", "prune", "-f", "--filter", &filter]);
+    let mut out = prune();
+    // dockerd runs one image prune at a time and refuses the others: on the shared daemon,
+    // another test's prune may be running.
+    for _ in 0..40 {
+        if !(shared(d) && text(&out.stderr).contains("a prune operation is already running")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        out = prune();
+    }
+    let out = ok(out, "prune");
     assert!(out.starts_with("Deleted Images:\n"), "{out}");
     assert!(out.contains(&format!("deleted: {id}")), "{out}");
     assert!(out.contains("Total reclaimed space: "), "{out}");
