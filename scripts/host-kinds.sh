@@ -19,6 +19,9 @@
 #   openssl   the openssl CLI
 # Inside a test, a missing kind is a failure with the reason, never a quiet pass.
 #
+# MUELLE_TEST_WITHOUT="kind ..." treats those kinds as missing (say, to keep off a dockerd
+# someone else runs).
+#
 # With CI set, `filter` and `missing` fail (exit 1) when any kind is missing, except
 # cgroupv1 on a unified cgroup v2 host (which cannot have it): CI machines have every peer.
 set -uo pipefail
@@ -26,6 +29,7 @@ DOCKERD_HOST=unix:///var/run/docker.sock
 KINDS="cgroupv1 docker dockerd registry skopeo umoci dockerpy openssl"
 
 has() {
+  case " ${MUELLE_TEST_WITHOUT:-} " in *" $1 "*) return 1 ;; esac
   case $1 in
     cgroupv1) [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] && [ -d /sys/fs/cgroup/pids ] \
                 && [ -d /sys/fs/cgroup/freezer ] ;;
