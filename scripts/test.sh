@@ -12,7 +12,7 @@
 # installing or starting the peers: what they would provide is skipped.
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$TOP"
+cd "$TOP" || exit 1
 log() { printf 'test: %s\n' "$*" >&2; }
 fail=0
 CI=${CI:-}
