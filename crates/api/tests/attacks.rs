@@ -15,13 +15,10 @@ use std::time::{Duration, Instant};
 
 use support::{busybox_tar, kill_shims_and_unmount, remove_all_containers, Daemon, DOCKER};
 
-/// Skips the test, or fails it under CI, when a peer is missing.
+/// Fails the test, naming the missing peer (the test's name says what it needs, so
+/// scripts/test.sh leaves it out, as skipped, on a host without it).
 fn missing(what: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{what} is needed (scripts/peers.sh install)"
-    );
-    println!("SKIP: {what} is missing (scripts/peers.sh install)");
+    panic!("{what} is needed (scripts/peers.sh install)");
 }
 
 /// A daemon with busybox loaded (optionally with extra environment). On drop, a failing
@@ -52,14 +49,8 @@ fn env_with(vars: &[(&str, &str)]) -> Option<Env> {
         missing(DOCKER);
         return None;
     }
-    let Some(tar) = busybox_tar() else {
-        missing("busybox-static");
-        return None;
-    };
-    if support::shim_binary().is_none() {
-        missing("muelle-shim");
-        return None;
-    }
+    let tar = busybox_tar();
+    support::shim_binary();
     let d = Daemon::start_with_env(&[], vars);
     let out = d.docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
     assert!(out.status.success(), "docker load: {out:?}\n{}", d.log());
@@ -243,10 +234,8 @@ fn evil_payload(dir: &Path, bin: &Path) -> Vec<u8> {
 /// private copy of `muelle-shim` (`MUELLE_SHIM`: an unprotected binary is destroyed), whose
 /// hash must not change.
 #[test]
-fn shim_binary_survives_proc_self_exe_attack() {
-    let Some(shim) = support::shim_binary() else {
-        return missing("muelle-shim");
-    };
+fn shim_binary_survives_proc_self_exe_attack_needs_docker_registry_skopeo() {
+    let shim = support::shim_binary();
     let bins = tempfile::Builder::new()
         .prefix("muelle-shimcopy-")
         .tempdir_in("/var/tmp")
@@ -630,14 +619,14 @@ fn check_delivery(e: &Env, t: &HostTargets, what: &str, accepted: bool, image: &
 /// either refused or unpacked inside the rootfs; no file appears on the host, none is deleted
 /// or linked to, and the daemon goes on working.
 #[test]
-fn hostile_layers_through_import_load_and_pull() {
+fn hostile_layers_through_import_load_and_pull_needs_docker_registry_skopeo() {
     let Some(e) = env() else { return };
     let u = unique();
     let t = HostTargets::new(&u);
-    let reg = support::start_auth_registry("hostile", "hostile-pw");
-    if reg.is_none() {
-        missing("docker-registry");
-    }
+    let reg = Some(support::common::start_auth_registry(
+        "hostile",
+        "hostile-pw",
+    ));
     let skopeo = Path::new("/usr/bin/skopeo").exists();
     if !skopeo {
         missing("skopeo");
@@ -722,7 +711,7 @@ impl Drop for Cleanup {
 /// container (in the directory, or through the symlink in the container's own /), never in
 /// the host's; what comes out is the container's, never a host file of the same path.
 #[test]
-fn docker_cp_races_a_symlink_swap() {
+fn docker_cp_races_a_symlink_swap_needs_docker_registry_skopeo() {
     let Some(e) = env() else { return };
     let u = unique();
     let in_name = format!("muelle-cp-in-{u}");
@@ -822,7 +811,7 @@ fn docker_cp_races_a_symlink_swap() {
 /// host path: no host file is read or written through it and the host's mount table does
 /// not get it.
 #[test]
-fn volume_mounts_race_a_symlink_swap() {
+fn volume_mounts_race_a_symlink_swap_needs_docker_registry_skopeo() {
     let Some(e) = env() else { return };
     let u = unique();
     let shared = e.scratch.path().join("shared");

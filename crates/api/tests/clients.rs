@@ -2,8 +2,6 @@
 //! (Debian's python3-docker).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../image/tests/common/mod.rs"]
-mod common;
 mod support;
 
 use std::collections::HashMap;
@@ -14,7 +12,7 @@ use bollard::query_parameters::{
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::{StreamExt, TryStreamExt};
-use support::{busybox_tar, Daemon};
+use support::{busybox_tar, common, Daemon};
 
 fn client(d: &Daemon, minor: usize) -> Docker {
     Docker::connect_with_unix(
@@ -29,11 +27,9 @@ fn client(d: &Daemon, minor: usize) -> Docker {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn bollard_image_lifecycle() {
-    let Some(tar) = busybox_tar() else { return };
-    let Some(reg) = common::start_registry() else {
-        return;
-    };
+async fn bollard_image_lifecycle_needs_registry() {
+    let tar = busybox_tar();
+    let reg = common::start_registry();
     let d = Daemon::start();
     let docker = client(&d, 47);
 
@@ -302,20 +298,10 @@ print("docker-py OK")
 "#;
 
 #[test]
-fn docker_py_image_lifecycle() {
-    require!("/usr/bin/python3");
-    let probe = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", "import docker"])
-        .output()
-        .unwrap();
-    if !probe.status.success() {
-        println!("SKIP: python3-docker is not installed (scripts/peers.sh install)");
-        return;
-    }
-    let Some(tar) = busybox_tar() else { return };
-    let Some(reg) = common::start_registry() else {
-        return;
-    };
+fn docker_py_image_lifecycle_needs_dockerpy_registry() {
+    support::require_docker_py();
+    let tar = busybox_tar();
+    let reg = common::start_registry();
     let d = Daemon::start();
     let out = std::process::Command::new("/usr/bin/python3")
         .arg("-c")

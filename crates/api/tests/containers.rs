@@ -43,8 +43,10 @@ impl std::ops::DerefMut for Env {
     }
 }
 
-fn env() -> Option<Env> {
-    daemon_with_busybox().map(|d| Env { d })
+fn env() -> Env {
+    Env {
+        d: daemon_with_busybox(),
+    }
 }
 
 impl Drop for Env {
@@ -159,8 +161,8 @@ fn now_nanos() -> String {
 // 1. The docker CLI.
 
 #[test]
-fn cli_run_output_exit_codes_and_options() {
-    let Some(d) = env() else { return };
+fn cli_run_output_exit_codes_and_options_needs_docker() {
+    let d = env();
 
     let o = run(&d, &["busybox", "sh", "-c", "echo out; echo err >&2"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
@@ -304,8 +306,8 @@ fn cli_run_output_exit_codes_and_options() {
 }
 
 #[test]
-fn cli_detached_logs_follow_tail_timestamps_since() {
-    let Some(d) = env() else { return };
+fn cli_detached_logs_follow_tail_timestamps_since_needs_docker() {
+    let d = env();
     let id = d
         .docker_ok(&[
             "run",
@@ -371,8 +373,8 @@ fn cli_detached_logs_follow_tail_timestamps_since() {
 }
 
 #[test]
-fn cli_exec_top_pause_rename_restart_stop_wait_rm() {
-    let Some(d) = env() else { return };
+fn cli_exec_top_pause_rename_restart_stop_wait_rm_needs_docker() {
+    let d = env();
     // `sleep` as PID 1 has no TERM handler: the kernel drops the signal, stop must kill.
     let id = d
         .docker_ok(&[
@@ -517,8 +519,8 @@ fn cli_exec_top_pause_rename_restart_stop_wait_rm() {
 }
 
 #[test]
-fn cli_signals_stop_and_kill_to_trapping_shells() {
-    let Some(d) = env() else { return };
+fn cli_signals_stop_and_kill_to_trapping_shells_needs_docker() {
+    let d = env();
     let trapper = d
         .docker_ok(&[
             "run",
@@ -670,12 +672,9 @@ fn in_pty(d: &Daemon, command: &str, prompt: &str, input: &[u8]) -> (Option<i32>
 }
 
 #[test]
-fn cli_interactive_tty_run_and_exec() {
-    let Some(d) = env() else { return };
-    if !Path::new("/usr/bin/script").exists() {
-        println!("SKIP: script(1) is not installed");
-        return;
-    }
+fn cli_interactive_tty_run_and_exec_needs_docker() {
+    let d = env();
+    require!("/usr/bin/script");
     let (code, out) = in_pty(
         &d,
         &format!("{DOCKER} run -it --rm --network none --pull never --name tty busybox sh"),
@@ -717,8 +716,8 @@ fn cli_interactive_tty_run_and_exec() {
 }
 
 #[test]
-fn cli_restart_policy_log_rotation_and_events() {
-    let Some(d) = env() else { return };
+fn cli_restart_policy_log_rotation_and_events_needs_docker() {
+    let d = env();
     let since = now_nanos();
 
     // on-failure:2 restarts twice, then stays exited.
@@ -915,17 +914,9 @@ print("docker-py containers OK")
 "#;
 
 #[test]
-fn docker_py_containers() {
-    if !Path::new("/usr/bin/python3").exists()
-        || !Command::new("/usr/bin/python3")
-            .args(["-c", "import docker"])
-            .status()
-            .is_ok_and(|s| s.success())
-    {
-        println!("SKIP: python3-docker is not installed (scripts/peers.sh install)");
-        return;
-    }
-    let Some(d) = env() else { return };
+fn docker_py_containers_needs_docker_dockerpy() {
+    support::require_docker_py();
+    let d = env();
     let out = Command::new("/usr/bin/python3")
         .arg("-c")
         .arg(PY_CONTAINERS)
@@ -945,7 +936,7 @@ fn docker_py_containers() {
 // 3. bollard.
 
 #[tokio::test(flavor = "multi_thread")]
-async fn bollard_containers() {
+async fn bollard_containers_needs_docker() {
     use bollard::container::LogOutput;
     use bollard::exec::{CreateExecOptions, StartExecResults};
     use bollard::models::{ContainerCreateBody, HostConfig};
@@ -954,7 +945,7 @@ async fn bollard_containers() {
     };
     use futures_util::{StreamExt, TryStreamExt};
 
-    let Some(d) = env() else { return };
+    let d = env();
     let docker = bollard::Docker::connect_with_unix(
         d.socket.to_str().unwrap(),
         120,
@@ -1139,8 +1130,8 @@ fn run_d(d: &Daemon, extra: &[&str]) -> String {
 }
 
 #[test]
-fn kill9_daemon_while_containers_run() {
-    let Some(mut d) = env() else { return };
+fn kill9_daemon_while_containers_run_needs_docker() {
+    let mut d = env();
     let long = run_d(
         &d,
         &[
@@ -1227,8 +1218,8 @@ fn kill9_daemon_while_containers_run() {
 }
 
 #[test]
-fn kill9_daemon_during_start() {
-    let Some(mut d) = env() else { return };
+fn kill9_daemon_during_start_needs_docker() {
+    let mut d = env();
     let mut ids = Vec::new();
     // Kill at several points of a start: before it reaches the daemon, while the supervisor
     // is being made, after it answered.
@@ -1294,8 +1285,8 @@ fn kill9_daemon_during_start() {
 // 5. Bad requests: Docker's status codes and {"message"} bodies, and the daemon lives on.
 
 #[test]
-fn bad_requests_get_docker_status_codes() {
-    let Some(d) = env() else { return };
+fn bad_requests_get_docker_status_codes_needs_docker() {
+    let d = env();
     let msg = |r: &support::Response| r.message();
 
     for (method, path) in [
@@ -1485,8 +1476,8 @@ fn bad_requests_get_docker_status_codes() {
 }
 
 #[test]
-fn stop_with_negative_timeout_waits_for_the_process() {
-    let Some(d) = env() else { return };
+fn stop_with_negative_timeout_waits_for_the_process_needs_docker() {
+    let d = env();
     // TERM is ignored (PID 1 without a handler): with t=-1 dockerd never escalates to
     // SIGKILL, so the request is still pending after a while; a kill ends it.
     let id = run_d(&d, &["busybox", "sleep", "600"]);

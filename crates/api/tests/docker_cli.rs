@@ -1,12 +1,10 @@
 //! muelled driven by the stock docker CLI (20.10, API 1.41) and by raw HTTP requests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../image/tests/common/mod.rs"]
-mod common;
 mod support;
 
 use serde_json::Value;
-use support::{busybox_layer, busybox_tar, now_secs, Daemon, DOCKER};
+use support::{busybox_layer, busybox_tar, common, now_secs, Daemon, DOCKER};
 
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
@@ -16,7 +14,7 @@ fn json_lines(text: &str) -> Vec<Value> {
 }
 
 #[test]
-fn version_info_ping_and_bad_requests() {
+fn version_info_ping_and_bad_requests_needs_docker() {
     require!(DOCKER);
     let d = Daemon::start();
 
@@ -150,9 +148,9 @@ fn version_info_ping_and_bad_requests() {
 }
 
 #[test]
-fn load_list_inspect_tag_history_events_rmi() {
+fn load_list_inspect_tag_history_events_rmi_needs_docker() {
     require!(DOCKER);
-    let Some(tar) = busybox_tar() else { return };
+    let tar = busybox_tar();
     let d = Daemon::start();
     let start = now_secs();
 
@@ -256,9 +254,9 @@ fn load_list_inspect_tag_history_events_rmi() {
 }
 
 #[test]
-fn live_events_stream_sees_a_tag() {
+fn live_events_stream_sees_a_tag_needs_docker() {
     require!(DOCKER);
-    let Some(tar) = busybox_tar() else { return };
+    let tar = busybox_tar();
     let d = Daemon::start();
     d.docker_ok(&["load", "-q", "-i", tar.to_str().unwrap()]);
     let mut watcher = d
@@ -303,9 +301,9 @@ fn live_events_stream_sees_a_tag() {
 }
 
 #[test]
-fn save_load_round_trip_import_and_prune() {
+fn save_load_round_trip_import_and_prune_needs_docker() {
     require!(DOCKER);
-    let Some(tar) = busybox_tar() else { return };
+    let tar = busybox_tar();
     let d = Daemon::start();
     d.docker_ok(&["load", "-i", tar.to_str().unwrap()]);
     let id = d
@@ -408,12 +406,10 @@ fn save_load_round_trip_import_and_prune() {
 }
 
 #[test]
-fn pull_and_push_with_a_local_registry() {
+fn pull_and_push_with_a_local_registry_needs_docker_registry_skopeo() {
     require!(DOCKER);
-    let Some(tar) = busybox_tar() else { return };
-    let Some(reg) = common::start_registry() else {
-        return;
-    };
+    let tar = busybox_tar();
+    let reg = common::start_registry();
     let d = Daemon::start();
     d.docker_ok(&["load", "-i", tar.to_str().unwrap()]);
     let target = format!("{}/test/bb:v1", reg.host);
@@ -535,12 +531,10 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 #[test]
-fn login_with_htpasswd_registry_then_push_and_pull_with_credentials() {
+fn login_with_htpasswd_registry_then_push_and_pull_with_credentials_needs_docker_registry() {
     require!(DOCKER);
-    let Some(tar) = busybox_tar() else { return };
-    let Some(reg) = support::start_auth_registry("alice", "s3cret") else {
-        return;
-    };
+    let tar = busybox_tar();
+    let reg = common::start_auth_registry("alice", "s3cret");
     let d = Daemon::start();
     d.docker_ok(&["load", "-i", tar.to_str().unwrap()]);
     let target = format!("{}/private/bb:1", reg.host);
@@ -644,7 +638,7 @@ fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::Path
 }
 
 #[test]
-fn daemon_refusals_and_clean_shutdown() {
+fn daemon_refusals_and_clean_shutdown_needs_docker() {
     require!(DOCKER);
     let mut d = Daemon::start();
     let pidfile = d.exec_root.join("muelled.pid");

@@ -43,7 +43,7 @@ print(json.dumps(out, sort_keys=True))
 "#;
 
 #[test]
-fn exec_start_frames_by_its_own_tty() {
+fn exec_start_frames_by_its_own_tty_needs_dockerd_dockerpy_registry() {
     if !have_docker_py() {
         return;
     }
@@ -134,7 +134,7 @@ print(json.dumps("returned"))
 "#;
 
 #[test]
-fn attach_logs_without_stream_ends() {
+fn attach_logs_without_stream_ends_needs_dockerd_dockerpy_registry() {
     let Some(d) = env() else { return };
     let plain = attach_after_exit(&|a| d.docker(a), &d.socket, "attachlogs", false);
     let framed = |stream: u8, s: &[u8]| {
@@ -182,7 +182,7 @@ fn attach_logs_without_stream_ends() {
 // 17. commit of a container whose process just ended.
 
 #[test]
-fn commit_with_pause_of_an_exiting_container() {
+fn commit_with_pause_of_an_exiting_container_needs_dockerd_dockerpy_registry() {
     let Some(d) = env() else { return };
     let json_ct = [("Content-Type", "application/json")];
     // `true` ends right after its start: each commit races the recording of the exit, and
@@ -239,7 +239,7 @@ fn bad_load(r: &support::Response) -> (u16, Value) {
 }
 
 #[test]
-fn load_of_a_bad_archive_fails_in_the_stream() {
+fn load_of_a_bad_archive_fails_in_the_stream_needs_dockerd_dockerpy_registry() {
     let Some(d) = env() else { return };
     let (status, last) = bad_load(&d.http("POST", "/images/load", b"abc"));
     assert_eq!(status, 200, "{last}");
@@ -269,7 +269,7 @@ fn load_of_a_bad_archive_fails_in_the_stream() {
 // 19. Runtime, GroupAdd, removal while restarting.
 
 #[test]
-fn runtime_is_recorded_and_checked() {
+fn runtime_is_recorded_and_checked_needs_dockerd_dockerpy_registry() {
     let Some(d) = env() else { return };
     let info = d.http("GET", "/info", b"").json();
     let default = info["DefaultRuntime"].as_str().unwrap().to_string();
@@ -385,7 +385,7 @@ fn groups(docker: &dyn Fn(&[&str]) -> Output, name: &str) -> Vec<String> {
 }
 
 #[test]
-fn group_add_adds_supplementary_groups() {
+fn group_add_adds_supplementary_groups_needs_dockerd_dockerpy_registry() {
     let Some(d) = env() else { return };
     let ours = groups(&|a| d.docker(a), "groupadd");
     for line in &ours[..4] {
@@ -488,7 +488,7 @@ fn image_names(d: &Daemon) -> Vec<String> {
 }
 
 #[test]
-fn rmi_of_the_last_tag_removes_the_repository_digests() {
+fn rmi_of_the_last_tag_removes_the_repository_digests_needs_dockerd_dockerpy_registry() {
     let present = ["/usr/bin/docker-registry", "/usr/bin/htpasswd"]
         .iter()
         .all(|p| Path::new(p).exists());
@@ -496,9 +496,7 @@ fn rmi_of_the_last_tag_removes_the_repository_digests() {
         return;
     }
     let Some(d) = env() else { return };
-    let Some(reg) = support::start_auth_registry("alice", "s3cret") else {
-        return;
-    };
+    let reg = support::common::start_auth_registry("alice", "s3cret");
     let login = d.docker_stdin(
         &["login", "-u", "alice", "--password-stdin", &reg.host],
         b"s3cret\n",

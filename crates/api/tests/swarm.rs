@@ -200,7 +200,7 @@ print(json.dumps(out, sort_keys=True))
 "#;
 
 #[test]
-fn swarm_and_plugin_routes_answer_as_outside_a_swarm() {
+fn swarm_and_plugin_routes_answer_as_outside_a_swarm_needs_dockerd_dockerpy() {
     let Some(d) = env() else { return };
     // Compared only with a dockerd outside a swarm (where `swarm leave` changes nothing);
     // its plugin list is its own business.

@@ -7,12 +7,12 @@
 mod support;
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{busybox_tar, muelled, shim_binary, Daemon, DOCKER};
+use support::common::{listener_owned_by, listener_pids, next_port};
+use support::{busybox_tar, is_up, muelled, shim_binary, Daemon, DOCKER};
 
 const OPENSSL: &str = "/usr/bin/openssl";
 
@@ -113,11 +113,8 @@ impl Pki {
     }
 }
 
-fn pki() -> Option<Pki> {
-    if !Path::new(OPENSSL).exists() {
-        println!("SKIP: {OPENSSL} is not installed (apt-get install openssl)");
-        return None;
-    }
+fn pki() -> Pki {
+    require!(OPENSSL);
     let pki = Pki {
         dir: tempfile::tempdir().unwrap(),
     };
@@ -132,27 +129,34 @@ fn pki() -> Option<Pki> {
     pki.leaf("client", "ca", client_ext);
     pki.ca("other-ca");
     pki.leaf("stranger", "other-ca", client_ext);
-    Some(pki)
+    pki
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(d: &Daemon, port: u16) {
+/// Waits until muelled itself listens on `port`: false when it exits first (another process
+/// took the port between our pick and its bind).
+fn wait_for_own_port(d: &Daemon, port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        if listener_owned_by(d.pid(), port) {
+            return true;
+        }
+        if !is_up(d) {
+            return false;
+        }
         assert!(
             Instant::now() < deadline,
-            "muelled does not listen on 127.0.0.1:{port}:\n{}",
+            "muelled does not listen on 127.0.0.1:{port} (held by pids {:?}):\n{}",
+            listener_pids(port),
             d.log()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether process `pid` runs the muelled under test.
+fn is_muelled(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|exe| exe == Path::new(env!("CARGO_BIN_EXE_muelled")))
 }
 
 /// The docker CLI on `tcp://127.0.0.1:port` with the given TLS flags, nothing taken from the
@@ -213,34 +217,42 @@ fn s_client(pki: &Pki, port: u16, name: &str) -> (bool, String) {
     )
 }
 
-fn tls_daemon(pki: &Pki, port: u16) -> Daemon {
-    let host = format!("tcp://127.0.0.1:{port}");
+/// A muelled serving TLS on a port of its own, and the port: a start that fails because the
+/// port was taken meanwhile is retried on the next one.
+fn tls_daemon(pki: &Pki) -> (Daemon, u16) {
     let (ca, cert, key) = (
         pki.path("ca.pem"),
         pki.path("server-cert.pem"),
         pki.path("server-key.pem"),
     );
-    let d = Daemon::start_with(&[
-        "-H",
-        &host,
-        "--tlsverify",
-        "--tlscacert",
-        &ca,
-        "--tlscert",
-        &cert,
-        "--tlskey",
-        &key,
-    ]);
-    wait_for_port(&d, port);
-    d
+    let mut failures = Vec::new();
+    for _ in 0..8 {
+        let port = next_port();
+        let host = format!("tcp://127.0.0.1:{port}");
+        match Daemon::try_start_with(&[
+            "-H",
+            &host,
+            "--tlsverify",
+            "--tlscacert",
+            &ca,
+            "--tlscert",
+            &cert,
+            "--tlskey",
+            &key,
+        ]) {
+            Ok(d) if wait_for_own_port(&d, port) => return (d, port),
+            Ok(d) => failures.push(format!("port {port}: {}", d.log())),
+            Err(e) => failures.push(format!("port {port}: {e}")),
+        }
+    }
+    panic!("muelled did not listen on any of 8 ports: {failures:#?}");
 }
 
 #[test]
-fn tls_cli_with_client_certificates() {
+fn tls_cli_with_client_certificates_needs_docker_openssl() {
     require!(DOCKER);
-    let Some(pki) = pki() else { return };
-    let port = free_port();
-    let d = tls_daemon(&pki, port);
+    let pki = pki();
+    let (d, port) = tls_daemon(&pki);
     assert!(
         d.log()
             .contains("API listening (TLS, client certificates required)"),
@@ -324,10 +336,8 @@ fn tls_cli_with_client_certificates() {
     );
 
     // `run` attaches over a 101 Upgrade: the upgrade path over TLS.
-    let Some(tar) = busybox_tar() else { return };
-    if shim_binary().is_none() {
-        return;
-    }
+    let tar = busybox_tar();
+    shim_binary();
     d.docker_ok(&["load", "-q", "-i", tar.to_str().unwrap()]);
     let run = docker_tcp(
         &d,
@@ -409,7 +419,7 @@ fn muelled_fails(args: &[&str]) -> String {
 
 #[test]
 fn tls_required_for_tcp_at_start() {
-    let port = free_port().to_string();
+    let port = next_port();
     let host = format!("tcp://127.0.0.1:{port}");
     let e = muelled_fails(&["-H", &host]);
     assert!(e.contains("--tlsverify"), "{e}");
@@ -421,15 +431,19 @@ fn tls_required_for_tcp_at_start() {
     // The default port is 2376, and the message shows it.
     let e = muelled_fails(&["-H", "tcp://127.0.0.1"]);
     assert!(e.contains("tcp://127.0.0.1:2376"), "{e}");
-    // And nothing was left listening.
-    assert!(TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err());
+    // And no muelled was left listening (other programs may use the port meanwhile).
+    let holders = listener_pids(port);
+    assert!(
+        !holders.iter().any(|p| is_muelled(*p)),
+        "a muelled listens on {port}: {holders:?}"
+    );
 }
 
 #[test]
-fn tls_bad_certificate_files_stop_the_daemon_naming_the_file() {
-    let Some(pki) = pki() else { return };
-    let port = free_port();
-    let host = format!("tcp://127.0.0.1:{port}");
+fn tls_bad_certificate_files_stop_the_daemon_naming_the_file_needs_openssl() {
+    let pki = pki();
+    // Nothing listens in the refusals: the port is never bound.
+    let host = format!("tcp://127.0.0.1:{}", next_port());
     let (ca, cert, key) = (
         pki.path("ca.pem"),
         pki.path("server-cert.pem"),
@@ -475,55 +489,61 @@ fn tls_bad_certificate_files_stop_the_daemon_naming_the_file() {
     let e = fails(args(&ca, &cert, &wrong_key));
     assert!(e.contains(&wrong_key) && e.contains(&cert), "{e}");
 
-    // The same files through daemon.json keys (dockerd's names) work.
-    let dir = tempfile::Builder::new()
-        .prefix("muelled-test-")
-        .tempdir_in("/var/tmp")
+    // The same files through daemon.json keys (dockerd's names) work. A start that ends
+    // before listening is retried on another port (it may have been taken meanwhile); every
+    // attempt's stderr is shown if none listens.
+    let mut failures = Vec::new();
+    for _ in 0..8 {
+        let port = next_port();
+        let dir = tempfile::Builder::new()
+            .prefix("muelled-test-")
+            .tempdir_in("/var/tmp")
+            .unwrap();
+        let config = dir.path().join("daemon.json");
+        std::fs::write(
+            &config,
+            serde_json::json!({
+                "tlsverify": true, "tlscacert": ca, "tlscert": cert, "tlskey": key,
+                "hosts": [
+                    format!("unix://{}", dir.path().join("run/s.sock").display()),
+                    format!("tcp://127.0.0.1:{port}"),
+                ],
+            })
+            .to_string(),
+        )
         .unwrap();
-    let config = dir.path().join("daemon.json");
-    std::fs::write(
-        &config,
-        serde_json::json!({
-            "tlsverify": true, "tlscacert": ca, "tlscert": cert, "tlskey": key,
-            "hosts": [format!("unix://{}", dir.path().join("run/s.sock").display()), host],
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let mut child = muelled()
-        .arg("--data-root")
-        .arg(dir.path().join("data"))
-        .arg("--exec-root")
-        .arg(dir.path().join("run"))
-        .arg("--config-file")
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let listening = loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break true;
+        let mut child = muelled()
+            .arg("--data-root")
+            .arg(dir.path().join("data"))
+            .arg("--exec-root")
+            .arg(dir.path().join("run"))
+            .arg("--config-file")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let listening = loop {
+            if listener_owned_by(child.id(), port) {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if listening {
+            assert!(out.status.success(), "{stderr}");
+            return;
         }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        listening,
-        "muelled with TLS from daemon.json did not listen: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        failures.push(format!("port {port}: {stderr}"));
+    }
+    panic!("muelled with TLS from daemon.json did not listen: {failures:#?}");
 }

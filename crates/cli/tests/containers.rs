@@ -84,33 +84,37 @@ fn both_ok(d: &Daemon, args: &[&str]) -> (String, String) {
     )
 }
 
-fn docker_cli_present() -> bool {
-    if Path::new(DOCKER).exists() {
-        return true;
-    }
-    println!("SKIP: {DOCKER} is not installed (scripts/peers.sh up installs it)");
-    false
+/// Fails the test unless the docker CLI is there: a check that cannot run is never a pass
+/// (scripts/test.sh leaves the `needs_docker` tests out on hosts without it).
+fn require_docker_cli() {
+    assert!(
+        Path::new(DOCKER).exists(),
+        "{DOCKER} is not installed (bash scripts/peers.sh up installs it)"
+    );
 }
 
-/// dockerd with busybox, or None (and why not).
-fn dockerd() -> Option<Daemon> {
-    if !docker_cli_present() {
-        return None;
-    }
-    if !docker_at(DOCKERD_HOST, &["image", "inspect", "busybox:latest"])
-        .status
-        .success()
-    {
-        println!("SKIP: dockerd or its busybox:latest is missing (bash scripts/peers.sh up)");
-        return None;
-    }
-    Some(Daemon {
+/// The shared dockerd with busybox (scripts/peers.sh up). Other tests use it at the same
+/// time: checks against it compare only what this test owns.
+fn dockerd() -> Daemon {
+    require_docker_cli();
+    let out = docker_at(DOCKERD_HOST, &["image", "inspect", "busybox:latest"]);
+    assert!(
+        out.status.success(),
+        "dockerd or its busybox:latest is missing (bash scripts/peers.sh up): {}",
+        text(&out.stderr)
+    );
+    Daemon {
         name: "dockerd",
         host: DOCKERD_HOST.to_owned(),
         child: None,
         data: None,
         exec: None,
-    })
+    }
+}
+
+/// Whether other tests use this daemon at the same time (the shared dockerd).
+fn shared(d: &Daemon) -> bool {
+    d.child.is_none()
 }
 
 /// muelled from the same build as this muelle, else the workspace's target/debug (the CLI
@@ -137,18 +141,18 @@ fn is_root() -> bool {
 
 /// The busybox image as an OCI-archive tar (scripts/busybox-image.sh's layout, tarred), built
 /// once into Cargo's scratch directory and reused (the script is reproducible).
-fn busybox_tar() -> Option<PathBuf> {
-    static TAR: OnceLock<Option<PathBuf>> = OnceLock::new();
+fn busybox_tar() -> PathBuf {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
     TAR.get_or_init(|| {
-        if !Path::new("/bin/busybox").exists() {
-            println!("SKIP: busybox-static is not installed");
-            return None;
-        }
+        assert!(
+            Path::new("/bin/busybox").exists(),
+            "busybox-static is not installed (bash scripts/setup.sh installs it)"
+        );
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let dir = scratch.join("muelle-cli-busybox");
         let tar = dir.join("busybox-oci.tar");
         if tar.exists() {
-            return Some(tar);
+            return tar;
         }
         // Built in a private directory renamed into place: concurrent test processes never
         // see a half-written tar.
@@ -173,25 +177,17 @@ fn busybox_tar() -> Option<PathBuf> {
             let _ = std::fs::remove_dir_all(&work);
         }
         assert!(tar.exists());
-        Some(tar)
+        tar
     })
     .clone()
 }
 
-/// A private muelled seeded with busybox:latest, or None (and why not).
-fn muelled() -> Option<Daemon> {
-    if !docker_cli_present() {
-        return None;
-    }
-    let Some(bin) = muelled_bin() else {
-        println!("SKIP: no muelled (cargo build -p muelle-api -p muelle-supervisor)");
-        return None;
-    };
-    if !is_root() {
-        println!("SKIP: muelled needs root");
-        return None;
-    }
-    let tar = busybox_tar()?;
+/// A private muelled seeded with busybox:latest.
+fn muelled() -> Daemon {
+    require_docker_cli();
+    let bin = muelled_bin().expect("no muelled (cargo build -p muelle-api -p muelle-supervisor)");
+    assert!(is_root(), "muelled needs root");
+    let tar = busybox_tar();
     let data = tempfile::Builder::new()
         .prefix("muelle-ct-")
         .tempdir_in("/var/tmp")
@@ -242,7 +238,7 @@ fn muelled() -> Option<Daemon> {
         docker(&d, &["image", "inspect", "busybox:latest"]),
         "busybox loaded",
     );
-    Some(d)
+    d
 }
 
 impl Daemon {
@@ -390,23 +386,26 @@ impl Drop for Untag {
     }
 }
 
-/// One `#[test]` per check and daemon: `mod dockerd { fn check() }`, `mod muelled { … }`.
+/// One `#[test]` per check and daemon, under the host kind the daemon needs:
+/// `needs_dockerd::dockerd::ps_formats`, `needs_docker::muelled::ps_formats` (the docker CLI
+/// is the other side of every comparison). scripts/test.sh selects tests by these names.
 macro_rules! against {
-    ($daemon:ident: $($check:ident),* $(,)?) => {
-        mod $daemon {
-            $(
-                #[test]
-                fn $check() {
-                    if let Some(d) = super::$daemon() {
-                        super::$check(&d);
+    ($kind:ident, $daemon:ident: $($check:ident),* $(,)?) => {
+        mod $kind {
+            mod $daemon {
+                $(
+                    #[test]
+                    fn $check() {
+                        crate::$check(&crate::$daemon());
                     }
-                }
-            )*
+                )*
+            }
         }
     };
 }
 
 against!(
+    needs_dockerd,
     dockerd: run_output_and_exit_codes,
     detached_logs_and_wait,
     ps_formats,
@@ -423,6 +422,7 @@ against!(
 );
 
 against!(
+    needs_docker,
     muelled: run_output_and_exit_codes,
     detached_logs_and_wait,
     ps_formats,
@@ -710,7 +710,23 @@ fn ps_formats(d: &Daemon) {
         ]
     );
     let (m, k) = both_ok(d, &["ps", "-a", "--filter", &filter]);
-    assert_eq!(m.lines().next(), k.lines().next(), "header:\n{m}\n{k}");
+    // Column widths follow the widest cell, and CREATED ("Less than a second ago", "1 second
+    // ago") may tick between the two calls: the same columns always, the same spacing when
+    // the rows are the same.
+    let columns = |s: &str| -> Vec<String> {
+        s.lines()
+            .next()
+            .unwrap_or("")
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(columns(&m), columns(&k), "header:\n{m}\n{k}");
+    if m.lines().skip(1).eq(k.lines().skip(1)) {
+        assert_eq!(m.lines().next(), k.lines().next(), "header:\n{m}\n{k}");
+    }
     assert_eq!(m.lines().count(), 4);
     assert!(m.contains("\"echo 'a very long c…\""), "{m}");
     assert!(m.contains("Exited (3) "), "{m}");
@@ -975,11 +991,11 @@ fn exec_in_a_running_container(d: &Daemon) {
 }
 
 /// Runs `muelle args` on a pseudo-terminal (util-linux `script`) with `input` typed in.
-fn on_pty(d: &Daemon, args: &str, input: &[u8]) -> Option<(Option<i32>, String)> {
-    if !Path::new("/usr/bin/script").exists() {
-        println!("SKIP: /usr/bin/script (util-linux) is not installed");
-        return None;
-    }
+fn on_pty(d: &Daemon, args: &str, input: &[u8]) -> (Option<i32>, String) {
+    assert!(
+        Path::new("/usr/bin/script").exists(),
+        "/usr/bin/script (util-linux) is not installed"
+    );
     let mut child = Command::new("/usr/bin/script")
         .args([
             "-qefc",
@@ -1011,19 +1027,17 @@ fn on_pty(d: &Daemon, args: &str, input: &[u8]) -> Option<(Option<i32>, String)>
         std::thread::sleep(Duration::from_millis(50));
     };
     drop(stdin);
-    Some((status.code(), text(&reader.join().unwrap())))
+    (status.code(), text(&reader.join().unwrap()))
 }
 
 fn interactive_tty(d: &Daemon) {
     let mut names = Names::new(d);
     let n = names.make("tty");
-    let Some((code, out)) = on_pty(
+    let (code, out) = on_pty(
         d,
         &format!("run -it --rm --name {n} {NONET} busybox sh -c 'stty size; read x; echo got:$x; exit 7'"),
         b"hello\r",
-    ) else {
-        return;
-    };
+    );
     assert!(out.contains("got:hello"), "{out:?}");
     // The typed line echoed back by the container's terminal.
     assert!(out.contains("hello\r\n"), "{out:?}");
@@ -1033,24 +1047,20 @@ fn interactive_tty(d: &Daemon) {
 
     // Detach with ctrl-p ctrl-q: the container keeps running.
     let det = names.make("detach");
-    let Some((code, _)) = on_pty(
+    let (code, _) = on_pty(
         d,
         &format!("run -it --name {det} {NONET} busybox sh"),
         b"\x10\x11",
-    ) else {
-        return;
-    };
+    );
     assert_eq!(code, Some(0));
     let (m, _) = both_ok(d, &["inspect", "-f", "{{.State.Running}}", &det]);
     assert_eq!(m, "true\n");
     // exec -it too.
-    let Some((code, out)) = on_pty(
+    let (code, out) = on_pty(
         d,
         &format!("exec -it {det} sh -c 'read y; echo exec:$y'"),
         b"yo\r",
-    ) else {
-        return;
-    };
+    );
     assert!(out.contains("exec:yo"), "{out:?}");
     assert_eq!(code, Some(0));
 }
@@ -1073,16 +1083,14 @@ fn exec_detach_keys_from_config(d: &Daemon) {
         r#"{"detachKeys": "ctrl-x,x"}"#,
     )
     .unwrap();
-    let Some((code, out)) = on_pty(
+    let (code, out) = on_pty(
         d,
         &format!(
             "--config {} exec -it {n} sh -c 'read y; echo exec:$y; exit 3'",
             config.path().display()
         ),
         b"\x18xno\r",
-    ) else {
-        return;
-    };
+    );
     assert!(!out.contains("exec:"), "{out:?}");
     assert_eq!(code, Some(0), "{out:?}");
 }
@@ -1393,9 +1401,18 @@ fn events_top_port(d: &Daemon) {
 
 fn system_df_and_prune_report(d: &Daemon) {
     let (m, k) = both_ok(d, &["system", "df"]);
-    assert_eq!(m.lines().next(), k.lines().next());
+    if shared(d) {
+        // The SIZE column is as wide as its widest value, which other tests change
+        // meanwhile: the same columns, spacing aside.
+        let columns = |s: &str| -> Vec<String> {
+            let header = s.lines().next().unwrap_or("");
+            header.split_whitespace().map(str::to_owned).collect()
+        };
+        assert_eq!(columns(&m), columns(&k));
+    } else {
+        assert_eq!(m.lines().next(), k.lines().next());
+    }
     assert_eq!(m.lines().count(), 5);
-    // Other tests create and remove containers at the same time: compare images only.
     let (m, k) = both_ok(
         d,
         &[
@@ -1405,18 +1422,54 @@ fn system_df_and_prune_report(d: &Daemon) {
             "{{.Type}} {{.Size}} {{.Reclaimable}}",
         ],
     );
-    assert_eq!(m.lines().next(), k.lines().next());
-    // container prune with a filter nothing matches: docker's report with nothing deleted.
-    let (m, k) = both_ok(
-        d,
-        &[
-            "container",
-            "prune",
-            "-f",
-            "--filter",
-            "label=muelletest-nothing-has-this",
-        ],
-    );
-    assert_eq!(m, k);
-    assert_eq!(m, "Total reclaimed space: 0B\n");
+    if shared(d) {
+        // Other tests create and remove images and containers in the shared dockerd between
+        // the two calls, so sizes and shares may differ: the rows and their format must not.
+        let shape = |s: &str| -> Vec<String> {
+            s.lines()
+                .map(|l| {
+                    let f: Vec<&str> = l.split(' ').collect();
+                    let n = f.len();
+                    assert!(n >= 3, "{l}");
+                    let size = |v: &str| {
+                        assert!(
+                            v.ends_with('B')
+                                && v[..v.len() - 1]
+                                    .trim_end_matches(char::is_alphabetic)
+                                    .parse::<f64>()
+                                    .is_ok(),
+                            "not a size: {v:?} in {l:?}"
+                        );
+                    };
+                    // "Images 1.986MB 0B (0%)": the share is a separate word.
+                    let reclaim_at = if f[n - 1].starts_with('(') {
+                        n - 2
+                    } else {
+                        n - 1
+                    };
+                    size(f[reclaim_at]);
+                    size(f[reclaim_at - 1]);
+                    f[..reclaim_at - 1].join(" ")
+                })
+                .collect()
+        };
+        assert_eq!(shape(&m), shape(&k));
+    } else {
+        // A private muelled only has what this test did: the image row is the same.
+        assert_eq!(m.lines().next(), k.lines().next());
+        // container prune with a filter nothing matches: docker's report with nothing
+        // deleted. Never against the shared dockerd, where other tests' containers live.
+        let (m, k) = both_ok(
+            d,
+            &[
+                "container",
+                "prune",
+                "-f",
+                "--filter",
+                "label=muelletest-nothing-has-this",
+            ],
+        );
+        assert_eq!(m, k);
+        assert_eq!(m, "Total reclaimed space: 0B\n");
+    }
 }

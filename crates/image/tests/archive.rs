@@ -20,7 +20,7 @@ use muelle_image::reference::Reference;
 use serde_json::Value;
 
 mod common;
-use common::{skopeo, start_registry};
+use common::{require_peer, skopeo, start_registry};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const BUSYBOX: &str = "docker.io/library/busybox:latest";
@@ -41,39 +41,27 @@ fn options() -> RegistryOptions {
     }
 }
 
-/// A service with the busybox image loaded; `None` (reason printed) without busybox-static.
-fn with_busybox(tmp: &Path) -> Option<ImageService> {
+/// A service with the busybox image of scripts/busybox-image.sh loaded.
+fn with_busybox(tmp: &Path) -> ImageService {
     let layout = tmp.join("layout");
     let out = Command::new(format!("{WORKSPACE}/scripts/busybox-image.sh"))
         .arg(&layout)
         .output()
         .expect("run busybox-image.sh");
-    if !out.status.success() {
-        println!(
-            "SKIP: scripts/busybox-image.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return None;
-    }
+    assert!(
+        out.status.success(),
+        "scripts/busybox-image.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let svc = ImageService::open(tmp.join("root"), options()).expect("open");
     svc.load_oci_layout(&layout, None).expect("load layout");
-    Some(svc)
-}
-
-fn have(bin: &str) -> bool {
-    if Path::new(bin).exists() {
-        return true;
-    }
-    println!("SKIP part: {bin} is not installed (scripts/peers.sh install)");
-    false
+    svc
 }
 
 #[test]
-fn save_load_round_trips_and_peers_read_both_formats() {
+fn save_load_round_trips_and_peers_read_both_formats_needs_dockerd_skopeo_umoci() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let Some(svc) = with_busybox(tmp.path()) else {
-        return;
-    };
+    let svc = with_busybox(tmp.path());
     let img = svc.image("busybox").expect("busybox");
 
     // save → load into a fresh root: same ID, same name, runnable content.
@@ -127,61 +115,59 @@ fn save_load_round_trips_and_peers_read_both_formats() {
     let layout = tmp.path().join("out-layout");
     svc.write_oci_layout(&["busybox".into()], &layout)
         .expect("write layout");
-    if have("/usr/bin/skopeo") {
-        let inspect: Value = serde_json::from_str(&skopeo(&[
-            "inspect",
-            &format!("oci:{}:latest", layout.display()),
-        ]))
-        .expect("skopeo json");
-        assert_eq!(
-            inspect["Digest"].as_str(),
-            Some(img.manifest.to_string().as_str())
-        );
-        // ... and the docker-archive and oci-archive views of our save.
-        let d: Value = serde_json::from_str(&skopeo(&[
-            "inspect",
-            &format!("docker-archive:{}", tar.display()),
-        ]))
-        .expect("docker-archive json");
-        assert_eq!(d["Layers"].as_array().map(Vec::len), Some(1));
-        let o: Value = serde_json::from_str(&skopeo(&[
-            "inspect",
-            &format!("oci-archive:{}:latest", tar.display()),
-        ]))
-        .expect("oci-archive json");
-        assert_eq!(
-            o["Digest"].as_str(),
-            Some(img.manifest.to_string().as_str())
-        );
+    require_peer("/usr/bin/skopeo", "skopeo");
+    let inspect: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        &format!("oci:{}:latest", layout.display()),
+    ]))
+    .expect("skopeo json");
+    assert_eq!(
+        inspect["Digest"].as_str(),
+        Some(img.manifest.to_string().as_str())
+    );
+    // ... and the docker-archive and oci-archive views of our save.
+    let d: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        &format!("docker-archive:{}", tar.display()),
+    ]))
+    .expect("docker-archive json");
+    assert_eq!(d["Layers"].as_array().map(Vec::len), Some(1));
+    let o: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        &format!("oci-archive:{}:latest", tar.display()),
+    ]))
+    .expect("oci-archive json");
+    assert_eq!(
+        o["Digest"].as_str(),
+        Some(img.manifest.to_string().as_str())
+    );
 
-        // A legacy docker-archive (skopeo writes Docker's pre-25 layout) loads with its tag.
-        let legacy = tmp.path().join("legacy.tar");
-        skopeo(&[
-            "copy",
-            &format!("oci:{}:latest", layout.display()),
-            &format!(
-                "docker-archive:{}:example.com/legacy/busybox:v1",
-                legacy.display()
-            ),
-        ]);
-        let loaded = svc2
-            .load(&mut std::fs::File::open(&legacy).expect("legacy"))
-            .expect("load legacy");
-        assert_eq!(
-            loaded[0].names,
-            vec!["example.com/legacy/busybox:v1".to_string()]
-        );
-        assert_eq!(loaded[0].id, img.id, "same config, same ID");
-    }
-    if have("/usr/bin/umoci") {
-        let out = Command::new("/usr/bin/umoci")
-            .args(["ls", "--layout"])
-            .arg(&layout)
-            .output()
-            .expect("umoci");
-        assert!(out.status.success(), "umoci ls: {out:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "latest");
-    }
+    // A legacy docker-archive (skopeo writes Docker's pre-25 layout) loads with its tag.
+    let legacy = tmp.path().join("legacy.tar");
+    skopeo(&[
+        "copy",
+        &format!("oci:{}:latest", layout.display()),
+        &format!(
+            "docker-archive:{}:example.com/legacy/busybox:v1",
+            legacy.display()
+        ),
+    ]);
+    let loaded = svc2
+        .load(&mut std::fs::File::open(&legacy).expect("legacy"))
+        .expect("load legacy");
+    assert_eq!(
+        loaded[0].names,
+        vec!["example.com/legacy/busybox:v1".to_string()]
+    );
+    assert_eq!(loaded[0].id, img.id, "same config, same ID");
+    require_peer("/usr/bin/umoci", "umoci");
+    let out = Command::new("/usr/bin/umoci")
+        .args(["ls", "--layout"])
+        .arg(&layout)
+        .output()
+        .expect("umoci");
+    assert!(out.status.success(), "umoci ls: {out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "latest");
     // Writing again into the same layout keeps one entry per tag.
     svc.write_oci_layout(&["busybox".into()], &layout)
         .expect("write layout again");
@@ -196,13 +182,15 @@ fn save_load_round_trips_and_peers_read_both_formats() {
 
 fn docker_loads_our_save(svc: &ImageService, tmp: &Path, id: &str) {
     let docker = "/usr/bin/docker";
+    require_peer(docker, "docker.io");
     let up = Command::new(docker)
         .args(["version", "--format", "{{.Server.Version}}"])
-        .output();
-    if !matches!(&up, Ok(o) if o.status.success()) {
-        println!("SKIP part: dockerd does not answer (scripts/peers.sh up starts it)");
-        return;
-    }
+        .output()
+        .expect("run docker version");
+    assert!(
+        up.status.success(),
+        "dockerd does not answer (bash scripts/peers.sh up starts it): {up:?}"
+    );
     let name = format!("muelle-save-test:{}", std::process::id());
     svc.tag("busybox", &Reference::parse(&name).expect("ref"))
         .expect("tag");
@@ -391,14 +379,10 @@ impl PushProgress for Events {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_skips_what_is_there_and_mounts_across_repositories() {
+async fn push_skips_what_is_there_and_mounts_across_repositories_needs_registry_skopeo() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let Some(svc) = with_busybox(tmp.path()) else {
-        return;
-    };
-    let Some(reg) = start_registry() else {
-        return;
-    };
+    let svc = with_busybox(tmp.path());
+    let reg = start_registry();
     let img = svc.image("busybox").expect("busybox");
     let first = Reference::parse(&format!("{}/muelle/busybox:v1", reg.host)).expect("ref");
     svc.tag("busybox", &first).expect("tag");
@@ -508,9 +492,7 @@ fn build_tar(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
 fn hostile_and_broken_archives_are_refused_and_change_nothing() {
     use tar::EntryType::{Regular, Symlink};
     let tmp = tempfile::tempdir().expect("tempdir");
-    let Some(svc) = with_busybox(tmp.path()) else {
-        return;
-    };
+    let svc = with_busybox(tmp.path());
     let mut good = Vec::new();
     svc.save(&["busybox".into()], &mut good).expect("save");
     let before: Vec<_> = svc

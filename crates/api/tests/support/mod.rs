@@ -11,17 +11,23 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+#[path = "../../../image/tests/common/mod.rs"]
+pub mod common;
+
 pub const DOCKER: &str = "/usr/bin/docker";
 
-/// Skips the calling test (returns) when a tool is missing.
+/// Fails the calling test, naming what is missing, unless every path exists. A test that
+/// cannot run must never pass: scripts/test.sh leaves out the tests whose name says
+/// `needs_<kind>` when the host lacks that kind, and nextest reports those as skipped.
 #[macro_export]
 macro_rules! require {
     ($($path:expr),+) => {
         $(
-            if !std::path::Path::new($path).exists() {
-                println!("SKIP: {} is not installed (scripts/peers.sh install installs the test peers)", $path);
-                return;
-            }
+            assert!(
+                std::path::Path::new($path).exists(),
+                "{} is not installed (bash scripts/peers.sh install installs the test peers)",
+                $path
+            );
         )+
     };
 }
@@ -59,6 +65,20 @@ impl Daemon {
     /// A daemon whose data root is `data_root` (a small filesystem the test mounted, say)
     /// instead of a directory of its own.
     pub fn start_on(data_root: Option<PathBuf>, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Self::try_start_on(data_root, extra, env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Daemon::start_with`], but a muelled that exits before it listens (a TCP port
+    /// another process took meanwhile) is an error the caller can retry, with the log.
+    pub fn try_start_with(extra: &[&str]) -> Result<Daemon, String> {
+        Self::try_start_on(None, extra, &[])
+    }
+
+    fn try_start_on(
+        data_root: Option<PathBuf>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Daemon, String> {
         let dir = tempfile::Builder::new()
             .prefix("muelled-test-")
             .tempdir_in("/var/tmp")
@@ -80,11 +100,15 @@ impl Daemon {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        d.spawn(extra);
-        d
+        d.try_spawn(extra)?;
+        Ok(d)
     }
 
     fn spawn(&mut self, extra: &[&str]) {
+        self.try_spawn(extra).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_spawn(&mut self, extra: &[&str]) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -113,18 +137,19 @@ impl Daemon {
             .spawn()
             .expect("start muelled");
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if UnixStream::connect(&self.socket).is_ok() {
-                return;
+                return Ok(());
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("muelled exited early ({status}):\n{}", self.log());
+                    self.child = None;
+                    return Err(format!("muelled exited early ({status}):\n{}", self.log()));
                 }
             }
             assert!(
@@ -363,14 +388,14 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 /// The busybox image as an OCI-archive tar (scripts/busybox-image.sh's layout, tarred),
-/// built once per test binary. None when busybox-static is missing.
-pub fn busybox_tar() -> Option<PathBuf> {
-    static TAR: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// built once per test binary.
+pub fn busybox_tar() -> PathBuf {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
     TAR.get_or_init(|| {
-        if !Path::new("/bin/busybox").exists() && !Path::new("/usr/bin/busybox").exists() {
-            println!("SKIP: busybox-static is not installed");
-            return None;
-        }
+        assert!(
+            Path::new("/bin/busybox").exists() || Path::new("/usr/bin/busybox").exists(),
+            "busybox-static is not installed (bash scripts/setup.sh installs it)"
+        );
         let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         // Built once into Cargo's scratch directory for integration tests and reused (the
         // script is reproducible): nextest runs every test in its own process. Each build
@@ -380,7 +405,7 @@ pub fn busybox_tar() -> Option<PathBuf> {
         let dir = scratch.join("muelle-api-busybox");
         let tar = dir.join("busybox-oci.tar");
         if tar.exists() {
-            return Some(tar);
+            return tar;
         }
         let work = scratch.join(format!("muelle-api-busybox.{}", std::process::id()));
         let layout = work.join("layout");
@@ -407,7 +432,7 @@ pub fn busybox_tar() -> Option<PathBuf> {
             let _ = std::fs::remove_dir_all(&work);
         }
         assert!(tar.exists());
-        Some(tar)
+        tar
     })
     .clone()
 }
@@ -428,69 +453,19 @@ pub fn busybox_layer(tar: &Path) -> PathBuf {
     blob(manifest["layers"][0]["digest"].as_str().unwrap())
 }
 
-/// A docker-registry on 127.0.0.1 requiring basic auth (htpasswd, bcrypt) for `user`.
-pub struct AuthRegistry {
-    child: Child,
-    pub host: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for AuthRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn start_auth_registry(user: &str, password: &str) -> Option<AuthRegistry> {
-    for bin in ["/usr/bin/docker-registry", "/usr/bin/htpasswd"] {
-        if !Path::new(bin).exists() {
-            println!("SKIP: {bin} is not installed (docker-registry, apache2-utils)");
-            return None;
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("/usr/bin/htpasswd")
-        .args(["-Bbn", user, password])
+/// Fails the test unless python3 can import docker-py (Debian's python3-docker).
+pub fn require_docker_py() {
+    require!("/usr/bin/python3");
+    let probe = Command::new("/usr/bin/python3")
+        .args(["-c", "import docker"])
         .output()
-        .unwrap();
-    assert!(out.status.success());
-    let htpasswd = dir.path().join("htpasswd");
-    std::fs::write(&htpasswd, &out.stdout).unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let cfg = dir.path().join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: muelle-test\n    path: {}\n",
-            dir.path().join("data").display(),
-            htpasswd.display()
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-    let child = Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let reg = AuthRegistry {
-        child,
-        host: format!("127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(reg)
+        .expect("run python3");
+    assert!(
+        probe.status.success(),
+        "python3 cannot import docker: python3-docker is not installed \
+         (bash scripts/peers.sh install): {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
 }
 
 /// Seconds since the epoch, as `docker events --since` takes them.
@@ -502,37 +477,36 @@ pub fn now_secs() -> u64 {
 }
 
 /// The `muelle-shim` that muelled finds beside itself (target/debug). `cargo nextest run
-/// --workspace` builds it; with `-p muelle-api` alone it is built here when missing. None
-/// (the caller skips) when it cannot be built.
-pub fn shim_binary() -> Option<PathBuf> {
-    static SHIM: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// --workspace` builds it; with `-p muelle-api` alone it is built here when missing.
+pub fn shim_binary() -> PathBuf {
+    static SHIM: OnceLock<PathBuf> = OnceLock::new();
     SHIM.get_or_init(|| {
         let bin = Path::new(env!("CARGO_BIN_EXE_muelled"))
-            .parent()?
+            .parent()
+            .expect("muelled has a directory")
             .join("muelle-shim");
         if bin.exists() {
-            return Some(bin);
+            return bin;
         }
         let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut child = Command::new(env!("CARGO"))
             .args(["build", "-p", "muelle-supervisor", "--bin", "muelle-shim"])
             .current_dir(top)
             .spawn()
-            .ok()?;
+            .expect("run cargo build -p muelle-supervisor");
         let deadline = Instant::now() + Duration::from_secs(600);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                if status.success() && bin.exists() {
-                    return Some(bin);
-                }
-                println!("SKIP: cargo build -p muelle-supervisor failed ({status})");
-                return None;
+                assert!(
+                    status.success() && bin.exists(),
+                    "cargo build -p muelle-supervisor failed ({status})"
+                );
+                return bin;
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                println!("SKIP: cargo build -p muelle-supervisor took too long");
-                return None;
+                panic!("cargo build -p muelle-supervisor took more than 600 s");
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -542,19 +516,15 @@ pub fn shim_binary() -> Option<PathBuf> {
 
 // Container fixtures (containers.rs, container_fs.rs).
 
-/// A daemon with busybox loaded from the local tar; None (the caller skips) when the docker
-/// CLI, the busybox tar or the supervisor binary is missing.
-pub fn daemon_with_busybox() -> Option<Daemon> {
-    if !Path::new(DOCKER).exists() {
-        println!("SKIP: {DOCKER} is not installed (scripts/peers.sh install)");
-        return None;
-    }
-    let tar = busybox_tar()?;
-    shim_binary()?;
+/// A daemon with busybox loaded from the local tar (through the docker CLI).
+pub fn daemon_with_busybox() -> Daemon {
+    require!(DOCKER);
+    let tar = busybox_tar();
+    shim_binary();
     let d = Daemon::start();
     let out = d.docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
     assert!(out.status.success(), "docker load: {out:?}\n{}", d.log());
-    Some(d)
+    d
 }
 
 /// Whether the daemon answers on its socket (it may be down: a crash test failing between

@@ -186,9 +186,15 @@ pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// The cgroup directories of container `id` (default cgroupsPath /muelle/<id>) that exist.
+/// The cgroup directories of container `id` (default cgroupsPath /muelle/<id>) that exist:
+/// one per v1 hierarchy (/sys/fs/cgroup/<controller>/muelle/<id>), or the one of a unified
+/// cgroup v2 host (/sys/fs/cgroup/muelle/<id>).
 pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    let unified = Path::new("/sys/fs/cgroup/muelle").join(id);
+    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() && unified.is_dir() {
+        out.push(unified);
+    }
     if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
         for e in rd.flatten() {
             let d = e.path().join("muelle").join(id);
@@ -210,6 +216,7 @@ fn remove_cgroup(dir: &Path) {
         }
     }
     let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+    let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
     for _ in 0..200 {
         if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
             for p in procs.split_whitespace() {
