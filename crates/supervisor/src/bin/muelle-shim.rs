@@ -568,6 +568,8 @@ impl Shim {
     }
 
     fn run(&mut self) {
+        // The container is set up: what parsing its spec allocated is free now.
+        sys::release_free_memory();
         let mut swept = false;
         loop {
             self.reap();
