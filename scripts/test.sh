@@ -2,7 +2,8 @@
 # test.sh: installs what the tests need (Debian packages: the peers docker, podman, runc,
 # crun, skopeo, umoci...), builds once, and runs every test: formatting and lints, the unit
 # and integration tests (cargo-nextest, real namespaces and cgroups: run as root), and the
-# interop tests with the stock docker and podman clients.
+# interop tests with the stock docker and podman clients, and the OCI runtime-tools validation
+# suite against crun.
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TOP"
@@ -21,6 +22,8 @@ log "interop tests (docker, podman, runc, crun)"
 bin=$("$TOP/scripts/build.sh")
 export MUELLE_STATIC_BIN_DIR="$bin"
 MUELLE_RUNTIME_BIN="$bin/muelle-runtime" bash tests/interop/runtime.sh || fail=1
+log "OCI runtime-tools validation suite (every assertion crun passes)"
+MUELLE_RUNTIME_BIN="$bin/muelle-runtime" bash tests/interop/runtime-tools.sh || fail=1
 
 log "unit and integration tests"
 if command -v cargo-nextest >/dev/null; then
