@@ -2,7 +2,8 @@
 # test.sh: installs what the tests need (Debian packages: the peers docker, podman, runc,
 # crun, skopeo, umoci...), builds once, and runs every test: formatting and lints, the unit
 # and integration tests (cargo-nextest, real namespaces and cgroups: run as root), and the
-# interop tests with the stock docker and podman clients.
+# interop tests with the stock docker and podman clients, and the OCI runtime-tools validation
+# suite against crun.
 #
 # Skips: a test never passes without running. Tests that need a host kind (cgroup v1, a
 # peer; see scripts/host-kinds.sh) say so in their name, and the ones this host cannot run
@@ -57,6 +58,8 @@ fi
 
 log "interop tests (docker, podman, runc, crun)"
 MUELLE_RUNTIME_BIN="$bin/muelle-runtime" bash tests/interop/runtime.sh || fail=1
+log "OCI runtime-tools validation suite (every assertion crun passes)"
+MUELLE_RUNTIME_BIN="$bin/muelle-runtime" bash tests/interop/runtime-tools.sh || fail=1
 
 log "host kinds (scripts/host-kinds.sh):"
 bash scripts/host-kinds.sh table | sed 's/^/  /' >&2
