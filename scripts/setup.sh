@@ -53,8 +53,11 @@ trap 'rm -rf "$img"' EXIT
 tar -C "$img/layout" -cf "$img/busybox.tar" .
 # A muelled started by an older setup keeps running the old binary: restart it.
 if [ -f /run/muelle/muelled.pid ] && kill -0 "$(cat /run/muelle/muelled.pid)" 2>/dev/null; then
-  kill "$(cat /run/muelle/muelled.pid)"
-  for _ in $(seq 50); do [ -S /run/muelle/muelle.sock ] || break; sleep 0.1; done
+  # Wait for the process itself: it removes its socket before it lets go of the data
+  # root's lock, and a new daemon started in between finds the data root in use.
+  old=$(cat /run/muelle/muelled.pid)
+  kill "$old"
+  for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 fi
 muelle load -i "$img/busybox.tar"
 muelle images
