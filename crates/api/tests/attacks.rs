@@ -117,41 +117,8 @@ fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 /// kernel answers ETXTBSY before EROFS as long as anything still executes the file (the
 /// container's supervisor does), while O_TRUNC asks the mount for write access first. Lines
 /// in /mnt/out/report: `TARGET pid exe`, then `WROTE pid exe` or `DENIED pid exe: error`.
-const EXE_WATCHER: &str = r#"cd /mnt/out || exit 1
-seen=" $$ "
-try() {
-  p=$1
-  t=$(readlink /proc/self/fd/3)
-  case "$t" in /bin/busybox*) exit 0;; esac
-  echo "TARGET $p $t" >> report
-  n=0
-  while [ -e /proc/$p ] && [ $n -lt 300 ]; do usleep 10000; n=$((n+1)); done
-  if command : 2>err.$p >/proc/self/fd/3; then
-    echo "WROTE $p $t" >> report
-  else
-    echo "DENIED $p $t: $(cat err.$p)" >> report
-  fi
-}
-echo ready > ready
-while [ ! -e stop ]; do
-  for d in /proc/[0-9]*; do
-    p=${d#/proc/}
-    case "$seen" in *" $p "*) continue;; esac
-    kill -STOP $p 2>/dev/null
-    if command exec 3<$d/exe 2>/dev/null; then
-      kill -CONT $p 2>/dev/null
-      seen="$seen$p "
-      try $p &
-      seen="$seen$! "
-      exec 3<&-
-    else
-      kill -CONT $p 2>/dev/null
-    fi
-  done
-done
-wait
-echo done > done
-"#;
+/// (The script is shared with the runtime's own test of the attack.)
+const EXE_WATCHER: &str = include_str!("../../runtime/tests/exe_watcher.sh");
 
 /// Stops the attacker and checks its report: nothing opened for writing, every refusal
 /// from the binary's protection (a read-only mount, or a sealed memfd; ETXTBSY means the

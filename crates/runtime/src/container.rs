@@ -905,13 +905,23 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
 /// shared pid namespace) before it execs; a host directory it still held would be reachable
 /// through /proc/1/fd or ptrace.
 fn close_host_fds(chan: &Channel, setup: &InitSetup<'_>) -> Result<()> {
-    let mut keep: Vec<RawFd> = (3..3 + setup.preserve_fds as RawFd).collect();
+    let own = (setup.console.iter().map(|f| f.as_raw_fd()))
+        .chain(setup.listener.iter().map(|f| f.as_raw_fd()))
+        .chain(setup.exec_listener.iter().map(|l| l.as_raw_fd()))
+        .chain(setup.idmapped.values().map(|f| f.as_raw_fd()))
+        .chain(setup.plan.join.iter().map(|(f, _, _)| f.as_raw_fd()));
+    close_fds_but(chan, setup.preserve_fds, own)
+}
+
+/// Closes every descriptor but the sync channel, the `--preserve-fds` range and `own`.
+fn close_fds_but(
+    chan: &Channel,
+    preserve_fds: u32,
+    own: impl Iterator<Item = RawFd>,
+) -> Result<()> {
+    let mut keep: Vec<RawFd> = (3..3 + preserve_fds as RawFd).collect();
     keep.push(chan.as_fd().as_raw_fd());
-    keep.extend(setup.console.iter().map(|f| f.as_raw_fd()));
-    keep.extend(setup.listener.iter().map(|f| f.as_raw_fd()));
-    keep.extend(setup.exec_listener.iter().map(|l| l.as_raw_fd()));
-    keep.extend(setup.idmapped.values().map(|f| f.as_raw_fd()));
-    keep.extend(setup.plan.join.iter().map(|(f, _, _)| f.as_raw_fd()));
+    keep.extend(own);
     sys::close_fds_except(&keep).map_err(|e| RuntimeError::sys("close inherited descriptors", e))
 }
 
@@ -1145,12 +1155,9 @@ fn exec_intermediate(
     // The child becomes visible in the container's pid namespace at fork; with
     // CAP_SYS_PTRACE, container root could attach to it while it is still being set up, so
     // nothing of the caller (a supervisor's state directory, logs, sockets) may be open in it.
-    let mut keep: Vec<RawFd> = (3..3 + preserve_fds as RawFd).collect();
-    keep.push(chan.as_fd().as_raw_fd());
-    keep.extend(console.iter().map(|f| f.as_raw_fd()));
-    keep.extend(join.iter().map(|(f, _, _)| f.as_raw_fd()));
-    sys::close_fds_except(&keep)
-        .map_err(|e| RuntimeError::sys("close inherited descriptors", e))?;
+    let own =
+        (console.iter().map(|f| f.as_raw_fd())).chain(join.iter().map(|(f, _, _)| f.as_raw_fd()));
+    close_fds_but(chan, preserve_fds, own)?;
     chan.expect_go()?;
     join_namespaces(&join)?;
     drop(join);

@@ -15,15 +15,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{run_cmd, unique, wait_for, Ctr, Out, BIN};
+use common::{require_root, run_cmd, unique, wait_for, Ctr, Out, BIN};
 use serde_json::json;
-
-fn require_root() {
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "these tests need root (namespaces, mounts): run them as root"
-    );
-}
 
 /// A host directory holding `host-secret` (a unique token) and a copy of busybox named
 /// `echo`, that no container may ever see.

@@ -7,15 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::Ctr;
+use common::{require_root, Ctr};
 use serde_json::json;
-
-fn require_root() {
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "these tests need root (namespaces, cgroups): run them as root"
-    );
-}
 
 #[test]
 fn network_class_without_its_controller_is_refused() {

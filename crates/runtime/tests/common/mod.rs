@@ -14,6 +14,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+/// Fails the test unless it runs as root: containers need it, and a test that cannot run
+/// must not pass.
+pub fn require_root() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "the runtime's end-to-end tests need root (namespaces, mounts, cgroups)"
+    );
+}
+
 /// The runtime binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_muelle-runtime");
 
