@@ -18,6 +18,7 @@ use muelle_engine::containers::{
     HostConfig,
 };
 use muelle_engine::{Engine, EngineError};
+use muelle_types::ErrorKind;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -29,42 +30,14 @@ use crate::time::{parse_until, unix_of};
 
 type Eng = State<Arc<Engine>>;
 
-impl From<ContainerError> for ApiError {
-    fn from(e: ContainerError) -> Self {
-        match e {
-            ContainerError::NotFound(what) => {
-                ApiError::not_found(format!("No such container: {what}"))
-            }
-            ContainerError::Conflict(m) => ApiError::conflict(m),
-            ContainerError::Invalid(m) => ApiError::bad_request(m),
-            ContainerError::NotModified(m) => ApiError::new(StatusCode::NOT_MODIFIED, m),
-            ContainerError::Start { message, exit_code } => {
-                if exit_code == 126 || exit_code == 127 {
-                    ApiError::bad_request(message)
-                } else {
-                    ApiError::internal(message)
-                }
-            }
-            ContainerError::Internal(m) => ApiError::internal(m),
-        }
-    }
-}
-
-fn eng_err(e: EngineError) -> ApiError {
-    match e {
-        EngineError::Container(c) => c.into(),
-        other => other.into(),
-    }
-}
-
 /// 304 has no body; everything else answers 204.
 fn done(r: Result<(), EngineError>) -> ApiResult<Response> {
     match r {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(EngineError::Container(ContainerError::NotModified(_))) => {
+        Err(e) if e.kind() == ErrorKind::NotModified => {
             Ok(StatusCode::NOT_MODIFIED.into_response())
         }
-        Err(e) => Err(eng_err(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -96,12 +69,7 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
         config,
         host_config,
     };
-    let (id, warnings) = engine.create_container(req).await.map_err(|e| match e {
-        EngineError::Image(muelle_image::ImageError::NotFound { name }) => {
-            ApiError::not_found(format!("No such image: {name}"))
-        }
-        e => eng_err(e),
-    })?;
+    let (id, warnings) = engine.create_container(req).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"Id": id, "Warnings": warnings})),
@@ -238,7 +206,12 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
         filters
             .get(key)
             .iter()
-            .map(|r| engine.container(r).map(|c| c.created).map_err(eng_err))
+            .map(|r| {
+                engine
+                    .container(r)
+                    .map(|c| c.created)
+                    .map_err(ApiError::from)
+            })
             .collect()
     };
     let before = find_created("before")?;
@@ -401,7 +374,7 @@ pub async fn inspect(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
-    let rec = engine.container(&id).map_err(eng_err)?;
+    let rec = engine.container(&id).map_err(ApiError::from)?;
     let size = params.bool("size")?;
     Ok(axum::Json(inspect_json(&engine, &rec, size)).into_response())
 }
@@ -505,7 +478,10 @@ pub async fn resize(
 ) -> ApiResult<Response> {
     let h = size_param(&params, "h")?;
     let w = size_param(&params, "w")?;
-    engine.resize_container(&id, h, w).await.map_err(eng_err)?;
+    engine
+        .resize_container(&id, h, w)
+        .await
+        .map_err(ApiError::from)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -515,7 +491,7 @@ pub async fn wait(
     params: Params,
 ) -> ApiResult<Response> {
     let cond = params.get("condition").unwrap_or("");
-    let fut = engine.wait_container(&id, cond).map_err(eng_err)?;
+    let fut = engine.wait_container(&id, cond).map_err(ApiError::from)?;
     // The headers go out now: a client starts the container once they arrive, and the
     // waiter is already registered.
     let body = futures_util::stream::once(async move {
@@ -550,7 +526,7 @@ pub async fn prune(State(engine): Eng, params: Params) -> ApiResult<Response> {
     let gone = engine
         .prune_containers(&labels, until)
         .await
-        .map_err(eng_err)?;
+        .map_err(ApiError::from)?;
     let reclaimed: i64 = gone.iter().filter_map(|id| sizes.get(id)).sum();
     Ok(axum::Json(json!({
         "ContainersDeleted": if gone.is_empty() { Value::Null } else { json!(gone) },
@@ -564,7 +540,7 @@ pub async fn top(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
-    let pids = engine.container_pids(&id).map_err(eng_err)?;
+    let pids = engine.container_pids(&id).map_err(ApiError::from)?;
     let args = params.string("ps_args").unwrap_or("-ef").to_string();
     let out = tokio::process::Command::new("ps")
         .args(args.split_whitespace())
@@ -694,7 +670,7 @@ pub async fn logs(
     params: Params,
 ) -> ApiResult<Response> {
     let opts = log_opts(&params)?;
-    let rec = engine.container(&id).map_err(eng_err)?;
+    let rec = engine.container(&id).map_err(ApiError::from)?;
     let driver = rec.host_config.log_config.typ.as_str();
     if driver == "none" {
         return Err(ApiError::not_implemented(
@@ -919,10 +895,10 @@ pub async fn attach(
         let (t, rec) = engine
             .attach_container(&id, stdin, stdout, stderr)
             .await
-            .map_err(eng_err)?;
+            .map_err(ApiError::from)?;
         (Some(t), rec)
     } else {
-        (None, engine.container(&id).map_err(eng_err)?)
+        (None, engine.container(&id).map_err(ApiError::from)?)
     };
     let tty = rec.config.tty;
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -1017,7 +993,7 @@ pub async fn exec_create(
         exit_code: None,
         pid: 0,
     };
-    let id = engine.exec_create(&id, e).map_err(eng_err)?;
+    let id = engine.exec_create(&id, e).map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, axum::Json(json!({"Id": id}))).into_response())
 }
 
@@ -1050,7 +1026,7 @@ pub async fn exec_start(
         EngineError::Container(ContainerError::NotFound(_)) => {
             ApiError::not_found(format!("No such exec instance: {id}"))
         }
-        other => eng_err(other),
+        other => ApiError::from(other),
     })?;
     // The framing follows the start request's Tty, as in dockerd, not the exec's: docker-py
     // creates with `tty=True` and starts with `Tty: false`, then reads stdcopy frames.
@@ -1090,14 +1066,14 @@ fn exec_start_upgraded(
         EngineError::Container(ContainerError::NotFound(_)) => {
             ApiError::not_found(format!("No such exec instance: {id}"))
         }
-        other => eng_err(other),
+        other => ApiError::from(other),
     })?;
     if e.started {
         return Err(ApiError::conflict(format!(
             "Error: Exec command {id} has already run"
         )));
     }
-    let rec = engine.container(&e.container).map_err(eng_err)?;
+    let rec = engine.container(&e.container).map_err(ApiError::from)?;
     if !rec.state.running {
         return Err(ApiError::conflict(format!(
             "Container {} is not running",
@@ -1152,7 +1128,7 @@ pub async fn exec_resize(
         EngineError::Container(ContainerError::NotFound(_)) => {
             ApiError::not_found(format!("No such exec instance: {id}"))
         }
-        other => eng_err(other),
+        other => ApiError::from(other),
     })?;
     Ok(StatusCode::OK.into_response())
 }

@@ -1,47 +1,69 @@
-//! API errors: a status code and Docker's `{"message": "..."}` body. Every library error is
-//! mapped to a status here and nowhere else.
+//! API errors: a kind of failure and Docker's `{"message": "..."}` body. Every library error
+//! reports its kind (`muelle_types::ErrorKind`); `status_of` is the one map from kinds to
+//! status codes.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use muelle_engine::containers::ContainerError;
 use muelle_engine::EngineError;
 use muelle_image::distribution::RegistryError;
-use muelle_image::unpack::UnpackError;
 use muelle_image::ImageError;
+use muelle_types::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The one map from a kind of failure to the status code dockerd answers with.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InvalidParameter => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::NotModified => StatusCode::NOT_MODIFIED,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::System => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ApiError {
-            status,
+            kind,
             message: message.into(),
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        status_of(self.kind)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
+        Self::new(ErrorKind::InvalidParameter, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
+        Self::new(ErrorKind::NotFound, message)
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, message)
+        Self::new(ErrorKind::Conflict, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+        Self::new(ErrorKind::System, message)
     }
 
     pub fn not_implemented(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_IMPLEMENTED, message)
+        Self::new(ErrorKind::NotImplemented, message)
     }
 
     /// A background task (spawn_blocking, a spawned stream) died instead of answering.
@@ -62,12 +84,17 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), message = %self.message, "request failed");
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), message = %self.message, "request failed");
         } else {
-            tracing::debug!(status = self.status.as_u16(), message = %self.message, "request refused");
+            tracing::debug!(status = status.as_u16(), message = %self.message, "request refused");
         }
-        (self.status, axum::Json(self.body())).into_response()
+        // 304 carries no body.
+        if status == StatusCode::NOT_MODIFIED {
+            return status.into_response();
+        }
+        (status, axum::Json(self.body())).into_response()
     }
 }
 
@@ -77,52 +104,24 @@ pub fn short_id(id: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
 }
 
-fn registry_status(e: &RegistryError) -> StatusCode {
-    use RegistryError as R;
+/// Docker's wording where it differs from the library's message.
+fn image_message(e: &ImageError) -> String {
     match e {
-        R::InvalidHost { .. } | R::InvalidRepository { .. } | R::InvalidReference { .. } => {
-            StatusCode::BAD_REQUEST
+        ImageError::NotFound { name } => format!("No such image: {name}"),
+        ImageError::MultipleRepositories { id, .. } => format!(
+            "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+            short_id(&id.to_string())
+        ),
+        ImageError::Reference { source, .. } => {
+            format!("invalid reference format: {}", source.problem)
         }
-        R::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-        R::Denied { .. } => StatusCode::FORBIDDEN,
-        R::ManifestUnknown { .. } | R::BlobUnknown { .. } | R::NameUnknown { .. } => {
-            StatusCode::NOT_FOUND
-        }
-        R::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        other => other.to_string(),
     }
 }
 
 impl From<ImageError> for ApiError {
     fn from(e: ImageError) -> Self {
-        use ImageError as I;
-        match e {
-            I::NotFound { name } => ApiError::not_found(format!("No such image: {name}")),
-            I::MultipleRepositories { id, .. } => ApiError::conflict(format!(
-                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                short_id(&id.to_string())
-            )),
-            I::Reference { source, .. } => {
-                ApiError::bad_request(format!("invalid reference format: {}", source.problem))
-            }
-            I::Ambiguous { .. } => ApiError::bad_request(e.to_string()),
-            I::Registry { ref source, .. } => ApiError::new(registry_status(source), e.to_string()),
-            I::Platform { .. } => ApiError::not_found(e.to_string()),
-            I::PlatformMismatch { .. } => ApiError::bad_request(e.to_string()),
-            I::PathNotFound { .. } => ApiError::not_found(e.to_string()),
-            I::NotADirectory { .. } => ApiError::bad_request(e.to_string()),
-            // A bad or hostile archive is the client's fault; a failure writing into the
-            // container's rootfs is ours.
-            I::Extract { ref source, .. } => match **source {
-                UnpackError::Refused { .. }
-                | UnpackError::Tar { .. }
-                | UnpackError::Read { .. }
-                | UnpackError::CompressionMismatch { .. }
-                | UnpackError::UnsupportedMediaType { .. } => ApiError::bad_request(e.to_string()),
-                _ => ApiError::internal(e.to_string()),
-            },
-            other => ApiError::internal(other.to_string()),
-        }
+        ApiError::new(e.kind(), image_message(&e))
     }
 }
 
@@ -130,15 +129,20 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Image(e) => e.into(),
-            EngineError::Container(c) => c.into(),
-            other => ApiError::internal(other.to_string()),
+            other => ApiError::new(other.kind(), other.to_string()),
         }
+    }
+}
+
+impl From<ContainerError> for ApiError {
+    fn from(e: ContainerError) -> Self {
+        ApiError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
-        ApiError::new(registry_status(&e), e.to_string())
+        ApiError::new(e.kind(), e.to_string())
     }
 }
 
@@ -152,7 +156,7 @@ mod tests {
             name: "busybox:nope".into(),
         }
         .into();
-        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
         assert_eq!(
             e.body(),
             serde_json::json!({"message": "No such image: busybox:nope"})

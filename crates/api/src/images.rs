@@ -15,11 +15,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use muelle_engine::{created, familiar, parse_rfc3339, Engine, PruneFilter};
+use muelle_engine::{created, familiar, Engine, PruneFilter};
 use muelle_image::images::{ImportOptions, PullEvent, PushEvent, PushProgress, Removed};
 use muelle_image::manifest::{ContainerConfig, Platform};
 use muelle_image::reference::Reference;
 use muelle_image::{Digest, ImageSummary, PullProgress};
+use muelle_types::time::parse_rfc3339;
 use serde_json::{json, Map, Value};
 
 use crate::blocking::{blocking, body_reader, tar_response};

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use muelle_engine::Engine;
+use muelle_types::ErrorKind;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -69,7 +69,7 @@ pub fn routes() -> Router<Arc<Engine>> {
 }
 
 fn unavailable(message: &str) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    ApiError::new(ErrorKind::Unavailable, message)
 }
 
 async fn not_a_manager() -> ApiError {
@@ -285,10 +285,10 @@ mod tests {
             update(Object::Secret, &p("version=x"), b"{}").message,
             "invalid secret version"
         );
-        assert_eq!(update(Object::Node, &p("version=3"), b"[1]").status, 400);
+        assert_eq!(update(Object::Node, &p("version=3"), b"[1]").status(), 400);
         let e = update(Object::Config, &p("version=3"), b"{}");
         assert_eq!(
-            (e.status.as_u16(), e.message.as_str()),
+            (e.status().as_u16(), e.message.as_str()),
             (503, NOT_A_MANAGER)
         );
     }

@@ -16,6 +16,7 @@ use muelle_engine::host::{go_arch, HostInfo};
 use muelle_engine::{familiar, Engine, Event, EventKind, VERSION};
 use muelle_image::distribution::CredentialSource;
 use muelle_image::reference::Reference;
+use muelle_types::time::rfc3339_nanos;
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
@@ -73,37 +74,6 @@ pub async fn version() -> Json<Value> {
         "KernelVersion": host.kernel_version,
         "BuildTime": "",
     }))
-}
-
-/// RFC 3339 with nanoseconds in UTC, as Go prints `time.Time`.
-pub fn rfc3339_nanos(t: SystemTime) -> String {
-    let d = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, dd) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_nanos()
-    )
-}
-
-/// Howard Hinnant's civil_from_days.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<Value>> {
@@ -483,12 +453,6 @@ mod tests {
         for bad in ["-1", "abc", "1.x", "", "1.1234567890"] {
             assert!(parse_timestamp("since", bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn formats_time_like_go() {
-        let t = SystemTime::UNIX_EPOCH + Duration::new(1_704_164_645, 5);
-        assert_eq!(rfc3339_nanos(t), "2024-01-02T03:04:05.000000005Z");
     }
 
     #[test]

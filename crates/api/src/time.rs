@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use muelle_engine::parse_rfc3339;
+use muelle_types::time::parse_rfc3339;
 
 use crate::error::{ApiError, ApiResult};
 

@@ -12,6 +12,8 @@ use muelle_image::manifest::Platform;
 use muelle_image::reference::Reference;
 use muelle_image::{Digest, ImageSummary, PullProgress};
 
+use muelle_types::time::parse_rfc3339;
+
 use crate::events::{Actor, Event, EventKind};
 use crate::{Engine, Result};
 
@@ -46,64 +48,6 @@ pub fn familiar(name: &str) -> String {
 /// When an image was built, from its config's RFC 3339 `created` (None if absent or bad).
 pub fn created(image: &ImageSummary) -> Option<SystemTime> {
     image.config.created.as_deref().and_then(parse_rfc3339)
-}
-
-/// Parses the RFC 3339 timestamps image configs carry (`2024-01-02T03:04:05.123456789Z`,
-/// or with a `+hh:mm` offset).
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let s = s.trim();
-    let (date, rest) = s.split_once(['T', 't', ' '])?;
-    let mut d = date.splitn(3, '-');
-    let year: i64 = d.next()?.parse().ok()?;
-    let month: u32 = d.next()?.parse().ok()?;
-    let day: u32 = d.next()?.parse().ok()?;
-    let (clock, offset_secs) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
-        (c, 0i64)
-    } else {
-        let idx = rest.rfind(['+', '-'])?;
-        let (c, off) = rest.split_at(idx);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (h, m) = off.get(1..)?.split_once(':')?;
-        let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
-        (c, sign * secs)
-    };
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut t = hms.splitn(3, ':');
-    let hour: i64 = t.next()?.parse().ok()?;
-    let min: i64 = t.next()?.parse().ok()?;
-    let sec: i64 = t.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let nanos: u32 = if frac.is_empty() {
-        0
-    } else {
-        if !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-        digits.parse().ok()?
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
-    let base = SystemTime::UNIX_EPOCH;
-    if secs >= 0 {
-        base.checked_add(std::time::Duration::new(secs.unsigned_abs(), nanos))
-    } else {
-        base.checked_sub(std::time::Duration::from_secs(secs.unsigned_abs()))?
-            .checked_add(std::time::Duration::from_nanos(u64::from(nanos)))
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn labels_of(image: &ImageSummary) -> BTreeMap<String, String> {
@@ -384,33 +328,6 @@ fn is_single_reference(tags: &[String], digests: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn rfc3339() {
-        let t = parse_rfc3339("2024-01-02T03:04:05.5Z").unwrap();
-        assert_eq!(
-            t.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
-            Duration::new(1_704_164_645, 500_000_000)
-        );
-        let off = parse_rfc3339("2024-01-02T04:04:05+01:00").unwrap();
-        assert_eq!(
-            off.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
-            Duration::from_secs(1_704_164_645)
-        );
-        assert_eq!(
-            parse_rfc3339("1970-01-01T00:00:00Z"),
-            Some(SystemTime::UNIX_EPOCH)
-        );
-        for bad in [
-            "",
-            "2024-13-01T00:00:00Z",
-            "yesterday",
-            "2024-01-02T03:04:05.x5Z",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn single_reference_is_one_repository_with_one_tag() {

@@ -1,8 +1,8 @@
 //! muelle's engine: the daemon's model and its rules. Today it owns the image service of one
 //! data root and the bus of Docker-style events, and it is where the rules that span a
 //! request live (an untag is announced as an event, a removal frees content unless asked not
-//! to, a prune picks what counts as unused). Issue #4 adds containers, volumes, networks and
-//! their supervisors here.
+//! to, a prune picks what counts as unused). It also owns containers and
+//! their supervisors; volumes and networks come next.
 //!
 //! It must not touch HTTP, sockets or JSON wire formats (that is `muelle-api`), nor reach
 //! into the image crate's internals (blobs, snapshots and the metadata database are the image
@@ -27,7 +27,7 @@ use muelle_image::{ImageError, ImageService};
 use thiserror::Error;
 
 pub use events::{Actor, Event, EventKind, Events};
-pub use images::{created, familiar, parse_rfc3339, PruneFilter, PruneReport};
+pub use images::{created, familiar, PruneFilter, PruneReport};
 
 /// The daemon's version, reported by `/version` and `/info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -66,8 +66,8 @@ impl EngineConfig {
     }
 }
 
-/// Errors of the engine. Image errors pass through unchanged so the API can map each kind to
-/// its status code in one place.
+/// Errors of the engine. Image errors pass through unchanged; `kind` says which kind of
+/// failure each is, which the API maps to a status code.
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("the data root {path} is in use by another muelled (its database {db} is locked); stop that daemon or pick another --data-root")]
@@ -84,6 +84,18 @@ pub enum EngineError {
     },
     #[error("{what}: background task failed: {reason}")]
     Task { what: &'static str, reason: String },
+}
+
+impl EngineError {
+    pub fn kind(&self) -> muelle_types::ErrorKind {
+        match self {
+            EngineError::Image(e) => e.kind(),
+            EngineError::Container(e) => e.kind(),
+            EngineError::DataRootInUse { .. }
+            | EngineError::Io { .. }
+            | EngineError::Task { .. } => muelle_types::ErrorKind::System,
+        }
+    }
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -97,6 +97,21 @@ pub enum UnpackError {
     },
 }
 
+impl UnpackError {
+    /// A bad or hostile archive is the client's fault; failing to write the tree is ours.
+    pub fn kind(&self) -> muelle_types::ErrorKind {
+        use muelle_types::ErrorKind as K;
+        match self {
+            UnpackError::Refused { .. }
+            | UnpackError::Tar { .. }
+            | UnpackError::Read { .. }
+            | UnpackError::CompressionMismatch { .. }
+            | UnpackError::UnsupportedMediaType { .. } => K::InvalidParameter,
+            _ => K::System,
+        }
+    }
+}
+
 /// Compression of a layer blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {

@@ -8,7 +8,7 @@ use hyper::Method;
 use super::containers::inspect;
 use super::stream::Demux;
 use crate::client::{empty, Query};
-use crate::units::{now_unix, parse_rfc3339};
+use crate::units::{now_unix, parse_rfc3339_unix};
 use crate::{Ctx, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -76,16 +76,16 @@ pub fn timestamp(s: &str) -> String {
         let t = now_unix() - d;
         return format!("{:.9}", t);
     }
-    if let Some(t) = parse_rfc3339(s) {
+    if let Some(t) = parse_rfc3339_unix(s) {
         return t.to_string();
     }
     if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
-        if let Some(t) = parse_rfc3339(&format!("{s}T00:00:00Z")) {
+        if let Some(t) = parse_rfc3339_unix(&format!("{s}T00:00:00Z")) {
             return t.to_string();
         }
     }
     if s.len() == 19 && s.as_bytes().get(10) == Some(&b'T') {
-        if let Some(t) = parse_rfc3339(&format!("{s}Z")) {
+        if let Some(t) = parse_rfc3339_unix(&format!("{s}Z")) {
             return t.to_string();
         }
     }

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::client::CLIENT_API_VERSION;
 use crate::format::Template;
 use crate::json::Value;
-use crate::units::{ansic, parse_rfc3339};
+use crate::units::{ansic, parse_rfc3339_unix};
 use crate::Ctx;
 
 #[derive(clap::Args, Debug)]
@@ -127,7 +127,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
                     ),
                 ));
                 let built = d("BuildTime");
-                let built = parse_rfc3339(&built).map(ansic).unwrap_or(built);
+                let built = parse_rfc3339_unix(&built).map(ansic).unwrap_or(built);
                 for (label, value) in [
                     ("  Go version:", d("GoVersion")),
                     ("  Git commit:", d("GitCommit")),

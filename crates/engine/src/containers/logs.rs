@@ -54,7 +54,7 @@ impl LogOptions {
             return false;
         }
         if self.since.is_some() || self.until.is_some() {
-            let Some(t) = crate::images::parse_rfc3339(&e.time) else {
+            let Some(t) = muelle_types::time::parse_rfc3339(&e.time) else {
                 return true;
             };
             if self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t > u) {

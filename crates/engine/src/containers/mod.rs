@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use muelle_image::snapshot::MountSpec;
+use muelle_types::ErrorKind;
 use serde_json::{json, Value};
 use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
@@ -45,7 +46,7 @@ const RECORD: &str = "config.v2.json";
 const ROOTFS_MOUNTS: &str = "rootfs.json";
 const EXIT_FILE: &str = "exit.json";
 
-/// Errors of container operations, each with the API status it stands for.
+/// Errors of container operations; `kind` says which kind of failure each is.
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
     #[error("No such container: {0}")]
@@ -63,6 +64,24 @@ pub enum ContainerError {
     Start { message: String, exit_code: i64 },
     #[error("{0}")]
     Internal(String),
+}
+
+impl ContainerError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ContainerError::NotFound(_) => ErrorKind::NotFound,
+            ContainerError::Conflict(_) => ErrorKind::Conflict,
+            ContainerError::Invalid(_) => ErrorKind::InvalidParameter,
+            ContainerError::NotModified(_) => ErrorKind::NotModified,
+            // Docker answers 400 when the command cannot be found or run (the CLI exits
+            // 127/126), 500 for any other failure to start.
+            ContainerError::Start {
+                exit_code: 126 | 127,
+                ..
+            } => ErrorKind::InvalidParameter,
+            ContainerError::Start { .. } | ContainerError::Internal(_) => ErrorKind::System,
+        }
+    }
 }
 
 impl From<ContainerError> for EngineError {
@@ -1225,7 +1244,7 @@ impl Engine {
                 e.running = false;
             }
         }
-        tracing::debug!(container = %ctr.id, lag = ?crate::images::parse_rfc3339(&finished).and_then(|f| SystemTime::now().duration_since(f).ok()), settled_us = t0.elapsed().as_micros() as u64, "exited");
+        tracing::debug!(container = %ctr.id, lag = ?muelle_types::time::parse_rfc3339(&finished).and_then(|f| SystemTime::now().duration_since(f).ok()), settled_us = t0.elapsed().as_micros() as u64, "exited");
         self.container_event(&rec, "die", &[("exitCode", code.to_string())]);
         ctr.progress.send_modify(|p| {
             p.exits += 1;
@@ -1742,7 +1761,7 @@ impl Engine {
                 continue;
             }
             if let Some(u) = until {
-                if crate::images::parse_rfc3339(&rec.created).is_some_and(|c| c > u) {
+                if muelle_types::time::parse_rfc3339(&rec.created).is_some_and(|c| c > u) {
                     continue;
                 }
             }

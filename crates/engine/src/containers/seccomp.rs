@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::model::{null_default, HostConfig, SeccompOpt};
+use muelle_types::serde_util::null_default;
+
+use super::model::{HostConfig, SeccompOpt};
 
 /// moby's default profile; which Docker version it follows is in its `comment`.
 const DEFAULT_PROFILE: &str = include_str!("seccomp_default.json");

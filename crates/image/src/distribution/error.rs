@@ -215,4 +215,23 @@ pub enum RegistryError {
     Task { what: &'static str, reason: String },
 }
 
+impl RegistryError {
+    pub fn kind(&self) -> muelle_types::ErrorKind {
+        use muelle_types::ErrorKind as K;
+        use RegistryError as R;
+        match self {
+            R::InvalidHost { .. } | R::InvalidRepository { .. } | R::InvalidReference { .. } => {
+                K::InvalidParameter
+            }
+            R::Unauthorized { .. } => K::Unauthorized,
+            R::Denied { .. } => K::Forbidden,
+            R::ManifestUnknown { .. } | R::BlobUnknown { .. } | R::NameUnknown { .. } => {
+                K::NotFound
+            }
+            R::TooManyRequests { .. } => K::TooManyRequests,
+            _ => K::System,
+        }
+    }
+}
+
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;

@@ -226,6 +226,24 @@ pub enum ImageError {
     Rootfs { key: String, reason: String },
 }
 
+impl ImageError {
+    pub fn kind(&self) -> muelle_types::ErrorKind {
+        use muelle_types::ErrorKind as K;
+        use ImageError as I;
+        match self {
+            I::NotFound { .. } | I::Platform { .. } | I::PathNotFound { .. } => K::NotFound,
+            I::MultipleRepositories { .. } => K::Conflict,
+            I::Reference { .. }
+            | I::Ambiguous { .. }
+            | I::PlatformMismatch { .. }
+            | I::NotADirectory { .. } => K::InvalidParameter,
+            I::Registry { source, .. } => source.kind(),
+            I::Extract { source, .. } => source.kind(),
+            _ => K::System,
+        }
+    }
+}
+
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
 
 fn snap_err(key: impl Into<String>) -> impl FnOnce(SnapshotError) -> ImageError {
