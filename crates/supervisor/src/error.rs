@@ -57,3 +57,14 @@ impl ShimError {
         }
     }
 }
+
+impl ShimError {
+    /// What kind of failure this is, in the daemon's taxonomy: a bad command line is the
+    /// caller's; everything else the shim reports to the daemon, which decides for itself.
+    pub fn kind(&self) -> muelle_types::ErrorKind {
+        match self {
+            ShimError::Usage(_) => muelle_types::ErrorKind::InvalidParameter,
+            _ => muelle_types::ErrorKind::System,
+        }
+    }
+}

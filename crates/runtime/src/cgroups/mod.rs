@@ -309,6 +309,26 @@ impl Manager {
         }
     }
 
+    /// How many processes the kernel's OOM killer killed in the cgroup: v2's
+    /// `memory.events`, v1's `memory.oom_control` (kernel 4.13 and later), both `oom_kill`.
+    /// 0 without a memory controller or on a kernel that does not count.
+    pub fn oom_kills(&self) -> Result<u64, CgroupError> {
+        let Some(dir) = self.path_for("memory") else {
+            return Ok(0);
+        };
+        let path = dir.join(match self.version {
+            CgroupVersion::V1 => "memory.oom_control",
+            CgroupVersion::V2 => "memory.events",
+        });
+        let Some(content) = fs::read_optional(&path)? else {
+            return Ok(0);
+        };
+        Ok(fs::parse_flat_keyed(&path, &content)?
+            .get("oom_kill")
+            .copied()
+            .unwrap_or(0))
+    }
+
     /// Removes the cgroup directories, children first. Directories already gone are fine.
     pub fn destroy(&self) -> Result<(), CgroupError> {
         for dir in self.distinct_dirs() {

@@ -1040,6 +1040,21 @@ mod tests {
     }
 
     #[test]
+    fn oom_kills_from_oom_control() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = fake_v1(tmp.path(), &[]);
+        assert_eq!(m.oom_kills().unwrap(), 0, "an old kernel does not count");
+        let m = fake_v1(
+            tmp.path(),
+            &[(
+                "memory/c/memory.oom_control",
+                "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+            )],
+        );
+        assert_eq!(m.oom_kills().unwrap(), 2);
+    }
+
+    #[test]
     fn blkio_parsing() {
         let p = Path::new("blkio.sectors_recursive");
         let e = parse_blkio(p, "8:0 16\n8:16 0\n").unwrap();

@@ -714,6 +714,21 @@ mod tests {
     }
 
     #[test]
+    fn oom_kills_from_memory_events() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = fake_v2(tmp.path(), &[]);
+        assert_eq!(m.oom_kills().unwrap(), 0);
+        let m = fake_v2(
+            tmp.path(),
+            &[(
+                "m/c/memory.events",
+                "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n",
+            )],
+        );
+        assert_eq!(m.oom_kills().unwrap(), 1);
+    }
+
+    #[test]
     fn stats_from_fake_files() {
         let tmp = tempfile::tempdir().unwrap();
         let r = tmp.path();
