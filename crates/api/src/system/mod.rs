@@ -14,8 +14,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use muelle_engine::Engine;
 
-pub use events::event_message;
-
 /// The system routes, merged into the API's router.
 pub fn router() -> Router<Arc<Engine>> {
     Router::new()

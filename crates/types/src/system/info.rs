@@ -205,3 +205,82 @@ pub struct Commit {
     #[serde(rename = "Expected")]
     pub expected: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys in the order dockerd sends them (its `system.Info` without the fields it
+    /// leaves out when empty).
+    #[test]
+    fn keys_in_dockerds_order() {
+        let keys = [
+            "ID",
+            "Containers",
+            "ContainersRunning",
+            "ContainersPaused",
+            "ContainersStopped",
+            "Images",
+            "Driver",
+            "DriverStatus",
+            "Plugins",
+            "MemoryLimit",
+            "SwapLimit",
+            "KernelMemory",
+            "KernelMemoryTCP",
+            "CpuCfsPeriod",
+            "CpuCfsQuota",
+            "CPUShares",
+            "CPUSet",
+            "PidsLimit",
+            "IPv4Forwarding",
+            "BridgeNfIptables",
+            "BridgeNfIp6tables",
+            "Debug",
+            "NFd",
+            "OomKillDisable",
+            "NGoroutines",
+            "SystemTime",
+            "LoggingDriver",
+            "CgroupDriver",
+            "CgroupVersion",
+            "NEventsListener",
+            "KernelVersion",
+            "OperatingSystem",
+            "OSVersion",
+            "OSType",
+            "Architecture",
+            "IndexServerAddress",
+            "RegistryConfig",
+            "NCPU",
+            "MemTotal",
+            "GenericResources",
+            "DockerRootDir",
+            "HttpProxy",
+            "HttpsProxy",
+            "NoProxy",
+            "Name",
+            "Labels",
+            "ExperimentalBuild",
+            "ServerVersion",
+            "Runtimes",
+            "DefaultRuntime",
+            "Swarm",
+            "LiveRestoreEnabled",
+            "Isolation",
+            "InitBinary",
+            "ContainerdCommit",
+            "RuncCommit",
+            "InitCommit",
+            "SecurityOptions",
+            "Warnings",
+        ];
+        let v = serde_json::to_value(Info::default()).unwrap();
+        assert_eq!(v.as_object().map(|m| m.len()), Some(keys.len()));
+        let text = serde_json::to_string(&Info::default()).unwrap();
+        let at = |k: &str| text.find(&format!("\"{k}\":")).unwrap();
+        for pair in keys.windows(2) {
+            assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+        }
+    }
+}
