@@ -7,8 +7,6 @@
 //! library errors become status codes in [`error`] only.
 
 #![forbid(unsafe_code)]
-// The `/info` document is one json! literal of ~60 keys.
-#![recursion_limit = "256"]
 
 mod blocking;
 pub mod container_fs;
@@ -52,13 +50,6 @@ pub fn app(
 /// The routes without the version middleware.
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
-        .route("/_ping", get(system::ping).head(system::ping))
-        .route("/version", get(system::version))
-        .route("/info", get(system::info))
-        .route("/events", get(system::events))
-        .route("/auth", post(system::auth))
-        .route("/networks/prune", post(system::networks_prune))
-        .route("/build/prune", post(system::build_prune))
         .route("/containers/create", post(containers::create))
         .route("/containers/json", get(containers::list))
         .route("/containers/prune", post(containers::prune))
@@ -90,18 +81,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/start", post(containers::exec_start))
         .route("/exec/{id}/resize", post(containers::exec_resize))
         .route("/exec/{id}/json", get(containers::exec_inspect))
-        .route("/images/json", get(images::list))
-        .route("/images/create", post(images::create))
-        .route("/images/load", post(images::load))
-        .route("/images/prune", post(images::prune))
-        .route("/images/get", get(images::save_many))
-        .route("/images/search", get(images::search))
-        .route(
-            "/images/{*rest}",
-            get(images::dispatch_get)
-                .post(images::dispatch_post)
-                .delete(images::delete),
-        )
+        .merge(images::router())
+        .merge(system::router())
         .merge(swarm::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .with_state(engine)
