@@ -15,6 +15,7 @@ pub mod container_fs;
 pub mod containers;
 pub mod daemon;
 pub mod error;
+pub mod exec;
 pub mod images;
 pub mod request;
 pub mod stream;
@@ -26,7 +27,7 @@ pub mod version;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::routing::{delete, get, head, post};
+use axum::routing::{get, post};
 use axum::Router;
 use muelle_engine::Engine;
 use tower::Layer;
@@ -59,37 +60,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/auth", post(system::auth))
         .route("/networks/prune", post(system::networks_prune))
         .route("/build/prune", post(system::build_prune))
-        .route("/containers/create", post(containers::create))
-        .route("/containers/json", get(containers::list))
-        .route("/containers/prune", post(containers::prune))
-        .route("/containers/{id}/json", get(containers::inspect))
-        .route("/containers/{id}/start", post(containers::start))
-        .route("/containers/{id}/stop", post(containers::stop))
-        .route("/containers/{id}/restart", post(containers::restart))
-        .route("/containers/{id}/kill", post(containers::kill))
-        .route("/containers/{id}/wait", post(containers::wait))
-        .route("/containers/{id}/pause", post(containers::pause))
-        .route("/containers/{id}/unpause", post(containers::unpause))
-        .route("/containers/{id}/rename", post(containers::rename))
-        .route("/containers/{id}/resize", post(containers::resize))
-        .route("/containers/{id}/attach", post(containers::attach))
-        .route("/containers/{id}/exec", post(containers::exec_create))
-        .route("/containers/{id}/logs", get(containers::logs))
-        .route("/containers/{id}/top", get(containers::top))
-        .route("/containers/{id}", delete(containers::remove))
-        .route("/containers/{id}/changes", get(container_fs::changes))
-        .route("/containers/{id}/export", get(container_fs::export))
-        .route(
-            "/containers/{id}/archive",
-            head(container_fs::archive_head)
-                .get(container_fs::archive_get)
-                .put(container_fs::archive_put),
-        )
-        .route("/commit", post(container_fs::commit))
-        .route("/system/df", get(container_fs::df))
-        .route("/exec/{id}/start", post(containers::exec_start))
-        .route("/exec/{id}/resize", post(containers::exec_resize))
-        .route("/exec/{id}/json", get(containers::exec_inspect))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/load", post(images::load))
@@ -102,6 +72,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 .post(images::dispatch_post)
                 .delete(images::delete),
         )
+        .merge(containers::router())
+        .merge(exec::router())
+        .merge(container_fs::router())
         .merge(swarm::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .with_state(engine)

@@ -78,7 +78,6 @@ where
     })
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

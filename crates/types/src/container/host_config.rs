@@ -139,4 +139,3 @@ pub enum SeccompOpt<'a> {
     /// A profile in Docker's JSON format.
     Profile(&'a str),
 }
-

@@ -21,4 +21,3 @@ pub struct ContainerState {
     pub started_at: String,
     pub finished_at: String,
 }
-
