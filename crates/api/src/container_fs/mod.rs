@@ -43,10 +43,11 @@ pub fn router() -> Router<Arc<Engine>> {
 /// Engine errors of these routes. A missing path names the container as the user did, in
 /// Docker's words; the CLI shows a 404 here as `No such container:path: NAME:PATH`.
 fn fs_err(name: &str, e: EngineError) -> ApiError {
-    match e {
-        EngineError::Image(ImageError::PathNotFound { path }) => ApiError::not_found(format!(
-            "Could not find the file {path} in container {name}"
-        )),
-        other => other.into(),
+    match &e {
+        EngineError::Image(ImageError::PathNotFound { path }) => ApiError::new(
+            e.kind(),
+            format!("Could not find the file {path} in container {name}"),
+        ),
+        _ => e.into(),
     }
 }

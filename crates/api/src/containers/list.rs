@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use muelle_engine::containers::ContainerRecord;
-use muelle_engine::Engine;
 use muelle_types::container::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
 
 use super::inspect::{docker_state, networks};
@@ -67,8 +66,8 @@ fn command(rec: &ContainerRecord) -> String {
     parts.join(" ")
 }
 
-fn summary(engine: &Engine, rec: &ContainerRecord, size: bool) -> ContainerSummary {
-    let sizes = size.then(|| engine.container_sizes(&rec.id));
+/// One container as `ps` lists it; `sizes` (writable layer, root filesystem) when asked for.
+fn summary(rec: &ContainerRecord, sizes: Option<(i64, i64)>) -> ContainerSummary {
     ContainerSummary {
         id: rec.id.clone(),
         names: vec![format!("/{}", rec.name)],
@@ -198,7 +197,7 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
         {
             continue;
         }
-        out.push(summary(&engine, rec, size));
+        out.push(summary(rec, size.then(|| engine.container_sizes(&rec.id))));
     }
     if let Some(l) = limit {
         out.truncate(l as usize);
@@ -208,7 +207,44 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn summary_is_in_dockerds_order() {
+        let rec: ContainerRecord = serde_json::from_value(json!({
+            "id": "abc", "name": "web", "created": "2026-01-01T00:00:00Z",
+            "image_id": "sha256:1", "path": "sh", "args": ["-c", "echo a b"],
+            "config": {"Image": "busybox", "Labels": {"l": "v"}},
+            "host_config": {},
+            "mounts": [{"Type": "bind", "Source": "/a", "Destination": "/b", "Mode": "",
+                "RW": true, "Propagation": "rprivate"}],
+            "state": {"Status": "exited", "Running": false, "Paused": false,
+                "Restarting": false, "OOMKilled": false, "Dead": false, "Pid": 0,
+                "ExitCode": 3, "Error": "", "StartedAt": "2026-01-01T00:00:01Z",
+                "FinishedAt": "2026-01-01T00:00:02Z"},
+            "restart_count": 0, "driver": "overlayfs"
+        }))
+        .unwrap();
+        let mut s = summary(&rec, Some((1, 2)));
+        s.status = "Exited (3) 1 second ago".into();
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            concat!(
+                r#"{"Id":"abc","Names":["/web"],"Image":"busybox","ImageID":"sha256:1","#,
+                r#""Command":"sh -c 'echo a b'","Created":1767225600,"Ports":[],"SizeRw":1,"#,
+                r#""SizeRootFs":2,"Labels":{"l":"v"},"State":"exited","#,
+                r#""Status":"Exited (3) 1 second ago","HostConfig":{"NetworkMode":"default"},"#,
+                r#""NetworkSettings":{"Networks":{"bridge":{"IPAMConfig":null,"Links":null,"#,
+                r#""Aliases":null,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","#,
+                r#""IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","#,
+                r#""GlobalIPv6PrefixLen":0,"MacAddress":"","DriverOpts":null}}},"#,
+                r#""Mounts":[{"Type":"bind","Source":"/a","Destination":"/b","Mode":"","#,
+                r#""RW":true,"Propagation":"rprivate"}]}"#
+            )
+        );
+    }
 
     #[test]
     fn name_filter_is_dockerds() {

@@ -41,3 +41,39 @@ pub async fn inspect(State(engine): Eng, Path(id): Path<String>) -> ApiResult<Re
     let e = engine.exec_inspect(&id).map_err(|e| exec_error(&id, e))?;
     Ok(Json(exec_inspect(e)).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_inspect_is_dockers_shape() {
+        let e = ExecRecord {
+            id: "e1".into(),
+            container: "c1".into(),
+            cmd: vec!["sleep".into(), "30".into()],
+            env: Vec::new(),
+            user: "root".into(),
+            working_dir: String::new(),
+            tty: false,
+            privileged: false,
+            attach_stdin: false,
+            attach_stdout: true,
+            attach_stderr: false,
+            detach_keys: String::new(),
+            running: true,
+            started: true,
+            exit_code: None,
+            pid: 7,
+        };
+        assert_eq!(
+            serde_json::to_string(&exec_inspect(e)).unwrap(),
+            concat!(
+                r#"{"ID":"e1","Running":true,"ExitCode":null,"ProcessConfig":{"tty":false,"#,
+                r#""entrypoint":"sleep","arguments":["30"],"privileged":false,"user":"root"},"#,
+                r#""OpenStdin":false,"OpenStderr":false,"OpenStdout":true,"CanRemove":false,"#,
+                r#""ContainerID":"c1","DetachKeys":"","Pid":7}"#
+            )
+        );
+    }
+}
