@@ -251,7 +251,7 @@ fn df_container(rec: &ContainerRecord, sizes: (i64, i64)) -> Value {
         "SizeRw": sizes.0,
         "SizeRootFs": sizes.1,
         "Labels": rec.config.labels,
-        "State": rec.state.status,
+        "State": rec.state.status().as_str(),
         "Status": rec.status_text(SystemTime::now()),
         "HostConfig": {"NetworkMode": rec.host_config.network_mode()},
         "NetworkSettings": {"Networks": {}},

@@ -15,7 +15,7 @@ use muelle_engine::containers::logs::{self, LogOptions};
 use muelle_engine::containers::shim::{frame_header, read_frame, EXIT_FRAME};
 use muelle_engine::containers::{
     AttachTarget, ContainerConfig, ContainerError, ContainerRecord, CreateRequest, ExecRecord,
-    HostConfig,
+    HostConfig, Status,
 };
 use muelle_engine::{Engine, EngineError};
 use muelle_types::ErrorKind;
@@ -130,7 +130,7 @@ fn summary(engine: &Engine, rec: &ContainerRecord, size: bool) -> Value {
         "Created": unix_of(&rec.created),
         "Ports": [],
         "Labels": rec.config.labels,
-        "State": rec.state.status,
+        "State": rec.state.status().as_str(),
         "Status": rec.status_text(SystemTime::now()),
         "HostConfig": {"NetworkMode": rec.host_config.network_mode()},
         "NetworkSettings": {"Networks": networks(rec)},
@@ -167,7 +167,7 @@ fn mounts(rec: &ContainerRecord) -> Value {
 }
 
 fn status_matches(rec: &ContainerRecord, s: &str) -> bool {
-    rec.state.status == s
+    rec.state.status().as_str() == s
 }
 
 pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
@@ -225,7 +225,7 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
     for rec in &recs {
         let explicit_status = filters.contains("status");
         if !all
-            && !rec.state.running
+            && !rec.state.running()
             && !explicit_status
             && limit.is_none()
             && before.is_empty()
@@ -255,15 +255,15 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
             continue;
         }
         let labels: Vec<String> = filters.get("label").to_vec();
-        if !muelle_engine::containers::labels_match(&rec.config.labels, &labels) {
+        if !muelle_engine::labels::labels_match(&rec.config.labels, &labels) {
             continue;
         }
         if filters.contains("exited")
-            && (rec.state.status != "exited"
+            && (rec.state.status() != Status::Exited
                 || !filters
                     .get("exited")
                     .iter()
-                    .any(|c| c.parse::<i64>().ok() == Some(rec.state.exit_code)))
+                    .any(|c| c.parse::<i64>().ok() == Some(rec.state.exit_code())))
         {
             continue;
         }
@@ -455,11 +455,12 @@ pub async fn remove(
     params: Params,
 ) -> ApiResult<Response> {
     let force = params.bool("force")?;
-    let v = params.bool("v")?;
+    // Anonymous volumes do not exist yet: `v` is only checked, as Docker parses it.
+    params.bool("v")?;
     if params.bool("link")? {
         return Err(ApiError::bad_request("links are not supported"));
     }
-    done(engine.remove_container(&id, force, v).await)
+    done(engine.remove_container(&id, force).await)
 }
 
 fn size_param(params: &Params, key: &str) -> ApiResult<u32> {
@@ -517,7 +518,7 @@ pub async fn prune(State(engine): Eng, params: Params) -> ApiResult<Response> {
         .containers()
         .records()
         .into_iter()
-        .filter(|r| !r.state.running)
+        .filter(|r| !r.state.running())
         .map(|r| {
             let rw = engine.container_sizes(&r.id).0;
             (r.id, rw)
@@ -703,7 +704,7 @@ pub async fn logs(
         loop {
             let running = engine2
                 .container(&rec.id)
-                .map(|r| r.state.running || r.state.restarting)
+                .map(|r| r.state.running() || r.state.restarting())
                 .unwrap_or(false);
             for e in follower.poll(&follow_opts) {
                 if !sink.bytes(encode(&e, tty, opts.timestamps)) {
@@ -1074,7 +1075,7 @@ fn exec_start_upgraded(
         )));
     }
     let rec = engine.container(&e.container).map_err(ApiError::from)?;
-    if !rec.state.running {
+    if !rec.state.running() {
         return Err(ApiError::conflict(format!(
             "Container {} is not running",
             rec.id

@@ -97,9 +97,9 @@ pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<Value>> {
     let recs = engine.containers().records();
     let running = recs
         .iter()
-        .filter(|r| r.state.running && !r.state.paused)
+        .filter(|r| r.state.running() && !r.state.paused())
         .count();
-    let paused = recs.iter().filter(|r| r.state.paused).count();
+    let paused = recs.iter().filter(|r| r.state.paused()).count();
     Ok(Json(json!({
         "ID": engine.id(),
         "Containers": recs.len(),
