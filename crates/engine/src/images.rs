@@ -15,7 +15,8 @@ use muelle_image::{Digest, ImageSummary, PullProgress};
 use muelle_types::time::parse_rfc3339;
 
 use crate::events::{Actor, Event, EventKind};
-use crate::{Engine, Result};
+use crate::labels::has_label;
+use crate::{Engine, EngineError, Result};
 
 /// Which images `prune` removes. Labels are `(key, value)`; a `None` value matches any value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,14 +60,6 @@ fn labels_of(image: &ImageSummary) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn has_label(labels: &BTreeMap<String, String>, (key, value): &(String, Option<String>)) -> bool {
-    match (labels.get(key), value) {
-        (Some(_), None) => true,
-        (Some(v), Some(want)) => v == want,
-        (None, _) => false,
-    }
-}
-
 impl PruneFilter {
     fn selects(&self, image: &ImageSummary) -> bool {
         if !self.all && !image.repo_tags.is_empty() {
@@ -79,8 +72,8 @@ impl PruneFilter {
             }
         }
         let labels = labels_of(image);
-        self.labels.iter().all(|l| has_label(&labels, l))
-            && !self.labels_not.iter().any(|l| has_label(&labels, l))
+        let has = |(k, v): &(String, Option<String>)| has_label(&labels, k, v.as_deref());
+        self.labels.iter().all(has) && !self.labels_not.iter().any(has)
     }
 }
 
@@ -198,23 +191,13 @@ impl Engine {
         let last_name = is_single_reference(&image.repo_tags, &image.repo_digests)
             || id.to_string().contains(name.trim_start_matches("sha256:"));
         if !force && last_name {
-            let user = self
-                .containers
-                .records()
-                .into_iter()
-                .find(|r| r.image_id == id.to_string());
-            if let Some(c) = user {
-                let what = if c.state.running {
-                    "running"
-                } else {
-                    "stopped"
-                };
-                return Err(crate::containers::ContainerError::Conflict(format!(
-                    "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {} ({what})",
-                    &c.id[..12],
-                    &id.hex()[..12]
-                ))
-                .into());
+            if let Some((container, running)) = self.containers.user_of_image(&id.to_string()) {
+                return Err(EngineError::ImageInUse {
+                    reference: name.to_string(),
+                    container: container.get(..12).unwrap_or(&container).to_string(),
+                    image: id.hex().get(..12).unwrap_or(id.hex()).to_string(),
+                    running,
+                });
             }
         }
         let removed = self.images.remove(name, force)?;

@@ -1,8 +1,17 @@
-//! muelle's engine: the daemon's model and its rules. Today it owns the image service of one
-//! data root and the bus of Docker-style events, and it is where the rules that span a
-//! request live (an untag is announced as an event, a removal frees content unless asked not
-//! to, a prune picks what counts as unused). It also owns containers and
-//! their supervisors; volumes and networks come next.
+//! muelle's engine: the daemon's model and its rules over one data root. It owns the image
+//! service (`images`: pull, push, tag, load, save, import, rmi, prune with their events),
+//! containers and their supervisors (`containers`: records, state, lifecycle, restart
+//! policies, exec, logs, filesystem), the bus of Docker-style events (`events`) and the host
+//! facts `/info` reports (`host`). It is where the rules that span a request live (an untag
+//! is announced as an event, a removal frees content unless asked not to, a prune picks
+//! what counts as unused, an image a container uses keeps its last name).
+//!
+//! `volumes` holds the mount parsing and is where named volumes go; `networks` writes each
+//! container's /etc/hosts, /etc/hostname and /etc/resolv.conf and is where the facade over
+//! the `net` crate goes. Health checks will be a `containers/health.rs` (the probe loop,
+//! driven from start and monitor, with its state beside the container's `State`), and
+//! stats a `containers/stats.rs` over the runtime's cgroup statistics. Shared helpers:
+//! `fsutil` (durable writes, private directories), `labels` (label filters).
 //!
 //! It must not touch HTTP, sockets or JSON wire formats (that is `muelle-api`), nor reach
 //! into the image crate's internals (blobs, snapshots and the metadata database are the image
@@ -13,8 +22,12 @@
 
 pub mod containers;
 pub mod events;
+mod fsutil;
 pub mod host;
 mod images;
+pub mod labels;
+pub mod networks;
+pub mod volumes;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -76,6 +89,14 @@ pub enum EngineError {
     Image(#[from] ImageError),
     #[error(transparent)]
     Container(containers::ContainerError),
+    /// `rmi` of an image's last name while a container uses it (Docker's wording).
+    #[error("conflict: unable to remove repository reference \"{reference}\" (must force) - container {container} is using its referenced image {image} ({})", if *running { "running" } else { "stopped" })]
+    ImageInUse {
+        reference: String,
+        container: String,
+        image: String,
+        running: bool,
+    },
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -91,6 +112,7 @@ impl EngineError {
         match self {
             EngineError::Image(e) => e.kind(),
             EngineError::Container(e) => e.kind(),
+            EngineError::ImageInUse { .. } => muelle_types::ErrorKind::Conflict,
             EngineError::DataRootInUse { .. }
             | EngineError::Io { .. }
             | EngineError::Task { .. } => muelle_types::ErrorKind::System,
@@ -106,6 +128,7 @@ pub struct Engine {
     id: String,
     images: Arc<ImageService>,
     containers: containers::Containers,
+    execs: containers::exec::ExecStore,
     events: Events,
     started: SystemTime,
 }
@@ -142,6 +165,7 @@ impl Engine {
             id,
             images: Arc::new(images),
             containers,
+            execs: containers::exec::ExecStore::default(),
             events: Events::new(),
             started: SystemTime::now(),
         })

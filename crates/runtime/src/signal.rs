@@ -37,9 +37,11 @@ const NAMES: &[(&str, i32)] = &[
     ("SYS", 31),
 ];
 
-/// Parses "TERM", "SIGTERM", "sigterm", "15", "RTMIN+2", "SIGRTMAX-1".
+/// Parses "TERM", "SIGTERM", "sigterm", "15", "RTMIN+2", "SIGRTMAX-1" (blanks around the
+/// name are ignored, as Docker's `--stop-signal` does).
 pub fn parse(s: &str) -> Result<i32, String> {
     let bad = || format!("invalid signal {s:?}");
+    let s = s.trim();
     if let Ok(n) = s.parse::<i32>() {
         return if (1..=64).contains(&n) {
             Ok(n)
@@ -92,6 +94,8 @@ mod tests {
         assert_eq!(parse("KILL"), Ok(9));
         assert_eq!(parse("sigterm"), Ok(15));
         assert_eq!(parse("9"), Ok(9));
+        assert_eq!(parse(" TERM "), Ok(15));
+        assert_eq!(parse("kill"), Ok(9));
         assert_eq!(parse("SIGRTMIN+1"), Ok(libc::SIGRTMIN() + 1));
         assert!(parse("NOPE").is_err());
         assert!(parse("0").is_err());

@@ -21,20 +21,7 @@ use crate::request::Params;
 /// The container's `State` as Docker shows it: the one place the API reads the engine's
 /// state.
 pub(crate) fn docker_state(rec: &ContainerRecord) -> ContainerState {
-    let s = &rec.state;
-    ContainerState {
-        status: s.status.clone(),
-        running: s.running,
-        paused: s.paused,
-        restarting: s.restarting,
-        oom_killed: s.oom_killed,
-        dead: s.dead,
-        pid: s.pid,
-        exit_code: s.exit_code,
-        error: s.error.clone(),
-        started_at: s.started_at.clone(),
-        finished_at: s.finished_at.clone(),
-    }
+    rec.state.to_docker()
 }
 
 /// The container's one network, named as dockerd names the default one, with no address

@@ -93,11 +93,12 @@ pub async fn remove(
     params: Params,
 ) -> ApiResult<Response> {
     let force = params.bool("force")?;
-    let v = params.bool("v")?;
+    // Anonymous volumes do not exist yet: `v` is only checked, as Docker parses it.
+    params.bool("v")?;
     if params.bool("link")? {
         return Err(ApiError::bad_request("links are not supported"));
     }
-    done(engine.remove_container(&id, force, v).await)
+    done(engine.remove_container(&id, force).await)
 }
 
 pub async fn wait(

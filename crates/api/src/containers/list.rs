@@ -165,7 +165,7 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
             continue;
         }
         let labels: Vec<String> = filters.get("label").to_vec();
-        if !muelle_engine::containers::labels_match(&rec.config.labels, &labels) {
+        if !muelle_engine::labels::labels_match(&rec.config.labels, &labels) {
             continue;
         }
         if filters.contains("exited")

@@ -43,9 +43,9 @@ pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<Info>> {
     let recs = engine.containers().records();
     let running = recs
         .iter()
-        .filter(|r| r.state.running && !r.state.paused)
+        .filter(|r| r.state.running() && !r.state.paused())
         .count();
-    let paused = recs.iter().filter(|r| r.state.paused).count();
+    let paused = recs.iter().filter(|r| r.state.paused()).count();
     Ok(Json(Info {
         id: engine.id().to_string(),
         containers: recs.len(),

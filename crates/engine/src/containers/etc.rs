@@ -1,6 +1,6 @@
-//! What a container finds in /etc that the engine writes or reads: `-u user[:group]`
-//! resolved against the image's /etc/passwd and /etc/group (read inside the rootfs, never
-//! following a link out of it), and the per-container hosts, hostname and resolv.conf.
+//! A container's users and groups: `-u user[:group]` and `--group-add` resolved against
+//! the image's /etc/passwd and /etc/group, read inside the rootfs, never following a link
+//! out of it. (The /etc files the engine writes are the networks module's.)
 
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -165,134 +165,6 @@ pub fn additional_groups(root: &Path, wanted: &[String]) -> Result<Vec<u32>, Str
     Ok(out)
 }
 
-/// /etc/hosts of a container: loopback names, the container's own name on loopback when it
-/// has no network of its own to be reached on, then `--add-host` entries.
-pub fn hosts(hostname: &str, extra: &[String], host_network: bool) -> String {
-    if host_network {
-        if let Ok(h) = std::fs::read_to_string("/etc/hosts") {
-            return h;
-        }
-    }
-    let mut s = String::from(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
-    );
-    for e in extra {
-        if let Some((name, ip)) = e.split_once(':') {
-            s.push_str(&format!("{ip}\t{name}\n"));
-        }
-    }
-    if !hostname.is_empty() {
-        s.push_str(&format!("127.0.1.1\t{hostname}\n"));
-    }
-    s
-}
-
-/// /etc/resolv.conf: the host's, without loopback name servers (they do not exist inside
-/// the container's network namespace).
-pub fn resolv_conf(host_network: bool) -> String {
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    if host_network {
-        return host;
-    }
-    host.lines()
-        .filter(|l| {
-            let mut w = l.split_whitespace();
-            !(w.next() == Some("nameserver")
-                && w.next()
-                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
-const ADJECTIVES: &[&str] = &[
-    "agile", "bold", "brave", "bright", "calm", "clever", "cool", "crisp", "daring", "eager",
-    "fair", "fast", "fierce", "gentle", "glad", "grand", "happy", "hardy", "keen", "kind",
-    "lively", "lucid", "merry", "mighty", "modest", "neat", "nimble", "noble", "patient", "polite",
-    "proud", "quick", "quiet", "rapid", "ready", "serene", "sharp", "shy", "silent", "sleepy",
-    "smart", "snappy", "solid", "steady", "stoic", "sunny", "swift", "tender", "tidy", "vivid",
-    "warm", "wise", "witty", "zealous",
-];
-
-const NOUNS: &[&str] = &[
-    "anchor",
-    "barge",
-    "beacon",
-    "berth",
-    "buoy",
-    "cargo",
-    "channel",
-    "coral",
-    "crane",
-    "current",
-    "delta",
-    "dinghy",
-    "dock",
-    "ferry",
-    "fjord",
-    "harbor",
-    "hull",
-    "inlet",
-    "island",
-    "jetty",
-    "keel",
-    "lagoon",
-    "lighthouse",
-    "marina",
-    "mast",
-    "mooring",
-    "oar",
-    "pier",
-    "pilot",
-    "port",
-    "quay",
-    "reef",
-    "rudder",
-    "sail",
-    "schooner",
-    "shore",
-    "skiff",
-    "sloop",
-    "strait",
-    "tide",
-    "tugboat",
-    "vessel",
-    "wharf",
-    "yacht",
-];
-
-/// A name like Docker's generated ones (`adjective_noun`), random per call.
-pub fn generate_name(retry: u32) -> String {
-    let mut b = [0u8; 4];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut b);
-    }
-    let a = ADJECTIVES[b[0] as usize % ADJECTIVES.len()];
-    let n = NOUNS[(u16::from_le_bytes([b[1], b[2]]) as usize) % NOUNS.len()];
-    if retry > 0 {
-        format!("{a}_{n}{}", b[3] % 10)
-    } else {
-        format!("{a}_{n}")
-    }
-}
-
-/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
-pub fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphanumeric() => {}
-        _ => return false,
-    }
-    name.len() >= 2 && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
-
-/// 64 random hex digits.
-pub fn new_id() -> std::io::Result<String> {
-    let mut b = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,14 +233,5 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("etc/passwd")).unwrap();
         // Resolved inside the root, "/etc/passwd" is the link itself again: no host users.
         assert!(resolve_user(dir.path(), "root").is_err());
-    }
-
-    #[test]
-    fn names() {
-        assert!(valid_name("web-1"));
-        assert!(!valid_name("-x"));
-        assert!(!valid_name("a"));
-        assert!(!valid_name("a b"));
-        assert!(valid_name(&generate_name(0)));
     }
 }

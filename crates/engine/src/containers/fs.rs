@@ -22,7 +22,7 @@ use muelle_image::reference::Reference;
 use muelle_image::{snapshot, ImageError};
 use serde_json::Value;
 
-use super::{container_key, ContainerConfig, ContainerError, ContainerRecord, Ctr};
+use super::{container_key, ContainerConfig, ContainerError, ContainerRecord, Ctr, Status};
 use crate::events::{Actor, Event, EventKind};
 use crate::{Engine, EngineError, Result};
 
@@ -105,13 +105,13 @@ fn lock_op_blocking(ctr: &Ctr) -> Result<tokio::sync::MutexGuard<'_, ()>> {
 
 /// Docker refuses filesystem work on a container that is going away.
 fn check_usable(rec: &ContainerRecord, what: &str) -> Result<()> {
-    match rec.state.status.as_str() {
-        "removing" => Err(ContainerError::Conflict(format!(
+    match rec.state.status() {
+        Status::Removing => Err(ContainerError::Conflict(format!(
             "You cannot {what} container {} which is being removed",
             rec.id
         ))
         .into()),
-        "dead" => Err(ContainerError::Conflict(format!(
+        Status::Dead => Err(ContainerError::Conflict(format!(
             "You cannot {what} container {} which is Dead",
             rec.id
         ))
@@ -253,7 +253,7 @@ impl Engine {
     /// Mounts (or finds mounted) the rootfs of `ctr`. Blocking.
     fn open_rootfs<'c>(&self, ctr: &'c Ctr) -> Result<(Rootfs<'c>, ContainerRecord)> {
         let rec = ctr.record();
-        if rec.state.running {
+        if rec.state.running() {
             return Ok((
                 Rootfs {
                     path: self.rootfs_path(&rec.id),
@@ -266,7 +266,7 @@ impl Engine {
         let op = lock_op_blocking(ctr)?;
         // It may have started while we waited.
         let rec = ctr.record();
-        if rec.state.running {
+        if rec.state.running() {
             drop(op);
             return Ok((
                 Rootfs {
@@ -356,7 +356,7 @@ impl Engine {
         let _op = ctr.lock_op().await?;
         let rec = ctr.record();
         check_usable(&rec, "commit")?;
-        let paused_here = if req.pause && rec.state.running && !rec.state.paused {
+        let paused_here = if req.pause && rec.state.running() && !rec.state.paused() {
             match self.pause_locked(&ctr) {
                 Ok(()) => true,
                 // Its process ended and the exit is not recorded yet: there is nothing to

@@ -1,0 +1,117 @@
+//! A container's exit: learned from the supervisor's answer to the `wait` opened at start
+//! (or from its exit record when it is gone), recorded, announced (`die`), and followed by
+//! what the container asked for: `--rm`, or a restart of its policy after the back-off.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::Value;
+use tokio::net::UnixStream;
+
+use super::restart::{self, Cause, Decision, Facts};
+use super::runtime_ops::RuntimeOp;
+use super::{now, shim, Ctr, EXIT_FILE};
+use crate::Engine;
+
+impl Engine {
+    /// Waits for the shim to report the exit (or finds the exit file when the shim is gone).
+    pub(super) async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<UnixStream>) {
+        let mut reply = None;
+        if let Some(mut w) = waiter {
+            reply = shim::read_line(&mut w).await.ok();
+        }
+        if reply.is_none() {
+            // The shim went away without answering, or we reconnect late: its exit file
+            // has the answer; in the bundle (exec root) when the data root had no room.
+            let read = |p: PathBuf| {
+                std::fs::read(p)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            };
+            reply = read(self.containers.data_dir(&ctr.id).join(EXIT_FILE))
+                .or_else(|| read(self.containers.bundle(&ctr.id).join(EXIT_FILE)));
+        }
+        self.on_exit(&ctr, reply).await;
+    }
+
+    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<Value>) {
+        let t0 = std::time::Instant::now();
+        let code = reply
+            .as_ref()
+            .and_then(|r| r.get("exit_code"))
+            .and_then(Value::as_i64)
+            .unwrap_or(255);
+        let oom = reply
+            .as_ref()
+            .and_then(|r| r.get("oom_killed"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let finished = reply
+            .as_ref()
+            .and_then(|r| r.get("finished_at"))
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(now);
+        let rootfs = self.rootfs_path(&ctr.id);
+        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
+        let lost = reply
+            .is_none()
+            .then(|| "the container's supervisor died without recording an exit".to_string());
+        let rec = ctr.update(|r| {
+            r.state.set_exited(code, finished.clone(), oom, lost);
+            r.clone()
+        });
+        // The exit lives on in memory and in the shim's exit record; a later save (remove,
+        // start) writes it.
+        self.save_or_warn(&rec, "the exit");
+        self.execs.container_exited(&ctr.id);
+        tracing::debug!(container = %ctr.id, lag = ?muelle_types::time::parse_rfc3339(&finished).and_then(|f| SystemTime::now().duration_since(f).ok()), settled_us = t0.elapsed().as_micros() as u64, "exited");
+        self.container_event(&rec, "die", &[("exitCode", code.to_string())]);
+        ctr.progress.send_modify(|p| {
+            p.exits += 1;
+            p.running = false;
+        });
+        let facts = Facts::of(&rec);
+        match restart::decide(Cause::Exited(code), &facts) {
+            Decision::Stay => {}
+            Decision::Remove => {
+                let engine = self.clone();
+                let id = ctr.id.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = engine.remove_container(&id, true).await {
+                        tracing::warn!(container = %id, error = %e, "auto-remove failed");
+                    }
+                });
+            }
+            Decision::Restart { delay } => {
+                let engine = self.clone();
+                let ctr = ctr.clone();
+                tokio::spawn(async move { engine.restart_after(ctr, delay).await });
+            }
+        }
+    }
+
+    /// The policy's restart: marked restarting for the back-off, then started unless a
+    /// stop, a start or a removal came meanwhile.
+    async fn restart_after(self: Arc<Self>, ctr: Arc<Ctr>, delay: std::time::Duration) {
+        ctr.update(|r| r.state.set_restarting(true));
+        tokio::time::sleep(delay).await;
+        let Ok(_op) = ctr.lock_op().await else {
+            return;
+        };
+        let rec = ctr.record();
+        if rec.stopped_by_user || rec.state.running() || rec.state.removing() {
+            ctr.update(|r| r.state.set_restarting(false));
+            return;
+        }
+        ctr.update(|r| r.restart_count += 1);
+        // Restarting until the start is over: it clears the flag when the process runs or
+        // fails to, but not when it fails before (a rootfs that would not mount).
+        if let Err(e) = self.start_locked(&ctr).await {
+            tracing::warn!(container = %ctr.id, error = %e, "restart failed");
+            ctr.update(|r| r.state.set_restarting(false));
+        }
+    }
+}

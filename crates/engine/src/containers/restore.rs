@@ -1,0 +1,103 @@
+//! After a daemon restart: each record's supervisor asked for its `status`; live ones are
+//! monitored again, dead ones settled from their exit record and restarted when their
+//! policy says so; what a crash cut short (a directory without a record, a snapshot
+//! without a container) is undone.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::restart::{self, Cause, Decision, Facts};
+use super::runtime_ops::{RuntimeOp, SIGKILL};
+use super::{container_key, now, shim, Containers};
+use crate::Engine;
+
+impl Engine {
+    /// Finds the supervisors of running containers again after a daemon restart, and
+    /// settles the ones that ended while the daemon was away.
+    pub async fn restore_containers(self: &Arc<Self>) {
+        self.remove_orphans().await;
+        for ctr in self.containers.all() {
+            let rec = ctr.record();
+            let bundle = self.containers.bundle(&rec.id);
+            let status = shim::call(&bundle, &json!({"op": "status"})).await;
+            match status {
+                Ok(v) => {
+                    let pid = v.get("pid").and_then(Value::as_i64).unwrap_or(0);
+                    let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await.ok();
+                    if !rec.state.running() {
+                        // Killed mid-start: the shim made the container but was never told
+                        // to start it. Nobody can attach to it now; end it.
+                        let started = v.get("running").and_then(Value::as_bool).unwrap_or(false);
+                        if !started {
+                            let _ = self.signal(&rec.id, SIGKILL, true);
+                        }
+                        ctr.update(|r| {
+                            let started = if r.state.has_started() {
+                                r.state.started_at().to_string()
+                            } else {
+                                now()
+                            };
+                            r.state.set_running(pid, started);
+                        });
+                    }
+                    ctr.progress.send_modify(|p| p.running = true);
+                    let engine = self.clone();
+                    tokio::spawn(async move { engine.monitor(ctr, waiter).await });
+                }
+                Err(_) if rec.state.running() => {
+                    let engine = self.clone();
+                    tokio::spawn(async move { engine.monitor(ctr, None).await });
+                }
+                Err(_) => {
+                    let rootfs = self.rootfs_path(&rec.id);
+                    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                    let _ = self.runtime(&rec.id, RuntimeOp::Delete);
+                    let facts = Facts::of(&rec);
+                    if let Decision::Restart { .. } = restart::decide(Cause::DaemonStarted, &facts)
+                    {
+                        let engine = self.clone();
+                        tokio::spawn(async move {
+                            let Ok(_op) = ctr.lock_op().await else {
+                                return;
+                            };
+                            if let Err(e) = engine.start_locked(&ctr).await {
+                                tracing::warn!(container = %ctr.id, error = %e, "restart at daemon start failed");
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Undoes creates that a crash cut short: a directory without a record, a rootfs
+    /// snapshot without a container.
+    async fn remove_orphans(&self) {
+        let known = self.containers.ids();
+        if let Ok(rd) = std::fs::read_dir(self.containers.dir()) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !known.contains(&name) && !Containers::has_record(&e.path()) {
+                    tracing::info!(container = %name, "removing the remains of an unfinished create");
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let images = self.images_handle();
+        let _ = tokio::task::spawn_blocking(move || {
+            let Ok(snaps) = images.meta().list_snapshots() else {
+                return;
+            };
+            for s in snaps {
+                if let Some(id) = s.key.strip_prefix(&container_key("")) {
+                    if !known.contains(id) {
+                        tracing::info!(snapshot = %s.key, "removing the rootfs of a container that was never recorded");
+                        let _ = images.remove_rootfs(&s.key);
+                    }
+                }
+            }
+        })
+        .await;
+    }
+}

@@ -1,0 +1,125 @@
+//! The per-container `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`.
+
+use std::path::Path;
+
+use crate::fsutil::write_durable_mode;
+
+/// /etc/hosts of a container: loopback names, the container's own name on loopback when it
+/// has no network of its own to be reached on, then `--add-host` entries.
+pub fn hosts(hostname: &str, extra: &[String], host_network: bool) -> String {
+    if host_network {
+        if let Ok(h) = std::fs::read_to_string("/etc/hosts") {
+            return h;
+        }
+    }
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for e in extra {
+        if let Some((name, ip)) = e.split_once(':') {
+            s.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    if !hostname.is_empty() {
+        s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    s
+}
+
+/// /etc/hostname: the name and a newline.
+pub fn hostname(name: &str) -> String {
+    format!("{name}\n")
+}
+
+/// /etc/resolv.conf: the host's, without loopback name servers (they do not exist inside
+/// the container's network namespace).
+pub fn resolv_conf(host_network: bool) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if host_network {
+        return host;
+    }
+    host.lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            !(w.next() == Some("nameserver")
+                && w.next()
+                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// What a container's /etc files are made from, and where they are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct EtcFiles<'a> {
+    pub hostname: &'a str,
+    /// `--add-host` entries (`name:ip`).
+    pub extra_hosts: &'a [String],
+    pub host_network: bool,
+    pub hostname_path: &'a str,
+    pub hosts_path: &'a str,
+    pub resolv_conf_path: &'a str,
+}
+
+/// Writes the files a container does not have yet (a restart keeps what the container
+/// changed in them, as Docker does) and returns `(destination, host path)` pairs for the
+/// bind mounts. Errors are the text Docker's start error carries.
+pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String> {
+    let files = [
+        ("/etc/hostname", f.hostname_path, hostname(f.hostname)),
+        (
+            "/etc/hosts",
+            f.hosts_path,
+            hosts(f.hostname, f.extra_hosts, f.host_network),
+        ),
+        (
+            "/etc/resolv.conf",
+            f.resolv_conf_path,
+            resolv_conf(f.host_network),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (dest, path, content) in files {
+        if !Path::new(path).exists() {
+            // 0644: non-root users in the container read them through the bind mount.
+            write_durable_mode(Path::new(path), content.as_bytes(), 0o644)
+                .map_err(|e| format!("write {path}: {e}"))?;
+        }
+        out.push((dest.to_string(), path.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_lists_loopback_extra_hosts_and_the_container() {
+        let h = hosts("box", &["db:10.0.0.2".into()], false);
+        assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
+        assert!(h.contains("10.0.0.2\tdb\n"));
+        assert!(h.ends_with("127.0.1.1\tbox\n"));
+        assert!(!resolv_conf(false).contains("nameserver 127."));
+    }
+
+    #[test]
+    fn existing_files_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n).display().to_string();
+        let (hn, hs, rc) = (p("hostname"), p("hosts"), p("resolv.conf"));
+        std::fs::write(&hn, "changed\n").unwrap();
+        let f = EtcFiles {
+            hostname: "box",
+            extra_hosts: &[],
+            host_network: false,
+            hostname_path: &hn,
+            hosts_path: &hs,
+            resolv_conf_path: &rc,
+        };
+        let mounts = write_etc_files(&f).unwrap();
+        assert_eq!(mounts[0], ("/etc/hostname".to_string(), hn.clone()));
+        assert_eq!(std::fs::read_to_string(&hn).unwrap(), "changed\n");
+        assert!(std::fs::read_to_string(&hs).unwrap().contains("box"));
+    }
+}
