@@ -2,12 +2,16 @@
 //! no output is lost, register the wait before start, start, follow the streams, exit with
 //! the container's status. `-d` prints the id; `--rm` is the daemon's AutoRemove.
 
+use std::io::IsTerminal;
+
 use anyhow::{anyhow, Result};
 use hyper::Method;
 
-use super::containers::{create, fail, start_error_code, CreateOpts};
-use super::stream::{self, Outcome, Pump, RawTerminal};
-use crate::client::{empty, read_json, ApiError, Client, Query};
+use super::create::{create, fail};
+use super::opts::CreateOpts;
+use super::wait::wait_task;
+use crate::client::{empty, ApiError, Query};
+use crate::commands::stream::{self, Outcome, Pump, RawTerminal};
 use crate::{Ctx, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -28,41 +32,19 @@ pub struct Args {
     opts: CreateOpts,
 }
 
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct WaitBody {
-    pub status_code: i64,
-    pub error: Option<WaitError>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct WaitError {
-    pub message: String,
-}
-
-/// Registers `POST /containers/{id}/wait?condition=…` (the daemon answers the headers at
-/// once, so the wait is in place when this returns) and reads the status in a task.
-pub async fn wait_task(
-    client: &Client,
-    id: &str,
-    condition: &str,
-) -> Result<tokio::task::JoinHandle<Result<i64>>> {
-    let res = client
-        .request(
-            Method::POST,
-            &format!("/containers/{id}/wait?condition={condition}"),
-            &[],
-            empty(),
-        )
-        .await?;
-    Ok(tokio::spawn(async move {
-        let body: WaitBody = read_json(res).await?;
-        if let Some(e) = body.error.filter(|e| !e.message.is_empty()) {
-            return Err(anyhow!("{}", e.message));
-        }
-        Ok(body.status_code)
-    }))
+/// docker's `runStartContainerErr`: a command that cannot be found is 127, one that cannot
+/// be invoked 126, anything else 125.
+pub fn start_error_code(message: &str) -> i32 {
+    if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+        || message.contains("system cannot find the file specified")
+    {
+        127
+    } else if message.contains("permission denied") {
+        126
+    } else {
+        125
+    }
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
@@ -71,7 +53,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if a.detach && !o.attach.is_empty() {
         return Err(fail(125, anyhow!("Conflicting options: -a and -d")));
     }
-    if !a.detach && o.tty && a_in && !super::containers::stdin_is_terminal() {
+    if !a.detach && o.tty && a_in && !std::io::stdin().is_terminal() {
         eprintln!("muelle: the input device is not a TTY");
         return Err(Exit(1).into());
     }
@@ -178,4 +160,20 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         return Ok(());
     }
     Err(Exit(code as i32).into())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_errors() {
+        assert_eq!(
+            start_error_code("exec: \"nope\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(start_error_code("exec /x: permission denied"), 126);
+        assert_eq!(start_error_code("something else"), 125);
+    }
 }

@@ -4,8 +4,9 @@
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::{filters_json, short_id};
 use crate::client::Query;
+use crate::commands::filters::filters_json;
+use crate::commands::stringid::short_id;
 use crate::format;
 use crate::json::Value;
 use crate::reference::familiar;

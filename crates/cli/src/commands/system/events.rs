@@ -4,9 +4,9 @@
 use anyhow::Result;
 use hyper::Method;
 
-use super::filters_json;
-use super::logs::timestamp;
 use crate::client::{empty, JsonStream, Query};
+use crate::commands::filters::filters_json;
+use crate::commands::timestamp::timestamp;
 use crate::format::Template;
 use crate::json::Value;
 use crate::units::rfc3339;

@@ -137,7 +137,7 @@ async fn from_container(ctx: &Ctx, ctr: &str, src: &str, dest: &str, arg: &str) 
         .map_err(|e| cp_not_found(e, arg))?;
     let stat = stat_header(&res).unwrap_or_default();
     if dest == "-" {
-        return super::lifecycle::body_to(res, None).await;
+        return super::export::body_to(res, None).await;
     }
     let dest_path = PathBuf::from(dest);
     let dest_is_dir = dest_path.is_dir();
@@ -209,7 +209,7 @@ async fn stat(client: &Client, ctr: &str, path: &str) -> Result<Option<PathStat>
                 let msg = api.message.to_lowercase();
                 if msg.contains("no such container") || msg.is_empty() || msg == "not found" {
                     // HEAD answers carry no body: tell the two apart by inspecting.
-                    super::containers::inspect(client, ctr).await?;
+                    super::calls::inspect(client, ctr).await?;
                 }
                 Ok(None)
             }

@@ -4,8 +4,8 @@ use anyhow::Result;
 use hyper::Method;
 use serde::Deserialize;
 
-use super::{confirm, filters_json};
 use crate::client::{empty, read_json, Query};
+use crate::commands::{confirm::confirm, filters::filters_json};
 use crate::units::human_size;
 use crate::Ctx;
 
@@ -25,7 +25,7 @@ pub struct Args {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct Report {
-    images_deleted: Option<Vec<super::rmi::DeleteItem>>,
+    images_deleted: Option<Vec<super::rm::DeleteItem>>,
     space_reclaimed: i64,
 }
 

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::short_id;
 use crate::client::encode_path;
+use crate::commands::stringid::short_id;
 use crate::format;
 use crate::json::Value;
 use crate::units::{human_size_prec, rfc3339, since};

@@ -1,13 +1,15 @@
 //! `muelle exec`: `POST /containers/{id}/exec`, then `POST /exec/{id}/start` hijacked (or
 //! detached), the tty sized, and the exit code read back from `GET /exec/{id}/json`.
 
+use std::io::IsTerminal;
+
 use anyhow::{bail, Result};
 use hyper::Method;
 use serde_json::{json, Value};
 
-use super::containers::inspect;
-use super::stream::{self, Outcome, Pump, RawTerminal};
+use super::calls::inspect;
 use crate::client::{bytes, read_json};
+use crate::commands::stream::{self, Outcome, Pump, RawTerminal};
 use crate::{Ctx, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -53,7 +55,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let client = ctx.client().await?;
     let c = inspect(&client, name).await?;
     let id = c["Id"].as_str().unwrap_or(name).to_owned();
-    if a.tty && a.interactive && !a.detach && !super::containers::stdin_is_terminal() {
+    if a.tty && a.interactive && !a.detach && !std::io::stdin().is_terminal() {
         bail!("the input device is not a TTY");
     }
     let env: Vec<String> = a
