@@ -11,6 +11,8 @@ mod format;
 mod json;
 mod progress;
 mod reference;
+mod tabwriter;
+mod template;
 mod units;
 
 use std::io::Write;

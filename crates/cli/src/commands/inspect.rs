@@ -5,8 +5,8 @@
 use anyhow::{bail, Result};
 
 use crate::client::{encode_path, ApiError, Client};
-use crate::format::Template;
 use crate::json::{self, Value};
+use crate::template::Template;
 use crate::{Ctx, Exit};
 
 #[derive(clap::Args, Debug)]

@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::client::{encode_path, Query};
-use crate::format::tabwrite_min;
+use crate::tabwriter::tabwrite_min;
 use crate::Ctx;
 
 #[derive(clap::Args, Debug)]

@@ -7,8 +7,8 @@ use hyper::Method;
 use crate::client::{empty, JsonStream, Query};
 use crate::commands::filters::filters_json;
 use crate::commands::timestamp::timestamp;
-use crate::format::Template;
 use crate::json::Value;
+use crate::template::Template;
 use crate::units::rfc3339;
 use crate::Ctx;
 

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
-use crate::format::Template;
 use crate::json::Value;
+use crate::template::Template;
 use crate::units::bytes_size;
 use crate::Ctx;
 

@@ -3,8 +3,8 @@
 use anyhow::Result;
 
 use crate::client::CLIENT_API_VERSION;
-use crate::format::Template;
 use crate::json::Value;
+use crate::template::Template;
 use crate::units::{ansic, parse_rfc3339_unix};
 use crate::Ctx;
 
