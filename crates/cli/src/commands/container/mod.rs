@@ -49,7 +49,7 @@ pub enum ContainerCommand {
     /// Kill one or more running containers
     Kill(kill::Args),
     /// Restart one or more containers
-    Restart(stop::Args),
+    Restart(restart::Args),
     /// Remove one or more containers
     #[command(visible_alias = "remove")]
     Rm(rm::Args),

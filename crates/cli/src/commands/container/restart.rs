@@ -2,7 +2,9 @@
 
 use anyhow::Result;
 
-use super::stop::{stop_or_restart, Args};
+pub use super::stop::Args;
+
+use super::stop::stop_or_restart;
 use crate::Ctx;
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {

@@ -11,12 +11,12 @@ use crate::Ctx;
 pub struct Args {
     /// Seconds to wait for stop before killing it
     #[arg(short = 't', long = "time", value_name = "int")]
-    pub(super) time: Option<i64>,
+    time: Option<i64>,
     /// Signal to send to the container
     #[arg(short, long, value_name = "string")]
-    pub(super) signal: Option<String>,
+    signal: Option<String>,
     #[arg(required = true, value_name = "CONTAINER")]
-    pub(super) names: Vec<String>,
+    names: Vec<String>,
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
