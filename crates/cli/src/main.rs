@@ -1,6 +1,9 @@
 //! `muelle`: the command-line client of the Docker Engine API. It talks to muelled (or any
 //! dockerd) over a unix socket and nothing else; names, flags, output and exit codes are
-//! docker's. One file per command under `commands/`.
+//! docker's. Commands live under `commands/`, one directory per resource (`container`,
+//! `image`, `system`) with one file per command; `template` is the Go-template engine of
+//! `--format`, `format` docker's table/json/raw formats over it, `tabwriter` its tables,
+//! `json` the order-keeping JSON that inspect prints.
 #![deny(unsafe_code)] // one exception: setsid before exec when autostarting muelled
 
 mod autostart;
@@ -11,6 +14,8 @@ mod format;
 mod json;
 mod progress;
 mod reference;
+mod tabwriter;
+mod template;
 mod units;
 
 use std::io::Write;

@@ -1,21 +1,13 @@
-//! `muelle image inspect` and `muelle inspect`: the daemon's JSON, re-indented but not
-//! re-encoded (as docker does), or a `--format` template per object.
+//! `muelle inspect` (any object: containers, then images), and the inspect that `image
+//! inspect` and `container inspect` share: the daemon's JSON, re-indented but not re-encoded
+//! (as docker does), or a `--format` template per object.
 
 use anyhow::{bail, Result};
 
 use crate::client::{encode_path, ApiError, Client};
-use crate::format::Template;
 use crate::json::{self, Value};
+use crate::template::Template;
 use crate::{Ctx, Exit};
-
-#[derive(clap::Args, Debug)]
-pub struct ImageArgs {
-    /// Format output using a custom template: 'json' or a Go template
-    #[arg(short, long, value_name = "string")]
-    format: Option<String>,
-    #[arg(required = true, value_name = "IMAGE")]
-    names: Vec<String>,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,44 +22,6 @@ pub struct Args {
     size: bool,
     #[arg(required = true, value_name = "NAME|ID")]
     names: Vec<String>,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct ContainerArgs {
-    /// Format output using a custom template: 'json' or a Go template
-    #[arg(short, long, value_name = "string")]
-    format: Option<String>,
-    /// Display total file sizes
-    #[arg(short, long)]
-    size: bool,
-    #[arg(required = true, value_name = "CONTAINER")]
-    names: Vec<String>,
-}
-
-pub async fn run_image(ctx: &Ctx, a: ImageArgs) -> Result<()> {
-    let client = ctx.client().await?;
-    inspect_all(
-        &client,
-        &a.names,
-        a.format.as_deref(),
-        &[Kind::Image],
-        false,
-        |n| format!("No such image: {n}"),
-    )
-    .await
-}
-
-pub async fn run_container(ctx: &Ctx, a: ContainerArgs) -> Result<()> {
-    let client = ctx.client().await?;
-    inspect_all(
-        &client,
-        &a.names,
-        a.format.as_deref(),
-        &[Kind::Container],
-        a.size,
-        |n| format!("No such container: {n}"),
-    )
-    .await
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
@@ -85,14 +39,14 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
 }
 
 #[derive(Clone, Copy)]
-enum Kind {
+pub enum Kind {
     Container,
     Image,
 }
 
 /// Fetches each object (trying each kind in turn, as docker's `inspect` without `--type`);
 /// what was found is printed, then every miss as one line, exit 1.
-async fn inspect_all(
+pub async fn inspect_all(
     client: &Client,
     names: &[String],
     format: Option<&str>,

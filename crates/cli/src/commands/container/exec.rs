@@ -1,0 +1,164 @@
+//! `muelle exec`: `POST /containers/{id}/exec`, then `POST /exec/{id}/start` hijacked (or
+//! detached), the tty sized, and the exit code read back from `GET /exec/{id}/json`.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Result};
+use hyper::Method;
+use serde_json::{json, Value};
+
+use super::calls::inspect;
+use crate::client::{bytes, read_json};
+use crate::commands::stream::{self, Outcome, Pump, RawTerminal};
+use crate::{Ctx, Exit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "string")]
+    detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env", value_name = "list")]
+    env: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    tty: bool,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long, value_name = "string")]
+    user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "string")]
+    workdir: Option<String>,
+    /// CONTAINER COMMAND [ARG...]
+    #[arg(
+        required = true,
+        num_args = 2..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CONTAINER COMMAND [ARG...]"
+    )]
+    args: Vec<String>,
+}
+
+pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
+    let name = &a.args[0];
+    let cmd = &a.args[1..];
+    let client = ctx.client().await?;
+    let c = inspect(&client, name).await?;
+    let id = c["Id"].as_str().unwrap_or(name).to_owned();
+    if a.tty && a.interactive && !a.detach && !std::io::stdin().is_terminal() {
+        bail!("the input device is not a TTY");
+    }
+    let env: Vec<String> = a
+        .env
+        .iter()
+        .map(|e| {
+            if e.contains('=') {
+                e.clone()
+            } else {
+                std::env::var(e).map_or(e.clone(), |v| format!("{e}={v}"))
+            }
+        })
+        .collect();
+    let mut cfg = json!({
+        "AttachStdin": a.interactive && !a.detach,
+        "AttachStdout": !a.detach,
+        "AttachStderr": !a.detach,
+        "Tty": a.tty,
+        "Privileged": a.privileged,
+        "Cmd": cmd,
+        "Env": env,
+    });
+    if let Some(u) = &a.user {
+        cfg["User"] = Value::from(u.as_str());
+    }
+    if let Some(w) = &a.workdir {
+        cfg["WorkingDir"] = Value::from(w.as_str());
+    }
+    // The daemon detaches on these keys too, so they go in the exec's config.
+    let detach_keys = crate::config::detach_keys(&ctx.config_dir, a.detach_keys.as_deref());
+    if let Some(k) = &detach_keys {
+        cfg["DetachKeys"] = Value::from(k.as_str());
+    }
+    let ct = [("content-type", "application/json".to_owned())];
+    let res = client
+        .request(
+            Method::POST,
+            &format!("/containers/{id}/exec"),
+            &ct,
+            bytes(cfg.to_string()),
+        )
+        .await?;
+    let created: Value = read_json(res).await?;
+    let Some(exec_id) = created["Id"].as_str().map(str::to_owned) else {
+        bail!("the daemon's answer has no exec Id");
+    };
+    let start = json!({"Detach": a.detach, "Tty": a.tty}).to_string();
+    if a.detach {
+        let res = client
+            .request(
+                Method::POST,
+                &format!("/exec/{exec_id}/start"),
+                &ct,
+                bytes(start),
+            )
+            .await?;
+        drop(res);
+        return Ok(());
+    }
+    let keys = stream::parse_detach_keys(
+        detach_keys
+            .as_deref()
+            .unwrap_or(stream::DEFAULT_DETACH_KEYS),
+    )?;
+    let raw = stream::wants_raw(a.tty, a.interactive).then(RawTerminal::new);
+    let io = match client
+        .upgrade_with(
+            Method::POST,
+            &format!("/exec/{exec_id}/start"),
+            &ct,
+            bytes(start),
+        )
+        .await
+    {
+        Ok(io) => io,
+        Err(e) => {
+            drop(raw);
+            return Err(e);
+        }
+    };
+    let sizer = (a.tty && std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .then(|| stream::monitor_size(&client, format!("/exec/{exec_id}")));
+    let outcome = stream::pump(
+        io,
+        Pump {
+            tty: a.tty,
+            stdin: a.interactive,
+            output: true,
+            detach_keys: keys,
+        },
+    )
+    .await;
+    drop(raw);
+    if let Some(s) = sizer {
+        s.abort();
+    }
+    if outcome? == Outcome::Detached {
+        return Ok(());
+    }
+    let info: Value = client.get_json(&format!("/exec/{exec_id}/json")).await?;
+    let code = info["ExitCode"].as_i64().unwrap_or(0);
+    if code != 0 {
+        return Err(Exit(code as i32).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The options `create` and `run` share (docker's names and flags) and which streams they
+//! attach.
+
+/// `docker create`/`docker run` options (the subset muelle passes on; names are docker's).
+#[derive(clap::Args, Debug, Default)]
+pub struct CreateOpts {
+    /// Assign a name to the container
+    #[arg(long, value_name = "string")]
+    pub name: Option<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short, long = "attach", value_name = "list")]
+    pub attach: Vec<String>,
+    /// Set environment variables
+    #[arg(short, long = "env", value_name = "list")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long = "workdir", value_name = "string")]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long, value_name = "string")]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long, value_name = "string")]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(long, value_name = "string")]
+    pub hostname: Option<String>,
+    /// Set meta data on a container
+    #[arg(short, long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    /// Signal to stop a container
+    #[arg(long, value_name = "string")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long, value_name = "int")]
+    pub stop_timeout: Option<i64>,
+    /// Pull image before creating ("always"|"missing"|"never")
+    #[arg(long, value_name = "string", default_value = "missing")]
+    pub pull: String,
+    /// Connect a container to a network
+    #[arg(long, alias = "net", value_name = "network")]
+    pub network: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short, long = "publish", value_name = "list")]
+    pub publish: Vec<String>,
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "list")]
+    pub expose: Vec<String>,
+    /// Bind mount a volume
+    #[arg(short, long = "volume", value_name = "list")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long, value_name = "mount")]
+    pub mount: Vec<String>,
+    /// Restart policy to apply when a container exits
+    #[arg(long, value_name = "string")]
+    pub restart: Option<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Add Linux capabilities
+    #[arg(long, value_name = "list")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long, value_name = "list")]
+    pub cap_drop: Vec<String>,
+    /// Memory limit
+    #[arg(short, long, value_name = "bytes")]
+    pub memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long, value_name = "decimal")]
+    pub cpus: Option<f64>,
+    /// Logging driver for the container
+    #[arg(long, value_name = "string")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long, value_name = "list")]
+    pub log_opt: Vec<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string", env = "DOCKER_DEFAULT_PLATFORM")]
+    pub platform: Option<String>,
+    /// Suppress the pull output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND] [ARG...]"
+    )]
+    pub image_and_cmd: Vec<String>,
+}
+
+impl CreateOpts {
+    pub fn image(&self) -> &str {
+        self.image_and_cmd.first().map_or("", String::as_str)
+    }
+
+    /// Which streams to attach when running in the foreground (docker's `-a` default).
+    pub fn attach_streams(&self) -> (bool, bool, bool) {
+        if self.attach.is_empty() {
+            return (self.interactive, true, true);
+        }
+        let has = |n: &str| self.attach.iter().any(|a| a.eq_ignore_ascii_case(n));
+        (has("stdin"), has("stdout"), has("stderr"))
+    }
+}
