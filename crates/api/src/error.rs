@@ -8,6 +8,7 @@ use muelle_engine::containers::ContainerError;
 use muelle_engine::EngineError;
 use muelle_image::distribution::RegistryError;
 use muelle_image::ImageError;
+use muelle_types::errdefs::ErrorResponse;
 use muelle_types::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +72,10 @@ impl ApiError {
         Self::internal(format!("internal error: request task failed: {e}"))
     }
 
-    pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "message": self.message })
+    pub fn body(&self) -> ErrorResponse {
+        ErrorResponse {
+            message: self.message.clone(),
+        }
     }
 }
 
@@ -147,6 +150,7 @@ impl From<RegistryError> for ApiError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -158,7 +162,7 @@ mod tests {
         .into();
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            e.body(),
+            serde_json::to_value(e.body()).unwrap(),
             serde_json::json!({"message": "No such image: busybox:nope"})
         );
     }

@@ -44,3 +44,9 @@ impl ErrorKind {
         }
     }
 }
+
+/// The body of every error answer: `{"message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorResponse {
+    pub message: String,
+}

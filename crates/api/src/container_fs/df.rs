@@ -8,7 +8,8 @@ use muelle_engine::containers::ContainerRecord;
 use muelle_engine::familiar;
 use muelle_image::ImageSummary;
 use muelle_types::container::{ContainerSummary, SummaryHostConfig};
-use serde_json::{json, Value};
+use muelle_types::image::ImageSummary as DfImage;
+use muelle_types::system::DiskUsage;
 
 use super::Eng;
 use crate::blocking::blocking;
@@ -46,39 +47,35 @@ fn df_container(rec: &ContainerRecord, sizes: (i64, i64)) -> ContainerSummary {
     }
 }
 
-fn df_image(image: &ImageSummary, containers: usize, version: ApiVersion) -> Value {
+fn df_image(image: &ImageSummary, containers: usize, version: ApiVersion) -> DfImage {
     let labels = image
         .config
         .config
         .as_ref()
         .and_then(|c| c.labels.clone())
         .unwrap_or_default();
-    let created = unix_secs(muelle_engine::created(image));
-    let mut v = json!({
-        "Id": image.id.to_string(),
-        "ParentId": "",
-        "RepoTags": image.repo_tags.iter().map(|t| familiar(t)).collect::<Vec<_>>(),
-        "RepoDigests": image.repo_digests.iter().map(|t| familiar(t)).collect::<Vec<_>>(),
-        "Created": created,
-        "Size": image.size,
+    DfImage {
+        containers: containers as i64,
+        created: unix_secs(muelle_engine::created(image)),
+        id: image.id.to_string(),
+        labels,
+        parent_id: String::new(),
+        repo_digests: image.repo_digests.iter().map(|t| familiar(t)).collect(),
+        repo_tags: image.repo_tags.iter().map(|t| familiar(t)).collect(),
         // Layers shared between images are not told apart yet: each image's size counts
         // them, and nothing is reported shared (0, not Docker's "unknown" -1, which would
         // make the CLI count an image in use as reclaimable).
-        "SharedSize": 0,
-        "Labels": labels,
-        "Containers": containers,
-    });
-    if version.before(1, 44) {
-        v["VirtualSize"] = json!(image.size);
+        shared_size: 0,
+        size: image.size,
+        virtual_size: version.before(1, 44).then_some(image.size),
     }
-    v
 }
 
 pub async fn df(
     State(engine): Eng,
     Extension(version): Extension<ApiVersion>,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DiskUsage>> {
     let types: Vec<String> = params
         .all("type")
         .into_iter()
@@ -94,7 +91,7 @@ pub async fn df(
     let want = move |t: &str| types.is_empty() || types.iter().any(|x| x == t);
     let out = blocking(&engine, move |e| {
         let records = e.containers().records();
-        let mut out = serde_json::Map::new();
+        let mut out = DiskUsage::default();
         if want("image") {
             let images = e.images().list()?;
             let mut layers_size: u64 = 0;
@@ -105,23 +102,24 @@ pub async fn df(
                 let used = records.iter().filter(|r| r.image_id == id).count();
                 list.push(df_image(image, used, version));
             }
-            out.insert("LayersSize".into(), json!(layers_size));
-            out.insert("Images".into(), Value::Array(list));
+            out.layers_size = Some(layers_size);
+            out.images = Some(list);
         }
         if want("container") {
-            let list: Vec<ContainerSummary> = records
-                .iter()
-                .map(|r| df_container(r, e.container_sizes(&r.id)))
-                .collect();
-            out.insert("Containers".into(), json!(list));
+            out.containers = Some(
+                records
+                    .iter()
+                    .map(|r| df_container(r, e.container_sizes(&r.id)))
+                    .collect(),
+            );
         }
         if want("volume") {
-            out.insert("Volumes".into(), json!([]));
+            out.volumes = Some(Vec::new());
         }
         if want("build-cache") {
-            out.insert("BuildCache".into(), json!([]));
+            out.build_cache = Some(Vec::new());
         }
-        Ok(Value::Object(out))
+        Ok(out)
     })
     .await?;
     Ok(Json(out))
