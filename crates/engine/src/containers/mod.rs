@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 
 use muelle_image::snapshot::MountSpec;
 use muelle_types::ErrorKind;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
@@ -990,16 +990,15 @@ impl Engine {
         };
         // Clients that attached before start get the stream from the first byte.
         let pending: Vec<PendingAttach> = std::mem::take(&mut *lock(&ctr.pending));
+        let supervisor = shim::client(&bundle);
         for p in pending {
-            let req =
-                json!({"op": "attach", "stdin": p.stdin, "stdout": p.stdout, "stderr": p.stderr});
-            if let Ok((s, _)) = shim::open_stream(&bundle, &req).await {
-                let _ = p.tx.send(s);
+            if let Ok(s) = supervisor.attach(p.stdin, p.stdout, p.stderr).await {
+                let _ = p.tx.send(s.into_inner());
             }
         }
         // Learn the exit from a wait request opened before the process runs.
-        let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await;
-        if let Err(e) = shim::call(&bundle, &json!({"op": "start"})).await {
+        let waiter = supervisor.wait().await;
+        if let Err(e) = supervisor.start().await.map_err(|e| e.to_string()) {
             if let Ok(w) = waiter {
                 drop(w);
             }
@@ -1181,42 +1180,27 @@ impl Engine {
     }
 
     /// Waits for the shim to report the exit (or finds the exit file when the shim is gone).
-    async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<UnixStream>) {
+    async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<shim::Waiter>) {
         let mut reply = None;
-        if let Some(mut w) = waiter {
-            reply = shim::read_line(&mut w).await.ok();
+        if let Some(w) = waiter {
+            reply = w.exit().await.ok();
         }
         if reply.is_none() {
             // The shim went away without answering, or we reconnect late: its exit file
             // has the answer; in the bundle (exec root) when the data root had no room.
-            let read = |p: PathBuf| {
-                std::fs::read(p)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            };
-            reply = read(self.containers.data_dir(&ctr.id).join(EXIT_FILE))
-                .or_else(|| read(self.containers.bundle(&ctr.id).join(EXIT_FILE)));
+            reply = shim::read_exit_file(&self.containers.data_dir(&ctr.id).join(EXIT_FILE))
+                .or_else(|| shim::read_exit_file(&self.containers.bundle(&ctr.id).join(EXIT_FILE)));
         }
         self.on_exit(&ctr, reply).await;
     }
 
-    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<Value>) {
+    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<shim::ExitRecord>) {
         let t0 = std::time::Instant::now();
-        let code = reply
-            .as_ref()
-            .and_then(|r| r.get("exit_code"))
-            .and_then(Value::as_i64)
-            .unwrap_or(255);
-        let oom = reply
-            .as_ref()
-            .and_then(|r| r.get("oom_killed"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let code = reply.as_ref().map_or(255, |r| i64::from(r.exit_code));
+        let oom = reply.as_ref().is_some_and(|r| r.oom_killed);
         let finished = reply
             .as_ref()
-            .and_then(|r| r.get("finished_at"))
-            .and_then(Value::as_str)
-            .map(String::from)
+            .map(|r| r.finished_at.clone())
             .unwrap_or_else(now);
         let rootfs = self.rootfs_path(&ctr.id);
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
@@ -1575,13 +1559,13 @@ impl Engine {
         let rec = ctr.record();
         let stdin = stdin && rec.config.open_stdin;
         if rec.state.running {
-            let req = json!({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr});
-            let (s, _) = shim::open_stream(&self.containers.bundle(&rec.id), &req)
+            let s = shim::client(&self.containers.bundle(&rec.id))
+                .attach(stdin, stdout, stderr)
                 .await
                 .map_err(|e| {
                     ContainerError::Conflict(format!("cannot attach to {}: {e}", rec.id))
                 })?;
-            return Ok((AttachTarget::Live(s), rec));
+            return Ok((AttachTarget::Live(s.into_inner()), rec));
         }
         let (tx, rx) = oneshot::channel();
         lock(&ctr.pending).push(PendingAttach {
@@ -1598,12 +1582,12 @@ impl Engine {
         let ctr = self.containers.find(name_or_id)?;
         let rec = ctr.record();
         ensure_running(&rec)?;
-        shim::call(
-            &self.containers.bundle(&rec.id),
-            &json!({"op": "resize", "height": height, "width": width}),
-        )
-        .await
-        .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
+        let (height, width) = shim::pty_size(height, width)
+            .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
+        shim::client(&self.containers.bundle(&rec.id))
+            .resize(height, width)
+            .await
+            .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
         Ok(())
     }
 
@@ -1780,15 +1764,16 @@ impl Engine {
         for ctr in all {
             let rec = ctr.record();
             let bundle = self.containers.bundle(&rec.id);
-            let status = shim::call(&bundle, &json!({"op": "status"})).await;
+            let supervisor = shim::client(&bundle);
+            let status = supervisor.status().await;
             match status {
                 Ok(v) => {
-                    let pid = v.get("pid").and_then(Value::as_i64).unwrap_or(0);
-                    let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await.ok();
+                    let pid = i64::from(v.pid);
+                    let waiter = supervisor.wait().await.ok();
                     if !rec.state.running {
                         // Killed mid-start: the shim made the container but was never told
                         // to start it. Nobody can attach to it now; end it.
-                        let started = v.get("running").and_then(Value::as_bool).unwrap_or(false);
+                        let started = v.running;
                         if !started {
                             let _ = self.signal(&rec.id, SIGKILL, true);
                         }
@@ -1924,48 +1909,52 @@ impl Engine {
         let rec = self.container(&e.container)?;
         ensure_running(&rec)?;
         let bundle = self.containers.bundle(&rec.id);
-        let spec: Value = std::fs::read(bundle.join("config.json"))
+        let spec: oci_spec::runtime::Spec = std::fs::read(bundle.join("config.json"))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| {
                 ContainerError::Internal("cannot read the container's config.json".into())
             })?;
-        let mut process = spec.get("process").cloned().unwrap_or_else(|| json!({}));
-        let base_env: Vec<String> = process
-            .get("env")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        process["env"] = json!(merge_env(&base_env, &e.env));
-        process["args"] = json!(e.cmd);
-        process["terminal"] = json!(e.tty);
+        let mut process = spec.process().clone().ok_or_else(|| {
+            ContainerError::Internal("the container's config.json has no process".into())
+        })?;
+        let base_env = process.env().clone().unwrap_or_default();
+        process
+            .set_env(Some(merge_env(&base_env, &e.env)))
+            .set_args(Some(e.cmd.clone()))
+            .set_terminal(Some(e.tty))
+            .set_console_size(None);
         if !e.working_dir.is_empty() {
-            process["cwd"] = json!(e.working_dir);
+            process.set_cwd(e.working_dir.clone().into());
         }
         if !e.user.is_empty() {
             let rootfs = self.rootfs_path(&rec.id);
             let mut u = etc::resolve_user(&rootfs, &e.user).map_err(ContainerError::Invalid)?;
             // As dockerd: an exec's own user keeps the container's `--group-add` groups.
             add_groups(&mut u, &rootfs, &rec.host_config).map_err(ContainerError::Invalid)?;
-            process["user"] =
-                json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
+            let mut user = oci_spec::runtime::User::default();
+            user.set_uid(u.uid)
+                .set_gid(u.gid)
+                .set_additional_gids(Some(u.additional_gids));
+            process.set_user(user);
         }
         if e.privileged {
-            let caps = spec::capabilities(true, &[], &[]);
-            process["capabilities"] =
-                json!({"bounding": caps, "effective": caps, "permitted": caps});
+            let caps = spec::process_capabilities(&spec::capabilities(true, &[], &[]))
+                .map_err(|e| ContainerError::Internal(e.to_string()))?;
+            process.set_capabilities(Some(caps));
         }
-        if let Some(o) = process.as_object_mut() {
-            o.remove("consoleSize");
-        }
-        let req = json!({"op": "exec", "process": process, "tty": e.tty, "stdin": e.attach_stdin});
-        let (s, reply) =
-            shim::open_stream(&bundle, &req)
-                .await
-                .map_err(|m| ContainerError::Start {
+        let (pid, s) = shim::client(&bundle)
+            .exec(process, e.tty, e.attach_stdin)
+            .await
+            .map_err(|m| {
+                let m = m.to_string();
+                ContainerError::Start {
                     exit_code: start_exit_code(&m),
                     message: format!("OCI runtime exec failed: {m}: unknown"),
-                })?;
-        let pid = reply.get("pid").and_then(Value::as_i64).unwrap_or(0);
+                }
+            })?;
+        let s = s.into_inner();
+        let pid = i64::from(pid);
         let e = {
             let mut execs = lock(&self.containers.execs);
             let Some(x) = execs.get_mut(id) else {
@@ -2000,12 +1989,14 @@ impl Engine {
 
     pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<()> {
         let e = self.exec_inspect(id)?;
-        shim::call(
-            &self.containers.bundle(&e.container),
-            &json!({"op": "exec-resize", "pid": e.pid, "height": height, "width": width}),
-        )
-        .await
-        .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
+        let (height, width) = shim::pty_size(height, width)
+            .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
+        let pid = i32::try_from(e.pid)
+            .map_err(|_| ContainerError::Conflict(format!("resize exec {id}: no process")))?;
+        shim::client(&self.containers.bundle(&e.container))
+            .exec_resize(pid, height, width)
+            .await
+            .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
         Ok(())
     }
 

@@ -3,14 +3,11 @@
 //! container's shim from `muelle_supervisor::client`, so that nothing in the engine builds a
 //! request line or reads a reply field by name.
 
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 pub use muelle_supervisor::client::{Client, ClientError, Output, OutputReader, Stream, Waiter};
 pub use muelle_supervisor::protocol::{ExitRecord, Status};
-use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+use tokio::io::AsyncReadExt;
 
 pub const SOCKET: &str = muelle_supervisor::client::SOCKET;
 
@@ -62,66 +59,6 @@ pub fn read_exit_file(path: &Path) -> Option<ExitRecord> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-/// Connects to the shim of a container's state directory and sends one request line.
-pub async fn connect(dir: &Path, request: &Value) -> std::io::Result<UnixStream> {
-    let path = dir.join(SOCKET);
-    let mut s = if path.as_os_str().len() < 100 {
-        UnixStream::connect(&path).await?
-    } else {
-        // A sockaddr_un holds at most 107 bytes: reach a deeper socket through a descriptor
-        // of its directory, as the supervisor binds it.
-        let d = std::fs::File::open(dir)?;
-        UnixStream::connect(format!("/proc/self/fd/{}/{SOCKET}", d.as_raw_fd())).await?
-    };
-    let mut line = request.to_string().into_bytes();
-    line.push(b'\n');
-    s.write_all(&line).await?;
-    Ok(s)
-}
-
-/// Reads one reply line byte by byte (what follows it belongs to a stream).
-pub async fn read_line(s: &mut UnixStream) -> std::io::Result<Value> {
-    let mut buf = Vec::with_capacity(64);
-    loop {
-        let mut b = [0u8; 1];
-        let n = s.read(&mut b).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the supervisor closed the connection",
-            ));
-        }
-        if b[0] == b'\n' {
-            break;
-        }
-        buf.push(b[0]);
-        if buf.len() > 1 << 20 {
-            return Err(std::io::Error::other("reply line too long"));
-        }
-    }
-    serde_json::from_slice(&buf).map_err(|e| std::io::Error::other(format!("bad reply: {e}")))
-}
-
-/// One request, one reply; an `{"error"}` reply becomes `Err`.
-pub async fn call(dir: &Path, request: &Value) -> Result<Value, String> {
-    let mut s = connect(dir, request).await.map_err(|e| e.to_string())?;
-    let v = read_line(&mut s).await.map_err(|e| e.to_string())?;
-    match v.get("error").and_then(Value::as_str) {
-        Some(e) => Err(e.to_string()),
-        None => Ok(v),
-    }
-}
-
-/// Opens a stream request (attach, exec): the connection after its `ok` line.
-pub async fn open_stream(dir: &Path, request: &Value) -> Result<(UnixStream, Value), String> {
-    let mut s = connect(dir, request).await.map_err(|e| e.to_string())?;
-    let v = read_line(&mut s).await.map_err(|e| e.to_string())?;
-    match v.get("error").and_then(Value::as_str) {
-        Some(e) => Err(e.to_string()),
-        None => Ok((s, v)),
-    }
-}
-
 /// The stream id of the supervisor's last frame, carrying `{"exit_code":N}`. The API's
 /// pumps read frames themselves until they take [`Output`] values.
 pub const EXIT_FRAME: u8 = muelle_supervisor::frame::EXIT;
@@ -146,4 +83,12 @@ pub async fn read_frame<R: AsyncReadExt + Unpin>(
 pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
     let l = (len as u32).to_be_bytes();
     [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
+}
+
+/// A pty size as the supervisor takes it (the kernel's `winsize` holds 16 bits).
+pub fn pty_size(height: u32, width: u32) -> Result<(u16, u16), String> {
+    match (u16::try_from(height), u16::try_from(width)) {
+        (Ok(h), Ok(w)) => Ok((h, w)),
+        _ => Err(format!("size {height}x{width} out of range")),
+    }
 }
