@@ -1,20 +1,20 @@
 //! muelle's Docker Engine API: the HTTP routes and streams over the engine, and the
 //! `muelled` daemon that serves them on unix sockets.
 //!
-//! This crate owns HTTP: URL versions, query and body parsing, status codes, Docker's JSON
-//! shapes and streamed progress. It must not hold the daemon's rules (what a removal does,
+//! This crate owns HTTP: URL versions, query and body parsing, status codes, the wire form
+//! of Docker's shapes (the shapes themselves are `muelle-types`) and streamed progress. Each
+//! resource's routes are a module with its own router, merged here. It must not hold the daemon's rules (what a removal does,
 //! which events fire: that is `muelle-engine`) nor talk to the image crate's internals;
 //! library errors become status codes in [`error`] only.
 
 #![forbid(unsafe_code)]
-// The `/info` document is one json! literal of ~60 keys.
-#![recursion_limit = "256"]
 
 mod blocking;
 pub mod container_fs;
 pub mod containers;
 pub mod daemon;
 pub mod error;
+pub mod exec;
 pub mod images;
 pub mod request;
 pub mod stream;
@@ -26,7 +26,6 @@ pub mod version;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::routing::{delete, get, head, post};
 use axum::Router;
 use muelle_engine::Engine;
 use tower::Layer;
@@ -52,56 +51,11 @@ pub fn app(
 /// The routes without the version middleware.
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
-        .route("/_ping", get(system::ping).head(system::ping))
-        .route("/version", get(system::version))
-        .route("/info", get(system::info))
-        .route("/events", get(system::events))
-        .route("/auth", post(system::auth))
-        .route("/networks/prune", post(system::networks_prune))
-        .route("/build/prune", post(system::build_prune))
-        .route("/containers/create", post(containers::create))
-        .route("/containers/json", get(containers::list))
-        .route("/containers/prune", post(containers::prune))
-        .route("/containers/{id}/json", get(containers::inspect))
-        .route("/containers/{id}/start", post(containers::start))
-        .route("/containers/{id}/stop", post(containers::stop))
-        .route("/containers/{id}/restart", post(containers::restart))
-        .route("/containers/{id}/kill", post(containers::kill))
-        .route("/containers/{id}/wait", post(containers::wait))
-        .route("/containers/{id}/pause", post(containers::pause))
-        .route("/containers/{id}/unpause", post(containers::unpause))
-        .route("/containers/{id}/rename", post(containers::rename))
-        .route("/containers/{id}/resize", post(containers::resize))
-        .route("/containers/{id}/attach", post(containers::attach))
-        .route("/containers/{id}/exec", post(containers::exec_create))
-        .route("/containers/{id}/logs", get(containers::logs))
-        .route("/containers/{id}/top", get(containers::top))
-        .route("/containers/{id}", delete(containers::remove))
-        .route("/containers/{id}/changes", get(container_fs::changes))
-        .route("/containers/{id}/export", get(container_fs::export))
-        .route(
-            "/containers/{id}/archive",
-            head(container_fs::archive_head)
-                .get(container_fs::archive_get)
-                .put(container_fs::archive_put),
-        )
-        .route("/commit", post(container_fs::commit))
-        .route("/system/df", get(container_fs::df))
-        .route("/exec/{id}/start", post(containers::exec_start))
-        .route("/exec/{id}/resize", post(containers::exec_resize))
-        .route("/exec/{id}/json", get(containers::exec_inspect))
-        .route("/images/json", get(images::list))
-        .route("/images/create", post(images::create))
-        .route("/images/load", post(images::load))
-        .route("/images/prune", post(images::prune))
-        .route("/images/get", get(images::save_many))
-        .route("/images/search", get(images::search))
-        .route(
-            "/images/{*rest}",
-            get(images::dispatch_get)
-                .post(images::dispatch_post)
-                .delete(images::delete),
-        )
+        .merge(containers::router())
+        .merge(exec::router())
+        .merge(container_fs::router())
+        .merge(images::router())
+        .merge(system::router())
         .merge(swarm::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .with_state(engine)

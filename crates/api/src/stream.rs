@@ -14,7 +14,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use muelle_types::image::{JsonMessage, ProgressDetail};
+use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
@@ -38,18 +39,16 @@ impl Sink {
     }
 
     /// Sends one JSON message (a line). Returns false once the client has gone.
-    pub fn json(&self, value: &Value) -> bool {
-        let mut line = value.to_string().into_bytes();
-        line.push(b'\n');
-        self.0.send(Chunk::Data(Bytes::from(line))).is_ok()
+    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> bool {
+        self.0.send(Chunk::Data(json_line(value))).is_ok()
     }
 
     /// `{"status": ..., "id": ...}` with an empty `progressDetail`, as Docker sends for
     /// per-layer steps.
     pub fn status(&self, status: &str, id: Option<&str>) -> bool {
         match id {
-            Some(id) => self.json(&json!({"status": status, "progressDetail": {}, "id": id})),
-            None => self.json(&json!({ "status": status })),
+            Some(id) => self.json(&JsonMessage::layer_status(status, id)),
+            None => self.json(&JsonMessage::status(status)),
         }
     }
 
@@ -75,13 +74,21 @@ pub enum Kind {
     Raw,
 }
 
-/// Docker's last message of a failed JSON stream.
-pub fn error_line(e: &ApiError) -> Bytes {
-    let mut line = json!({"errorDetail": {"message": e.message}, "error": e.message})
-        .to_string()
-        .into_bytes();
+/// A value as one line of a JSON stream.
+pub fn json_line<T: Serialize + ?Sized>(value: &T) -> Bytes {
+    // The API's shapes have string keys only, so they always serialize; should one ever
+    // fail, the line says so rather than the stream losing it.
+    let mut line = serde_json::to_vec(value).unwrap_or_else(|e| {
+        serde_json::to_vec(&JsonMessage::error(format!("unencodable message: {e}")))
+            .unwrap_or_default()
+    });
     line.push(b'\n');
     Bytes::from(line)
+}
+
+/// Docker's last message of a failed JSON stream.
+pub fn error_line(e: &ApiError) -> Bytes {
+    json_line(&JsonMessage::error(e.message.clone()))
 }
 
 /// The response for a stream: waits for the first chunk (see the module documentation).
@@ -260,13 +267,17 @@ pub fn progress_bar(current: u64, total: u64) -> String {
 }
 
 /// A progress message with byte counts.
-pub fn progress(status: &str, id: &str, current: u64, total: u64) -> Value {
-    json!({
-        "status": status,
-        "progressDetail": {"current": current, "total": total},
-        "progress": progress_bar(current, total),
-        "id": id,
-    })
+pub fn progress(status: &str, id: &str, current: u64, total: u64) -> JsonMessage {
+    JsonMessage {
+        status: Some(status.to_string()),
+        progress_detail: Some(ProgressDetail {
+            current: Some(current),
+            total: Some(total),
+        }),
+        progress: Some(progress_bar(current, total)),
+        id: Some(id.to_string()),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
@@ -314,7 +325,7 @@ mod tests {
         let text = String::from_utf8(body.to_vec()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
-        let last: Value = serde_json::from_str(lines[1]).unwrap();
+        let last: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(last["errorDetail"]["message"], "boom");
         assert_eq!(last["error"], "boom");
     }

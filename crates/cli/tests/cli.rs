@@ -4,8 +4,7 @@
 //! Only loopback: images come from the local busybox import, registries from 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../image/tests/common/mod.rs"]
-mod common;
+use muelle_test_support::registry as common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

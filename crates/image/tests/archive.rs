@@ -9,9 +9,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use muelle_image::distribution::{CredentialSource, RegistryOptions, RetryPolicy};
 use muelle_image::images::{
     write_tree_tar, ImageError, ImageService, ImportOptions, NoPullProgress, PushEvent,
     PushProgress,
@@ -20,43 +18,13 @@ use muelle_image::reference::Reference;
 use serde_json::Value;
 
 mod common;
-use common::{require_peer, skopeo, start_registry};
+use common::{options, require_peer, skopeo, start_registry};
 
-const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const BUSYBOX: &str = "docker.io/library/busybox:latest";
-
-fn options() -> RegistryOptions {
-    RegistryOptions {
-        insecure: true,
-        credentials: CredentialSource::Anonymous,
-        proxy_from_env: false,
-        retry: RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(5),
-        },
-        connect_timeout: Duration::from_secs(5),
-        ..RegistryOptions::default()
-    }
-}
-
-/// A service with the busybox image of scripts/busybox-image.sh loaded.
 fn with_busybox(tmp: &Path) -> ImageService {
-    let layout = tmp.join("layout");
-    let out = Command::new(format!("{WORKSPACE}/scripts/busybox-image.sh"))
-        .arg(&layout)
-        .output()
-        .expect("run busybox-image.sh");
-    assert!(
-        out.status.success(),
-        "scripts/busybox-image.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let svc = ImageService::open(tmp.join("root"), options()).expect("open");
-    svc.load_oci_layout(&layout, None).expect("load layout");
-    svc
+    common::with_busybox(tmp, options())
 }
+
+const BUSYBOX: &str = "docker.io/library/busybox:latest";
 
 #[test]
 fn save_load_round_trips_and_peers_read_both_formats_needs_dockerd_skopeo_umoci() {

@@ -6,14 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use muelle_image::distribution::{
-    CredentialSource, RegistryClient, RegistryOptions, RetryPolicy, MANIFEST_MEDIA_TYPES,
-};
+use muelle_image::distribution::{RegistryClient, MANIFEST_MEDIA_TYPES};
 use muelle_image::images::{ImageError, ImageService, PullEvent, PullProgress, Removed};
 use muelle_image::manifest::Platform;
 use muelle_image::reference::Reference;
@@ -22,38 +20,9 @@ use muelle_image::Digest;
 use serde_json::{json, Value};
 
 mod common;
-use common::{skopeo, start_registry};
+use common::{busybox_layout, options, skopeo, start_registry};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-fn options() -> RegistryOptions {
-    RegistryOptions {
-        insecure: true,
-        credentials: CredentialSource::Anonymous,
-        proxy_from_env: false,
-        retry: RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(5),
-        },
-        connect_timeout: Duration::from_secs(5),
-        ..RegistryOptions::default()
-    }
-}
-
-/// Builds the busybox layout of scripts/busybox-image.sh into `dir`.
-fn busybox_layout(dir: &Path) {
-    let out = Command::new(format!("{WORKSPACE}/scripts/busybox-image.sh"))
-        .arg(dir)
-        .output()
-        .expect("run busybox-image.sh");
-    assert!(
-        out.status.success(),
-        "scripts/busybox-image.sh failed (needs busybox-static, python3): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Unmounts on drop (also when a test fails).
 struct Mounted(PathBuf);

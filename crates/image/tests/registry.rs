@@ -29,18 +29,13 @@ const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 
 fn options() -> RegistryOptions {
+    let base = common::options();
     RegistryOptions {
-        insecure: true,
-        credentials: CredentialSource::Anonymous,
-        proxy_from_env: false,
         retry: RetryPolicy {
             max_attempts: 4,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(5),
+            ..base.retry
         },
-        connect_timeout: Duration::from_secs(5),
-        ..RegistryOptions::default()
+        ..base
     }
 }
 

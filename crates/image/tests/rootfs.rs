@@ -7,7 +7,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use muelle_image::distribution::{CredentialSource, RegistryOptions};
 use muelle_image::images::{
@@ -19,7 +18,7 @@ use muelle_image::reference::Reference;
 use muelle_image::snapshot;
 use muelle_image::unpack::UnpackError;
 
-const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+mod common;
 
 fn options() -> RegistryOptions {
     RegistryOptions {
@@ -121,23 +120,12 @@ fn raw_tar(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
 
 /// A service on overlayfs with the busybox image of scripts/busybox-image.sh loaded.
 fn busybox(tmp: &Path) -> ImageService {
-    let layout = tmp.join("layout");
-    let out = Command::new(format!("{WORKSPACE}/scripts/busybox-image.sh"))
-        .arg(&layout)
-        .output()
-        .expect("run busybox-image.sh");
-    assert!(
-        out.status.success(),
-        "scripts/busybox-image.sh failed (needs busybox-static, python3): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let svc = ImageService::open(tmp.join("root"), options()).expect("open");
+    let svc = common::with_busybox(tmp, options());
     assert_eq!(
         svc.snapshotter().name(),
         "overlayfs",
         "overlayfs cannot be mounted here (these tests need root and the overlay module)"
     );
-    svc.load_oci_layout(&layout, None).expect("load");
     svc
 }
 

@@ -11,7 +11,9 @@
 
 pub mod container;
 pub mod errdefs;
+pub mod image;
 pub mod serde_util;
+pub mod system;
 pub mod time;
 
 pub use errdefs::ErrorKind;

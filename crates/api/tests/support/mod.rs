@@ -11,8 +11,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-#[path = "../../../image/tests/common/mod.rs"]
-pub mod common;
+// Not every test binary that includes this module uses every helper.
+#[allow(unused_imports)]
+pub use muelle_test_support::{host::mounts_under, proc::now_secs, registry as common};
 
 pub const DOCKER: &str = "/usr/bin/docker";
 
@@ -396,7 +397,6 @@ pub fn busybox_tar() -> PathBuf {
             Path::new("/bin/busybox").exists() || Path::new("/usr/bin/busybox").exists(),
             "busybox-static is not installed (bash scripts/setup.sh installs it)"
         );
-        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         // Built once into Cargo's scratch directory for integration tests and reused (the
         // script is reproducible): nextest runs every test in its own process. Each build
         // goes to a private directory renamed into place, so concurrent tests never see a
@@ -411,13 +411,7 @@ pub fn busybox_tar() -> PathBuf {
         let layout = work.join("layout");
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).unwrap();
-        let st = Command::new("bash")
-            .arg(top.join("scripts/busybox-image.sh"))
-            .arg(&layout)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "scripts/busybox-image.sh failed");
+        muelle_test_support::fixtures::busybox_layout(&layout);
         let st = Command::new("tar")
             .arg("-C")
             .arg(&layout)
@@ -466,14 +460,6 @@ pub fn require_docker_py() {
          (bash scripts/peers.sh install): {}",
         String::from_utf8_lossy(&probe.stderr)
     );
-}
-
-/// Seconds since the epoch, as `docker events --since` takes them.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// The `muelle-shim` that muelled finds beside itself (target/debug). `cargo nextest run
@@ -559,32 +545,5 @@ pub fn kill_shims_and_unmount(d: &Daemon) {
 
 /// Pids of muelle-shim processes whose command line mentions `needle`.
 pub fn shims_under(needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("muelle-shim") && cmd.contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// Mount points under `root` (from /proc/self/mountinfo).
-pub fn mounts_under(root: &str) -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(root))
-        .map(str::to_string)
-        .collect()
+    muelle_test_support::host::processes_with("muelle-shim", needle)
 }

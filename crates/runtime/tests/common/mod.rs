@@ -3,243 +3,38 @@
 //! the container (and its cgroups) whatever the test outcome.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-/// Fails the test unless it runs as root: containers need it, and a test that cannot run
-/// must not pass.
-pub fn require_root() {
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "the runtime's end-to-end tests need root (namespaces, mounts, cgroups)"
-    );
-}
+// Not every test binary that includes this module uses every helper.
+#[allow(unused_imports)]
+pub use muelle_test_support::{
+    fixtures::shared_rootfs,
+    host::remove_cgroup,
+    proc::{
+        host_has_cap, require_root, status_code, status_field, unique, wait_for, wait_timeout, Out,
+    },
+};
 
 /// The runtime binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_muelle-runtime");
 
-/// The read-only busybox rootfs shared by all tests (world-readable, for user namespaces).
-const SHARED_ROOTFS: &str = "/var/tmp/muelle-test-rootfs-v1";
-
-/// Mount points that exist in the shared rootfs, so that read-only tests never create
-/// directories in it.
-const MOUNT_POINTS: &[&str] = &["mnt/a", "mnt/b", "mnt/rw", "mnt/ro", "mnt/out", "mnt/hooks"];
-
 /// Upper bound for any single runtime invocation.
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Builds the shared rootfs once (per machine; the first test process to get there wins the
-/// rename, the others throw their copy away).
-pub fn shared_rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let dst = PathBuf::from(SHARED_ROOTFS);
-        if dst.join("bin/busybox").is_file() {
-            return dst;
-        }
-        let tmp = PathBuf::from(format!("{SHARED_ROOTFS}.build.{}", unique()));
-        build_rootfs(&tmp);
-        if std::fs::rename(&tmp, &dst).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        assert!(dst.join("bin/busybox").is_file(), "shared rootfs missing");
-        dst
-    })
-}
-
-fn build_rootfs(dir: &Path) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/busybox-rootfs.sh");
-    let out = Command::new(&script)
-        .arg(dir)
-        .output()
-        .expect("run busybox-rootfs.sh");
-    assert!(
-        out.status.success(),
-        "busybox-rootfs.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for m in MOUNT_POINTS {
-        std::fs::create_dir_all(dir.join(m)).expect("mkdir mount point");
-    }
-    let st = Command::new("chmod")
-        .args(["-R", "go+rX"])
-        .arg(dir)
-        .status()
-        .expect("chmod");
-    assert!(st.success());
-}
-
-/// A string unique to this process and call.
-pub fn unique() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Output of one command.
-#[derive(Debug)]
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    pub fn ok(self) -> Out {
-        assert_eq!(self.code, 0, "command failed: {self:#?}");
-        self
-    }
-
-    pub fn fails(self) -> Out {
-        assert_ne!(self.code, 0, "command should have failed: {self:#?}");
-        self
-    }
-
-    /// Asserts that stderr contains every one of `words`.
-    pub fn stderr_has(&self, words: &[&str]) -> &Out {
-        for w in words {
-            assert!(
-                self.stderr.contains(w),
-                "stderr should contain {w:?}: {self:#?}"
-            );
-        }
-        self
-    }
-
-    pub fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-}
-
-fn status_code(st: std::process::ExitStatus) -> i32 {
-    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
-}
-
-fn reader(mut r: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let buf = Arc::new(Mutex::new(Vec::new()));
-    let b = buf.clone();
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        loop {
-            match r.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => b.lock().unwrap().extend_from_slice(&chunk[..n]),
-            }
-        }
-    });
-    buf
-}
-
-/// Runs a command with piped stdout/stderr and a timeout (the child is killed when it
+/// Runs a command with piped stdout/stderr and [`CMD_TIMEOUT`] (the child is killed when it
 /// expires, and the test fails).
-pub fn run_cmd(mut cmd: Command) -> Out {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let so = reader(child.stdout.take().expect("stdout"));
-    let se = reader(child.stderr.take().expect("stderr"));
-    let st = wait_timeout(&mut child, CMD_TIMEOUT)
-        .unwrap_or_else(|| panic!("command timed out after {CMD_TIMEOUT:?}: {cmd:?}"));
-    // Give the readers a moment to drain what is left in the pipes.
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while Arc::strong_count(&so) + Arc::strong_count(&se) > 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let take = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
-    Out {
-        code: status_code(st),
-        stdout: take(&so),
-        stderr: take(&se),
-    }
+pub fn run_cmd(cmd: Command) -> Out {
+    muelle_test_support::proc::run_cmd(cmd, CMD_TIMEOUT)
 }
 
-/// Waits for a child up to `limit`; kills it and returns None when the limit is reached.
-pub fn wait_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            return Some(st);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Polls `cond` every few milliseconds until it holds; panics with `what` after `limit`.
-pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The cgroup directories of container `id` (default cgroupsPath /muelle/<id>) that exist:
-/// one per v1 hierarchy (/sys/fs/cgroup/<controller>/muelle/<id>), or the one of a unified
-/// cgroup v2 host (/sys/fs/cgroup/muelle/<id>).
+/// The cgroup directories of container `id` (default cgroupsPath /muelle/<id>) that exist.
 pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let unified = Path::new("/sys/fs/cgroup/muelle").join(id);
-    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() && unified.is_dir() {
-        out.push(unified);
-    }
-    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
-        for e in rd.flatten() {
-            let d = e.path().join("muelle").join(id);
-            if d.is_dir() {
-                out.push(d);
-            }
-        }
-    }
-    out
-}
-
-/// Kills whatever is left in a cgroup directory and removes it (and its children).
-fn remove_cgroup(dir: &Path) {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.path().is_dir() {
-                remove_cgroup(&e.path());
-            }
-        }
-    }
-    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-    let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
-    for _ in 0..200 {
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            for p in procs.split_whitespace() {
-                if let Ok(pid) = p.parse::<i32>() {
-                    // SAFETY: kill(2) with a pid read from the cgroup; no memory is involved.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            }
-        }
-        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    muelle_test_support::host::cgroup_dirs("muelle", id)
 }
 
 /// One container: its bundle (config.json written on demand), its own state root and id.
@@ -569,26 +364,7 @@ impl Drop for Ctr {
     }
 }
 
-/// True if this process has the capability (bit number) in its effective set.
-pub fn host_has_cap(bit: u32) -> bool {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|m| m & (1 << bit) != 0)
-}
-
-/// The value of a `Key:` line of a /proc status-like text.
-pub fn status_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
-        .map(str::trim)
-}
-
 /// Is `path` a mount point in this (host) mount namespace?
 pub fn host_mounted(path: &Path) -> bool {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let p = path.to_string_lossy();
-    mi.lines()
-        .any(|l| l.split_whitespace().nth(4) == Some(p.as_ref()))
+    muelle_test_support::host::is_mounted(path)
 }

@@ -6,128 +6,28 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+// Not every test binary that includes this module uses every helper.
+#[allow(unused_imports)]
+pub use muelle_test_support::{
+    fixtures::shared_rootfs,
+    host::{is_mounted, remove_cgroup},
+    proc::{alive, unique, wait_for},
+};
+
 pub const SHIM: &str = env!("CARGO_BIN_EXE_muelle-shim");
 
-/// Shared with the runtime's tests: built once per machine by scripts/busybox-rootfs.sh.
-const SHARED_ROOTFS: &str = "/var/tmp/muelle-test-rootfs-v1";
 const CGROUP_PARENT: &str = "muelle-shim-test";
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
-pub fn shared_rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let dst = PathBuf::from(SHARED_ROOTFS);
-        if dst.join("bin/busybox").is_file() {
-            return dst;
-        }
-        let tmp = PathBuf::from(format!("{SHARED_ROOTFS}.build.{}", unique()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/busybox-rootfs.sh");
-        let out = Command::new(&script)
-            .arg(&tmp)
-            .output()
-            .expect("busybox-rootfs.sh");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        for m in ["mnt/a", "mnt/b", "mnt/rw", "mnt/ro", "mnt/out", "mnt/hooks"] {
-            std::fs::create_dir_all(tmp.join(m)).expect("mkdir");
-        }
-        let st = Command::new("chmod")
-            .args(["-R", "go+rX"])
-            .arg(&tmp)
-            .status()
-            .expect("chmod");
-        assert!(st.success());
-        if std::fs::rename(&tmp, &dst).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        assert!(dst.join("bin/busybox").is_file(), "shared rootfs missing");
-        dst
-    })
-}
-
-pub fn unique() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
-        for e in rd.flatten() {
-            let d = e.path().join(CGROUP_PARENT).join(id);
-            if d.is_dir() {
-                out.push(d);
-            }
-        }
-    }
-    out
-}
-
-fn remove_cgroup(dir: &Path) {
-    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-    for _ in 0..200 {
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            for p in procs.split_whitespace() {
-                if let Ok(pid) = p.parse::<i32>() {
-                    let _ = muelle_runtime::sys::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-pub fn is_mounted(path: &Path) -> bool {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let p = path.to_string_lossy();
-    mi.lines().any(|l| l.split(' ').nth(4) == Some(p.as_ref()))
-}
-
-pub fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            let st = s
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .chars()
-                .next();
-            st != Some('Z') && st != Some('X')
-        })
-        .unwrap_or(false)
+    muelle_test_support::host::cgroup_dirs(CGROUP_PARENT, id)
 }
 
 /// One container under a shim.

@@ -1,0 +1,128 @@
+//! `GET /system/df` (`docker system df`): the space images and containers take.
+
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use muelle_engine::containers::ContainerRecord;
+use muelle_engine::familiar;
+use muelle_image::ImageSummary;
+use muelle_types::container::{ContainerSummary, SummaryHostConfig};
+use serde_json::{json, Value};
+
+use super::Eng;
+use crate::blocking::blocking;
+use crate::containers::docker_state;
+use crate::error::{ApiError, ApiResult};
+use crate::request::Params;
+use crate::time::{unix_of, unix_secs};
+use crate::version::ApiVersion;
+
+const DF_TYPES: &[&str] = &["container", "image", "volume", "build-cache"];
+
+/// A container as `system df` lists it: `ps`'s summary with sizes, its command unquoted,
+/// no networks or mounts.
+fn df_container(rec: &ContainerRecord, sizes: (i64, i64)) -> ContainerSummary {
+    let mut command = vec![rec.path.clone()];
+    command.extend(rec.args.iter().cloned());
+    ContainerSummary {
+        id: rec.id.clone(),
+        names: vec![format!("/{}", rec.name)],
+        image: rec.config.image.clone(),
+        image_id: rec.image_id.clone(),
+        command: command.join(" "),
+        created: unix_of(&rec.created),
+        ports: Vec::new(),
+        size_rw: Some(sizes.0),
+        size_root_fs: Some(sizes.1),
+        labels: rec.config.labels.clone(),
+        state: docker_state(rec).status,
+        status: rec.status_text(SystemTime::now()),
+        host_config: SummaryHostConfig {
+            network_mode: rec.host_config.network_mode().to_string(),
+        },
+        network_settings: Default::default(),
+        mounts: Vec::new(),
+    }
+}
+
+fn df_image(image: &ImageSummary, containers: usize, version: ApiVersion) -> Value {
+    let labels = image
+        .config
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.clone())
+        .unwrap_or_default();
+    let created = unix_secs(muelle_engine::created(image));
+    let mut v = json!({
+        "Id": image.id.to_string(),
+        "ParentId": "",
+        "RepoTags": image.repo_tags.iter().map(|t| familiar(t)).collect::<Vec<_>>(),
+        "RepoDigests": image.repo_digests.iter().map(|t| familiar(t)).collect::<Vec<_>>(),
+        "Created": created,
+        "Size": image.size,
+        // Layers shared between images are not told apart yet: each image's size counts
+        // them, and nothing is reported shared (0, not Docker's "unknown" -1, which would
+        // make the CLI count an image in use as reclaimable).
+        "SharedSize": 0,
+        "Labels": labels,
+        "Containers": containers,
+    });
+    if version.before(1, 44) {
+        v["VirtualSize"] = json!(image.size);
+    }
+    v
+}
+
+pub async fn df(
+    State(engine): Eng,
+    Extension(version): Extension<ApiVersion>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let types: Vec<String> = params
+        .all("type")
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = types.iter().find(|t| !DF_TYPES.contains(&t.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "invalid type {bad:?}: must be one of {}",
+            DF_TYPES.join(", ")
+        )));
+    }
+    let want = move |t: &str| types.is_empty() || types.iter().any(|x| x == t);
+    let out = blocking(&engine, move |e| {
+        let records = e.containers().records();
+        let mut out = serde_json::Map::new();
+        if want("image") {
+            let images = e.images().list()?;
+            let mut layers_size: u64 = 0;
+            let mut list = Vec::new();
+            for image in &images {
+                layers_size += image.size;
+                let id = image.id.to_string();
+                let used = records.iter().filter(|r| r.image_id == id).count();
+                list.push(df_image(image, used, version));
+            }
+            out.insert("LayersSize".into(), json!(layers_size));
+            out.insert("Images".into(), Value::Array(list));
+        }
+        if want("container") {
+            let list: Vec<ContainerSummary> = records
+                .iter()
+                .map(|r| df_container(r, e.container_sizes(&r.id)))
+                .collect();
+            out.insert("Containers".into(), json!(list));
+        }
+        if want("volume") {
+            out.insert("Volumes".into(), json!([]));
+        }
+        if want("build-cache") {
+            out.insert("BuildCache".into(), json!([]));
+        }
+        Ok(Value::Object(out))
+    })
+    .await?;
+    Ok(Json(out))
+}

@@ -1,0 +1,50 @@
+//! `POST /containers/create`: Docker's `Config` with its `HostConfig` (and the
+//! `NetworkingConfig`, not used yet) in one body.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use muelle_engine::containers::CreateRequest;
+use muelle_types::container::{ContainerConfig, ContainerCreateResponse, HostConfig};
+use serde_json::Value;
+
+use super::Eng;
+use crate::error::{ApiError, ApiResult};
+use crate::request::{json_body, Params};
+
+pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResult<Response> {
+    let mut v: Value = json_body(&body, "container create")?;
+    let Some(obj) = v.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "container create: the body must be a JSON object",
+        ));
+    };
+    // Taken out so that `Config`'s kept unknown fields do not hold them.
+    let host_v = obj.remove("HostConfig").unwrap_or(Value::Null);
+    obj.remove("NetworkingConfig");
+    let config: ContainerConfig = json_body(
+        &serde_json::to_vec(&v).unwrap_or_default(),
+        "container create",
+    )?;
+    let host_config: HostConfig = if host_v.is_null() {
+        HostConfig::default()
+    } else {
+        json_body(
+            &serde_json::to_vec(&host_v).unwrap_or_default(),
+            "container create: HostConfig",
+        )?
+    };
+    let req = CreateRequest {
+        name: params.string("name").map(str::to_string),
+        config,
+        host_config,
+    };
+    let (id, warnings) = engine.create_container(req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ContainerCreateResponse { id, warnings }),
+    )
+        .into_response())
+}

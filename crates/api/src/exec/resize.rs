@@ -1,0 +1,24 @@
+//! `POST /exec/{id}/resize`: the exec's tty size.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{exec_error, Eng};
+use crate::containers::tty_size;
+use crate::error::ApiResult;
+use crate::request::Params;
+
+pub async fn resize(
+    State(engine): Eng,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let h = tty_size(&params, "h")?;
+    let w = tty_size(&params, "w")?;
+    engine
+        .exec_resize(&id, h, w)
+        .await
+        .map_err(|e| exec_error(&id, e))?;
+    Ok(StatusCode::OK.into_response())
+}

@@ -1,0 +1,73 @@
+//! The busybox fixtures every layer tests with, built from Debian's busybox-static by the
+//! project's scripts: a shared read-only rootfs (runtime and supervisor tests) and the OCI
+//! image layout (image and daemon tests).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::proc::unique;
+use crate::workspace;
+
+/// The read-only busybox rootfs shared by the runtime's and the supervisor's tests
+/// (world-readable, for user namespaces).
+const SHARED_ROOTFS: &str = "/var/tmp/muelle-test-rootfs-v1";
+
+/// Mount points that exist in the shared rootfs, so that read-only tests never create
+/// directories in it.
+const MOUNT_POINTS: &[&str] = &["mnt/a", "mnt/b", "mnt/rw", "mnt/ro", "mnt/out", "mnt/hooks"];
+
+/// Builds the shared rootfs once per machine (the first test process to get there wins the
+/// rename, the others throw their copy away).
+pub fn shared_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let dst = PathBuf::from(SHARED_ROOTFS);
+        if dst.join("bin/busybox").is_file() {
+            return dst;
+        }
+        let tmp = PathBuf::from(format!("{SHARED_ROOTFS}.build.{}", unique()));
+        build_rootfs(&tmp);
+        if std::fs::rename(&tmp, &dst).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        assert!(dst.join("bin/busybox").is_file(), "shared rootfs missing");
+        dst
+    })
+}
+
+fn build_rootfs(dir: &Path) {
+    let script = workspace().join("scripts/busybox-rootfs.sh");
+    let out = Command::new(&script)
+        .arg(dir)
+        .output()
+        .expect("run busybox-rootfs.sh");
+    assert!(
+        out.status.success(),
+        "busybox-rootfs.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for m in MOUNT_POINTS {
+        std::fs::create_dir_all(dir.join(m)).expect("mkdir mount point");
+    }
+    let st = Command::new("chmod")
+        .args(["-R", "go+rX"])
+        .arg(dir)
+        .status()
+        .expect("chmod");
+    assert!(st.success());
+}
+
+/// Builds the busybox OCI image layout of scripts/busybox-image.sh into `dir`.
+pub fn busybox_layout(dir: &Path) {
+    let out = Command::new("bash")
+        .arg(workspace().join("scripts/busybox-image.sh"))
+        .arg(dir)
+        .output()
+        .expect("run busybox-image.sh");
+    assert!(
+        out.status.success(),
+        "scripts/busybox-image.sh failed (needs busybox-static, python3): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,21 @@
+//! What the integration tests of several crates repeat, kept once: the shared busybox
+//! rootfs and image layout (`fixtures`), processes with timeouts and polling (`proc`),
+//! cgroup and mount clean-up after a failed test (`host`), and a real docker-registry with
+//! its ports (`registry`).
+//!
+//! A dev-dependency only: no crate's library or binary may depend on it. Its helpers panic
+//! on failure, as test code does: a fixture that cannot be built fails the test, never
+//! passes it.
+
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod fixtures;
+pub mod host;
+pub mod proc;
+pub mod registry;
+
+/// The workspace's top directory (scripts/ lives there).
+pub fn workspace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -1,0 +1,141 @@
+//! Docker's `HostConfig`: the fields the engine acts on (restart policy, logging, limits,
+//! security options...), the rest kept (`extra`) so that inspect echoes them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::serde_util::null_default;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub maximum_retry_count: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct LogConfig {
+    #[serde(default, rename = "Type")]
+    pub typ: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ulimit {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Soft")]
+    pub soft: u64,
+    #[serde(rename = "Hard")]
+    pub hard: u64,
+}
+
+/// Docker's `HostConfig`: the fields the engine acts on, the rest kept for inspect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    #[serde(default, deserialize_with = "null_default")]
+    pub binds: Vec<String>,
+    #[serde(default)]
+    pub network_mode: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub port_bindings: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    #[serde(default)]
+    pub auto_remove: bool,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cap_add: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cap_drop: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(default)]
+    pub log_config: LogConfig,
+    #[serde(default)]
+    pub memory: i64,
+    #[serde(default)]
+    pub nano_cpus: i64,
+    #[serde(default)]
+    pub cpu_shares: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tmpfs: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub extra_hosts: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub security_opt: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub mounts: Vec<Value>,
+    /// The OCI runtime's name (`--runtime`); the daemon's default when not asked for.
+    #[serde(default)]
+    pub runtime: String,
+    /// `--group-add`: more groups for the process, names resolved in the container's
+    /// /etc/group. `None` (shown as null, as dockerd shows it) when not given.
+    #[serde(default)]
+    pub group_add: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl HostConfig {
+    pub fn network_mode(&self) -> &str {
+        if self.network_mode.is_empty() {
+            "default"
+        } else {
+            &self.network_mode
+        }
+    }
+
+    /// What `--security-opt seccomp=...` asks for; the last one counts, as in dockerd. The
+    /// docker CLI sends a profile file's content, not its path.
+    pub fn seccomp(&self) -> SeccompOpt<'_> {
+        let mut choice = SeccompOpt::Default;
+        for o in &self.security_opt {
+            let Some(v) = o
+                .strip_prefix("seccomp=")
+                .or_else(|| o.strip_prefix("seccomp:"))
+            else {
+                continue;
+            };
+            choice = match v {
+                "unconfined" => SeccompOpt::Unconfined,
+                "builtin" | "" => SeccompOpt::Default,
+                profile => SeccompOpt::Profile(profile),
+            };
+        }
+        choice
+    }
+
+    pub fn no_new_privileges(&self) -> bool {
+        self.security_opt.iter().any(|o| {
+            o == "no-new-privileges"
+                || o == "no-new-privileges:true"
+                || o == "no-new-privileges=true"
+        })
+    }
+}
+
+/// A container's choice of seccomp filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeccompOpt<'a> {
+    /// Docker's default profile.
+    Default,
+    /// No filter.
+    Unconfined,
+    /// A profile in Docker's JSON format.
+    Profile(&'a str),
+}

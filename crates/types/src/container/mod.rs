@@ -1,0 +1,24 @@
+//! Docker's container shapes: what clients send to create one (`Config`, `HostConfig`), what
+//! inspect, `ps` and the other container and exec routes answer, in dockerd's field names
+//! and order with the explicit `null`s it sends.
+
+mod config;
+mod exec;
+mod host_config;
+mod inspect;
+mod mount;
+mod responses;
+mod state;
+mod summary;
+
+pub use config::ContainerConfig;
+pub use exec::{ExecConfig, ExecInspect, ExecProcessConfig, ExecStartConfig};
+pub use host_config::{HostConfig, LogConfig, RestartPolicy, SeccompOpt, Ulimit};
+pub use inspect::{ContainerInspect, EndpointSettings, GraphDriver, NetworkSettings};
+pub use mount::MountPoint;
+pub use responses::{
+    ContainerCreateResponse, ContainerPruneReport, FilesystemChange, IdResponse, TopResponse,
+    WaitError, WaitResponse,
+};
+pub use state::ContainerState;
+pub use summary::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
