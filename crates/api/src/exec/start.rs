@@ -7,7 +7,6 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use muelle_engine::containers::shim::frame_header;
 use muelle_engine::containers::ContainerError;
 use muelle_engine::{Engine, EngineError};
 use muelle_types::container::ExecStartConfig;
@@ -19,6 +18,7 @@ use crate::containers::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::request::json_body;
+use crate::stdcopy;
 use crate::stream::{self, Sink};
 
 pub async fn start(
@@ -115,7 +115,9 @@ fn exec_start_upgraded(
                 let mut io = TokioIo::new(client);
                 let text = format!("{message}\r\n");
                 if !tty {
-                    let _ = io.write_all(&frame_header(1, text.len())).await;
+                    let _ = io
+                        .write_all(&stdcopy::header(stdcopy::STDOUT, text.len()))
+                        .await;
                 }
                 let _ = io.write_all(text.as_bytes()).await;
                 let _ = io.shutdown().await;

@@ -26,7 +26,6 @@ use std::time::{Duration, SystemTime};
 use muelle_image::snapshot::MountSpec;
 use muelle_types::ErrorKind;
 use serde_json::Value;
-use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
 use crate::events::{Actor, Event, EventKind};
@@ -114,16 +113,16 @@ pub struct Progress {
 /// Where an attach connects.
 pub enum AttachTarget {
     /// The shim's stream, after its `ok`.
-    Live(UnixStream),
+    Live(shim::Stream),
     /// Connected when the container starts.
-    Pending(oneshot::Receiver<UnixStream>),
+    Pending(oneshot::Receiver<shim::Stream>),
 }
 
 struct PendingAttach {
     stdin: bool,
     stdout: bool,
     stderr: bool,
-    tx: oneshot::Sender<UnixStream>,
+    tx: oneshot::Sender<shim::Stream>,
 }
 
 /// An exec instance (`/containers/ID/exec` then `/exec/ID/start`).
@@ -993,7 +992,7 @@ impl Engine {
         let supervisor = shim::client(&bundle);
         for p in pending {
             if let Ok(s) = supervisor.attach(p.stdin, p.stdout, p.stderr).await {
-                let _ = p.tx.send(s.into_inner());
+                let _ = p.tx.send(s);
             }
         }
         // Learn the exit from a wait request opened before the process runs.
@@ -1565,7 +1564,7 @@ impl Engine {
                 .map_err(|e| {
                     ContainerError::Conflict(format!("cannot attach to {}: {e}", rec.id))
                 })?;
-            return Ok((AttachTarget::Live(s.into_inner()), rec));
+            return Ok((AttachTarget::Live(s), rec));
         }
         let (tx, rx) = oneshot::channel();
         lock(&ctr.pending).push(PendingAttach {
@@ -1898,7 +1897,7 @@ impl Engine {
     }
 
     /// Starts an exec: the shim stream after its `ok` line.
-    pub async fn exec_start(&self, id: &str) -> Result<(UnixStream, ExecRecord)> {
+    pub async fn exec_start(&self, id: &str) -> Result<(shim::Stream, ExecRecord)> {
         let e = self.exec_inspect(id)?;
         if e.started {
             return Err(ContainerError::Conflict(format!(
@@ -1953,7 +1952,6 @@ impl Engine {
                     message: format!("OCI runtime exec failed: {m}: unknown"),
                 }
             })?;
-        let s = s.into_inner();
         let pid = i64::from(pid);
         let e = {
             let mut execs = lock(&self.containers.execs);

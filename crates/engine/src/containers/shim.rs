@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 pub use muelle_supervisor::client::{Client, ClientError, Output, OutputReader, Stream, Waiter};
 pub use muelle_supervisor::protocol::{ExitRecord, Status};
-use tokio::io::AsyncReadExt;
 
 pub const SOCKET: &str = muelle_supervisor::client::SOCKET;
 
@@ -57,32 +56,6 @@ pub fn read_exit_file(path: &Path) -> Option<ExitRecord> {
     std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
-/// The stream id of the supervisor's last frame, carrying `{"exit_code":N}`. The API's
-/// pumps read frames themselves until they take [`Output`] values.
-pub const EXIT_FRAME: u8 = muelle_supervisor::frame::EXIT;
-
-/// Reads one frame: `None` at a clean end of stream.
-pub async fn read_frame<R: AsyncReadExt + Unpin>(
-    r: &mut R,
-) -> std::io::Result<Option<(u8, Vec<u8>)>> {
-    let mut head = [0u8; 8];
-    match r.read_exact(&mut head).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
-    let mut data = vec![0u8; len];
-    r.read_exact(&mut data).await?;
-    Ok(Some((head[0], data)))
-}
-
-/// Docker's stdcopy header for a payload.
-pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
-    let l = (len as u32).to_be_bytes();
-    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
 }
 
 /// A pty size as the supervisor takes it (the kernel's `winsize` holds 16 bits).
