@@ -19,6 +19,7 @@ pub mod error;
 pub mod exec;
 pub mod images;
 pub mod request;
+pub mod stdcopy;
 pub mod stream;
 pub mod swarm;
 pub mod system;

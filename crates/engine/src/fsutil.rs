@@ -2,42 +2,13 @@
 //! the old or the new content, never part), private directories, the leftovers of writes
 //! cut short, and the size of a tree.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Writes a file so that a reader (or a crash) sees the old or the new content, never part.
-pub(crate) fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    write_durable_mode(path, data, 0o600)
-}
-
-/// [`write_durable`] with another mode, for files a container's non-root users must read
-/// through a bind mount (/etc/hosts, /etc/resolv.conf, /etc/hostname: 0644 as Docker's).
-pub(crate) fn write_durable_mode(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("f")
-    ));
-    // 0600 by default: records hold the container's environment (passwords passed with -e)
-    // and its config; other host users must not read them (Docker's files are 0600 too).
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(data).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        // On a full disk a torn temporary file would only hold on to space.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
+// The shim writes its exit record the same way: one implementation, the supervisor's.
+pub(crate) use muelle_supervisor::durable::{write_durable, write_durable_mode};
 
 /// Removes what a write cut short by a crash or a full disk left in a directory:
-/// `write_durable`'s `.NAME.tmp` and the shim's `.exit.json.tmpPID`.
+/// `write_durable`'s `.NAME.tmp` (the shim's exit record is written the same way).
 pub(crate) fn remove_temporary_files(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;

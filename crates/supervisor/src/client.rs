@@ -299,11 +299,6 @@ impl Stream {
         let (r, w) = self.conn.into_split();
         (OutputReader { r }, w)
     }
-
-    /// The connection itself, framing included.
-    pub fn into_inner(self) -> UnixStream {
-        self.conn
-    }
 }
 
 /// The output half of a [`Stream`].

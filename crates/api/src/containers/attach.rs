@@ -8,15 +8,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use muelle_engine::containers::logs::{self, LogOptions};
-use muelle_engine::containers::shim::{frame_header, read_frame, EXIT_FRAME};
+use muelle_engine::containers::shim::{Output, OutputReader, Stream};
 use muelle_engine::containers::AttachTarget;
-use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::logs::{encode, stream_type};
 use super::Eng;
 use crate::error::{ApiError, ApiResult};
 use crate::request::Params;
+use crate::stdcopy;
 
 /// A tty dimension (`h`, `w`); absent is 0.
 pub(crate) fn tty_size(params: &Params, key: &str) -> ApiResult<u32> {
@@ -124,44 +124,37 @@ async fn pump_input<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     false
 }
 
-/// Copies the shim's frames to the client (raw payloads for a tty), stopping at the exit
-/// frame. Returns the exit code if the shim sent it.
+/// Copies the process's output to the client (stdcopy frames, raw payloads for a tty) until
+/// its end. Returns the exit code if the supervisor told it.
 pub(crate) async fn pump_output<W: AsyncWrite + Unpin>(
-    shim: &mut tokio::net::unix::OwnedReadHalf,
+    shim: &mut OutputReader,
     to: &mut W,
     tty: bool,
 ) -> Option<i64> {
     loop {
-        match read_frame(shim).await {
-            Ok(Some((EXIT_FRAME, data))) => {
-                return serde_json::from_slice::<Value>(&data)
-                    .ok()
-                    .and_then(|v| v.get("exit_code").and_then(Value::as_i64));
-            }
-            Ok(Some((stream, data))) => {
-                let ok = if tty {
-                    to.write_all(&data).await
-                } else {
-                    let mut b = Vec::with_capacity(data.len() + 8);
-                    b.extend_from_slice(&frame_header(stream, data.len()));
-                    b.extend_from_slice(&data);
-                    to.write_all(&b).await
-                };
-                if ok.is_err() {
-                    return None;
-                }
-                let _ = to.flush().await;
-            }
+        let (stream, data) = match shim.next().await {
+            Ok(Some(Output::Exit(code))) => return Some(i64::from(code)),
+            Ok(Some(Output::Stdout(data))) => (stdcopy::STDOUT, data),
+            Ok(Some(Output::Stderr(data))) => (stdcopy::STDERR, data),
             Ok(None) | Err(_) => return None,
+        };
+        let ok = if tty {
+            to.write_all(&data).await
+        } else {
+            to.write_all(&stdcopy::frame(stream, &data)).await
+        };
+        if ok.is_err() {
+            return None;
         }
+        let _ = to.flush().await;
     }
 }
 
-/// Joins a hijacked client connection and a shim stream until the output ends or the
+/// Joins a hijacked client connection and a process's stream until the output ends or the
 /// client detaches.
 pub(crate) async fn splice(
     io: TokioIo<hyper::upgrade::Upgraded>,
-    shim: tokio::net::UnixStream,
+    shim: Stream,
     tty: bool,
     keys: Vec<u8>,
     with_stdin: bool,

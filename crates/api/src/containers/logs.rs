@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use bytes::Bytes;
 use muelle_engine::containers::logs::{self, LogOptions};
-use muelle_engine::containers::shim::frame_header;
 
 use super::{docker_state, Eng};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Params;
+use crate::stdcopy;
 use crate::stream::{self, Sink};
 use crate::time::parse_until;
 
@@ -74,10 +74,7 @@ pub(super) fn encode(entry: &logs::Entry, tty: bool, timestamps: bool) -> Bytes 
     if tty {
         return Bytes::from(payload);
     }
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&frame_header(entry.stream, payload.len()));
-    out.extend_from_slice(&payload);
-    Bytes::from(out)
+    Bytes::from(stdcopy::frame(entry.stream, &payload))
 }
 
 /// The media type of a container's output: raw for a tty, stdcopy frames otherwise.

@@ -6,7 +6,8 @@ use axum::Json;
 use muelle_engine::containers::ExecRecord;
 use muelle_types::container::{ExecInspect, ExecProcessConfig};
 
-use super::{exec_error, Eng};
+use super::Eng;
+use crate::error::ApiError;
 use crate::error::ApiResult;
 
 fn exec_inspect(e: ExecRecord) -> ExecInspect {
@@ -38,7 +39,7 @@ fn exec_inspect(e: ExecRecord) -> ExecInspect {
 }
 
 pub async fn inspect(State(engine): Eng, Path(id): Path<String>) -> ApiResult<Response> {
-    let e = engine.exec_inspect(&id).map_err(|e| exec_error(&id, e))?;
+    let e = engine.exec_inspect(&id).map_err(ApiError::from)?;
     Ok(Json(exec_inspect(e)).into_response())
 }
 

@@ -4,8 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{exec_error, Eng};
+use super::Eng;
 use crate::containers::tty_size;
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::request::Params;
 
@@ -19,6 +20,6 @@ pub async fn resize(
     engine
         .exec_resize(&id, h, w)
         .await
-        .map_err(|e| exec_error(&id, e))?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::OK.into_response())
 }

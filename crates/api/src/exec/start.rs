@@ -7,18 +7,18 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use muelle_engine::containers::shim::frame_header;
 use muelle_engine::containers::ContainerError;
 use muelle_engine::{Engine, EngineError};
 use muelle_types::container::ExecStartConfig;
 use tokio::io::AsyncWriteExt;
 
-use super::{exec_error, Eng};
+use super::Eng;
 use crate::containers::{
     detach_keys, docker_state, pump_output, splice, stream_type, upgrade_response,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::request::json_body;
+use crate::stdcopy;
 use crate::stream::{self, Sink};
 
 pub async fn start(
@@ -37,10 +37,7 @@ pub async fn start(
     if !b.detach && req.headers().contains_key(header::UPGRADE) {
         return exec_start_upgraded(engine, id, b, req);
     }
-    let (shim, e) = engine
-        .exec_start(&id)
-        .await
-        .map_err(|x| exec_error(&id, x))?;
+    let (shim, e) = engine.exec_start(&id).await.map_err(ApiError::from)?;
     // The framing follows the start request's Tty, as in dockerd, not the exec's: docker-py
     // creates with `tty=True` and starts with `Tty: false`, then reads stdcopy frames.
     let tty = b.tty;
@@ -75,7 +72,7 @@ fn exec_start_upgraded(
     b: ExecStartConfig,
     mut req: Request,
 ) -> ApiResult<Response> {
-    let e = engine.exec_inspect(&id).map_err(|x| exec_error(&id, x))?;
+    let e = engine.exec_inspect(&id).map_err(ApiError::from)?;
     if e.started {
         return Err(ApiError::conflict(format!(
             "Error: Exec command {id} has already run"
@@ -115,7 +112,9 @@ fn exec_start_upgraded(
                 let mut io = TokioIo::new(client);
                 let text = format!("{message}\r\n");
                 if !tty {
-                    let _ = io.write_all(&frame_header(1, text.len())).await;
+                    let _ = io
+                        .write_all(&stdcopy::header(stdcopy::STDOUT, text.len()))
+                        .await;
                 }
                 let _ = io.write_all(text.as_bytes()).await;
                 let _ = io.shutdown().await;

@@ -2,8 +2,6 @@
 //! supervisor at once; one that comes before the start waits in the container's pending
 //! list, which the start connects before the process runs, so no output is lost.
 
-use serde_json::json;
-use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 
 use super::store::lock;
@@ -13,9 +11,9 @@ use crate::{Engine, Result};
 /// Where an attach connects.
 pub enum AttachTarget {
     /// The shim's stream, after its `ok`.
-    Live(UnixStream),
+    Live(shim::Stream),
     /// Connected when the container starts.
-    Pending(oneshot::Receiver<UnixStream>),
+    Pending(oneshot::Receiver<shim::Stream>),
 }
 
 /// An attach waiting for the start.
@@ -23,7 +21,7 @@ pub(super) struct PendingAttach {
     pub(super) stdin: bool,
     pub(super) stdout: bool,
     pub(super) stderr: bool,
-    pub(super) tx: oneshot::Sender<UnixStream>,
+    pub(super) tx: oneshot::Sender<shim::Stream>,
 }
 
 impl Engine {
@@ -39,8 +37,8 @@ impl Engine {
         let rec = ctr.record();
         let stdin = stdin && rec.config.open_stdin;
         if rec.state.running() {
-            let req = json!({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr});
-            let (s, _) = shim::open_stream(&self.containers.bundle(&rec.id), &req)
+            let s = shim::client(&self.containers.bundle(&rec.id))
+                .attach(stdin, stdout, stderr)
                 .await
                 .map_err(|e| {
                     ContainerError::Conflict(format!("cannot attach to {}: {e}", rec.id))
@@ -62,12 +60,12 @@ impl Engine {
         let ctr = self.containers.find(name_or_id)?;
         let rec = ctr.record();
         ensure_running(&rec)?;
-        shim::call(
-            &self.containers.bundle(&rec.id),
-            &json!({"op": "resize", "height": height, "width": width}),
-        )
-        .await
-        .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
+        let (height, width) = shim::pty_size(height, width)
+            .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
+        shim::client(&self.containers.bundle(&rec.id))
+            .resize(height, width)
+            .await
+            .map_err(|e| ContainerError::Internal(format!("resize: {e}")))?;
         Ok(())
     }
 }

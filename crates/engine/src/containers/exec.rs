@@ -5,14 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
-use tokio::net::UnixStream;
-
 use super::start::add_groups;
 use super::store::lock;
 use super::validate::merge_env;
 use super::{ensure_running, etc, internal, names, shim, spec, start_exit_code, ContainerError};
-use crate::{Engine, Result};
+use crate::{Engine, EngineError, Result};
 
 /// An exec instance (`/containers/ID/exec` then `/exec/ID/start`).
 #[derive(Debug, Clone)]
@@ -103,11 +100,11 @@ impl Engine {
     pub fn exec_inspect(&self, id: &str) -> Result<ExecRecord> {
         self.execs
             .get(id)
-            .ok_or_else(|| ContainerError::NotFound(format!("exec instance {id}")).into())
+            .ok_or_else(|| ContainerError::NoSuchExec(id.to_string()).into())
     }
 
     /// Starts an exec: the shim stream after its `ok` line.
-    pub async fn exec_start(&self, id: &str) -> Result<(UnixStream, ExecRecord)> {
+    pub async fn exec_start(&self, id: &str) -> Result<(shim::Stream, ExecRecord)> {
         let e = self.exec_inspect(id)?;
         if e.started {
             return Err(ContainerError::Conflict(format!(
@@ -115,58 +112,68 @@ impl Engine {
             ))
             .into());
         }
-        let rec = self.container(&e.container)?;
+        // The exec outlives a removed container in this store; it is then as gone as the
+        // container.
+        let rec = self.container(&e.container).map_err(|err| match err {
+            EngineError::Container(ContainerError::NotFound(_)) => {
+                ContainerError::NoSuchExec(id.to_string()).into()
+            }
+            other => other,
+        })?;
         ensure_running(&rec)?;
         let bundle = self.containers.bundle(&rec.id);
-        let spec: Value = std::fs::read(bundle.join("config.json"))
+        let spec: oci_spec::runtime::Spec = std::fs::read(bundle.join("config.json"))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| {
                 ContainerError::Internal("cannot read the container's config.json".into())
             })?;
-        let mut process = spec.get("process").cloned().unwrap_or_else(|| json!({}));
-        let base_env: Vec<String> = process
-            .get("env")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        process["env"] = json!(merge_env(&base_env, &e.env));
-        process["args"] = json!(e.cmd);
-        process["terminal"] = json!(e.tty);
+        let mut process = spec.process().clone().ok_or_else(|| {
+            ContainerError::Internal("the container's config.json has no process".into())
+        })?;
+        let base_env = process.env().clone().unwrap_or_default();
+        process
+            .set_env(Some(merge_env(&base_env, &e.env)))
+            .set_args(Some(e.cmd.clone()))
+            .set_terminal(Some(e.tty))
+            .set_console_size(None);
         if !e.working_dir.is_empty() {
-            process["cwd"] = json!(e.working_dir);
+            process.set_cwd(e.working_dir.clone().into());
         }
         if !e.user.is_empty() {
             let rootfs = self.rootfs_path(&rec.id);
             let mut u = etc::resolve_user(&rootfs, &e.user).map_err(ContainerError::Invalid)?;
             // As dockerd: an exec's own user keeps the container's `--group-add` groups.
             add_groups(&mut u, &rootfs, &rec.host_config).map_err(ContainerError::Invalid)?;
-            process["user"] =
-                json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
+            let mut user = oci_spec::runtime::User::default();
+            user.set_uid(u.uid)
+                .set_gid(u.gid)
+                .set_additional_gids(Some(u.additional_gids));
+            process.set_user(user);
         }
         if e.privileged {
-            let caps = spec::capabilities(true, &[], &[]);
-            process["capabilities"] =
-                json!({"bounding": caps, "effective": caps, "permitted": caps});
+            let caps = spec::process_capabilities(&spec::capabilities(true, &[], &[]))
+                .map_err(|e| ContainerError::Internal(e.to_string()))?;
+            process.set_capabilities(Some(caps));
         }
-        if let Some(o) = process.as_object_mut() {
-            o.remove("consoleSize");
-        }
-        let req = json!({"op": "exec", "process": process, "tty": e.tty, "stdin": e.attach_stdin});
-        let (s, reply) =
-            shim::open_stream(&bundle, &req)
-                .await
-                .map_err(|m| ContainerError::Start {
+        let (pid, s) = shim::client(&bundle)
+            .exec(process, e.tty, e.attach_stdin)
+            .await
+            .map_err(|m| {
+                let m = m.to_string();
+                ContainerError::Start {
                     exit_code: start_exit_code(&m),
                     message: format!("OCI runtime exec failed: {m}: unknown"),
-                })?;
-        let pid = reply.get("pid").and_then(Value::as_i64).unwrap_or(0);
+                }
+            })?;
+        let pid = i64::from(pid);
         let Some(e) = self.execs.update(id, |x| {
             x.started = true;
             x.running = true;
             x.pid = pid;
             x.clone()
         }) else {
-            return Err(ContainerError::NotFound(format!("exec instance {id}")).into());
+            return Err(ContainerError::NoSuchExec(id.to_string()).into());
         };
         self.container_event(&rec, &format!("exec_start: {}", e.cmd.join(" ")), &[]);
         Ok((s, e))
@@ -192,12 +199,14 @@ impl Engine {
 
     pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<()> {
         let e = self.exec_inspect(id)?;
-        shim::call(
-            &self.containers.bundle(&e.container),
-            &json!({"op": "exec-resize", "pid": e.pid, "height": height, "width": width}),
-        )
-        .await
-        .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
+        let (height, width) = shim::pty_size(height, width)
+            .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
+        let pid = i32::try_from(e.pid)
+            .map_err(|_| ContainerError::Conflict(format!("resize exec {id}: no process")))?;
+        shim::client(&self.containers.bundle(&e.container))
+            .exec_resize(pid, height, width)
+            .await
+            .map_err(|m| ContainerError::Conflict(format!("resize exec {id}: {m}")))?;
         Ok(())
     }
 

@@ -78,6 +78,8 @@ const EXIT_FILE: &str = "exit.json";
 pub enum ContainerError {
     #[error("No such container: {0}")]
     NotFound(String),
+    #[error("No such exec instance: {0}")]
+    NoSuchExec(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -96,7 +98,7 @@ pub enum ContainerError {
 impl ContainerError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ContainerError::NotFound(_) => ErrorKind::NotFound,
+            ContainerError::NotFound(_) | ContainerError::NoSuchExec(_) => ErrorKind::NotFound,
             ContainerError::Conflict(_) => ErrorKind::Conflict,
             ContainerError::Invalid(_) => ErrorKind::InvalidParameter,
             ContainerError::NotModified(_) => ErrorKind::NotModified,

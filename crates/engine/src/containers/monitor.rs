@@ -2,12 +2,8 @@
 //! (or from its exit record when it is gone), recorded, announced (`die`), and followed by
 //! what the container asked for: `--rm`, or a restart of its policy after the back-off.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
-
-use serde_json::Value;
-use tokio::net::UnixStream;
 
 use super::restart::{self, Cause, Decision, Facts};
 use super::runtime_ops::RuntimeOp;
@@ -16,42 +12,27 @@ use crate::Engine;
 
 impl Engine {
     /// Waits for the shim to report the exit (or finds the exit file when the shim is gone).
-    pub(super) async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<UnixStream>) {
+    pub(super) async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<shim::Waiter>) {
         let mut reply = None;
-        if let Some(mut w) = waiter {
-            reply = shim::read_line(&mut w).await.ok();
+        if let Some(w) = waiter {
+            reply = w.exit().await.ok();
         }
         if reply.is_none() {
             // The shim went away without answering, or we reconnect late: its exit file
             // has the answer; in the bundle (exec root) when the data root had no room.
-            let read = |p: PathBuf| {
-                std::fs::read(p)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            };
-            reply = read(self.containers.data_dir(&ctr.id).join(EXIT_FILE))
-                .or_else(|| read(self.containers.bundle(&ctr.id).join(EXIT_FILE)));
+            reply = shim::read_exit_file(&self.containers.data_dir(&ctr.id).join(EXIT_FILE))
+                .or_else(|| shim::read_exit_file(&self.containers.bundle(&ctr.id).join(EXIT_FILE)));
         }
         self.on_exit(&ctr, reply).await;
     }
 
-    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<Value>) {
+    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<shim::ExitRecord>) {
         let t0 = std::time::Instant::now();
-        let code = reply
-            .as_ref()
-            .and_then(|r| r.get("exit_code"))
-            .and_then(Value::as_i64)
-            .unwrap_or(255);
-        let oom = reply
-            .as_ref()
-            .and_then(|r| r.get("oom_killed"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let code = reply.as_ref().map_or(255, |r| i64::from(r.exit_code));
+        let oom = reply.as_ref().is_some_and(|r| r.oom_killed);
         let finished = reply
             .as_ref()
-            .and_then(|r| r.get("finished_at"))
-            .and_then(Value::as_str)
-            .map(String::from)
+            .map(|r| r.finished_at.clone())
             .unwrap_or_else(now);
         let rootfs = self.rootfs_path(&ctr.id);
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);

@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
 use super::restart::{self, Cause, Decision, Facts};
 use super::runtime_ops::{RuntimeOp, SIGKILL};
 use super::{container_key, now, shim, Containers};
@@ -20,15 +18,16 @@ impl Engine {
         for ctr in self.containers.all() {
             let rec = ctr.record();
             let bundle = self.containers.bundle(&rec.id);
-            let status = shim::call(&bundle, &json!({"op": "status"})).await;
+            let supervisor = shim::client(&bundle);
+            let status = supervisor.status().await;
             match status {
                 Ok(v) => {
-                    let pid = v.get("pid").and_then(Value::as_i64).unwrap_or(0);
-                    let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await.ok();
+                    let pid = i64::from(v.pid);
+                    let waiter = supervisor.wait().await.ok();
                     if !rec.state.running() {
                         // Killed mid-start: the shim made the container but was never told
                         // to start it. Nobody can attach to it now; end it.
-                        let started = v.get("running").and_then(Value::as_bool).unwrap_or(false);
+                        let started = v.running;
                         if !started {
                             let _ = self.signal(&rec.id, SIGKILL, true);
                         }

@@ -1,17 +1,14 @@
-//! The daemon's side of the supervisor protocol (crates/supervisor/PROTOCOL.md): starting a
-//! `muelle-shim`, and requests on its socket.
+//! The daemon's side of its supervisors (crates/supervisor/PROTOCOL.md): where the
+//! `muelle-shim` binary is, starting one per container, and the typed client of a
+//! container's shim from `muelle_supervisor::client`, so that nothing in the engine builds a
+//! request line or reads a reply field by name.
 
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use serde::Deserialize;
-use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+pub use muelle_supervisor::client::{Client, ClientError, Output, OutputReader, Stream, Waiter};
+pub use muelle_supervisor::protocol::{ExitRecord, Status};
 
-pub const SOCKET: &str = "shim.sock";
+pub const SOCKET: &str = muelle_supervisor::client::SOCKET;
 
 /// Where the `muelle-shim` binary is: `$MUELLE_SHIM`, beside the daemon's own binary, or
 /// on `PATH`.
@@ -40,150 +37,31 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-#[derive(Debug, Deserialize)]
-struct Ready {
-    pid: Option<i64>,
-    error: Option<String>,
+/// The shim of the container whose state directory (bundle) is `dir`.
+pub fn client(dir: &Path) -> Client {
+    Client::new(dir)
 }
 
 /// Starts a shim with `args` and waits for its ready line. `Ok(pid)` of the container's
-/// init, or the shim's error text.
+/// init, or the shim's error text (the runtime's wording, mapped to Docker's exit codes).
 pub async fn spawn(args: &[String], log: &Path) -> Result<i64, String> {
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(log)
-        .map_err(|e| format!("open {}: {e}", log.display()))?;
-    let mut child = tokio::process::Command::new(binary())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
-        // Its own process group: a ^C meant for whoever started the daemon must not reach
-        // the containers' supervisors.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("start {}: {e}", binary().display()))?;
-    let mut out = child
-        .stdout
-        .take()
-        .ok_or_else(|| "shim stdout not captured".to_string())?;
-    // One line, not EOF: the container's init is forked from the supervisor and holds a
-    // copy of the pipe until it execs at start.
-    let mut line = Vec::new();
-    let read = async {
-        let mut b = [0u8; 1];
-        loop {
-            match out.read(&mut b).await {
-                Ok(0) => return Ok(()),
-                Ok(_) if b[0] == b'\n' => return Ok(()),
-                Ok(_) => line.push(b[0]),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    .await;
-    // The first process exits as soon as it has forked the supervisor proper.
-    let _ = child.wait().await;
-    read.map_err(|e| format!("read the supervisor's ready line: {e}"))?;
-    let text = String::from_utf8_lossy(&line);
-    let text = text.trim();
-    if text.is_empty() {
-        let detail = std::fs::read_to_string(log).unwrap_or_default();
-        let last = detail.lines().last().unwrap_or("no output").to_string();
-        return Err(format!("the supervisor exited without reporting: {last}"));
-    }
-    let ready: Ready = serde_json::from_str(text)
-        .map_err(|e| format!("bad ready line from the supervisor {text:?}: {e}"))?;
-    match (ready.pid, ready.error) {
-        (_, Some(e)) => Err(e),
-        (Some(pid), None) => Ok(pid),
-        (None, None) => Err(format!("bad ready line from the supervisor: {text}")),
-    }
+    muelle_supervisor::client::spawn(&binary(), args, log)
+        .await
+        .map(|ready| i64::from(ready.pid))
+        .map_err(|e| e.to_string())
 }
 
-/// Connects to the shim of a container's state directory and sends one request line.
-pub async fn connect(dir: &Path, request: &Value) -> std::io::Result<UnixStream> {
-    let path = dir.join(SOCKET);
-    let mut s = if path.as_os_str().len() < 100 {
-        UnixStream::connect(&path).await?
-    } else {
-        // A sockaddr_un holds at most 107 bytes: reach a deeper socket through a descriptor
-        // of its directory, as the supervisor binds it.
-        let d = std::fs::File::open(dir)?;
-        UnixStream::connect(format!("/proc/self/fd/{}/{SOCKET}", d.as_raw_fd())).await?
-    };
-    let mut line = request.to_string().into_bytes();
-    line.push(b'\n');
-    s.write_all(&line).await?;
-    Ok(s)
+/// The exit record a shim left in `path`, if it is there and whole.
+pub fn read_exit_file(path: &Path) -> Option<ExitRecord> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-/// Reads one reply line byte by byte (what follows it belongs to a stream).
-pub async fn read_line(s: &mut UnixStream) -> std::io::Result<Value> {
-    let mut buf = Vec::with_capacity(64);
-    loop {
-        let mut b = [0u8; 1];
-        let n = s.read(&mut b).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the supervisor closed the connection",
-            ));
-        }
-        if b[0] == b'\n' {
-            break;
-        }
-        buf.push(b[0]);
-        if buf.len() > 1 << 20 {
-            return Err(std::io::Error::other("reply line too long"));
-        }
+/// A pty size as the supervisor takes it (the kernel's `winsize` holds 16 bits).
+pub fn pty_size(height: u32, width: u32) -> Result<(u16, u16), String> {
+    match (u16::try_from(height), u16::try_from(width)) {
+        (Ok(h), Ok(w)) => Ok((h, w)),
+        _ => Err(format!("size {height}x{width} out of range")),
     }
-    serde_json::from_slice(&buf).map_err(|e| std::io::Error::other(format!("bad reply: {e}")))
-}
-
-/// One request, one reply; an `{"error"}` reply becomes `Err`.
-pub async fn call(dir: &Path, request: &Value) -> Result<Value, String> {
-    let mut s = connect(dir, request).await.map_err(|e| e.to_string())?;
-    let v = read_line(&mut s).await.map_err(|e| e.to_string())?;
-    match v.get("error").and_then(Value::as_str) {
-        Some(e) => Err(e.to_string()),
-        None => Ok(v),
-    }
-}
-
-/// Opens a stream request (attach, exec): the connection after its `ok` line.
-pub async fn open_stream(dir: &Path, request: &Value) -> Result<(UnixStream, Value), String> {
-    let mut s = connect(dir, request).await.map_err(|e| e.to_string())?;
-    let v = read_line(&mut s).await.map_err(|e| e.to_string())?;
-    match v.get("error").and_then(Value::as_str) {
-        Some(e) => Err(e.to_string()),
-        None => Ok((s, v)),
-    }
-}
-
-/// The stream id of the supervisor's last frame, carrying `{"exit_code":N}`.
-pub const EXIT_FRAME: u8 = 255;
-
-/// Reads one frame: `None` at a clean end of stream.
-pub async fn read_frame<R: AsyncReadExt + Unpin>(
-    r: &mut R,
-) -> std::io::Result<Option<(u8, Vec<u8>)>> {
-    let mut head = [0u8; 8];
-    match r.read_exact(&mut head).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
-    let mut data = vec![0u8; len];
-    r.read_exact(&mut data).await?;
-    Ok(Some((head[0], data)))
-}
-
-/// Docker's stdcopy header for a payload.
-pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
-    let l = (len as u32).to_be_bytes();
-    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
 }

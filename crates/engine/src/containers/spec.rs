@@ -1,11 +1,18 @@
 //! The OCI runtime spec of a container: Docker's defaults (namespaces, capabilities, mounts,
 //! masked paths, device rules, a seccomp profile) plus what the container's config asks for.
-//! Built as JSON, because the supervisor hands `config.json` to the runtime as any OCI
-//! runtime would read it.
+//! Built as `oci_spec` types, the ones the runtime reads `config.json` into; every field is
+//! set here, since those types' `Default`s are another runtime's defaults, not Docker's.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    Capabilities, Capability, Linux, LinuxCapabilities, LinuxCpu, LinuxDevice, LinuxDeviceCgroup,
+    LinuxDeviceType, LinuxMemory, LinuxNamespace, LinuxNamespaceType, LinuxPids, LinuxResources,
+    LinuxSeccomp, Mount, PosixRlimitBuilder, PosixRlimitType, Process, Root, Spec, User,
+};
+use serde::de::IntoDeserializer;
+use serde::Deserialize;
 
 use super::model::{ContainerRecord, MountPoint};
 use super::seccomp::{self, SeccompError};
@@ -112,9 +119,83 @@ pub struct SpecInput<'a> {
     pub init_binary: Option<String>,
 }
 
-/// Fails only on the seccomp profile (a bad `--security-opt seccomp=<json>`, or a kernel
-/// version the default profile cannot read).
-pub fn build(input: &SpecInput<'_>) -> Result<Value, SeccompError> {
+/// What can make a container's spec impossible to build.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// A bad `--security-opt seccomp=<json>`, or a kernel version the default profile
+    /// cannot read.
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    /// A name the runtime spec has no value for (a ulimit, a capability).
+    #[error("{what} {name:?}: {reason}")]
+    Name {
+        what: &'static str,
+        name: String,
+        reason: String,
+    },
+}
+
+impl SpecError {
+    pub fn kind(&self) -> muelle_types::ErrorKind {
+        muelle_types::ErrorKind::InvalidParameter
+    }
+}
+
+/// A value of one of the runtime spec's string enums (capabilities, rlimit types) from its
+/// spelling in `config.json`.
+fn spec_enum<T: for<'de> Deserialize<'de>>(what: &'static str, name: &str) -> Result<T, SpecError> {
+    T::deserialize(name.into_deserializer()).map_err(|e: serde::de::value::Error| SpecError::Name {
+        what,
+        name: name.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// The runtime spec's capability set of a capability list.
+pub fn capability_set(caps: &[String]) -> Result<Capabilities, SpecError> {
+    caps.iter()
+        .map(|c| spec_enum::<Capability>("capability", c))
+        .collect::<Result<HashSet<_>, _>>()
+}
+
+/// `process.capabilities` as Docker sets them: bounding, effective and permitted alike.
+pub fn process_capabilities(caps: &[String]) -> Result<LinuxCapabilities, SpecError> {
+    let set = capability_set(caps)?;
+    let mut c = LinuxCapabilities::default();
+    c.set_bounding(Some(set.clone()))
+        .set_effective(Some(set.clone()))
+        .set_permitted(Some(set))
+        .set_inheritable(None)
+        .set_ambient(None);
+    Ok(c)
+}
+
+fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(destination.into())
+        .set_typ(Some(typ.into()))
+        .set_source(Some(source.into()))
+        .set_options(Some(options.iter().map(|o| o.to_string()).collect()));
+    m
+}
+
+fn namespace(typ: LinuxNamespaceType) -> LinuxNamespace {
+    let mut n = LinuxNamespace::default();
+    n.set_typ(typ);
+    n
+}
+
+/// The container's seccomp filter in the runtime spec's types. The filter is already in
+/// the runtime spec's JSON shape (`seccomp` keeps it so, as moby does), so the conversion
+/// is through that shape, field for field.
+fn seccomp_filter(filter: &seccomp::LinuxSeccomp) -> Result<LinuxSeccomp, SpecError> {
+    let value = serde_json::to_value(filter).map_err(SeccompError::Encode)?;
+    serde_json::from_value(value).map_err(|e| SpecError::Seccomp(SeccompError::Encode(e)))
+}
+
+/// Fails on the seccomp profile (a bad `--security-opt seccomp=<json>`, or a kernel
+/// version the default profile cannot read), or on a name the runtime spec does not know.
+pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
     let r = input.record;
     let hc = &r.host_config;
     let privileged = hc.privileged;
@@ -123,116 +204,155 @@ pub fn build(input: &SpecInput<'_>) -> Result<Value, SeccompError> {
     let mut mounts = default_mounts(privileged);
     if let (true, Some(init)) = (hc.init.unwrap_or(false), &input.init_binary) {
         args.splice(0..0, ["/sbin/docker-init".to_string(), "--".to_string()]);
-        mounts.push(
-            json!({"destination": "/sbin/docker-init", "type": "bind", "source": init,
-            "options": ["rbind", "ro", "rprivate"]}),
-        );
+        mounts.push(mount(
+            "/sbin/docker-init",
+            "bind",
+            init,
+            &["rbind", "ro", "rprivate"],
+        ));
     }
     for (dest, src) in &input.etc_files {
-        mounts.push(json!({"destination": dest, "type": "bind", "source": src,
-            "options": ["rbind", "rprivate"]}));
+        mounts.push(mount(dest, "bind", src, &["rbind", "rprivate"]));
     }
     for m in &r.mounts {
         mounts.push(user_mount(m));
     }
     for (dest, opts) in &hc.tmpfs {
-        let mut o = vec![
-            "nosuid".to_string(),
-            "nodev".to_string(),
-            "noexec".to_string(),
-        ];
-        o.extend(opts.split(',').filter(|s| !s.is_empty()).map(String::from));
-        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+        let mut o = vec!["nosuid", "nodev", "noexec"];
+        o.extend(opts.split(',').filter(|s| !s.is_empty()));
+        mounts.push(mount(dest, "tmpfs", "tmpfs", &o));
     }
     let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
+        namespace(LinuxNamespaceType::Pid),
+        namespace(LinuxNamespaceType::Ipc),
+        namespace(LinuxNamespaceType::Uts),
+        namespace(LinuxNamespaceType::Mount),
     ];
     if hc.network_mode() != "host" {
-        namespaces.push(json!({"type": "network"}));
+        namespaces.push(namespace(LinuxNamespaceType::Network));
     }
-    let mut resources = json!({
-        "devices": device_rules(privileged),
-    });
+    let mut resources = LinuxResources::default();
+    resources.set_devices(Some(device_rules(privileged)));
     if hc.memory > 0 {
-        resources["memory"] = json!({"limit": hc.memory});
+        let mut m = LinuxMemory::default();
+        m.set_limit(Some(hc.memory));
+        resources.set_memory(Some(m));
     }
-    if hc.nano_cpus > 0 {
-        let period: u64 = 100_000;
-        resources["cpu"] =
-            json!({"quota": hc.nano_cpus as u64 * period / 1_000_000_000, "period": period});
-    }
-    if hc.cpu_shares > 0 {
-        let cpu = resources
-            .as_object_mut()
-            .and_then(|o| o.get("cpu").cloned())
-            .unwrap_or_else(|| json!({}));
-        let mut cpu = cpu;
-        cpu["shares"] = json!(hc.cpu_shares);
-        resources["cpu"] = cpu;
+    if hc.nano_cpus > 0 || hc.cpu_shares > 0 {
+        let mut cpu = LinuxCpu::default();
+        if hc.nano_cpus > 0 {
+            let period: u64 = 100_000;
+            let quota = hc.nano_cpus as u64 * period / 1_000_000_000;
+            cpu.set_quota(Some(i64::try_from(quota).unwrap_or(i64::MAX)))
+                .set_period(Some(period));
+        }
+        if hc.cpu_shares > 0 {
+            cpu.set_shares(Some(hc.cpu_shares as u64));
+        }
+        resources.set_cpu(Some(cpu));
     }
     if let Some(p) = hc.pids_limit.filter(|p| *p > 0) {
-        resources["pids"] = json!({"limit": p});
+        let mut pids = LinuxPids::default();
+        pids.set_limit(p);
+        resources.set_pids(Some(pids));
     }
-    let mut linux = json!({
-        "namespaces": namespaces,
-        "resources": resources,
-        "cgroupsPath": input.cgroups_path,
-    });
-    if privileged {
+    let mut linux = Linux::default();
+    linux
+        .set_namespaces(Some(namespaces))
+        .set_resources(Some(resources))
+        .set_cgroups_path(Some(input.cgroups_path.clone().into()))
+        .set_uid_mappings(None)
+        .set_gid_mappings(None)
+        .set_net_devices(None)
+        .set_rootfs_propagation(None)
+        .set_mount_label(None)
+        .set_intel_rdt(None)
+        .set_memory_policy(None)
+        .set_personality(None)
+        .set_time_offsets(None)
         // Docker gives a privileged container the host's device nodes, not only access.
-        linux["devices"] = json!(host_devices(Path::new("/dev")));
-    }
+        .set_devices(privileged.then(|| host_devices(Path::new("/dev"))))
+        .set_sysctl(None)
+        .set_masked_paths(None)
+        .set_readonly_paths(None)
+        .set_seccomp(None);
     if hc.network_mode() != "host" && !hc.network_mode().starts_with("container:") {
         // Docker's defaults for a network namespace of the container's own: ping without
         // CAP_NET_RAW and any port without CAP_NET_BIND_SERVICE; both only reach the
         // container's own namespace.
-        linux["sysctl"] = json!({
-            "net.ipv4.ip_unprivileged_port_start": "0",
-            "net.ipv4.ping_group_range": "0 2147483647",
-        });
+        linux.set_sysctl(Some(HashMap::from([
+            ("net.ipv4.ip_unprivileged_port_start".into(), "0".into()),
+            ("net.ipv4.ping_group_range".into(), "0 2147483647".into()),
+        ])));
     }
     if !privileged {
-        linux["maskedPaths"] = json!(MASKED_PATHS);
-        linux["readonlyPaths"] = json!(READONLY_PATHS);
+        let strings = |l: &[&str]| l.iter().map(|p| p.to_string()).collect();
+        linux
+            .set_masked_paths(Some(strings(MASKED_PATHS)))
+            .set_readonly_paths(Some(strings(READONLY_PATHS)));
         if let Some(filter) = seccomp::for_container(hc, &caps)? {
-            linux["seccomp"] = serde_json::to_value(filter).map_err(SeccompError::Encode)?;
+            linux.set_seccomp(Some(seccomp_filter(&filter)?));
         }
     }
     let mut rlimits = Vec::new();
     for u in &hc.ulimits {
-        rlimits.push(
-            json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()),
-            "soft": u.soft, "hard": u.hard}),
+        let typ = format!("RLIMIT_{}", u.name.to_ascii_uppercase());
+        let limit = PosixRlimitBuilder::default()
+            .typ(spec_enum::<PosixRlimitType>("ulimit", &typ)?)
+            .soft(u.soft)
+            .hard(u.hard)
+            .build()
+            .map_err(|e| SpecError::Name {
+                what: "ulimit",
+                name: u.name.clone(),
+                reason: e.to_string(),
+            })?;
+        rlimits.push(limit);
+    }
+    let mut user = User::default();
+    user.set_uid(input.uid)
+        .set_gid(input.gid)
+        .set_additional_gids(
+            (!input.additional_gids.is_empty()).then(|| input.additional_gids.clone()),
         );
-    }
-    let mut process = json!({
-        "terminal": r.config.tty,
-        "user": {"uid": input.uid, "gid": input.gid},
-        "args": args,
-        "env": input.env,
-        "cwd": input.cwd,
-        "capabilities": {
-            "bounding": caps, "effective": caps, "permitted": caps,
-        },
-        "noNewPrivileges": hc.no_new_privileges(),
-    });
-    if !input.additional_gids.is_empty() {
-        process["user"]["additionalGids"] = json!(input.additional_gids);
-    }
-    if !rlimits.is_empty() {
-        process["rlimits"] = json!(rlimits);
-    }
-    Ok(json!({
-        "ociVersion": "1.1.0",
-        "process": process,
-        "root": {"path": "rootfs", "readonly": hc.readonly_rootfs},
-        "hostname": r.config.hostname,
-        "mounts": mounts,
-        "linux": linux,
-    }))
+    let mut process = Process::default();
+    process
+        .set_terminal(Some(r.config.tty))
+        .set_console_size(None)
+        .set_user(user)
+        .set_args(Some(args))
+        .set_command_line(None)
+        .set_env(Some(input.env.clone()))
+        .set_cwd(input.cwd.clone().into())
+        .set_capabilities(Some(process_capabilities(&caps)?))
+        .set_rlimits((!rlimits.is_empty()).then_some(rlimits))
+        .set_no_new_privileges(Some(hc.no_new_privileges()))
+        .set_apparmor_profile(None)
+        .set_oom_score_adj(None)
+        .set_selinux_label(None)
+        .set_io_priority(None)
+        .set_scheduler(None)
+        .set_exec_cpu_affinity(None);
+    let mut root = Root::default();
+    root.set_path("rootfs".into())
+        .set_readonly(Some(hc.readonly_rootfs));
+    let mut spec = Spec::default();
+    spec.set_version("1.1.0".into())
+        .set_process(Some(process))
+        .set_root(Some(root))
+        .set_hostname(Some(r.config.hostname.clone()))
+        .set_domainname(None)
+        .set_mounts(Some(mounts))
+        .set_annotations(None)
+        .set_hooks(None)
+        .set_linux(Some(linux))
+        .set_solaris(None)
+        .set_windows(None)
+        .set_vm(None)
+        .set_zos(None)
+        .set_uid_mappings(None)
+        .set_gid_mappings(None);
+    Ok(spec)
 }
 
 /// A capability name as clients write it (`net_admin`, `CAP_NET_ADMIN`, `all`) in the
@@ -282,43 +402,68 @@ pub fn check_caps(list: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn default_mounts(privileged: bool) -> Vec<Value> {
-    let sys_opts = if privileged {
-        json!(["nosuid", "noexec", "nodev", "rw"])
-    } else {
-        json!(["nosuid", "noexec", "nodev", "ro"])
-    };
+fn default_mounts(privileged: bool) -> Vec<Mount> {
+    let rw = if privileged { "rw" } else { "ro" };
     vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc",
-            "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", rw]),
         // As in Docker's default spec: the container's own cgroups, read-only unless
         // privileged (the runtime mounts only the container's subtree).
-        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-            "options": ["nosuid", "noexec", "nodev", if privileged { "rw" } else { "ro" }]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-            "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", rw],
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        ),
     ]
 }
 
-fn user_mount(m: &MountPoint) -> Value {
-    let mut options = vec!["rbind".to_string()];
-    options.push(if m.rw { "rw" } else { "ro" }.to_string());
-    options.push(format!("r{}", m.propagation_or_default()));
-    json!({"destination": m.destination, "type": "bind", "source": m.source, "options": options})
+fn user_mount(m: &MountPoint) -> Mount {
+    let propagation = format!("r{}", m.propagation_or_default());
+    mount(
+        &m.destination,
+        "bind",
+        &m.source,
+        &["rbind", if m.rw { "rw" } else { "ro" }, &propagation],
+    )
 }
 
 /// The host's device nodes under `dir`, as `linux.devices` entries (runc's HostDevices, which
 /// Docker uses for `--privileged`): character and block devices, recursively, except in the
 /// directories that are mounts of their own in a container (pts, shm, mqueue), the fd links
 /// and udev's and LXC's private directories; /dev/console is the container's own.
-pub fn host_devices(dir: &Path) -> Vec<Value> {
+pub fn host_devices(dir: &Path) -> Vec<LinuxDevice> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -343,9 +488,9 @@ pub fn host_devices(dir: &Path) -> Vec<Value> {
             continue;
         }
         let typ = if ft.is_char_device() {
-            "c"
+            LinuxDeviceType::C
         } else if ft.is_block_device() {
-            "b"
+            LinuxDeviceType::B
         } else {
             continue;
         };
@@ -355,48 +500,204 @@ pub fn host_devices(dir: &Path) -> Vec<Value> {
         let rdev = md.rdev();
         let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
         let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-        out.push(json!({
-            "path": path, "type": typ, "major": major, "minor": minor,
-            "fileMode": md.mode() & 0o7777, "uid": md.uid(), "gid": md.gid(),
-        }));
+        let mut d = LinuxDevice::default();
+        d.set_path(path)
+            .set_typ(typ)
+            .set_major(major as i64)
+            .set_minor(minor as i64)
+            .set_file_mode(Some(md.mode() & 0o7777))
+            .set_uid(Some(md.uid()))
+            .set_gid(Some(md.gid()));
+        out.push(d);
     }
     out
 }
 
-fn device_rules(privileged: bool) -> Value {
+fn device_rule(
+    allow: bool,
+    typ: Option<LinuxDeviceType>,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: &str,
+) -> LinuxDeviceCgroup {
+    let mut r = LinuxDeviceCgroup::default();
+    r.set_allow(allow)
+        .set_typ(typ)
+        .set_major(major)
+        .set_minor(minor)
+        .set_access(Some(access.into()));
+    r
+}
+
+fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
     if privileged {
-        return json!([{"allow": true, "access": "rwm"}]);
+        return vec![device_rule(true, None, None, None, "rwm")];
     }
-    let rule = |t: &str, major: i64, minor: Option<i64>, access: &str| {
-        let mut v = json!({"allow": true, "type": t, "major": major, "access": access});
-        if let Some(m) = minor {
-            v["minor"] = json!(m);
-        }
-        v
-    };
-    json!([
-        {"allow": false, "access": "rwm"},
+    let c = Some(LinuxDeviceType::C);
+    let rule = |major: i64, minor: Option<i64>| device_rule(true, c, Some(major), minor, "rwm");
+    vec![
+        device_rule(false, None, None, None, "rwm"),
         // mknod of any device node (using one still needs its own rule), as runc allows.
-        {"allow": true, "type": "c", "access": "m"},
-        {"allow": true, "type": "b", "access": "m"},
-        rule("c", 1, Some(3), "rwm"),   // null
-        rule("c", 1, Some(5), "rwm"),   // zero
-        rule("c", 1, Some(7), "rwm"),   // full
-        rule("c", 1, Some(8), "rwm"),   // random
-        rule("c", 1, Some(9), "rwm"),   // urandom
-        rule("c", 5, Some(0), "rwm"),   // tty
-        rule("c", 5, Some(1), "rwm"),   // console
-        rule("c", 5, Some(2), "rwm"),   // ptmx
-        rule("c", 136, None, "rwm"),    // pts
-        rule("c", 10, Some(200), "rwm"), // tun, as runc allows it under Docker
-        // fuse stays denied as in Docker's default spec: a FUSE mount needs
-        // CAP_SYS_ADMIN anyway, and /dev/fuse is only given with --device.
-    ])
+        device_rule(true, c, None, None, "m"),
+        device_rule(true, Some(LinuxDeviceType::B), None, None, "m"),
+        rule(1, Some(3)), // null
+        rule(1, Some(5)), // zero
+        rule(1, Some(7)), // full
+        rule(1, Some(8)), // random
+        rule(1, Some(9)), // urandom
+        rule(5, Some(0)), // tty
+        rule(5, Some(1)), // console
+        rule(5, Some(2)), // ptmx
+        rule(136, None),  // pts
+        rule(10, Some(200)), // tun, as runc allows it under Docker
+                          // fuse stays denied as in Docker's default spec: a FUSE mount needs
+                          // CAP_SYS_ADMIN anyway, and /dev/fuse is only given with --device.
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::containers::model::State;
+    use muelle_types::container::{ContainerConfig, HostConfig};
+
+    fn record(host_config: HostConfig) -> ContainerRecord {
+        ContainerRecord {
+            id: "c".into(),
+            name: "n".into(),
+            created: String::new(),
+            image_id: String::new(),
+            path: "sh".into(),
+            args: Vec::new(),
+            config: ContainerConfig {
+                hostname: "h".into(),
+                ..ContainerConfig::default()
+            },
+            host_config,
+            mounts: Vec::new(),
+            state: State::created(),
+            restart_count: 0,
+            stopped_by_user: false,
+            driver: String::new(),
+            log_path: String::new(),
+            hosts_path: String::new(),
+            hostname_path: String::new(),
+            resolv_conf_path: String::new(),
+        }
+    }
+
+    fn config_json(hc: HostConfig) -> serde_json::Value {
+        let r = record(hc);
+        let input = SpecInput {
+            record: &r,
+            uid: 0,
+            gid: 0,
+            additional_gids: Vec::new(),
+            env: vec!["PATH=/bin".into()],
+            args: vec!["sh".into()],
+            cwd: "/".into(),
+            etc_files: Vec::new(),
+            cgroups_path: "/muelle/c".into(),
+            init_binary: None,
+        };
+        let spec = build(&input).map_err(|e| e.to_string());
+        serde_json::to_value(spec.unwrap()).unwrap()
+    }
+
+    /// The runtime spec types' own defaults (another runtime's) must not leak into a
+    /// container: only what Docker's spec has.
+    #[test]
+    fn config_json_has_dockers_fields_only() {
+        let v = config_json(HostConfig::default());
+        assert_eq!(v["ociVersion"], "1.1.0");
+        let top: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            top,
+            [
+                "hostname",
+                "linux",
+                "mounts",
+                "ociVersion",
+                "process",
+                "root"
+            ]
+        );
+        let p = &v["process"];
+        let keys: Vec<&str> = p.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "args",
+                "capabilities",
+                "cwd",
+                "env",
+                "noNewPrivileges",
+                "terminal",
+                "user"
+            ]
+        );
+        let caps = p["capabilities"].as_object().unwrap();
+        assert_eq!(
+            caps.keys().collect::<Vec<_>>(),
+            ["bounding", "effective", "permitted"]
+        );
+        assert_eq!(
+            caps["bounding"].as_array().unwrap().len(),
+            DEFAULT_CAPS.len()
+        );
+        assert_eq!(p["user"], serde_json::json!({"uid": 0, "gid": 0}));
+        let l = &v["linux"];
+        let keys: Vec<&str> = l.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "cgroupsPath",
+                "maskedPaths",
+                "namespaces",
+                "readonlyPaths",
+                "resources",
+                "seccomp",
+                "sysctl"
+            ]
+        );
+        assert_eq!(
+            l["resources"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["devices"]
+        );
+        assert_eq!(
+            v["root"],
+            serde_json::json!({"path": "rootfs", "readonly": false})
+        );
+    }
+
+    #[test]
+    fn unknown_ulimit_is_refused() {
+        let r = record(HostConfig {
+            ulimits: vec![muelle_types::container::Ulimit {
+                name: "bogus".into(),
+                soft: 1,
+                hard: 1,
+            }],
+            ..HostConfig::default()
+        });
+        let input = SpecInput {
+            record: &r,
+            uid: 0,
+            gid: 0,
+            additional_gids: Vec::new(),
+            env: Vec::new(),
+            args: vec!["sh".into()],
+            cwd: "/".into(),
+            etc_files: Vec::new(),
+            cgroups_path: "/muelle/c".into(),
+            init_binary: None,
+        };
+        assert!(build(&input).is_err_and(|e| e.to_string().contains("RLIMIT_BOGUS")));
+    }
 
     #[test]
     fn caps_add_drop_and_all() {
@@ -414,15 +715,15 @@ mod tests {
         let devs = host_devices(Path::new("/dev"));
         let null = devs
             .iter()
-            .find(|d| d["path"] == "/dev/null")
+            .find(|d| d.path() == Path::new("/dev/null"))
             .expect("/dev/null");
         assert_eq!(
-            (&null["type"], &null["major"], &null["minor"]),
-            (&json!("c"), &json!(1), &json!(3))
+            (null.typ(), null.major(), null.minor()),
+            (LinuxDeviceType::C, 1, 3)
         );
-        assert_eq!(null["fileMode"], json!(0o666));
+        assert_eq!(null.file_mode(), Some(0o666));
         for d in &devs {
-            let p = d["path"].as_str().unwrap();
+            let p = d.path().to_str().unwrap();
             assert!(
                 !p.starts_with("/dev/pts/") && !p.starts_with("/dev/shm/") && p != "/dev/console",
                 "{p}"

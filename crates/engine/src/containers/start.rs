@@ -6,8 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::runtime_ops::{RuntimeOp, SIGKILL};
 use super::store::lock;
 use super::validate::parse_size;
@@ -143,8 +141,9 @@ impl Engine {
         // Clients that attached before start get the stream from the first byte.
         connect_pending(ctr, &bundle).await;
         // Learn the exit from a wait request opened before the process runs.
-        let waiter = shim::connect(&bundle, &json!({"op": "wait"})).await;
-        if let Err(e) = shim::call(&bundle, &json!({"op": "start"})).await {
+        let supervisor = shim::client(&bundle);
+        let waiter = supervisor.wait().await;
+        if let Err(e) = supervisor.start().await.map_err(|e| e.to_string()) {
             if let Ok(w) = waiter {
                 drop(w);
             }
@@ -306,9 +305,9 @@ impl Engine {
 /// byte. One whose supervisor request fails is dropped: its client sees the stream end.
 async fn connect_pending(ctr: &Ctr, bundle: &Path) {
     let pending = std::mem::take(&mut *lock(&ctr.pending));
+    let supervisor = shim::client(bundle);
     for p in pending {
-        let req = json!({"op": "attach", "stdin": p.stdin, "stdout": p.stdout, "stderr": p.stderr});
-        if let Ok((s, _)) = shim::open_stream(bundle, &req).await {
+        if let Ok(s) = supervisor.attach(p.stdin, p.stdout, p.stderr).await {
             let _ = p.tx.send(s);
         }
     }
