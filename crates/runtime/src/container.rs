@@ -806,7 +806,34 @@ impl Container {
         }
         parent.send(&Msg::Go).map_err(|e| fail(e, inter))?;
         let mut child_pid = 0;
+        // The exec child is visible in the container's pid namespace before it execs, and
+        // the container's root may SIGSTOP it. Waiting on it without end would hang the
+        // caller (a shim: every stream of the container, whose output then backs up into
+        // the container). It is woken while the runtime waits, and given up on after
+        // EXEC_SETUP_LIMIT.
+        let deadline = std::time::Instant::now() + EXEC_SETUP_LIMIT;
         loop {
+            if !parent.wait_readable(EXEC_WAKE_EVERY)? {
+                for p in [inter, child_pid] {
+                    if p > 0 {
+                        let _ = sys::kill(p, libc::SIGCONT);
+                    }
+                }
+                if std::time::Instant::now() >= deadline {
+                    if child_pid > 0 {
+                        let _ = sys::kill(child_pid, libc::SIGKILL);
+                        let _ = sys::waitpid(child_pid, 0);
+                    }
+                    return Err(fail(
+                        RuntimeError::Child(format!(
+                            "the exec process was not set up within {} s",
+                            EXEC_SETUP_LIMIT.as_secs()
+                        )),
+                        inter,
+                    ));
+                }
+                continue;
+            }
             match parent.recv()? {
                 Some(Msg::Pid { pid }) => {
                     child_pid = pid;
@@ -856,6 +883,11 @@ impl Container {
         }
     }
 }
+
+/// How long `exec` waits for its child to be set up and exec the process.
+const EXEC_SETUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a waiting `exec` continues its children, in case the container stopped them.
+const EXEC_WAKE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 struct InitSetup<'a> {
     spec: &'a Spec,

@@ -78,6 +78,24 @@ impl Channel {
         Ok(self.recv_with_fds()?.map(|(m, _)| m))
     }
 
+    /// Waits up to `limit` for a message (or the peer's end) to be readable; false when the
+    /// time ran out first.
+    pub fn wait_readable(&self, limit: std::time::Duration) -> Result<bool> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let timeout = Timespec {
+            tv_sec: limit.as_secs() as i64,
+            tv_nsec: i64::from(limit.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+        loop {
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(n) => return Ok(n > 0),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(RuntimeError::sys("poll the sync socket", e)),
+            }
+        }
+    }
+
     /// Receives one message and any descriptors sent with it.
     pub fn recv_with_fds(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>> {
         let mut buf = vec![0u8; 64 * 1024];

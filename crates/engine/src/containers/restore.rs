@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use super::restart::{self, Cause, Decision, Facts};
 use super::runtime_ops::{RuntimeOp, SIGKILL};
-use super::{container_key, now, shim, Containers};
+use super::{container_key, now, shim, Containers, Ctr};
 use crate::Engine;
+
+/// How long the daemon start waits for the exit of a container it killed.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Engine {
     /// Finds the supervisors of running containers again after a daemon restart, and
@@ -26,10 +29,13 @@ impl Engine {
                     let waiter = supervisor.wait().await.ok();
                     if !rec.state.running() {
                         // Killed mid-start: the shim made the container but was never told
-                        // to start it. Nobody can attach to it now; end it.
-                        let started = v.running;
-                        if !started {
+                        // to start it. Nobody can attach to it now; end it, and settle its
+                        // exit before the daemon answers anyone: a client must not see it
+                        // running (and exec into it) in between.
+                        if !v.running {
                             let _ = self.signal(&rec.id, SIGKILL, true);
+                            self.settle_unstarted(ctr, pid, waiter).await;
+                            continue;
                         }
                         ctr.update(|r| {
                             let started = if r.state.has_started() {
@@ -67,6 +73,25 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// Records the end of a container whose start a crash cut short, as an exit of a
+    /// started container (`die`, `--rm`, its restart policy), waiting for it up to
+    /// [`SETTLE_LIMIT`]; after that the exit is recorded whenever it comes.
+    async fn settle_unstarted(
+        self: &Arc<Self>,
+        ctr: Arc<Ctr>,
+        pid: i64,
+        waiter: Option<shim::Waiter>,
+    ) {
+        ctr.update(|r| r.state.set_running(pid, now()));
+        ctr.progress.send_modify(|p| p.running = true);
+        let engine = self.clone();
+        let id = ctr.id.clone();
+        let settled = tokio::spawn(async move { engine.monitor(ctr, waiter).await });
+        if tokio::time::timeout(SETTLE_LIMIT, settled).await.is_err() {
+            tracing::warn!(container = %id, "the exit of a container killed at daemon start is late");
         }
     }
 

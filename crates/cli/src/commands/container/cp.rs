@@ -359,7 +359,7 @@ mod tests {
         b.append(&h, data).unwrap();
     }
 
-    /// issue #9 item 14: a daemon (or a container through it) plants a symlink and then
+    /// A daemon (or a container through it) plants a symlink and then
     /// writes through it. Nothing may land outside the destination, whatever the rename.
     #[test]
     fn extract_does_not_follow_planted_symlinks_out() {

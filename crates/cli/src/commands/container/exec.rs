@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 
 use anyhow::{bail, Result};
 use hyper::Method;
-use serde_json::{json, Value};
+use muelle_types::container::{ExecConfig, ExecStartConfig};
+use serde_json::Value;
 
 use super::calls::inspect;
 use crate::client::{bytes, read_json};
@@ -69,40 +70,38 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
             }
         })
         .collect();
-    let mut cfg = json!({
-        "AttachStdin": a.interactive && !a.detach,
-        "AttachStdout": !a.detach,
-        "AttachStderr": !a.detach,
-        "Tty": a.tty,
-        "Privileged": a.privileged,
-        "Cmd": cmd,
-        "Env": env,
-    });
-    if let Some(u) = &a.user {
-        cfg["User"] = Value::from(u.as_str());
-    }
-    if let Some(w) = &a.workdir {
-        cfg["WorkingDir"] = Value::from(w.as_str());
-    }
     // The daemon detaches on these keys too, so they go in the exec's config.
     let detach_keys = crate::config::detach_keys(&ctx.config_dir, a.detach_keys.as_deref());
-    if let Some(k) = &detach_keys {
-        cfg["DetachKeys"] = Value::from(k.as_str());
-    }
+    let cfg = ExecConfig {
+        attach_stdin: a.interactive && !a.detach,
+        attach_stdout: !a.detach,
+        attach_stderr: !a.detach,
+        detach_keys: detach_keys.clone(),
+        tty: a.tty,
+        env: Some(env),
+        cmd: Some(cmd.to_vec()),
+        privileged: a.privileged,
+        user: a.user.clone(),
+        working_dir: a.workdir.clone(),
+    };
+    let cfg = serde_json::to_string(&cfg)?;
     let ct = [("content-type", "application/json".to_owned())];
     let res = client
         .request(
             Method::POST,
             &format!("/containers/{id}/exec"),
             &ct,
-            bytes(cfg.to_string()),
+            bytes(cfg),
         )
         .await?;
     let created: Value = read_json(res).await?;
     let Some(exec_id) = created["Id"].as_str().map(str::to_owned) else {
         bail!("the daemon's answer has no exec Id");
     };
-    let start = json!({"Detach": a.detach, "Tty": a.tty}).to_string();
+    let start = serde_json::to_string(&ExecStartConfig {
+        detach: a.detach,
+        tty: a.tty,
+    })?;
     if a.detach {
         let res = client
             .request(
