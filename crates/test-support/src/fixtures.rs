@@ -1,6 +1,6 @@
 //! The busybox fixtures every layer tests with, built from Debian's busybox-static by the
 //! project's scripts: a shared read-only rootfs (runtime and supervisor tests) and the OCI
-//! image layout (image and daemon tests).
+//! image layout and its archive (image, daemon and CLI tests).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,4 +70,46 @@ pub fn busybox_layout(dir: &Path) {
         "scripts/busybox-image.sh failed (needs busybox-static, python3): {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The busybox image as an OCI-archive tar (scripts/busybox-image.sh's layout, tarred), built
+/// once into `scratch` (a test binary's `CARGO_TARGET_TMPDIR`) and reused by every later test
+/// process: nextest runs each test in its own, and the script is reproducible. The first
+/// call of a process fixes `scratch` for the rest of it.
+pub fn busybox_oci_tar(scratch: &Path) -> PathBuf {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        assert!(
+            Path::new("/bin/busybox").exists() || Path::new("/usr/bin/busybox").exists(),
+            "busybox-static is not installed (bash scripts/setup.sh installs it)"
+        );
+        let dir = scratch.join("muelle-busybox-oci");
+        let tar = dir.join("busybox-oci.tar");
+        if tar.exists() {
+            return tar;
+        }
+        // Built in a private directory renamed into place: concurrent test processes never
+        // see a half-written tar.
+        let work = scratch.join(format!("muelle-busybox-oci.{}", unique()));
+        let layout = work.join("layout");
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).expect("mkdir the build directory");
+        busybox_layout(&layout);
+        let st = Command::new("tar")
+            .arg("-C")
+            .arg(&layout)
+            .arg("-cf")
+            .arg(work.join("busybox-oci.tar"))
+            .arg(".")
+            .status()
+            .expect("run tar");
+        assert!(st.success(), "tar of the busybox layout failed");
+        if std::fs::rename(&work, &dir).is_err() {
+            // Another test process got there first.
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        assert!(tar.exists(), "no {}", tar.display());
+        tar
+    })
+    .clone()
 }

@@ -13,13 +13,13 @@ pub(crate) fn check_images(d: &Daemon) {
     // test owns (and busybox, which nobody removes).
     for r in ["busybox", name.as_str()] {
         // "2 minutes ago" may tick between the two runs; everything else must match.
-        let (m, k) = both(d, &["images", "--format", "json", r]);
+        let (m, k) = both_ok(d, &["images", "--format", "json", r]);
         assert_eq!(
             json_lines(&m, &["CreatedSince"]),
             json_lines(&k, &["CreatedSince"])
         );
         assert_eq!(m.lines().count(), 1, "{m}");
-        let (m, k) = both(
+        let (m, k) = both_ok(
             d,
             &[
                 "images",
@@ -35,11 +35,11 @@ pub(crate) fn check_images(d: &Daemon) {
             json_lines(&k, &["CreatedSince"])
         );
         let table = "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.Size}}\\t{{.CreatedAt}}";
-        let (m, k) = both(d, &["images", "--format", table, r]);
+        let (m, k) = both_ok(d, &["images", "--format", table, r]);
         assert_eq!(m, k);
-        let (m, k) = both(d, &["images", "-q", "--no-trunc", r]);
+        let (m, k) = both_ok(d, &["images", "-q", "--no-trunc", r]);
         assert_eq!(m, k);
-        let (m, k) = both(d, &["image", "ls", "-a", r]);
+        let (m, k) = both_ok(d, &["image", "ls", "-a", r]);
         let cut = |s: &str| -> Vec<String> {
             s.lines()
                 .map(|l| l.split("   ").take(3).collect())
@@ -48,7 +48,7 @@ pub(crate) fn check_images(d: &Daemon) {
         assert_eq!(cut(&m), cut(&k));
         assert_eq!(m.lines().count(), 2, "{m}");
     }
-    let (m, k) = both(
+    let (m, k) = both_ok(
         d,
         &[
             "images",
@@ -60,7 +60,7 @@ pub(crate) fn check_images(d: &Daemon) {
     );
     assert_eq!(m, k);
     assert_eq!(m.trim(), format!("{name}:1"));
-    let (m, k) = both(
+    let (m, k) = both_ok(
         d,
         &[
             "images",
@@ -106,7 +106,7 @@ pub(crate) fn check_inspect(d: &Daemon) {
     // On the shared dockerd, an image nobody else touches; a private muelled's busybox.
     let own = shared(d).then(|| own_image(d));
     let image = own.as_ref().map_or("busybox:latest", |u| u.name.as_str());
-    let (m, k) = both(d, &["image", "inspect", image]);
+    let (m, k) = both_ok(d, &["image", "inspect", image]);
     if m != k
         && known_muelled_gap(
             d,
@@ -125,17 +125,17 @@ pub(crate) fn check_inspect(d: &Daemon) {
         assert_eq!(m, k, "image inspect differs");
     }
     let f = "{{.Id}} {{.Config.Cmd}} {{.Os}}/{{.Architecture}} {{.Size}} {{range .RepoTags}}<{{.}}>{{end}} {{index .RepoTags 0}}";
-    let (m, k) = both(d, &["image", "inspect", "-f", f, image]);
+    let (m, k) = both_ok(d, &["image", "inspect", "-f", f, image]);
     assert_eq!(m, k);
     assert!(m.trim_end().ends_with(&format!("<{image}> {image}")), "{m}");
     // Docker 20.10's CLI prints `json` of a decoded map with sorted keys, newer ones in the
     // daemon's order (muelle too), so compare the values.
-    let (m, k) = both(d, &["image", "inspect", "-f", "{{json .RootFS}}", image]);
+    let (m, k) = both_ok(d, &["image", "inspect", "-f", "{{json .RootFS}}", image]);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&m).unwrap(),
         serde_json::from_str::<serde_json::Value>(&k).unwrap()
     );
-    let (m, _) = both(d, &["inspect", "--format", "{{json .Config}}", image]);
+    let (m, _) = both_ok(d, &["inspect", "--format", "{{json .Config}}", image]);
     assert!(m.starts_with('{'), "{m}");
 
     let out = muelle(d, &["image", "inspect", image, "muelle-no-such-image"]);
@@ -150,19 +150,19 @@ pub(crate) fn check_inspect(d: &Daemon) {
 }
 
 pub(crate) fn check_history(d: &Daemon) {
-    let (m, k) = both(d, &["history", "--format", "json", "busybox:latest"]);
+    let (m, k) = both_ok(d, &["history", "--format", "json", "busybox:latest"]);
     assert_eq!(
         json_lines(&m, &["CreatedSince"]),
         json_lines(&k, &["CreatedSince"])
     );
-    let (m, k) = both(d, &["history", "-H=false", "busybox:latest"]);
+    let (m, k) = both_ok(d, &["history", "-H=false", "busybox:latest"]);
     assert_eq!(m, k);
-    let (m, k) = both(
+    let (m, k) = both_ok(
         d,
         &["image", "history", "--no-trunc", "-q", "busybox:latest"],
     );
     assert_eq!(m, k);
-    let (m, _) = both(d, &["history", "busybox:latest"]);
+    let (m, _) = both_ok(d, &["history", "busybox:latest"]);
     assert!(m.starts_with("IMAGE "), "{m}");
 }
 

@@ -1,272 +1,36 @@
 //! The built `muelle` against real daemons: dockerd (from scripts/peers.sh) and a private
-//! muelled (target/debug/muelled, on its own socket and data root). Each check runs muelle
-//! and the docker CLI against the same daemon and compares what they print or what changed.
-//! Only loopback: images come from the local busybox import, registries from 127.0.0.1.
+//! muelled (target/debug/muelled, on its own socket, data root and exec root, seeded with
+//! dockerd's busybox). Each check runs muelle and the docker CLI against the same daemon and
+//! compares what they print or what changed. Only loopback: images come from the local
+//! busybox, registries from 127.0.0.1.
 //!
-//! This file holds the daemons, the runners of the two CLIs, one `#[test]` per check and
-//! daemon, and the checks that need no daemon (usage, autostart, terminals); the checks
-//! against daemons live in one module per concept (images, archives, registry, system).
+//! This file holds one `#[test]` per check and daemon (the daemons and the runners of the
+//! two CLIs are the `common` harness both CLI test binaries share) and the checks that need
+//! no daemon (usage, autostart, terminals); the checks against daemons live in one module
+//! per concept (images, archives, registry, system).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use muelle_test_support::registry as common;
-
 mod archives;
+#[path = "../common/mod.rs"]
+mod common;
 mod images;
 mod registry;
 mod system;
 
 use archives::{check_import_prune, check_save_load};
+use common::*;
 use images::{check_history, check_images, check_inspect, check_tag_rmi};
 use registry::{check_login_logout_needs_registry, check_push_pull_needs_registry};
 use system::check_version_info;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-const MUELLE: &str = env!("CARGO_BIN_EXE_muelle");
-const DOCKER: &str = "/usr/bin/docker";
-const DOCKERD_HOST: &str = "unix:///var/run/docker.sock";
-
-struct Daemon {
-    name: &'static str,
-    host: String,
-    child: Option<Child>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.env_remove("MUELLE_HOST")
-        .env_remove("DOCKER_HOST")
-        .env("MUELLE_NO_AUTOSTART", "1")
-        .output()
-        .expect("run")
-}
-
-fn muelle(d: &Daemon, args: &[&str]) -> Output {
-    run(Command::new(MUELLE).arg("-H").arg(&d.host).args(args))
-}
-
-fn docker(d: &Daemon, args: &[&str]) -> Output {
-    run(Command::new(DOCKER).arg("-H").arg(&d.host).args(args))
-}
-
-/// Runs and insists on success; returns stdout.
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// The same command through muelle and through /usr/bin/docker (Debian's 20.10 CLI, which
-/// predates `--format json`: it gets the equivalent `{{json .}}`).
-fn both(d: &Daemon, args: &[&str]) -> (String, String) {
-    let m = ok(muelle(d, args), &format!("muelle {args:?}"));
-    let mut old: Vec<&str> = args.to_vec();
-    for i in 1..old.len() {
-        if matches!(old[i - 1], "--format" | "-f") && old[i] == "json" {
-            old[i] = "{{json .}}";
-        }
-    }
-    let k = ok(docker(d, &old), &format!("docker {old:?}"));
-    (m, k)
-}
-
-/// Removes a test's tag even when the test fails half-way.
-struct Untag {
-    host: String,
-    name: String,
-}
-
-impl Untag {
-    fn new(d: &Daemon, name: &str) -> Untag {
-        Untag {
-            host: d.host.clone(),
-            name: name.to_owned(),
-        }
-    }
-}
-
-impl Drop for Untag {
-    fn drop(&mut self) {
-        let _ = run(Command::new(DOCKER).args(["-H", &self.host, "rmi", &self.name]));
-    }
-}
-
-/// Fails the test unless the docker CLI is there: a check that cannot run is never a pass
-/// (scripts/test.sh leaves the `needs_docker` tests out on hosts without it).
-fn require_docker_cli() {
-    assert!(
-        Path::new(DOCKER).exists(),
-        "{DOCKER} is not installed (bash scripts/peers.sh up installs it)"
-    );
-}
-
-/// The shared dockerd (scripts/peers.sh up), with its busybox:latest. Other tests use it at
-/// the same time: checks against it compare only what this test owns.
-fn dockerd() -> Daemon {
-    require_docker_cli();
-    let d = Daemon {
-        name: "dockerd",
-        host: DOCKERD_HOST.to_owned(),
-        child: None,
-        _dir: None,
-    };
-    let v = docker(&d, &["version"]);
-    assert!(
-        v.status.success(),
-        "dockerd does not answer on {DOCKERD_HOST} (run: bash scripts/peers.sh up): {}",
-        text(&v.stderr)
-    );
-    assert!(
-        docker(&d, &["image", "inspect", "busybox:latest"])
-            .status
-            .success(),
-        "dockerd has no busybox:latest (run: bash scripts/peers.sh up)"
-    );
-    d
-}
-
-/// Whether other tests use this daemon at the same time (the shared dockerd): what it holds
-/// may change between two calls.
-fn shared(d: &Daemon) -> bool {
-    d.child.is_none()
-}
-
-/// target/debug/muelled beside the muelle under test.
-fn muelled_bin() -> PathBuf {
-    let p = Path::new(MUELLE)
-        .parent()
-        .expect("muelle has a directory")
-        .join("muelled");
-    assert!(
-        p.exists(),
-        "no muelled next to {MUELLE} (cargo build -p muelle-api)"
-    );
-    p
-}
-
-/// A private muelled on a temporary socket and data root, seeded with busybox:latest.
+/// A private muelled seeded from dockerd's busybox.
 fn muelled() -> Daemon {
-    require_docker_cli();
-    let bin = muelled_bin();
-    assert!(rustix_is_root(), "muelled needs root");
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("muelle.sock");
-    let log = std::fs::File::create(dir.path().join("muelled.log")).unwrap();
-    let child = Command::new(bin)
-        .arg("-H")
-        .arg(format!("unix://{}", sock.display()))
-        .arg("--data-root")
-        .arg(dir.path().join("data"))
-        .arg("--exec-root")
-        .arg(dir.path().join("run"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start muelled");
-    let d = Daemon {
-        name: "muelled",
-        host: format!("unix://{}", sock.display()),
-        child: Some(child),
-        _dir: Some(dir),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !muelle(&d, &["version"]).status.success() {
-        assert!(
-            Instant::now() < deadline,
-            "muelled did not answer on {}",
-            d.host
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    seed_busybox(&d);
-    d
-}
-
-fn rustix_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| text(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// busybox:latest into a fresh muelled: docker's own archive of it if dockerd has one (which
-/// also checks that muelled loads docker-save tars), else the rootfs peers.sh builds.
-fn seed_busybox(d: &Daemon) {
-    let dir = tempfile::tempdir().unwrap();
-    let tar = dir.path().join("busybox.tar");
-    let from_docker = run(Command::new(DOCKER)
-        .args(["-H", DOCKERD_HOST, "save", "-o"])
-        .arg(&tar)
-        .arg("busybox:latest"))
-    .status
-    .success();
-    if from_docker {
-        ok(
-            muelle(d, &["load", "-q", "-i", tar.to_str().unwrap()]),
-            "seed load",
-        );
-        return;
-    }
-    // No dockerd (or no busybox in it): the same rootfs peers.sh imports into dockerd.
-    let tar = busybox_rootfs_tar(dir.path());
-    ok(
-        muelle(
-            d,
-            &[
-                "import",
-                "-c",
-                "CMD [\"/bin/sh\"]",
-                tar.to_str().unwrap(),
-                "busybox:latest",
-            ],
-        ),
-        "seed import",
-    );
-}
-
-/// `DIR/busybox-rootfs.tar`: the root filesystem of scripts/busybox-rootfs.sh (what peers.sh
-/// imports into dockerd as busybox:latest), tarred.
-fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
-    let rootfs = dir.join("rootfs");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/busybox-rootfs.sh");
-    ok(
-        run(Command::new("bash").arg(script).arg(&rootfs)),
-        "scripts/busybox-rootfs.sh",
-    );
-    let tar = dir.join("busybox-rootfs.tar");
-    ok(
-        run(Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")),
-        "tar rootfs",
-    );
-    tar
+    start_muelled(Seed::FromDockerd)
 }
 
 /// A difference between muelled and dockerd that is muelled's to fix, not the CLI's: said
@@ -277,17 +41,6 @@ fn known_muelled_gap(d: &Daemon, what: &str) -> bool {
         return true;
     }
     false
-}
-
-/// Unique names, so tests running at once (and the other daemon's tests) never collide.
-fn unique(kind: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "muelletest/{kind}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
 }
 
 fn json_lines(s: &str, drop: &[&str]) -> Vec<String> {
@@ -308,39 +61,8 @@ fn json_lines(s: &str, drop: &[&str]) -> Vec<String> {
     v
 }
 
-/// One `#[test]` per check and daemon, under the host kind the daemon needs:
-/// `needs_dockerd::dockerd::check_images`, `needs_docker::muelled::check_images` (the docker
-/// CLI is the other side of every comparison). scripts/test.sh selects tests by these names.
-macro_rules! against {
-    ($kind:ident, $daemon:ident: $($check:ident),* $(,)?) => {
-        mod $kind {
-            mod $daemon {
-                $(
-                    #[test]
-                    fn $check() {
-                        crate::$check(&crate::$daemon());
-                    }
-                )*
-            }
-        }
-    };
-}
-
 against!(
-    needs_dockerd,
-    dockerd: check_images,
-    check_inspect,
-    check_history,
-    check_tag_rmi,
-    check_save_load,
-    check_import_prune,
-    check_push_pull_needs_registry,
-    check_login_logout_needs_registry,
-    check_version_info
-);
-against!(
-    needs_docker,
-    muelled: check_images,
+    check_images,
     check_inspect,
     check_history,
     check_tag_rmi,
@@ -425,9 +147,10 @@ struct Sandbox {
 impl Sandbox {
     /// A bin dir with this muelle and `muelled` (the stub or the real one) beside it.
     fn new(muelled: Option<&Path>) -> Sandbox {
+        muelle_test_support::proc::require_root();
         assert!(
-            rustix_is_root() && Path::new("/usr/bin/unshare").exists(),
-            "autostart tests need root and unshare (util-linux)"
+            Path::new("/usr/bin/unshare").exists(),
+            "autostart tests need unshare (util-linux)"
         );
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(MUELLE, dir.path().join("muelle")).unwrap();

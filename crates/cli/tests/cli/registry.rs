@@ -1,9 +1,10 @@
 //! A local registry: `push`, `pull`, `login`, `logout`.
 
 use super::*;
+use muelle_test_support::registry::start_registry;
 
 pub(crate) fn check_push_pull_needs_registry(d: &Daemon) {
-    let reg = common::start_registry();
+    let reg = start_registry();
     let repo = format!("{}/{}", reg.host, unique("pp"));
     let name = format!("{repo}:1");
     let _untag = Untag::new(d, &name);
@@ -38,7 +39,7 @@ pub(crate) fn check_push_pull_needs_registry(d: &Daemon) {
 }
 
 pub(crate) fn check_login_logout_needs_registry(d: &Daemon) {
-    let reg = common::start_registry();
+    let reg = start_registry();
     let cfg = tempfile::tempdir().unwrap();
     let mut child = Command::new(MUELLE)
         .args([
