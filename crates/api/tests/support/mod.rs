@@ -391,44 +391,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// The busybox image as an OCI-archive tar (scripts/busybox-image.sh's layout, tarred),
 /// built once per test binary.
 pub fn busybox_tar() -> PathBuf {
-    static TAR: OnceLock<PathBuf> = OnceLock::new();
-    TAR.get_or_init(|| {
-        assert!(
-            Path::new("/bin/busybox").exists() || Path::new("/usr/bin/busybox").exists(),
-            "busybox-static is not installed (bash scripts/setup.sh installs it)"
-        );
-        // Built once into Cargo's scratch directory for integration tests and reused (the
-        // script is reproducible): nextest runs every test in its own process. Each build
-        // goes to a private directory renamed into place, so concurrent tests never see a
-        // half-written layout.
-        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let dir = scratch.join("muelle-api-busybox");
-        let tar = dir.join("busybox-oci.tar");
-        if tar.exists() {
-            return tar;
-        }
-        let work = scratch.join(format!("muelle-api-busybox.{}", std::process::id()));
-        let layout = work.join("layout");
-        let _ = std::fs::remove_dir_all(&work);
-        std::fs::create_dir_all(&work).unwrap();
-        muelle_test_support::fixtures::busybox_layout(&layout);
-        let st = Command::new("tar")
-            .arg("-C")
-            .arg(&layout)
-            .arg("-cf")
-            .arg(work.join("busybox-oci.tar"))
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(st.success(), "tar failed");
-        if std::fs::rename(&work, &dir).is_err() {
-            // Another test got there first.
-            let _ = std::fs::remove_dir_all(&work);
-        }
-        assert!(tar.exists());
-        tar
-    })
-    .clone()
+    muelle_test_support::fixtures::busybox_oci_tar(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
 /// The gzip tar of the busybox image's single layer (a root filesystem), for import tests.

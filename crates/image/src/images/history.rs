@@ -1,6 +1,5 @@
 //! `docker history`: an image's build steps from its config, with the size of each layer.
 
-
 use super::{ImageService, Result};
 use crate::digest::Digest;
 
