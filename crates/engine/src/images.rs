@@ -51,7 +51,8 @@ pub fn created(image: &ImageSummary) -> Option<SystemTime> {
     image.config.created.as_deref().and_then(parse_rfc3339)
 }
 
-fn labels_of(image: &ImageSummary) -> BTreeMap<String, String> {
+/// The labels of an image's config (none when it has no config section).
+pub fn image_labels(image: &ImageSummary) -> BTreeMap<String, String> {
     image
         .config
         .config
@@ -71,7 +72,7 @@ impl PruneFilter {
                 _ => return false,
             }
         }
-        let labels = labels_of(image);
+        let labels = image_labels(image);
         let has = |(k, v): &(String, Option<String>)| has_label(&labels, k, v.as_deref());
         self.labels.iter().all(has) && !self.labels_not.iter().any(has)
     }

@@ -40,7 +40,7 @@ use muelle_image::{ImageError, ImageService};
 use thiserror::Error;
 
 pub use events::{Actor, Event, EventKind, Events};
-pub use images::{created, familiar, PruneFilter, PruneReport};
+pub use images::{created, familiar, image_labels, PruneFilter, PruneReport};
 
 /// The daemon's version, reported by `/version` and `/info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -48,17 +48,11 @@ fn df_container(rec: &ContainerRecord, sizes: (i64, i64)) -> ContainerSummary {
 }
 
 fn df_image(image: &ImageSummary, containers: usize, version: ApiVersion) -> DfImage {
-    let labels = image
-        .config
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.clone())
-        .unwrap_or_default();
     DfImage {
         containers: containers as i64,
         created: unix_secs(muelle_engine::created(image)),
         id: image.id.to_string(),
-        labels,
+        labels: muelle_engine::image_labels(image),
         parent_id: String::new(),
         repo_digests: image.repo_digests.iter().map(|t| familiar(t)).collect(),
         repo_tags: image.repo_tags.iter().map(|t| familiar(t)).collect(),

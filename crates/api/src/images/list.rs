@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use muelle_engine::{created, Engine};
+use muelle_engine::{created, image_labels, Engine};
 use muelle_image::ImageSummary;
 use muelle_types::image as api;
 
-use super::{familiar_all, labels};
+use super::familiar_all;
 use crate::blocking::blocking;
 use crate::error::ApiResult;
 use crate::request::Params;
@@ -52,7 +52,7 @@ fn summary(image: &ImageSummary, tags: Vec<String>, version: ApiVersion) -> api:
         containers: -1,
         created: unix_secs(created(image)),
         id: image.id.to_string(),
-        labels: labels(image),
+        labels: image_labels(image),
         parent_id: String::new(),
         repo_digests: familiar_all(&image.repo_digests),
         repo_tags: tags,
@@ -106,7 +106,7 @@ pub async fn list(
                     continue;
                 }
             }
-            let l = labels(&image);
+            let l = image_labels(&image);
             if !wanted_labels.iter().all(|(k, v)| match v {
                 None => l.contains_key(k),
                 Some(v) => l.get(k) == Some(v),

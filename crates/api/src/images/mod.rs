@@ -86,15 +86,6 @@ fn familiar_all(names: &[String]) -> Vec<String> {
     names.iter().map(|n| familiar(n)).collect()
 }
 
-fn labels(image: &ImageSummary) -> BTreeMap<String, String> {
-    image
-        .config
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.clone())
-        .unwrap_or_default()
-}
-
 // Dispatch of `/images/{name}/{action}`.
 
 fn split_action<'a>(rest: &'a str, action: &str) -> Option<&'a str> {
