@@ -16,7 +16,6 @@ mod remove;
 mod search;
 mod tag;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -27,7 +26,7 @@ use axum::{Extension, Router};
 use muelle_engine::{familiar, Engine};
 use muelle_image::manifest::Platform;
 use muelle_image::reference::Reference;
-use muelle_image::{Digest, ImageSummary};
+use muelle_image::Digest;
 
 use crate::error::{ApiError, ApiResult};
 use crate::request::Params;
