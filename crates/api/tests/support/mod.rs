@@ -463,7 +463,7 @@ pub fn shim_binary() -> PathBuf {
     .clone()
 }
 
-// Container fixtures (containers.rs, container_fs.rs).
+// Container fixtures (the containers/ and container_fs tests).
 
 /// A daemon with busybox loaded from the local tar (through the docker CLI).
 pub fn daemon_with_busybox() -> Daemon {
