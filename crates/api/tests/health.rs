@@ -2,8 +2,9 @@
 //! peer dockerd (unix:///run/docker.sock), compared: `--health-*` flags, an image's
 //! HEALTHCHECK from `docker commit --change`, `--no-healthcheck`, `State.Health` (status,
 //! failing streak, log), a probe past its timeout, pause and stop, `ps` status text and
-//! `--filter health=`, and the `health_status` and probe exec events. States are polled
-//! for; nothing asserts how long they take.
+//! `--filter health=`, and the `health_status` and probe exec events; and, on muelled
+//! alone, probes going on after a daemon restart. States are polled for; nothing asserts
+//! how long they take.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -155,12 +156,18 @@ impl Drop for Env {
 }
 
 fn env(test: &str) -> Env {
-    assert!(Path::new(DOCKER).exists(), "{DOCKER} is needed");
+    let e = env_muelled(test);
     let o = Side::Dockerd.docker(&["image", "inspect", "busybox"]);
     assert!(
         o.status.success(),
         "dockerd at /run/docker.sock with the busybox image is needed"
     );
+    e
+}
+
+/// The same without dockerd, for what only muelled can show.
+fn env_muelled(test: &str) -> Env {
+    assert!(Path::new(DOCKER).exists(), "{DOCKER} is needed");
     Env {
         d: daemon_with_busybox(),
         prefix: format!("muelle-health-{test}-{}-", std::process::id()),
@@ -459,5 +466,47 @@ fn health_status_and_probe_events_as_on_dockerd_needs_dockerd() {
         "bad statuses \"health_status: unhealthy\"",
     ] {
         assert!(s.contains(want), "{want} not in:\n{s}");
+    }
+}
+
+/// A daemon restart finds a running container's check again: its probes go on (a new
+/// `starting`, then healthy from a probe made by the new daemon), its log kept.
+#[test]
+fn probes_go_on_after_a_daemon_restart_needs_docker() {
+    let mut e = env_muelled("restart");
+    let name = format!("{}up", e.prefix);
+    {
+        let side = Side::Muelled(&e.d);
+        side.run_d(
+            &name,
+            &["--health-cmd", "echo ok", "--health-interval", "1s"],
+            "busybox",
+        );
+        side.wait_for(&name, "healthy");
+    }
+    e.d.restart();
+    let restarted = std::time::SystemTime::now();
+    let side = Side::Muelled(&e.d);
+    let t0 = Instant::now();
+    loop {
+        let h = side.health(&name);
+        let newest = entries(&h).last().cloned().unwrap_or_default();
+        let after_restart = newest["Start"]
+            .as_str()
+            .and_then(muelle_types::time::parse_rfc3339)
+            .is_some_and(|t| t > restarted);
+        if h["Status"] == "healthy" && after_restart {
+            assert!(
+                entries(&h).len() > 1,
+                "the log before the restart is kept: {h}"
+            );
+            break;
+        }
+        assert!(
+            t0.elapsed() < PATIENCE,
+            "no probe after the daemon restart: {h}\n{}",
+            e.d.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
