@@ -232,6 +232,18 @@ fn probes_reach_healthy_and_unhealthy_as_on_dockerd_needs_dockerd() {
         let good = side.wait_for(&n("good"), "healthy");
         let bad = side.wait_for(&n("bad"), "unhealthy");
         let slow = side.wait_for(&n("slow"), "unhealthy");
+        // Timed-out probes are killed, not left to pile up.
+        let t0 = Instant::now();
+        while entries(&side.health(&n("slow"))).len() < 3 {
+            assert!(
+                t0.elapsed() < PATIENCE,
+                "{}: slow probes stalled",
+                side.label()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let procs = side.ok(&["exec", &n("slow"), "ps", "-o", "args"]);
+        let alive = procs.lines().filter(|l| l.trim() == "sleep 30").count();
         let later = side.health(&n("later"));
         let plain = side.health(&n("plain"));
         let bad_log = entries(&bad);
@@ -252,6 +264,7 @@ fn probes_reach_healthy_and_unhealthy_as_on_dockerd_needs_dockerd() {
             format!("bad output {}", bad_log[0]["Output"]),
             format!("slow code {}", entries(&slow)[0]["ExitCode"]),
             format!("slow output {}", entries(&slow)[0]["Output"]),
+            format!("slow probes alive<=1 {}", alive <= 1),
             format!("later {later}"),
             format!("plain {plain}"),
         ];
@@ -297,6 +310,7 @@ fn probes_reach_healthy_and_unhealthy_as_on_dockerd_needs_dockerd() {
         "bad output \"bad\\n\"",
         "slow code -1",
         "slow output \"Health check exceeded timeout (500ms)\"",
+        "slow probes alive<=1 true",
         "plain null",
         "ps good (healthy)",
         "ps bad (unhealthy)",
