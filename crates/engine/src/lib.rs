@@ -8,9 +8,9 @@
 //!
 //! `volumes` holds the mount parsing and is where named volumes go; `networks` writes each
 //! container's /etc/hosts, /etc/hostname and /etc/resolv.conf and is where the facade over
-//! the `net` crate goes. Health checks will be a `containers/health.rs` (the probe loop,
-//! driven from start and monitor, with its state beside the container's `State`), and
-//! stats a `containers/stats.rs` over the runtime's cgroup statistics. Shared helpers:
+//! the `net` crate goes. Health checks are `containers/health.rs` (the probe loop,
+//! driven from start, pause and monitor, its results in the container's `State`), and
+//! stats go in a `containers/stats.rs` over the runtime's cgroup statistics. Shared helpers:
 //! `fsutil` (durable writes, private directories), `labels` (label filters).
 //!
 //! It must not touch HTTP, sockets or JSON wire formats (that is `muelle-api`), nor reach

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod container;
+pub mod duration;
 pub mod errdefs;
 pub mod image;
 pub mod serde_util;

@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use muelle_engine::containers::ContainerRecord;
-use muelle_types::container::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
+use muelle_types::container::{
+    health, ContainerState, ContainerSummary, SummaryHostConfig, SummaryNetworkSettings,
+};
 
 use super::inspect::{docker_state, networks};
 use super::Eng;
@@ -42,6 +44,22 @@ const STATUSES: &[&str] = &[
     "exited",
     "dead",
 ];
+
+/// The values of the `health` filter (dockerd's `IsValidHealthString`).
+const HEALTH_STATES: &[&str] = &[
+    health::STARTING,
+    health::HEALTHY,
+    health::UNHEALTHY,
+    health::NO_HEALTHCHECK,
+];
+
+/// What the `health` filter matches: the probes' status, `none` without a check.
+fn health_of(state: &ContainerState) -> &str {
+    state
+        .health
+        .as_ref()
+        .map_or(health::NO_HEALTHCHECK, |h| h.status.as_str())
+}
 
 /// dockerd's `name` filter (`filters.Args.Match` on `/NAME` and `NAME`): the value itself, or
 /// an unanchored regular expression; one that does not compile matches nothing.
@@ -100,6 +118,13 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
             )));
         }
     }
+    for h in filters.get("health") {
+        if !HEALTH_STATES.contains(&h.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "Unrecognised filter value for health: {h}"
+            )));
+        }
+    }
     let all = params.bool("all")?;
     let size = params.bool("size")?;
     let limit = params
@@ -146,6 +171,11 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
             continue;
         }
         if filters.contains("status") && !filters.get("status").contains(&state.status) {
+            continue;
+        }
+        if filters.contains("health")
+            && !filters.get("health").iter().any(|h| h == health_of(&state))
+        {
             continue;
         }
         if filters.contains("id")

@@ -110,6 +110,11 @@ fn exec_scoped(nodes: &[Node], dot: &Value, vars: &mut Vars, out: &mut String) -
     r
 }
 
+/// Pointer fields of docker's types that dockerd leaves out of the JSON when nil
+/// (`omitempty`): on docker's typed structs they still evaluate, to nil.
+const OMITTED_POINTERS: &[&str] = &["Health", "Healthcheck"];
+static NULL: Value = Value::Null;
+
 fn walk(mut v: &Value, path: &[String], pos: usize, at: &str) -> Res<Value> {
     for name in path {
         v = match v {
@@ -123,6 +128,7 @@ fn walk(mut v: &Value, path: &[String], pos: usize, at: &str) -> Res<Value> {
                         .find(|(k, _)| k.eq_ignore_ascii_case(name))
                         .map(|(_, x)| x)
                 })
+                .or_else(|| OMITTED_POINTERS.contains(&name.as_str()).then_some(&NULL))
                 .ok_or_else(|| exec_err(pos, at, format!("map has no entry for key {name:?}")))?,
             Value::Null => {
                 return Err(exec_err(
@@ -235,7 +241,9 @@ fn null_text(hint: Option<&str>) -> &'static str {
             "Labels" | "Volumes" | "ExposedPorts" | "Options" | "Data" | "Annotations"
             | "DriverOpts" | "Ports" | "Networks" | "Sysctls" | "StorageOpt",
         ) => "map[]",
-        Some("Healthcheck" | "State" | "HostConfig" | "NetworkSettings" | "Metadata") => "<nil>",
+        Some(
+            "Health" | "Healthcheck" | "State" | "HostConfig" | "NetworkSettings" | "Metadata",
+        ) => "<nil>",
         Some(_) => "[]",
         None => "<no value>",
     }

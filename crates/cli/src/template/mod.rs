@@ -150,6 +150,19 @@ mod tests {
     }
 
     #[test]
+    fn omitted_nil_pointers_evaluate_to_nil() {
+        let d = r#"{"State":{"Status":"running"},"Config":{}}"#;
+        assert_eq!(
+            run(
+                "{{json .State.Health}} {{.State.Health}} {{.Config.Healthcheck}}",
+                d
+            )
+            .unwrap(),
+            "null <nil> <nil>"
+        );
+    }
+
+    #[test]
     fn control_flow_and_functions() {
         let d = r#"{"Tags":["a:1","b:2"],"Os":"linux","Parent":"","L":{"z":"1","a":"2"},"N":0}"#;
         assert_eq!(

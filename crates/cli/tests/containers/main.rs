@@ -8,7 +8,7 @@
 //!
 //! This file holds one `#[test]` per check and daemon (the daemons and the runners of the
 //! two CLIs are the `common` harness both CLI test binaries share); the checks live in one
-//! module per concept (run, ps, lifecycle, exec, cp …).
+//! module per concept (run, ps, lifecycle, exec, cp, health …).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../common/mod.rs"]
@@ -17,6 +17,7 @@ mod common;
 mod changes;
 mod cp;
 mod exec;
+mod health;
 mod inspect;
 mod lifecycle;
 mod observe;
@@ -28,6 +29,7 @@ use changes::diff_export_commit;
 use common::*;
 use cp::cp_both_ways;
 use exec::{exec_detach_keys_from_config, exec_in_a_running_container, interactive_tty};
+use health::health_flags;
 use inspect::inspect_containers;
 use lifecycle::lifecycle_verbs;
 use observe::events_top_port;
@@ -87,6 +89,7 @@ against!(
     diff_export_commit,
     events_top_port,
     system_df_and_prune_report,
+    health_flags,
 );
 
 const NONET: &str = "--network=none";

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use muelle_image::snapshot::MountSpec;
+use muelle_types::container::HealthConfig;
 
+use super::health;
 use super::validate::{merge_env, validate};
 use super::{
     container_key, internal, names, now, ContainerConfig, ContainerError, ContainerRecord,
@@ -103,12 +105,10 @@ impl Engine {
             }
             config.exposed_ports = Some(e);
         }
-        if config.healthcheck.is_none() {
-            config.healthcheck = ic
-                .healthcheck
-                .as_ref()
-                .and_then(|h| serde_json::to_value(h).ok());
-        }
+        config.healthcheck = HealthConfig::merge(
+            config.healthcheck.take(),
+            health::image_check(ic.healthcheck.as_ref()).as_ref(),
+        );
         let id = names::new_id().map_err(|e| internal("make an id")(e.to_string()))?;
         if config.hostname.is_empty() {
             config.hostname = if host.network_mode() == "host" {

@@ -59,6 +59,11 @@ impl ExecStore {
             .collect()
     }
 
+    /// An exec that is of no more interest (a health probe that ended).
+    pub(crate) fn remove(&self, id: &str) {
+        lock(&self.map).remove(id);
+    }
+
     /// The container's process ended, and its execs with it.
     pub(crate) fn container_exited(&self, container: &str) {
         for e in lock(&self.map).values_mut() {
@@ -93,7 +98,11 @@ impl Engine {
         let id = e.id.clone();
         let cmdline = e.cmd.join(" ");
         self.execs.insert(e);
-        self.container_event(&rec, &format!("exec_create: {cmdline}"), &[]);
+        self.container_event(
+            &rec,
+            &format!("exec_create: {cmdline}"),
+            &[("execID", id.clone())],
+        );
         Ok(id)
     }
 
@@ -175,7 +184,11 @@ impl Engine {
         }) else {
             return Err(ContainerError::NoSuchExec(id.to_string()).into());
         };
-        self.container_event(&rec, &format!("exec_start: {}", e.cmd.join(" ")), &[]);
+        self.container_event(
+            &rec,
+            &format!("exec_start: {}", e.cmd.join(" ")),
+            &[("execID", e.id.clone())],
+        );
         Ok((s, e))
     }
 

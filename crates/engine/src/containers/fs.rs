@@ -141,7 +141,8 @@ fn image_config_of(c: &ContainerConfig) -> ImageConfig {
         // failing the commit: the container ran with it, so it was accepted at create.
         healthcheck: c
             .healthcheck
-            .clone()
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok())
             .and_then(|h| serde_json::from_value(h).ok()),
         on_build: c
             .on_build

@@ -7,7 +7,8 @@
 //!   supervisor, pending attaches), `monitor` (the exit), `restart` (the policy's one
 //!   decision), `stop` (stop, kill, restart), `remove`, `wait`, `attach`, `pause`, `rename`,
 //!   `prune`, `restore` (after a daemon restart), `exec` (with its own store), `size`,
-//!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes).
+//!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes),
+//!   `health` (the check and its probe loop, run as execs).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -23,6 +24,7 @@ mod create;
 pub mod etc;
 pub mod exec;
 pub mod fs;
+pub mod health;
 pub mod logs;
 pub mod model;
 mod monitor;

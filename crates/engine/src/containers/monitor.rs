@@ -40,6 +40,7 @@ impl Engine {
         let lost = reply
             .is_none()
             .then(|| "the container's supervisor died without recording an exit".to_string());
+        self.health_stop(ctr);
         let rec = ctr.update(|r| {
             r.state.set_exited(code, finished.clone(), oom, lost);
             r.clone()

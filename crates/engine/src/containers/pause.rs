@@ -73,10 +73,9 @@ impl Engine {
             }
             .into());
         }
-        let rec = ctr.update(|r| {
-            r.state.set_paused(paused);
-            r.clone()
-        });
+        ctr.update(|r| r.state.set_paused(paused));
+        self.health_paused(ctr, paused);
+        let rec = ctr.record();
         // The processes are frozen (or thawed) whatever the disk says: the record in memory
         // is right, and the next save writes it.
         self.save_or_warn(&rec, action);

@@ -47,6 +47,7 @@ impl Engine {
                         });
                     }
                     ctr.progress.send_modify(|p| p.running = true);
+                    self.health_start(&ctr);
                     let engine = self.clone();
                     tokio::spawn(async move { engine.monitor(ctr, waiter).await });
                 }

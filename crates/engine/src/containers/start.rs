@@ -162,11 +162,12 @@ impl Engine {
             .into());
         }
         let started = now();
-        let rec = ctr.update(|r| {
+        ctr.update(|r| {
             r.state.set_running(pid, started);
             r.stopped_by_user = false;
-            r.clone()
         });
+        self.health_start(ctr);
+        let rec = ctr.record();
         self.containers.save(&rec)?;
         ctr.progress.send_modify(|p| p.running = true);
         tracing::debug!(

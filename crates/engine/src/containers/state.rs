@@ -11,7 +11,8 @@
 
 use std::time::SystemTime;
 
-use muelle_types::container::ContainerState;
+use muelle_types::container::health::{HEALTHY, STARTING, UNHEALTHY};
+use muelle_types::container::{ContainerState, Health, HealthcheckResult};
 use serde::{Deserialize, Serialize};
 
 /// Go's zero `time.Time`, which Docker shows for a time that has not happened.
@@ -69,7 +70,13 @@ pub struct State {
     error: String,
     started_at: String,
     finished_at: String,
+    /// What the health probes found; `None` for a container without a check (or one that
+    /// never ran with it). Kept across restarts, as its log is.
+    health: Option<Health>,
 }
+
+/// How many probe results `State.Health.Log` keeps, as dockerd.
+pub const HEALTH_LOG_ENTRIES: usize = 5;
 
 impl State {
     /// A container that never ran.
@@ -86,6 +93,7 @@ impl State {
             error: String::new(),
             started_at: ZERO_TIME.into(),
             finished_at: ZERO_TIME.into(),
+            health: None,
         }
     }
 
@@ -154,6 +162,55 @@ impl State {
         &self.finished_at
     }
 
+    /// What the health probes found, if the container has a check.
+    pub fn health(&self) -> Option<&Health> {
+        self.health.as_ref()
+    }
+
+    /// Probes begin (a start, a restart, a daemon that found the container again):
+    /// `starting` with no failures, the log of earlier runs kept.
+    pub fn set_health_starting(&mut self) {
+        let h = self.health.get_or_insert_with(Health::default);
+        h.status = STARTING.into();
+        h.failing_streak = 0;
+    }
+
+    /// Probes stopped (the process exited or was paused): dockerd calls that `unhealthy`.
+    pub fn set_health_stopped(&mut self) {
+        if let Some(h) = &mut self.health {
+            h.status = UNHEALTHY.into();
+        }
+    }
+
+    /// A probe's result by dockerd's rules: exit 0 is healthy and clears the streak; any
+    /// other result adds a failure (unless the container is still `starting` within its
+    /// start period), and `retries` failures in a row make it unhealthy. The new status
+    /// when it changed.
+    pub fn record_health_probe(
+        &mut self,
+        result: HealthcheckResult,
+        retries: i64,
+        within_start_period: bool,
+    ) -> Option<String> {
+        let h = self.health.get_or_insert_with(Health::default);
+        let old = h.status.clone();
+        if h.log.len() >= HEALTH_LOG_ENTRIES {
+            h.log.drain(..=h.log.len() - HEALTH_LOG_ENTRIES);
+        }
+        let passed = result.exit_code == 0;
+        h.log.push(result);
+        if passed {
+            h.failing_streak = 0;
+            h.status = HEALTHY.into();
+        } else if !(h.status == STARTING && within_start_period) {
+            h.failing_streak += 1;
+            if h.failing_streak >= retries {
+                h.status = UNHEALTHY.into();
+            }
+        }
+        (h.status != old).then(|| h.status.clone())
+    }
+
     /// Whether the container's process ever started.
     pub fn has_started(&self) -> bool {
         !self.started_at.is_empty() && self.started_at != ZERO_TIME
@@ -167,6 +224,7 @@ impl State {
             pid,
             started_at,
             finished_at: std::mem::take(&mut self.finished_at),
+            health: self.health.take(),
             ..State::created()
         };
     }
@@ -241,6 +299,7 @@ impl State {
             error: self.error.clone(),
             started_at: self.started_at.clone(),
             finished_at: self.finished_at.clone(),
+            health: self.health.clone(),
         }
     }
 
@@ -253,7 +312,13 @@ impl State {
                 .unwrap_or_else(|| "Less than a second".into())
         };
         match self.status() {
-            Status::Running => format!("Up {}", since(&self.started_at)),
+            Status::Running => match &self.health {
+                Some(h) if h.status == STARTING => {
+                    format!("Up {} (health: starting)", since(&self.started_at))
+                }
+                Some(h) => format!("Up {} ({})", since(&self.started_at), h.status),
+                None => format!("Up {}", since(&self.started_at)),
+            },
             Status::Paused => format!("Up {} (Paused)", since(&self.started_at)),
             Status::Restarting => format!(
                 "Restarting ({}) {} ago",
@@ -293,6 +358,7 @@ impl From<ContainerState> for State {
             error: s.error,
             started_at: s.started_at,
             finished_at: s.finished_at,
+            health: s.health,
         }
     }
 }
@@ -361,5 +427,53 @@ mod tests {
         assert!(s.status_text(now).starts_with("Up "));
         s.set_exited(3, T.into(), false, None);
         assert!(s.status_text(now).starts_with("Exited (3) "));
+        s.set_running(1, T.into());
+        s.set_health_starting();
+        assert!(s.status_text(now).ends_with(" (health: starting)"));
+        s.set_health_stopped();
+        assert!(s.status_text(now).ends_with(" (unhealthy)"));
+    }
+
+    fn probe(code: i64) -> HealthcheckResult {
+        HealthcheckResult {
+            exit_code: code,
+            ..HealthcheckResult::default()
+        }
+    }
+
+    #[test]
+    fn health_follows_dockerds_rules() {
+        let mut s = State::created();
+        assert!(s.health().is_none());
+        s.set_running(1, T.into());
+        s.set_health_starting();
+        // Failures within the start period do not count while starting.
+        assert_eq!(s.record_health_probe(probe(1), 2, true), None);
+        assert_eq!(s.health().unwrap().failing_streak, 0);
+        assert_eq!(
+            s.record_health_probe(probe(0), 2, true).as_deref(),
+            Some(HEALTHY)
+        );
+        // Once healthy, the start period no longer shields failures.
+        assert_eq!(s.record_health_probe(probe(1), 2, true), None);
+        assert_eq!(
+            s.record_health_probe(probe(-1), 2, false).as_deref(),
+            Some(UNHEALTHY)
+        );
+        for _ in 0..4 {
+            s.record_health_probe(probe(1), 2, false);
+        }
+        let h = s.health().unwrap();
+        assert_eq!((h.failing_streak, h.log.len()), (6, HEALTH_LOG_ENTRIES));
+        s.set_exited(0, T.into(), false, None);
+        s.set_running(2, T.into());
+        s.set_health_starting();
+        let h = s.health().unwrap();
+        assert_eq!((h.status.as_str(), h.failing_streak), (STARTING, 0));
+        assert_eq!(
+            h.log.len(),
+            HEALTH_LOG_ENTRIES,
+            "the log outlives a restart"
+        );
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Ctr {
     pub(crate) op: tokio::sync::Mutex<()>,
     /// Attaches waiting for the start.
     pub(super) pending: Mutex<Vec<PendingAttach>>,
+    /// The health probe loop's control (`true`: paused); dropped, the loop ends.
+    pub(super) health: Mutex<Option<watch::Sender<bool>>>,
 }
 
 impl Ctr {
@@ -47,6 +49,7 @@ impl Ctr {
             progress,
             op: tokio::sync::Mutex::new(()),
             pending: Mutex::new(Vec::new()),
+            health: Mutex::new(None),
         }
     }
 

@@ -18,6 +18,7 @@ pub fn validate(
             "config.Image: no image specified".into(),
         ));
     }
+    super::health::validate(config.healthcheck.as_ref())?;
     spec::check_caps(&host.cap_add).map_err(ContainerError::Invalid)?;
     spec::check_caps(&host.cap_drop).map_err(ContainerError::Invalid)?;
     match host.restart_policy.name.as_str() {

@@ -43,7 +43,8 @@ fn import_err(reason: impl Into<String>) -> ImageError {
 }
 
 /// Applies one `--change` instruction to `config`. The instructions `docker import`
-/// accepts: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
+/// accepts: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER,
+/// VOLUME, WORKDIR.
 pub fn parse_change(change: &str, config: &mut ContainerConfig) -> Result<()> {
     let change = change.trim();
     let (instr, rest) = change
@@ -110,6 +111,10 @@ pub fn parse_change(change: &str, config: &mut ContainerConfig) -> Result<()> {
                 format!("{}/{rest}", base.trim_end_matches('/'))
             });
         }
+        "HEALTHCHECK" => {
+            config.healthcheck =
+                Some(super::healthcheck::parse_healthcheck(rest).map_err(|e| bad(&e))?)
+        }
         "STOPSIGNAL" if !rest.is_empty() => config.stop_signal = Some(rest.to_string()),
         "ONBUILD" if !rest.is_empty() => config
             .on_build
@@ -119,7 +124,7 @@ pub fn parse_change(change: &str, config: &mut ContainerConfig) -> Result<()> {
         other => {
             return Err(bad(&format!(
                 "{other} is not an instruction import can apply (CMD, ENTRYPOINT, ENV, EXPOSE, \
-                 LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)"
+                 HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)"
             )))
         }
     }

@@ -53,6 +53,7 @@ use crate::store::{ContentStore, StoreError};
 mod archive;
 mod changes;
 mod cp;
+mod healthcheck;
 mod history;
 mod import;
 mod layout;

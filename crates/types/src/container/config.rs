@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::HealthConfig;
 use crate::serde_util::null_default;
 
 /// Docker's container `Config`.
@@ -37,7 +38,7 @@ pub struct ContainerConfig {
     #[serde(default, deserialize_with = "null_default")]
     pub cmd: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<Value>,
+    pub healthcheck: Option<HealthConfig>,
     #[serde(default)]
     pub image: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 
 mod config;
 mod exec;
+pub mod health;
 mod host_config;
 mod inspect;
 mod mount;
@@ -13,6 +14,7 @@ mod summary;
 
 pub use config::ContainerConfig;
 pub use exec::{ExecConfig, ExecInspect, ExecProcessConfig, ExecStartConfig};
+pub use health::{Health, HealthConfig, HealthcheckResult};
 pub use host_config::{HostConfig, LogConfig, RestartPolicy, SeccompOpt, Ulimit};
 pub use inspect::{ContainerInspect, EndpointSettings, GraphDriver, NetworkSettings};
 pub use mount::MountPoint;

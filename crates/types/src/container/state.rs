@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Health;
+
 /// Docker's `State` of a container as inspect shows it. The engine derives it from what it
 /// records (it never stores `Status` beside the flags it is computed from).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -20,4 +22,7 @@ pub struct ContainerState {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// Absent when the container has no health check, as dockerd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }

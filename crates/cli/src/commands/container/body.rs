@@ -318,6 +318,7 @@ impl CreateOpts {
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            healthcheck: self.health.config()?,
             ..ContainerConfig::default()
         };
         let mut port_bindings = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! `muelle container …`: one file per command, the command enum both trees parse to (docker's
 //! top-level `run`, `ps`, `rm` … are [`Shortcuts`](super::shortcuts::Shortcuts) of it), and its
-//! one dispatch. `calls` holds what the commands share; `opts` and `body` what `create` and
-//! `run` share.
+//! one dispatch. `calls` holds what the commands share; `opts`, `body` and `health` (the
+//! `--health-*` flags) what `create` and `run` share.
 
 use anyhow::Result;
 use clap::{ArgMatches, FromArgMatches, Subcommand};
@@ -18,6 +18,7 @@ pub mod create;
 pub mod diff;
 pub mod exec;
 pub mod export;
+pub mod health;
 pub mod inspect;
 pub mod kill;
 pub mod logs;

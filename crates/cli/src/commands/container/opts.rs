@@ -97,6 +97,8 @@ pub struct CreateOpts {
     /// Suppress the pull output
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub health: super::health::HealthOpts,
     /// IMAGE [COMMAND] [ARG...]
     #[arg(
         required = true,
