@@ -266,7 +266,7 @@ fn anonymous_volumes_and_copy_up_needs_docker() {
 
 #[test]
 fn tmpfs_volume_is_mounted_while_used_needs_docker() {
-    let d = env();
+    let mut d = env();
     let v = unique("tmpfs");
     d.docker_ok(&[
         "volume",
@@ -297,8 +297,33 @@ fn tmpfs_volume_is_mounted_while_used_needs_docker() {
     assert_eq!(out, "tmpfs\n1024\n");
     // Unmounted once the container is gone.
     let mp = i["Mountpoint"].as_str().unwrap().to_string();
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(&mp), "{mp} still mounted");
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&mp)
+    };
+    assert!(!mounted(), "{mp} still mounted");
+    // A container running across a daemon restart still takes the mount down at its end.
+    let c = unique("across");
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "-v",
+        &format!("{v}:/t"),
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    assert!(mounted());
+    d.d.restart();
+    d.docker_ok(&["stop", "-t", "1", &c]);
+    assert!(
+        !mounted(),
+        "{mp} still mounted after the restarted daemon saw the exit"
+    );
+    d.docker_ok(&["rm", &c]);
     d.docker_ok(&["volume", "rm", &v]);
 }
 

@@ -47,10 +47,12 @@ impl Engine {
                         });
                     }
                     ctr.progress.send_modify(|p| p.running = true);
+                    self.readopt_volumes(&rec.id, &rec.mounts);
                     let engine = self.clone();
                     tokio::spawn(async move { engine.monitor(ctr, waiter).await });
                 }
                 Err(_) if rec.state.running() => {
+                    self.readopt_volumes(&rec.id, &rec.mounts);
                     let engine = self.clone();
                     tokio::spawn(async move { engine.monitor(ctr, None).await });
                 }

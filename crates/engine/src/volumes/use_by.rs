@@ -130,6 +130,24 @@ impl Engine {
         Ok(())
     }
 
+    /// After a daemon restart: a running container holds the driver mounts of its volumes
+    /// again (they stayed mounted while the daemon was away), so its exit undoes them.
+    pub fn readopt_volumes(&self, container: &str, mounts: &[MountPoint]) {
+        for m in mounts.iter().filter(|m| m.typ == "volume") {
+            let has_options = self
+                .volumes
+                .get(&m.name)
+                .is_ok_and(|v| !v.options.is_empty());
+            if has_options {
+                self.volumes
+                    .mounted()
+                    .entry(m.name.clone())
+                    .or_default()
+                    .insert(container.to_string());
+            }
+        }
+    }
+
     /// After a container's exit: the driver mounts its volumes no other container holds
     /// are undone, and `unmount` is announced.
     pub fn unmount_volumes(&self, container: &str, mounts: &[MountPoint]) {
