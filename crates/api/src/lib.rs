@@ -25,6 +25,7 @@ pub mod swarm;
 pub mod system;
 pub mod time;
 pub mod version;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -59,6 +60,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(container_fs::router())
         .merge(images::router())
         .merge(system::router())
+        .merge(volumes::router())
         .merge(swarm::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .with_state(engine)

@@ -6,7 +6,8 @@
 //! is announced as an event, a removal frees content unless asked not to, a prune picks
 //! what counts as unused, an image a container uses keeps its last name).
 //!
-//! `volumes` holds the mount parsing and is where named volumes go; `networks` writes each
+//! `volumes` holds the mount parsing and the named and anonymous volumes of the `local`
+//! driver; `networks` writes each
 //! container's /etc/hosts, /etc/hostname and /etc/resolv.conf and is where the facade over
 //! the `net` crate goes. Health checks are `containers/health.rs` (the probe loop,
 //! driven from start, pause and monitor, its results in the container's `State`), and
@@ -89,6 +90,8 @@ pub enum EngineError {
     Image(#[from] ImageError),
     #[error(transparent)]
     Container(containers::ContainerError),
+    #[error(transparent)]
+    Volume(volumes::VolumeError),
     /// `rmi` of an image's last name while a container uses it (Docker's wording).
     #[error("conflict: unable to remove repository reference \"{reference}\" (must force) - container {container} is using its referenced image {image} ({})", if *running { "running" } else { "stopped" })]
     ImageInUse {
@@ -112,6 +115,7 @@ impl EngineError {
         match self {
             EngineError::Image(e) => e.kind(),
             EngineError::Container(e) => e.kind(),
+            EngineError::Volume(e) => e.kind(),
             EngineError::ImageInUse { .. } => muelle_types::ErrorKind::Conflict,
             EngineError::DataRootInUse { .. }
             | EngineError::Io { .. }
@@ -129,6 +133,7 @@ pub struct Engine {
     images: Arc<ImageService>,
     containers: containers::Containers,
     execs: containers::exec::ExecStore,
+    volumes: volumes::Volumes,
     events: Events,
     started: SystemTime,
 }
@@ -160,12 +165,14 @@ impl Engine {
         )?;
         let id = engine_id(&config.data_root)?;
         let containers = containers::Containers::open(&config.data_root, &config.exec_root)?;
+        let volumes = volumes::Volumes::open(&config.data_root)?;
         Ok(Engine {
             config,
             id,
             images: Arc::new(images),
             containers,
             execs: containers::exec::ExecStore::default(),
+            volumes,
             events: Events::new(),
             started: SystemTime::now(),
         })

@@ -16,5 +16,6 @@ pub mod image;
 pub mod serde_util;
 pub mod system;
 pub mod time;
+pub mod volume;
 
 pub use errdefs::ErrorKind;

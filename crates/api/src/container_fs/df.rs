@@ -1,4 +1,4 @@
-//! `GET /system/df` (`docker system df`): the space images and containers take.
+//! `GET /system/df` (`docker system df`): the space images, containers and volumes take.
 
 use std::time::SystemTime;
 
@@ -10,6 +10,7 @@ use muelle_image::ImageSummary;
 use muelle_types::container::{ContainerSummary, SummaryHostConfig};
 use muelle_types::image::ImageSummary as DfImage;
 use muelle_types::system::DiskUsage;
+use muelle_types::volume::UsageData;
 
 use super::Eng;
 use crate::blocking::blocking;
@@ -108,7 +109,18 @@ pub async fn df(
             );
         }
         if want("volume") {
-            out.volumes = Some(Vec::new());
+            out.volumes = Some(
+                e.volume_usage()
+                    .into_iter()
+                    .map(|(v, size, refs)| {
+                        let usage = UsageData {
+                            size: i64::try_from(size).unwrap_or(i64::MAX),
+                            ref_count: refs as i64,
+                        };
+                        crate::volumes::to_docker(e, v, Some(usage))
+                    })
+                    .collect(),
+            );
         }
         if want("build-cache") {
             out.build_cache = Some(Vec::new());

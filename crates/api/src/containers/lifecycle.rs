@@ -93,12 +93,15 @@ pub async fn remove(
     params: Params,
 ) -> ApiResult<Response> {
     let force = params.bool("force")?;
-    // Anonymous volumes do not exist yet: `v` is only checked, as Docker parses it.
-    params.bool("v")?;
+    let volumes = params.bool("v")?;
     if params.bool("link")? {
         return Err(ApiError::bad_request("links are not supported"));
     }
-    done(engine.remove_container(&id, force).await)
+    done(
+        engine
+            .remove_container_and_volumes(&id, force, volumes)
+            .await,
+    )
 }
 
 pub async fn wait(

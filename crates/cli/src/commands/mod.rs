@@ -15,6 +15,7 @@ use container::ContainerCommand;
 use image::ImageCommand;
 use shortcuts::Shortcuts;
 use system::SystemCommand;
+use volume::VolumeCommand;
 
 pub mod confirm;
 pub mod container;
@@ -28,6 +29,7 @@ pub mod stream;
 pub mod stringid;
 pub mod system;
 pub mod timestamp;
+pub mod volume;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -82,6 +84,11 @@ enum Cmd {
         #[command(subcommand)]
         command: ContainerCommand,
     },
+    /// Manage volumes
+    Volume {
+        #[command(subcommand)]
+        command: VolumeCommand,
+    },
 }
 
 /// The top-level commands in the order docker's help lists them.
@@ -125,6 +132,7 @@ const TOP_LEVEL_ORDER: &[&str] = &[
     "events",
     "system",
     "container",
+    "volume",
 ];
 
 fn in_docker_order(c: Command) -> Command {
@@ -145,6 +153,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Images(Shortcuts(c)) | Cmd::Image { command: c } => c.run(&ctx).await,
         Cmd::Containers(Shortcuts(c)) | Cmd::Container { command: c } => c.run(&ctx).await,
         Cmd::Systems(Shortcuts(c)) | Cmd::System { command: c } => c.run(&ctx).await,
+        Cmd::Volume { command: c } => c.run(&ctx).await,
         Cmd::Inspect(a) => inspect::run(&ctx, a).await,
         Cmd::Login(a) => login::run(&ctx, a).await,
         Cmd::Logout(a) => logout::run(&ctx, a).await,

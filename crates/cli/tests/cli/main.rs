@@ -7,7 +7,7 @@
 //! This file holds one `#[test]` per check and daemon (the daemons and the runners of the
 //! two CLIs are the `common` harness both CLI test binaries share) and the checks that need
 //! no daemon (usage, autostart, terminals); the checks against daemons live in one module
-//! per concept (images, archives, registry, system).
+//! per concept (images, archives, registry, system, volumes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod archives;
@@ -16,12 +16,14 @@ mod common;
 mod images;
 mod registry;
 mod system;
+mod volumes;
 
 use archives::{check_import_prune, check_save_load};
 use common::*;
 use images::{check_history, check_images, check_inspect, check_tag_rmi};
 use registry::{check_login_logout_needs_registry, check_push_pull_needs_registry};
 use system::check_version_info;
+use volumes::check_volumes;
 
 use std::io::Write;
 use std::path::Path;
@@ -70,7 +72,8 @@ against!(
     check_import_prune,
     check_push_pull_needs_registry,
     check_login_logout_needs_registry,
-    check_version_info
+    check_version_info,
+    check_volumes
 );
 
 // ---- no daemon needed ----

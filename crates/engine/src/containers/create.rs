@@ -110,6 +110,20 @@ impl Engine {
             health::image_check(ic.healthcheck.as_ref()).as_ref(),
         );
         let id = names::new_id().map_err(|e| internal("make an id")(e.to_string()))?;
+        // The image's VOLUMEs and the config's (`-v /path` from the docker CLI) become
+        // anonymous volumes unless a mount covers them.
+        let mut volume_paths: Vec<String> = ic
+            .volumes
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .collect();
+        for p in config.volumes.iter().flatten().map(|(k, _)| k) {
+            if !volume_paths.contains(p) {
+                volume_paths.push(p.clone());
+            }
+        }
+        let vols = self.container_volumes(mounts, &volume_paths)?;
         if config.hostname.is_empty() {
             config.hostname = if host.network_mode() == "host" {
                 rustix::system::uname()
@@ -130,7 +144,8 @@ impl Engine {
             args: argv[1..].to_vec(),
             config,
             host_config: host,
-            mounts,
+            mounts: vols.mounts,
+            copy_up: vols.copy_up,
             state: State::created(),
             restart_count: 0,
             stopped_by_user: false,
@@ -141,7 +156,10 @@ impl Engine {
             resolv_conf_path: dir.join("resolv.conf").display().to_string(),
         };
         // Reserve the name before the slow part, so two creates cannot both take it.
-        c.insert(rec.clone())?;
+        if let Err(e) = c.insert(rec.clone()) {
+            self.take_back(&vols.created);
+            return Err(e.into());
+        }
         let made = self.make_container_dir(&rec, &image.id.to_string()).await;
         if let Err(e) = made {
             c.remove(&id);
@@ -149,6 +167,7 @@ impl Engine {
             let key = container_key(&id);
             let images = self.images_handle();
             let _ = tokio::task::spawn_blocking(move || images.remove_rootfs(&key)).await;
+            self.take_back(&vols.created);
             return Err(e);
         }
         self.container_event(&rec, "create", &[]);

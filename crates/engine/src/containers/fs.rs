@@ -207,13 +207,16 @@ fn merge_config(user: &mut ImageConfig, base: &ImageConfig) {
     if user.working_dir.as_deref().unwrap_or("").is_empty() {
         user.working_dir = base.working_dir.clone();
     }
+    // As moby's merge: the base's volumes join the user's; a `VOLUME` change on a
+    // container without volumes is kept.
     match (&mut user.volumes, &base.volumes) {
         (Some(u), Some(b)) if !u.is_empty() => {
             for (k, v) in b {
                 u.insert(k.clone(), v.clone());
             }
         }
-        (u, b) => *u = b.clone(),
+        (u, Some(b)) => *u = Some(b.clone()),
+        (_, None) => {}
     }
     if user.stop_signal.as_deref().unwrap_or("").is_empty() {
         user.stop_signal = base.stop_signal.clone();

@@ -121,6 +121,12 @@ impl From<ContainerError> for EngineError {
     }
 }
 
+impl From<crate::volumes::VolumeError> for EngineError {
+    fn from(e: crate::volumes::VolumeError) -> Self {
+        EngineError::Volume(e)
+    }
+}
+
 impl From<crate::volumes::MountError> for ContainerError {
     fn from(e: crate::volumes::MountError) -> Self {
         ContainerError::Invalid(e.0)

@@ -24,6 +24,9 @@ pub struct ContainerRecord {
     pub config: ContainerConfig,
     pub host_config: HostConfig,
     pub mounts: Vec<MountPoint>,
+    /// Destinations of volumes that get the image's content while they are empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copy_up: Vec<String>,
     pub state: State,
     pub restart_count: i64,
     /// Set while a stop was asked for, so the restart policy leaves the container alone.

@@ -37,6 +37,7 @@ impl Engine {
         let rootfs = self.rootfs_path(&ctr.id);
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
         let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
+        self.unmount_volumes(&ctr.id, &ctr.record().mounts);
         let lost = reply
             .is_none()
             .then(|| "the container's supervisor died without recording an exit".to_string());
@@ -62,7 +63,7 @@ impl Engine {
                 let engine = self.clone();
                 let id = ctr.id.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = engine.remove_container(&id, true).await {
+                    if let Err(e) = engine.remove_container_and_volumes(&id, true, true).await {
                         tracing::warn!(container = %id, error = %e, "auto-remove failed");
                     }
                 });

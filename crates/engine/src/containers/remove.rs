@@ -11,6 +11,17 @@ use crate::{Engine, EngineError, Result};
 impl Engine {
     /// Removes a container (with `force`, killing it first).
     pub async fn remove_container(&self, name_or_id: &str, force: bool) -> Result<()> {
+        self.remove_container_and_volumes(name_or_id, force, false)
+            .await
+    }
+
+    /// Removes a container and, with `volumes` (`rm -v`, `--rm`), its anonymous volumes.
+    pub async fn remove_container_and_volumes(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
         let _op = ctr.lock_op().await?;
         let rec = ctr.record();
@@ -69,6 +80,9 @@ impl Engine {
         self.execs.container_removed(&id);
         tracing::debug!(container = %id, "removed");
         self.container_event(&rec, "destroy", &[]);
+        if volumes {
+            self.remove_anonymous_volumes(&rec.mounts);
+        }
         ctr.progress.send_modify(|p| p.removed = true);
         Ok(())
     }

@@ -34,6 +34,9 @@ impl Engine {
                         // running (and exec into it) in between.
                         if !v.running {
                             let _ = self.signal(&rec.id, SIGKILL, true);
+                            // Its volumes were mounted before its supervisor was made; the
+                            // exit releases them.
+                            self.readopt_volumes(&rec.id, &rec.mounts);
                             self.settle_unstarted(ctr, pid, waiter).await;
                             continue;
                         }
@@ -47,11 +50,13 @@ impl Engine {
                         });
                     }
                     ctr.progress.send_modify(|p| p.running = true);
+                    self.readopt_volumes(&rec.id, &rec.mounts);
                     self.health_start(&ctr);
                     let engine = self.clone();
                     tokio::spawn(async move { engine.monitor(ctr, waiter).await });
                 }
                 Err(_) if rec.state.running() => {
+                    self.readopt_volumes(&rec.id, &rec.mounts);
                     let engine = self.clone();
                     tokio::spawn(async move { engine.monitor(ctr, None).await });
                 }

@@ -575,6 +575,7 @@ mod tests {
             },
             host_config,
             mounts: Vec::new(),
+            copy_up: Vec::new(),
             state: State::created(),
             restart_count: 0,
             stopped_by_user: false,

@@ -67,7 +67,7 @@ impl Engine {
         // As dockerd's containerStart: a `--rm` container that fails to start is removed,
         // which is what `docker run --rm` waits for (condition=removed) before it exits.
         if result.is_err() && ctr.record().host_config.auto_remove {
-            if let Err(e) = self.remove_container(&ctr.id, true).await {
+            if let Err(e) = self.remove_container_and_volumes(&ctr.id, true, true).await {
                 tracing::warn!(container = %ctr.id, error = %e, "auto-remove after a failed start");
             }
         }
@@ -106,6 +106,10 @@ impl Engine {
         let mounts = self.rootfs_mounts(&id)?;
         muelle_image::snapshot::mount_at(&mounts, &rootfs)
             .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
+        if let Err(e) = self.mount_volumes(&id, &rec.mounts, &rec.copy_up, &rootfs) {
+            let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+            return Err(e.into());
+        }
         let mounted = t0.elapsed();
         let result = self.spawn_shim(&rec, &bundle, &rootfs, &data).await;
         let ready = t0.elapsed();
@@ -122,6 +126,7 @@ impl Engine {
                     }
                 };
                 let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                self.unmount_volumes(&id, &rec.mounts);
                 let finished = now();
                 let rec = ctr.update(|r| {
                     r.state

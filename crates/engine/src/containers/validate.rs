@@ -1,18 +1,16 @@
 //! A create request checked as Docker checks it, with Docker's messages, before anything
 //! is made; and Docker's merges of what a container asks for over its image's defaults.
 
-use super::{
-    parse_signal, spec, ContainerConfig, ContainerError, HostConfig, MountPoint, RUNTIMES,
-};
-use crate::volumes;
+use super::{parse_signal, spec, ContainerConfig, ContainerError, HostConfig, RUNTIMES};
+use crate::volumes::{self, MountRequest};
 
-/// Checks a create request as Docker does before anything is made; returns its bind
-/// mounts. Pure (but for checking that bind sources exist), so it is fuzzed with the
+/// Checks a create request as Docker does before anything is made; returns its mounts
+/// (binds, and volumes still to be resolved). Pure (but for checking that bind sources exist), so it is fuzzed with the
 /// parsing of the request body (fuzz/fuzz_targets/container_create.rs).
 pub fn validate(
     config: &ContainerConfig,
     host: &HostConfig,
-) -> Result<Vec<MountPoint>, ContainerError> {
+) -> Result<Vec<MountRequest>, ContainerError> {
     if config.image.is_empty() {
         return Err(ContainerError::Invalid(
             "config.Image: no image specified".into(),
@@ -192,7 +190,7 @@ mod prop {
             host.log_config.config.insert("max-size".into(), max_size);
             if let Ok(mounts) = validate(&config, &host) {
                 prop_assert_eq!(mounts.len(), binds.len());
-                for (m, b) in mounts.iter().zip(&binds) {
+                for (m, b) in mounts.iter().map(|m| &m.point).zip(&binds) {
                     prop_assert!(b.starts_with(&m.source));
                     prop_assert!(m.destination.starts_with('/'));
                 }

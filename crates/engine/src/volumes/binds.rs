@@ -1,44 +1,93 @@
-//! Bind mounts: `-v SRC:DST[:MODE]` and `--mount type=bind,...`, as Docker checks them.
+//! The mounts of a create request: `-v SRC:DST[:MODE]` (`HostConfig.Binds`) and `--mount`
+//! (`HostConfig.Mounts`) of type `bind` and `volume`, as Docker checks them. A volume's
+//! source is a name (or nothing, for an anonymous volume); the store resolves it later.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use muelle_types::container::MountPoint;
 use serde_json::Value;
 
-use super::MountError;
+use super::{valid_name, MountError, LOCAL};
 
 fn invalid(message: String) -> MountError {
     MountError(message)
 }
 
-/// A `-v` bind (`HostConfig.Binds` entry): an absolute host path, an absolute container
-/// path, and modes (`ro`, `rw`, propagation; SELinux `z`/`Z` and `nocopy` are accepted and
-/// have no effect).
-pub fn parse_bind(b: &str) -> Result<MountPoint, MountError> {
+/// One mount a container asks for. For a volume, `point.name` is empty for an anonymous
+/// one and `point.source` is filled in when the volume is known.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MountRequest {
+    pub point: MountPoint,
+    /// Whether a new empty volume gets the image's content at the destination.
+    pub copy: bool,
+    /// For a volume created on use (`--mount ...,volume-driver=,volume-opt=`).
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl MountRequest {
+    pub fn is_volume(&self) -> bool {
+        self.point.typ == "volume"
+    }
+
+    /// An anonymous volume at `dst` (`-v /path`, the image's or the config's `Volumes`).
+    pub fn anonymous(dst: &str) -> Self {
+        MountRequest {
+            point: volume_point("", dst, "", true),
+            copy: true,
+            ..Default::default()
+        }
+    }
+}
+
+fn volume_point(name: &str, dst: &str, mode: &str, rw: bool) -> MountPoint {
+    MountPoint {
+        typ: "volume".into(),
+        name: name.into(),
+        source: String::new(),
+        destination: dst.into(),
+        driver: LOCAL.into(),
+        mode: mode.into(),
+        rw,
+        propagation: String::new(),
+    }
+}
+
+/// A `-v` entry: `/host:/ctr[:modes]` binds a host path; `name:/ctr[:modes]` mounts a
+/// named volume; `/ctr` alone is an anonymous volume. Modes: `ro`, `rw`, propagation (binds),
+/// `nocopy` (volumes); SELinux `z`/`Z` are accepted and have no effect.
+pub fn parse_bind(b: &str) -> Result<MountRequest, MountError> {
     let parts: Vec<&str> = b.split(':').collect();
     let (src, dst, mode) = match parts.as_slice() {
+        [d] if d.starts_with('/') => return Ok(MountRequest::anonymous(d)),
         [s, d] => (*s, *d, ""),
         [s, d, m] => (*s, *d, *m),
         _ => return Err(invalid(format!("invalid volume specification: '{b}'"))),
     };
+    let volume = !src.starts_with('/');
+    let typ = if volume { "volume" } else { "bind" };
     if !dst.starts_with('/') {
         return Err(invalid(format!(
-            "invalid volume specification: '{b}': invalid mount config for type \"bind\": invalid mount path: '{dst}' mount path must be absolute"
+            "invalid volume specification: '{b}': invalid mount config for type \"{typ}\": invalid mount path: '{dst}' mount path must be absolute"
         )));
     }
-    if !src.starts_with('/') {
+    if volume && !valid_name(src) {
         return Err(invalid(format!(
-            "invalid volume specification: '{b}': named volumes are not supported yet; use an absolute host path"
+            "create {src}: \"{src}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
         )));
     }
     let mut rw = true;
+    let mut copy = true;
     let mut propagation = String::new();
     for m in mode.split(',').filter(|m| !m.is_empty()) {
         match m {
             "ro" => rw = false,
             "rw" => rw = true,
-            "z" | "Z" | "nocopy" => {}
-            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => {
+            "z" | "Z" => {}
+            "nocopy" if volume => copy = false,
+            "nocopy" => {}
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" if !volume => {
                 propagation = m.trim_start_matches('r').to_string()
             }
             _ => {
@@ -48,38 +97,100 @@ pub fn parse_bind(b: &str) -> Result<MountPoint, MountError> {
             }
         }
     }
+    if volume {
+        let mode = if mode.is_empty() { "z" } else { mode };
+        return Ok(MountRequest {
+            point: volume_point(src, dst, mode, rw),
+            copy,
+            ..Default::default()
+        });
+    }
     if !Path::new(src).exists() {
         return Err(invalid(format!(
             "invalid mount config for type \"bind\": bind source path does not exist: {src}"
         )));
     }
-    Ok(MountPoint {
-        typ: "bind".into(),
-        source: src.into(),
-        destination: dst.into(),
-        mode: mode.into(),
-        rw,
-        propagation: if propagation.is_empty() {
-            "rprivate".into()
-        } else {
-            format!("r{propagation}")
+    Ok(MountRequest {
+        point: MountPoint {
+            typ: "bind".into(),
+            source: src.into(),
+            destination: dst.into(),
+            mode: mode.into(),
+            rw,
+            propagation: if propagation.is_empty() {
+                "rprivate".into()
+            } else {
+                format!("r{propagation}")
+            },
+            ..Default::default()
         },
+        ..Default::default()
     })
 }
 
-/// A `HostConfig.Mounts` entry; only `bind` for now.
-pub fn parse_mount(m: &Value) -> Result<MountPoint, MountError> {
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `HostConfig.Mounts` entry of type `bind` or `volume`.
+pub fn parse_mount(m: &Value) -> Result<MountRequest, MountError> {
     let typ = m.get("Type").and_then(Value::as_str).unwrap_or("");
     let src = m.get("Source").and_then(Value::as_str).unwrap_or("");
     let dst = m.get("Target").and_then(Value::as_str).unwrap_or("");
-    if typ != "bind" {
+    if typ != "bind" && typ != "volume" {
         return Err(invalid(format!(
-            "mount type {typ:?} is not supported yet (only bind)"
+            "mount type {typ:?} is not supported yet (only bind and volume)"
         )));
     }
-    if !dst.starts_with('/') || !src.starts_with('/') {
+    if dst.is_empty() {
         return Err(invalid(format!(
-            "invalid mount config for type \"bind\": source and target must be absolute paths: {src:?} {dst:?}"
+            "invalid mount config for type \"{typ}\": field Target must not be empty"
+        )));
+    }
+    if !dst.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid mount config for type \"{typ}\": invalid mount path: '{dst}' mount path must be absolute"
+        )));
+    }
+    let ro = m.get("ReadOnly").and_then(Value::as_bool).unwrap_or(false);
+    if typ == "volume" {
+        if !src.is_empty() && !valid_name(src) {
+            return Err(invalid(format!(
+                "create {src}: \"{src}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
+            )));
+        }
+        let vo = m.get("VolumeOptions");
+        let no_copy = vo
+            .and_then(|v| v.get("NoCopy"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let dc = vo.and_then(|v| v.get("DriverConfig"));
+        let driver = dc
+            .and_then(|d| d.get("Name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !driver.is_empty() && driver != LOCAL {
+            return Err(invalid(format!(
+                "error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+            )));
+        }
+        let mode = if src.is_empty() { "" } else { "z" };
+        return Ok(MountRequest {
+            point: volume_point(src, dst, mode, !ro),
+            copy: !no_copy,
+            driver_opts: string_map(dc.and_then(|d| d.get("Options"))),
+            labels: string_map(vo.and_then(|v| v.get("Labels"))),
+        });
+    }
+    if !src.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid mount config for type \"bind\": invalid mount path: '{src}' mount path must be absolute"
         )));
     }
     if !Path::new(src).exists() {
@@ -87,14 +198,17 @@ pub fn parse_mount(m: &Value) -> Result<MountPoint, MountError> {
             "invalid mount config for type \"bind\": bind source path does not exist: {src}"
         )));
     }
-    let ro = m.get("ReadOnly").and_then(Value::as_bool).unwrap_or(false);
-    Ok(MountPoint {
-        typ: "bind".into(),
-        source: src.into(),
-        destination: dst.into(),
-        mode: String::new(),
-        rw: !ro,
-        propagation: "rprivate".into(),
+    Ok(MountRequest {
+        point: MountPoint {
+            typ: "bind".into(),
+            source: src.into(),
+            destination: dst.into(),
+            mode: String::new(),
+            rw: !ro,
+            propagation: "rprivate".into(),
+            ..Default::default()
+        },
+        ..Default::default()
     })
 }
 
@@ -104,9 +218,12 @@ mod tests {
 
     #[test]
     fn binds_read_like_docker() {
-        let m = parse_bind("/tmp:/data:ro,rshared").unwrap();
+        let m = parse_bind("/tmp:/data:ro,rshared").unwrap().point;
         assert_eq!((m.rw, m.propagation.as_str()), (false, "rshared"));
-        assert_eq!(parse_bind("/tmp:/data").unwrap().propagation, "rprivate");
+        assert_eq!(
+            parse_bind("/tmp:/data").unwrap().point.propagation,
+            "rprivate"
+        );
         assert!(parse_bind("/tmp:data")
             .unwrap_err()
             .to_string()
@@ -116,7 +233,35 @@ mod tests {
             .to_string()
             .starts_with("invalid mode: bogus"));
         let m = parse_mount(&serde_json::json!({"Type": "bind", "Source": "/tmp", "Target": "/t", "ReadOnly": true})).unwrap();
-        assert!(!m.rw);
-        assert!(parse_mount(&serde_json::json!({"Type": "volume"})).is_err());
+        assert!(!m.point.rw);
+        assert!(parse_mount(&serde_json::json!({"Type": "volume"}))
+            .unwrap_err()
+            .to_string()
+            .contains("field Target must not be empty"));
+        assert!(parse_bind("a/b:/x")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid characters"));
+    }
+
+    #[test]
+    fn volumes_read_like_docker() {
+        let v = parse_bind("data:/d").unwrap();
+        assert!(v.is_volume() && v.copy);
+        assert_eq!(
+            (v.point.name.as_str(), v.point.mode.as_str()),
+            ("data", "z")
+        );
+        let v = parse_bind("data:/d:ro,nocopy").unwrap();
+        assert!(!v.point.rw && !v.copy);
+        let a = parse_bind("/anon").unwrap();
+        assert!(a.is_volume() && a.point.name.is_empty() && a.point.mode.is_empty());
+        let m = parse_mount(
+            &serde_json::json!({"Type": "volume", "Source": "x1", "Target": "/t",
+            "VolumeOptions": {"NoCopy": true, "DriverConfig": {"Options": {"type": "tmpfs"}}}}),
+        )
+        .unwrap();
+        assert!(!m.copy);
+        assert_eq!(m.driver_opts.get("type").map(String::as_str), Some("tmpfs"));
     }
 }

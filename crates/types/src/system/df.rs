@@ -16,10 +16,10 @@ pub struct DiskUsage {
     pub images: Option<Vec<ImageSummary>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<Vec<ContainerSummary>>,
-    /// Volumes and build cache records have no shape yet: muelle has neither, and the
-    /// lists are always empty.
+    /// Volumes with their `UsageData`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<Vec<Value>>,
+    pub volumes: Option<Vec<crate::volume::Volume>>,
+    /// Build cache records have no shape yet: muelle has none, and the list is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_cache: Option<Vec<Value>>,
 }

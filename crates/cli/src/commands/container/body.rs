@@ -81,10 +81,23 @@ struct TmpfsOptions {
     size_bytes: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct VolumeOptions {
     no_copy: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver_config: Option<DriverConfig>,
+}
+
+/// `volume-driver=` and `volume-opt=` of a `--mount type=volume`.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DriverConfig {
+    name: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    options: BTreeMap<String, String>,
 }
 
 /// docker's `opts.ValidateEnv`: `KEY` alone takes the value from our environment if set.
@@ -217,9 +230,32 @@ fn parse_mount(s: &str) -> Result<Mount> {
                 })
             }
             "volume-nocopy" => {
-                m.volume_options = Some(VolumeOptions {
-                    no_copy: v == "true" || v == "1",
-                })
+                m.volume_options
+                    .get_or_insert_with(VolumeOptions::default)
+                    .no_copy = v == "true" || v == "1"
+            }
+            "volume-label" => {
+                let (k, val) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                m.volume_options
+                    .get_or_insert_with(VolumeOptions::default)
+                    .labels
+                    .insert(k.to_owned(), val.to_owned());
+            }
+            "volume-driver" => {
+                m.volume_options
+                    .get_or_insert_with(VolumeOptions::default)
+                    .driver_config
+                    .get_or_insert_with(DriverConfig::default)
+                    .name = v
+            }
+            "volume-opt" => {
+                let (k, val) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                m.volume_options
+                    .get_or_insert_with(VolumeOptions::default)
+                    .driver_config
+                    .get_or_insert_with(DriverConfig::default)
+                    .options
+                    .insert(k.to_owned(), val.to_owned());
             }
             other => bail!("unexpected key '{other}' in '{field}'"),
         }
