@@ -21,7 +21,7 @@ fn exit_file(c: &Ctr) -> Value {
 }
 
 #[test]
-fn oom_killed_container_says_so() {
+fn oom_killed_container_says_so_needs_memcg() {
     // The shell's string doubles until the cgroup's limit: the kernel kills the init.
     let mut c = limited("oom", "x=a; while :; do x=$x$x; done");
     let ready = c.spawn();
@@ -37,7 +37,7 @@ fn oom_killed_container_says_so() {
 }
 
 #[test]
-fn container_within_its_limit_is_not_oom_killed() {
+fn container_within_its_limit_is_not_oom_killed_needs_memcg() {
     let mut c = limited("nooom", "x=a; x=$x$x$x; exit 3");
     c.spawn();
     let w = c.start_and_wait();
