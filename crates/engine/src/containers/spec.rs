@@ -231,6 +231,9 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
     if hc.network_mode() != "host" {
         namespaces.push(namespace(LinuxNamespaceType::Network));
     }
+    if hc.cgroupns_mode == "private" {
+        namespaces.push(namespace(LinuxNamespaceType::Cgroup));
+    }
     let mut resources = LinuxResources::default();
     resources.set_devices(Some(device_rules(privileged)));
     if hc.memory > 0 {

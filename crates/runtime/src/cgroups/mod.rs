@@ -117,6 +117,20 @@ pub struct Manager {
     /// v2: the single directory.
     #[serde(default)]
     v2: Option<CgroupDir>,
+    /// v1 named hierarchies ("name=systemd") → the container's directory there. They hold
+    /// no controller, but runc puts the container in them too and its cgroup filesystem
+    /// shows them, so a tool inside finds its own cgroup in each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    named: BTreeMap<String, CgroupDir>,
+}
+
+/// One v1 hierarchy as the container's cgroup filesystem shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Hierarchy {
+    /// The name of its mount point ("memory", "cpu,cpuacct", "systemd").
+    pub name: String,
+    /// The container's cgroup directory in it.
+    pub dir: PathBuf,
 }
 
 const PROC_MOUNTINFO: &str = "/proc/self/mountinfo";
@@ -188,10 +202,28 @@ impl Manager {
     /// host with systemd this means systemd does not know the scope as one of its units.
     pub fn new(id: &str, cgroups_path: Option<&Path>, systemd: bool) -> Result<Self, CgroupError> {
         let mountinfo = fs::read_string(Path::new(PROC_MOUNTINFO))?;
-        let layout = detect_layout(&parse_mountinfo(&mountinfo), Path::new(CGROUP_ROOT))?;
+        let mounts = parse_mountinfo(&mountinfo);
+        let layout = detect_layout(&mounts, Path::new(CGROUP_ROOT))?;
         let requested = requested_path(id, cgroups_path, systemd)?;
         let own = own_cgroups_if_needed(&requested)?;
-        Ok(build(&layout, &own, &requested))
+        let mut m = build(&layout, &own, &requested);
+        if m.version == CgroupVersion::V1 {
+            m.named = named_hierarchies(&mounts, Path::new(CGROUP_ROOT))
+                .into_iter()
+                .map(|(name, mount)| {
+                    let path = hierarchy_path(&requested, None);
+                    let dir = dir_in_mount(&mount, &path);
+                    (
+                        name,
+                        CgroupDir {
+                            mount: mount.mountpoint,
+                            dir,
+                        },
+                    )
+                })
+                .collect();
+        }
+        Ok(m)
     }
 
     /// Same as [`Manager::new`], against a fake cgroupfs root for tests: `root` plays
@@ -346,6 +378,26 @@ impl Manager {
         }
     }
 
+    /// Every v1 hierarchy once (co-mounted controllers together), named hierarchies
+    /// included, with the container's directory in each; empty on v2.
+    pub fn v1_hierarchies(&self) -> Vec<V1Hierarchy> {
+        let mut out: Vec<V1Hierarchy> = Vec::new();
+        for c in self.v1.values().chain(self.named.values()) {
+            let Some(name) = c.mount.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if out.iter().any(|h| h.name == name) {
+                continue;
+            }
+            out.push(V1Hierarchy {
+                name: name.to_string(),
+                dir: c.dir.clone(),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
     /// Controller → directory, as runc records in its state ("" is the v2 directory).
     pub fn paths(&self) -> BTreeMap<String, PathBuf> {
         match self.version {
@@ -365,7 +417,12 @@ impl Manager {
     /// Each directory once, as co-mounted v1 controllers share one.
     fn distinct_dirs(&self) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = match self.version {
-            CgroupVersion::V1 => self.v1.values().map(|c| c.dir.clone()).collect(),
+            CgroupVersion::V1 => self
+                .v1
+                .values()
+                .chain(self.named.values())
+                .map(|c| c.dir.clone())
+                .collect(),
             CgroupVersion::V2 => self.v2.iter().map(|c| c.dir.clone()).collect(),
         };
         dirs.sort();
@@ -504,6 +561,23 @@ fn detect_layout(mounts: &[MountEntry], cgroup_root: &Path) -> Result<Layout, Cg
     Err(CgroupError::NoHierarchy {
         path: PathBuf::from(PROC_MOUNTINFO),
     })
+}
+
+/// The named v1 hierarchies ("name=systemd") mounted under `cgroup_root`, by name.
+fn named_hierarchies(mounts: &[MountEntry], cgroup_root: &Path) -> BTreeMap<String, Mount> {
+    let mut out = BTreeMap::new();
+    for m in mounts
+        .iter()
+        .filter(|m| m.fstype == "cgroup" && m.mountpoint.starts_with(cgroup_root))
+    {
+        if let Some(name) = m.super_options.split(',').find(|o| o.starts_with("name=")) {
+            out.entry(name.to_string()).or_insert_with(|| Mount {
+                mountpoint: m.mountpoint.clone(),
+                root: m.root.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// v1 layout of a fake root: each subdirectory named after controllers is a hierarchy.
@@ -718,6 +792,7 @@ fn build(layout: &Layout, own: &OwnCgroups, requested: &Requested) -> Manager {
                     mount: mount.mountpoint.clone(),
                     dir: dir_in_mount(mount, &path),
                 }),
+                named: BTreeMap::new(),
             }
         }
         Layout::V1(mounts) => {
@@ -736,6 +811,7 @@ fn build(layout: &Layout, own: &OwnCgroups, requested: &Requested) -> Manager {
                 version: CgroupVersion::V1,
                 v1,
                 v2: None,
+                named: BTreeMap::new(),
             }
         }
     }
