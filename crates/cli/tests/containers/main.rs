@@ -14,6 +14,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cgroupfs;
 mod changes;
 mod cp;
 mod exec;
@@ -24,6 +25,7 @@ mod ps;
 mod run;
 mod system;
 
+use cgroupfs::cgroupfs_needs_cgroupv1;
 use changes::diff_export_commit;
 use common::*;
 use cp::cp_both_ways;
@@ -87,6 +89,7 @@ against!(
     diff_export_commit,
     events_top_port,
     system_df_and_prune_report,
+    cgroupfs_needs_cgroupv1,
 );
 
 const NONET: &str = "--network=none";

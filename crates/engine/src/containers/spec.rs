@@ -733,4 +733,22 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn cgroupns_private_asks_for_a_cgroup_namespace() {
+        let has_cgroupns = |mode: &str| {
+            let hc = HostConfig {
+                cgroupns_mode: mode.into(),
+                ..HostConfig::default()
+            };
+            config_json(hc)["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "cgroup")
+        };
+        assert!(has_cgroupns("private"));
+        assert!(!has_cgroupns("host"));
+        assert!(!has_cgroupns(""));
+    }
 }
