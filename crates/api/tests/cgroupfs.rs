@@ -171,12 +171,24 @@ fn cgroup_listing_as_on_dockerd_needs_cgroupv1_dockerd() {
             "{dir}: muelle (left) vs dockerd (right)"
         );
     }
-    // name=systemd is there as on dockerd, with the container's own cgroup at its root.
-    let ours = e.ours(
-        &[],
-        "ls /sys/fs/cgroup/systemd/cgroup.procs && cat /proc/self/cgroup",
-    );
-    assert_eq!(ours.code, 0, "{ours:?}");
+    // The container is in a cgroup of its own in every hierarchy, the named (name=systemd)
+    // and, on a hybrid host, the unified one included, as runc puts it (under /docker there).
+    let host_lines = std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .count();
+    let script = "hostname; cat /proc/self/cgroup";
+    for run in [e.ours(&[], script), e.theirs(&[], script)] {
+        let mut lines = run.out.lines();
+        let short_id = lines.next().unwrap();
+        let lines: Vec<&str> = lines.collect();
+        assert_eq!(lines.len(), host_lines, "{run:?}");
+        for l in &lines {
+            let path = l.splitn(3, ':').nth(2).unwrap();
+            let leaf = path.rsplit('/').next().unwrap();
+            assert!(leaf.starts_with(short_id), "{run:?}");
+        }
+    }
 }
 
 /// Without `--privileged` the cgroup files and the tmpfs are read-only; with it the

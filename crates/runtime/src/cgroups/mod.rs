@@ -122,6 +122,11 @@ pub struct Manager {
     /// shows them, so a tool inside finds its own cgroup in each.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     named: BTreeMap<String, CgroupDir>,
+    /// A hybrid host's cgroup2 hierarchy (/sys/fs/cgroup/unified): no controllers, and not
+    /// shown inside, but runc puts the container there too ("0::/<path>" in
+    /// /proc/self/cgroup), so the container's own cgroup is there as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hybrid: Option<CgroupDir>,
 }
 
 /// One v1 hierarchy as the container's cgroup filesystem shows it.
@@ -222,6 +227,14 @@ impl Manager {
                     )
                 })
                 .collect();
+            m.hybrid = hybrid_unified(&mounts, Path::new(CGROUP_ROOT)).map(|mount| {
+                let path = hierarchy_path(&requested, None);
+                let dir = dir_in_mount(&mount, &path);
+                CgroupDir {
+                    mount: mount.mountpoint,
+                    dir,
+                }
+            });
         }
         Ok(m)
     }
@@ -421,6 +434,7 @@ impl Manager {
                 .v1
                 .values()
                 .chain(self.named.values())
+                .chain(self.hybrid.iter())
                 .map(|c| c.dir.clone())
                 .collect(),
             CgroupVersion::V2 => self.v2.iter().map(|c| c.dir.clone()).collect(),
@@ -578,6 +592,17 @@ fn named_hierarchies(mounts: &[MountEntry], cgroup_root: &Path) -> BTreeMap<Stri
         }
     }
     out
+}
+
+/// The cgroup2 mount of a hybrid host, directly under `cgroup_root` (its "unified").
+fn hybrid_unified(mounts: &[MountEntry], cgroup_root: &Path) -> Option<Mount> {
+    mounts
+        .iter()
+        .find(|m| m.fstype == "cgroup2" && m.mountpoint.parent() == Some(cgroup_root))
+        .map(|m| Mount {
+            mountpoint: m.mountpoint.clone(),
+            root: m.root.clone(),
+        })
 }
 
 /// v1 layout of a fake root: each subdirectory named after controllers is a hierarchy.
@@ -793,6 +818,7 @@ fn build(layout: &Layout, own: &OwnCgroups, requested: &Requested) -> Manager {
                     dir: dir_in_mount(mount, &path),
                 }),
                 named: BTreeMap::new(),
+                hybrid: None,
             }
         }
         Layout::V1(mounts) => {
@@ -812,6 +838,7 @@ fn build(layout: &Layout, own: &OwnCgroups, requested: &Requested) -> Manager {
                 v1,
                 v2: None,
                 named: BTreeMap::new(),
+                hybrid: None,
             }
         }
     }
@@ -1003,6 +1030,44 @@ pub(crate) mod tests {
         };
         assert_eq!(v1.keys().collect::<Vec<_>>(), ["cpu", "cpuacct", "memory"]);
         assert_eq!(v1["memory"].mountpoint, Path::new("/sys/fs/cgroup/memory"));
+    }
+
+    #[test]
+    fn named_and_hybrid_hierarchies() {
+        let mounts = parse_mountinfo(HYBRID_MOUNTINFO);
+        let root = Path::new(CGROUP_ROOT);
+        let named = named_hierarchies(&mounts, root);
+        assert_eq!(named.keys().collect::<Vec<_>>(), ["name=systemd"]);
+        assert_eq!(
+            named["name=systemd"].mountpoint,
+            Path::new("/sys/fs/cgroup/systemd")
+        );
+        let unified = hybrid_unified(&mounts, root).expect("hybrid cgroup2 mount");
+        assert_eq!(unified.mountpoint, Path::new("/sys/fs/cgroup/unified"));
+        let info = "29 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(hybrid_unified(&parse_mountinfo(info), root), None);
+    }
+
+    #[test]
+    fn v1_hierarchies_once_each_with_named() {
+        let dir = |m: &str, d: &str| CgroupDir {
+            mount: PathBuf::from(m),
+            dir: PathBuf::from(d),
+        };
+        let m = Manager {
+            version: CgroupVersion::V1,
+            v1: BTreeMap::from([
+                ("cpu".into(), dir("/r/cpu,cpuacct", "/r/cpu,cpuacct/c")),
+                ("cpuacct".into(), dir("/r/cpu,cpuacct", "/r/cpu,cpuacct/c")),
+                ("memory".into(), dir("/r/memory", "/r/memory/c")),
+            ]),
+            v2: None,
+            named: BTreeMap::from([("name=systemd".into(), dir("/r/systemd", "/r/systemd/c"))]),
+            hybrid: Some(dir("/r/unified", "/r/unified/c")),
+        };
+        let names: Vec<String> = m.v1_hierarchies().into_iter().map(|h| h.name).collect();
+        assert_eq!(names, ["cpu,cpuacct", "memory", "systemd"]);
+        assert_eq!(m.distinct_dirs().len(), 4);
     }
 
     #[test]
