@@ -80,11 +80,21 @@ fn mem_total(meminfo: &str) -> u64 {
 
 /// A unified hierarchy mounted at /sys/fs/cgroup itself means v2; anything else (v1 or the
 /// hybrid layout with v2 under `unified/`) is v1 for containers.
-fn cgroup_version(root: &Path) -> &'static str {
+pub fn cgroup_version(root: &Path) -> &'static str {
     if root.join("cgroup.controllers").exists() {
         "2"
     } else {
         "1"
+    }
+}
+
+/// Docker's `CgroupnsMode` when a container asks for none: a namespace of its own where the
+/// host has cgroup v2, the host's on v1 (as dockerd decides).
+pub fn default_cgroupns_mode() -> &'static str {
+    if cgroup_version(Path::new("/sys/fs/cgroup")) == "2" {
+        "private"
+    } else {
+        "host"
     }
 }
 

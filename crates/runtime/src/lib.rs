@@ -10,6 +10,7 @@
 //! The `sys` module is the only place with `unsafe`.
 
 pub mod capabilities;
+pub mod cgroupfs;
 pub mod cgroups;
 pub mod container;
 pub mod error;

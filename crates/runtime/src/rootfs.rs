@@ -132,19 +132,19 @@ pub fn parse_options(opts: &[String]) -> ParsedOptions {
     p
 }
 
-fn cstr(s: &str) -> Result<CString> {
+pub(crate) fn cstr(s: &str) -> Result<CString> {
     CString::new(s)
         .map_err(|_| RuntimeError::InvalidConfig(format!("path {s:?} contains a NUL byte")))
 }
 
-fn cpath(p: &Path) -> Result<CString> {
+pub(crate) fn cpath(p: &Path) -> Result<CString> {
     use std::os::unix::ffi::OsStrExt;
     CString::new(p.as_os_str().as_bytes()).map_err(|_| {
         RuntimeError::InvalidConfig(format!("path {} contains a NUL byte", p.display()))
     })
 }
 
-fn mount_err(dest: &Path, what: &str, e: std::io::Error) -> RuntimeError {
+pub(crate) fn mount_err(dest: &Path, what: &str, e: std::io::Error) -> RuntimeError {
     RuntimeError::sys(format!("mount {what} on {}", dest.display()), e)
 }
 
@@ -217,7 +217,7 @@ fn mount_one(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount) -> Result<()> {
         return mount_bind(ctx, root, m, &opts);
     }
     match typ.as_str() {
-        "cgroup" | "cgroup2" => return mount_cgroup(ctx, root, m, &opts),
+        "cgroup" | "cgroup2" => return crate::cgroupfs::mount_cgroup(ctx, root, m, &opts),
         _ => {}
     }
     let target = mkdir_all_in_root(root.as_fd(), dest, 0o755)
@@ -294,7 +294,7 @@ fn move_idmapped(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount, tree: &Owne
     finish_mount(root, dest, &opts)
 }
 
-fn reopen(root: &OwnedFd, dest: &Path) -> Result<CString> {
+pub(crate) fn reopen(root: &OwnedFd, dest: &Path) -> Result<CString> {
     let fd = open_in_root(root.as_fd(), dest, OFlags::PATH, Mode::empty())
         .map_err(|e| RuntimeError::path("reopen mount", dest, e))?;
     let p = cstr(&proc_fd_path(&fd))?;
@@ -352,7 +352,7 @@ fn mount_bind(
 
 /// Remounts a bind mount with extra flags, keeping the flags the kernel locks (nodev, nosuid,
 /// noexec, atime flags of the source mount), which it would otherwise refuse to drop.
-fn remount_bind(root: &OwnedFd, dest: &Path, flags: libc::c_ulong) -> Result<()> {
+pub(crate) fn remount_bind(root: &OwnedFd, dest: &Path, flags: libc::c_ulong) -> Result<()> {
     let t = reopen(root, dest)?;
     let st = sys::statvfs_flags(&t).unwrap_or(0);
     let mut keep = 0;
@@ -376,95 +376,6 @@ fn remount_bind(root: &OwnedFd, dest: &Path, flags: libc::c_ulong) -> Result<()>
         None,
     )
     .map_err(|e| mount_err(dest, "bind remount", e))
-}
-
-fn mount_cgroup(
-    ctx: &RootfsContext<'_>,
-    root: &OwnedFd,
-    m: &Mount,
-    opts: &ParsedOptions,
-) -> Result<()> {
-    let dest = m.destination();
-    let ro = opts.flags & libc::MS_RDONLY;
-    let base = opts.flags & (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
-    let target = mkdir_all_in_root(root.as_fd(), dest, 0o755)
-        .map_err(|e| RuntimeError::path("create mount point", dest, e))?;
-    let tpath = cstr(&proc_fd_path(&target))?;
-    let Some(mgr) = ctx.cgroup else {
-        return Ok(());
-    };
-    match mgr.version() {
-        crate::cgroups::CgroupVersion::V2 => {
-            if ctx.cgroupns {
-                sys::mount(Some(c"cgroup2"), &tpath, Some(c"cgroup2"), base | ro, None)
-                    .map_err(|e| mount_err(dest, "cgroup2", e))?;
-            } else if let Some(p) = mgr.path_for("") {
-                let src = cpath(&p)?;
-                sys::mount(Some(&src), &tpath, None, libc::MS_BIND, None)
-                    .map_err(|e| mount_err(dest, "cgroup2 bind", e))?;
-                if ro != 0 {
-                    remount_bind(root, dest, ro | base)?;
-                }
-            }
-        }
-        crate::cgroups::CgroupVersion::V1 => {
-            // A tmpfs holding one directory per hierarchy, each a bind of the container's own
-            // cgroup there, so the container sees its cgroup as the root.
-            sys::mount(
-                Some(c"tmpfs"),
-                &tpath,
-                Some(c"tmpfs"),
-                base,
-                Some(c"mode=755"),
-            )
-            .map_err(|e| mount_err(dest, "cgroup tmpfs", e))?;
-            for ctrl in [
-                "cpu",
-                "cpuacct",
-                "cpuset",
-                "memory",
-                "devices",
-                "freezer",
-                "blkio",
-                "pids",
-                "hugetlb",
-                "net_cls",
-                "net_prio",
-                "perf_event",
-                "rdma",
-                "misc",
-            ] {
-                let Some(host) = mgr.path_for(ctrl) else {
-                    continue;
-                };
-                if !host.exists() {
-                    continue;
-                }
-                let sub = dest.join(ctrl);
-                let t = mkdir_all_in_root(root.as_fd(), &sub, 0o755)
-                    .map_err(|e| RuntimeError::path("create mount point", &sub, e))?;
-                let tp = cstr(&proc_fd_path(&t))?;
-                let src = cpath(&host)?;
-                sys::mount(Some(&src), &tp, None, libc::MS_BIND, None)
-                    .map_err(|e| mount_err(&sub, "cgroup bind", e))?;
-                if ro != 0 || base != 0 {
-                    remount_bind(root, &sub, ro | base)?;
-                }
-            }
-            if ro != 0 {
-                let t = reopen(root, dest)?;
-                sys::mount(
-                    None,
-                    &t,
-                    None,
-                    libc::MS_REMOUNT | libc::MS_RDONLY | base,
-                    None,
-                )
-                .map_err(|e| mount_err(dest, "cgroup tmpfs read-only", e))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The devices every container gets, as runc gives them.

@@ -14,6 +14,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cgroupfs;
 mod changes;
 mod cp;
 mod exec;
@@ -25,6 +26,7 @@ mod ps;
 mod run;
 mod system;
 
+use cgroupfs::cgroupfs_needs_cgroupv1;
 use changes::diff_export_commit;
 use common::*;
 use cp::cp_both_ways;
@@ -90,6 +92,7 @@ against!(
     events_top_port,
     system_df_and_prune_report,
     health_flags,
+    cgroupfs_needs_cgroupv1,
 );
 
 const NONET: &str = "--network=none";

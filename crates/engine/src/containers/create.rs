@@ -61,6 +61,9 @@ impl Engine {
         if host.runtime.is_empty() {
             host.runtime = DEFAULT_RUNTIME.into();
         }
+        if host.cgroupns_mode.is_empty() {
+            host.cgroupns_mode = crate::host::default_cgroupns_mode().into();
+        }
         let image = self.images().image(&config.image)?;
         let ic = image.config.config.clone().unwrap_or_default();
         // Docker's merge of the image's config into the container's.

@@ -231,6 +231,9 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
     if hc.network_mode() != "host" {
         namespaces.push(namespace(LinuxNamespaceType::Network));
     }
+    if hc.cgroupns_mode == "private" {
+        namespaces.push(namespace(LinuxNamespaceType::Cgroup));
+    }
     let mut resources = LinuxResources::default();
     resources.set_devices(Some(device_rules(privileged)));
     if hc.memory > 0 {
@@ -730,5 +733,23 @@ mod tests {
                 "{p}"
             );
         }
+    }
+
+    #[test]
+    fn cgroupns_private_asks_for_a_cgroup_namespace() {
+        let has_cgroupns = |mode: &str| {
+            let hc = HostConfig {
+                cgroupns_mode: mode.into(),
+                ..HostConfig::default()
+            };
+            config_json(hc)["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "cgroup")
+        };
+        assert!(has_cgroupns("private"));
+        assert!(!has_cgroupns("host"));
+        assert!(!has_cgroupns(""));
     }
 }

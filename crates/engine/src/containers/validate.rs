@@ -75,6 +75,12 @@ pub fn validate(
             host.runtime
         )));
     }
+    if !matches!(host.cgroupns_mode.as_str(), "" | "host" | "private") {
+        return Err(ContainerError::Invalid(format!(
+            "invalid cgroup namespace mode: {}",
+            host.cgroupns_mode
+        )));
+    }
     if host.memory < 0 || host.nano_cpus < 0 || host.cpu_shares < 0 {
         return Err(ContainerError::Invalid(
             "resource limits (Memory, NanoCpus, CpuShares) cannot be negative".into(),

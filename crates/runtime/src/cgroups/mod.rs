@@ -117,6 +117,25 @@ pub struct Manager {
     /// v2: the single directory.
     #[serde(default)]
     v2: Option<CgroupDir>,
+    /// v1 named hierarchies ("name=systemd") → the container's directory there. They hold
+    /// no controller, but runc puts the container in them too and its cgroup filesystem
+    /// shows them, so a tool inside finds its own cgroup in each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    named: BTreeMap<String, CgroupDir>,
+    /// A hybrid host's cgroup2 hierarchy (/sys/fs/cgroup/unified): no controllers, and not
+    /// shown inside, but runc puts the container there too ("0::/<path>" in
+    /// /proc/self/cgroup), so the container's own cgroup is there as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hybrid: Option<CgroupDir>,
+}
+
+/// One v1 hierarchy as the container's cgroup filesystem shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Hierarchy {
+    /// The name of its mount point ("memory", "cpu,cpuacct", "systemd").
+    pub name: String,
+    /// The container's cgroup directory in it.
+    pub dir: PathBuf,
 }
 
 const PROC_MOUNTINFO: &str = "/proc/self/mountinfo";
@@ -188,10 +207,36 @@ impl Manager {
     /// host with systemd this means systemd does not know the scope as one of its units.
     pub fn new(id: &str, cgroups_path: Option<&Path>, systemd: bool) -> Result<Self, CgroupError> {
         let mountinfo = fs::read_string(Path::new(PROC_MOUNTINFO))?;
-        let layout = detect_layout(&parse_mountinfo(&mountinfo), Path::new(CGROUP_ROOT))?;
+        let mounts = parse_mountinfo(&mountinfo);
+        let layout = detect_layout(&mounts, Path::new(CGROUP_ROOT))?;
         let requested = requested_path(id, cgroups_path, systemd)?;
         let own = own_cgroups_if_needed(&requested)?;
-        Ok(build(&layout, &own, &requested))
+        let mut m = build(&layout, &own, &requested);
+        if m.version == CgroupVersion::V1 {
+            m.named = named_hierarchies(&mounts, Path::new(CGROUP_ROOT))
+                .into_iter()
+                .map(|(name, mount)| {
+                    let path = hierarchy_path(&requested, None);
+                    let dir = dir_in_mount(&mount, &path);
+                    (
+                        name,
+                        CgroupDir {
+                            mount: mount.mountpoint,
+                            dir,
+                        },
+                    )
+                })
+                .collect();
+            m.hybrid = hybrid_unified(&mounts, Path::new(CGROUP_ROOT)).map(|mount| {
+                let path = hierarchy_path(&requested, None);
+                let dir = dir_in_mount(&mount, &path);
+                CgroupDir {
+                    mount: mount.mountpoint,
+                    dir,
+                }
+            });
+        }
+        Ok(m)
     }
 
     /// Same as [`Manager::new`], against a fake cgroupfs root for tests: `root` plays
@@ -346,6 +391,26 @@ impl Manager {
         }
     }
 
+    /// Every v1 hierarchy once (co-mounted controllers together), named hierarchies
+    /// included, with the container's directory in each; empty on v2.
+    pub fn v1_hierarchies(&self) -> Vec<V1Hierarchy> {
+        let mut out: Vec<V1Hierarchy> = Vec::new();
+        for c in self.v1.values().chain(self.named.values()) {
+            let Some(name) = c.mount.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if out.iter().any(|h| h.name == name) {
+                continue;
+            }
+            out.push(V1Hierarchy {
+                name: name.to_string(),
+                dir: c.dir.clone(),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
     /// Controller → directory, as runc records in its state ("" is the v2 directory).
     pub fn paths(&self) -> BTreeMap<String, PathBuf> {
         match self.version {
@@ -365,7 +430,13 @@ impl Manager {
     /// Each directory once, as co-mounted v1 controllers share one.
     fn distinct_dirs(&self) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = match self.version {
-            CgroupVersion::V1 => self.v1.values().map(|c| c.dir.clone()).collect(),
+            CgroupVersion::V1 => self
+                .v1
+                .values()
+                .chain(self.named.values())
+                .chain(self.hybrid.iter())
+                .map(|c| c.dir.clone())
+                .collect(),
             CgroupVersion::V2 => self.v2.iter().map(|c| c.dir.clone()).collect(),
         };
         dirs.sort();
@@ -504,6 +575,34 @@ fn detect_layout(mounts: &[MountEntry], cgroup_root: &Path) -> Result<Layout, Cg
     Err(CgroupError::NoHierarchy {
         path: PathBuf::from(PROC_MOUNTINFO),
     })
+}
+
+/// The named v1 hierarchies ("name=systemd") mounted under `cgroup_root`, by name.
+fn named_hierarchies(mounts: &[MountEntry], cgroup_root: &Path) -> BTreeMap<String, Mount> {
+    let mut out = BTreeMap::new();
+    for m in mounts
+        .iter()
+        .filter(|m| m.fstype == "cgroup" && m.mountpoint.starts_with(cgroup_root))
+    {
+        if let Some(name) = m.super_options.split(',').find(|o| o.starts_with("name=")) {
+            out.entry(name.to_string()).or_insert_with(|| Mount {
+                mountpoint: m.mountpoint.clone(),
+                root: m.root.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The cgroup2 mount of a hybrid host, directly under `cgroup_root` (its "unified").
+fn hybrid_unified(mounts: &[MountEntry], cgroup_root: &Path) -> Option<Mount> {
+    mounts
+        .iter()
+        .find(|m| m.fstype == "cgroup2" && m.mountpoint.parent() == Some(cgroup_root))
+        .map(|m| Mount {
+            mountpoint: m.mountpoint.clone(),
+            root: m.root.clone(),
+        })
 }
 
 /// v1 layout of a fake root: each subdirectory named after controllers is a hierarchy.
@@ -718,6 +817,8 @@ fn build(layout: &Layout, own: &OwnCgroups, requested: &Requested) -> Manager {
                     mount: mount.mountpoint.clone(),
                     dir: dir_in_mount(mount, &path),
                 }),
+                named: BTreeMap::new(),
+                hybrid: None,
             }
         }
         Layout::V1(mounts) => {
@@ -736,6 +837,8 @@ fn build(layout: &Layout, own: &OwnCgroups, requested: &Requested) -> Manager {
                 version: CgroupVersion::V1,
                 v1,
                 v2: None,
+                named: BTreeMap::new(),
+                hybrid: None,
             }
         }
     }
@@ -927,6 +1030,44 @@ pub(crate) mod tests {
         };
         assert_eq!(v1.keys().collect::<Vec<_>>(), ["cpu", "cpuacct", "memory"]);
         assert_eq!(v1["memory"].mountpoint, Path::new("/sys/fs/cgroup/memory"));
+    }
+
+    #[test]
+    fn named_and_hybrid_hierarchies() {
+        let mounts = parse_mountinfo(HYBRID_MOUNTINFO);
+        let root = Path::new(CGROUP_ROOT);
+        let named = named_hierarchies(&mounts, root);
+        assert_eq!(named.keys().collect::<Vec<_>>(), ["name=systemd"]);
+        assert_eq!(
+            named["name=systemd"].mountpoint,
+            Path::new("/sys/fs/cgroup/systemd")
+        );
+        let unified = hybrid_unified(&mounts, root).expect("hybrid cgroup2 mount");
+        assert_eq!(unified.mountpoint, Path::new("/sys/fs/cgroup/unified"));
+        let info = "29 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(hybrid_unified(&parse_mountinfo(info), root), None);
+    }
+
+    #[test]
+    fn v1_hierarchies_once_each_with_named() {
+        let dir = |m: &str, d: &str| CgroupDir {
+            mount: PathBuf::from(m),
+            dir: PathBuf::from(d),
+        };
+        let m = Manager {
+            version: CgroupVersion::V1,
+            v1: BTreeMap::from([
+                ("cpu".into(), dir("/r/cpu,cpuacct", "/r/cpu,cpuacct/c")),
+                ("cpuacct".into(), dir("/r/cpu,cpuacct", "/r/cpu,cpuacct/c")),
+                ("memory".into(), dir("/r/memory", "/r/memory/c")),
+            ]),
+            v2: None,
+            named: BTreeMap::from([("name=systemd".into(), dir("/r/systemd", "/r/systemd/c"))]),
+            hybrid: Some(dir("/r/unified", "/r/unified/c")),
+        };
+        let names: Vec<String> = m.v1_hierarchies().into_iter().map(|h| h.name).collect();
+        assert_eq!(names, ["cpu,cpuacct", "memory", "systemd"]);
+        assert_eq!(m.distinct_dirs().len(), 4);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub(super) fn create(m: &Manager) -> Result<(), CgroupError> {
             fs::create_dir_all(&cd.dir)?;
         }
     }
+    for cd in m.named.values().chain(m.hybrid.iter()) {
+        fs::create_dir_all(&cd.dir)?;
+    }
     Ok(())
 }
 

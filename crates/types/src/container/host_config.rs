@@ -87,6 +87,10 @@ pub struct HostConfig {
     /// /etc/group. `None` (shown as null, as dockerd shows it) when not given.
     #[serde(default)]
     pub group_add: Option<Vec<String>>,
+    /// `--cgroupns`: "private" (a cgroup namespace of the container's own) or "host"; the
+    /// daemon fills in its default at create ("host" on cgroup v1, "private" on v2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cgroupns_mode: String,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

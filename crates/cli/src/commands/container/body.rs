@@ -378,7 +378,12 @@ impl CreateOpts {
         } else {
             LogConfig::default()
         };
+        let cgroupns_mode = self.cgroupns.clone().unwrap_or_default();
+        if !matches!(cgroupns_mode.as_str(), "" | "host" | "private") {
+            bail!("--cgroupns: invalid CGROUP mode");
+        }
         let host_config = HostConfig {
+            cgroupns_mode,
             port_bindings,
             binds: self.volume.clone(),
             mounts,

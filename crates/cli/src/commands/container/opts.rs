@@ -70,6 +70,13 @@ pub struct CreateOpts {
     /// Give extended privileges to this container
     #[arg(long)]
     pub privileged: bool,
+    /// Cgroup namespace to use (host|private)
+    /// 'host':    Run the container in the Docker host's cgroup namespace
+    /// 'private': Run the container in its own private cgroup namespace
+    /// '':        Use the cgroup namespace as configured by the
+    ///            default-cgroupns-mode option on the daemon (default)
+    #[arg(long, value_name = "string", verbatim_doc_comment)]
+    pub cgroupns: Option<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,
