@@ -7,7 +7,9 @@
 //!   supervisor, pending attaches), `monitor` (the exit), `restart` (the policy's one
 //!   decision), `stop` (stop, kill, restart), `remove`, `wait`, `attach`, `pause`, `rename`,
 //!   `prune`, `restore` (after a daemon restart), `exec` (with its own store), `size`,
-//!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes).
+//!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes),
+//!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
+//!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -31,6 +33,7 @@ mod pause;
 mod prune;
 mod remove;
 mod rename;
+mod resources;
 pub mod restart;
 mod restore;
 mod runtime_ops;
@@ -40,8 +43,10 @@ mod size;
 pub mod spec;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
 mod store;
+mod update;
 pub mod validate;
 mod wait;
 
