@@ -63,25 +63,9 @@ fn name(what: &str) -> String {
     format!("mst-{what}-{}", unique())
 }
 
-/// The memory cgroup v1 directory of a running container, from its init's /proc entry.
-fn memory_cgroup(pid: &str) -> std::path::PathBuf {
-    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let rel = cg
-        .lines()
-        .find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
-            ctrl.split(',')
-                .any(|c| c == "memory")
-                .then(|| path.to_string())
-        })
-        .expect("a memory cgroup (v1)");
-    Path::new("/sys/fs/cgroup/memory").join(rel.trim_start_matches('/'))
-}
-
 fn limit_in_cgroup(d: &Daemon, n: &str) -> u64 {
     let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", n]);
-    let dir = memory_cgroup(pid.trim());
+    let dir = cgroup_dir(pid.trim(), "memory");
     std::fs::read_to_string(dir.join("memory.limit_in_bytes"))
         .unwrap()
         .trim()
@@ -411,4 +395,85 @@ fn stats_and_update_answer_as_dockerd_needs_dockerd() {
     ours["id"] = Value::Null;
     theirs["id"] = Value::Null;
     assert_eq!(ours, theirs);
+}
+
+/// The cgroup v1 directory of `controller` for a running container's init.
+fn cgroup_dir(pid: &str, controller: &str) -> std::path::PathBuf {
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let rel = cg
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
+            ctrl.split(',')
+                .any(|c| c == controller)
+                .then(|| path.to_string())
+        })
+        .unwrap_or_else(|| panic!("a {controller} cgroup (v1)"));
+    let mount = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.split(',').any(|c| c == controller))
+        })
+        .unwrap();
+    mount.join(rel.trim_start_matches('/'))
+}
+
+#[test]
+fn create_time_limits_reach_the_cgroup_needs_docker_cgroupv1() {
+    let e = env();
+    let d = &e.d;
+    let n = name("create");
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--network",
+        "none",
+        "-m",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "20",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", &n]);
+    let read = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(cgroup_dir(pid.trim(), ctrl).join(file))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        read("memory", "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
+    // dockerd's default swap: as much again as the memory limit.
+    assert_eq!(
+        read("memory", "memory.memsw.limit_in_bytes"),
+        (128u64 << 20).to_string()
+    );
+    assert_eq!(read("cpu", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(read("cpu", "cpu.cfs_period_us"), "100000");
+    assert_eq!(read("cpu", "cpu.shares"), "512");
+    assert_eq!(read("pids", "pids.max"), "20");
+    let hc = d.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}}",
+        &n,
+    ]);
+    assert_eq!(hc.trim(), format!("{} 500000000", 128u64 << 20));
+    let s = stats(d, &n, "stream=false&one-shot=true");
+    assert_eq!(s["pids_stats"]["limit"], 20);
+    assert_eq!(s["memory_stats"]["limit"], 64u64 << 20);
 }
