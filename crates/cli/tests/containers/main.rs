@@ -8,7 +8,7 @@
 //!
 //! This file holds one `#[test]` per check and daemon (the daemons and the runners of the
 //! two CLIs are the `common` harness both CLI test binaries share); the checks live in one
-//! module per concept (run, ps, lifecycle, exec, cp …).
+//! module per concept (run, ps, lifecycle, exec, cp, stats and update …).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../common/mod.rs"]
@@ -22,6 +22,7 @@ mod lifecycle;
 mod observe;
 mod ps;
 mod run;
+mod stats_update;
 mod system;
 
 use changes::diff_export_commit;
@@ -33,6 +34,7 @@ use lifecycle::lifecycle_verbs;
 use observe::events_top_port;
 use ps::ps_formats;
 use run::{detached_logs_and_wait, run_output_and_exit_codes, start_attach_and_run_rm};
+use stats_update::stats_and_update;
 use system::system_df_and_prune_report;
 
 use std::io::{Read, Write};
@@ -86,6 +88,7 @@ against!(
     cp_both_ways,
     diff_export_commit,
     events_top_port,
+    stats_and_update,
     system_df_and_prune_report,
 );
 
