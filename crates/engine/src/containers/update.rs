@@ -46,10 +46,15 @@ impl Engine {
         let merged = merge(&rec.host_config, u).map_err(|why| {
             ContainerError::Conflict(format!("Cannot update container {}: {why}", rec.id))
         })?;
-        let mut new = rec.clone();
-        new.host_config = merged;
+        // The in-memory record is changed in place (its state may move meanwhile), then saved.
+        let set = |hc: &HostConfig| {
+            ctr.update(|r| {
+                r.host_config = hc.clone();
+                r.clone()
+            })
+        };
+        let new = set(&merged);
         self.containers.save(&new)?;
-        ctr.update(|r| r.host_config = new.host_config.clone());
         if rec.is_running() && !rec.state.restarting() {
             // As dockerd: only what the request names is written to the cgroup.
             let asked = requested(u);
@@ -61,8 +66,7 @@ impl Engine {
                 });
             if let Err(e) = applied {
                 // The record goes back to what the cgroup still has.
-                self.containers.save(&rec)?;
-                ctr.update(|r| r.host_config = rec.host_config.clone());
+                self.containers.save(&set(&rec.host_config))?;
                 return Err(cannot(e).into());
             }
         }
