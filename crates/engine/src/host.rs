@@ -69,7 +69,7 @@ fn os_release_field(text: &str, key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn mem_total(meminfo: &str) -> u64 {
+pub(crate) fn mem_total(meminfo: &str) -> u64 {
     meminfo
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:"))

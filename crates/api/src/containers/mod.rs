@@ -1,5 +1,5 @@
 //! Container routes (`/containers/...`), one concept per module: create, list (`ps` and its
-//! filters), inspect, the lifecycle calls, logs, attach and its streams, top, prune. The
+//! filters), inspect, the lifecycle calls, logs, attach and its streams, top, stats, update, prune. The
 //! shapes they answer are `muelle_types::container`'s; errors are the engine's, mapped to a
 //! status in `crate::error` alone.
 
@@ -10,7 +10,9 @@ mod lifecycle;
 mod list;
 mod logs;
 mod prune;
+mod stats;
 mod top;
+mod update;
 
 use std::sync::Arc;
 
@@ -44,5 +46,7 @@ pub fn router() -> Router<Arc<Engine>> {
         .route("/containers/{id}/attach", post(attach::attach))
         .route("/containers/{id}/logs", get(logs::logs))
         .route("/containers/{id}/top", get(top::top))
+        .route("/containers/{id}/stats", get(stats::stats))
+        .route("/containers/{id}/update", post(update::update))
         .route("/containers/{id}", delete(lifecycle::remove))
 }

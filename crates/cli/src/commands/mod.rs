@@ -121,6 +121,8 @@ const TOP_LEVEL_ORDER: &[&str] = &[
     "exec",
     "wait",
     "top",
+    "stats",
+    "update",
     "port",
     "rename",
     "pause",

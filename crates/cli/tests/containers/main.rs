@@ -8,7 +8,7 @@
 //!
 //! This file holds one `#[test]` per check and daemon (the daemons and the runners of the
 //! two CLIs are the `common` harness both CLI test binaries share); the checks live in one
-//! module per concept (run, ps, lifecycle, exec, cp, health …).
+//! module per concept (run, ps, lifecycle, exec, cp, health, stats and update …).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../common/mod.rs"]
@@ -24,6 +24,7 @@ mod lifecycle;
 mod observe;
 mod ps;
 mod run;
+mod stats_update;
 mod system;
 
 use cgroupfs::cgroupfs_needs_cgroupv1;
@@ -37,6 +38,7 @@ use lifecycle::lifecycle_verbs;
 use observe::events_top_port;
 use ps::ps_formats;
 use run::{detached_logs_and_wait, run_output_and_exit_codes, start_attach_and_run_rm};
+use stats_update::stats_and_update;
 use system::system_df_and_prune_report;
 
 use std::io::{Read, Write};
@@ -90,6 +92,7 @@ against!(
     cp_both_ways,
     diff_export_commit,
     events_top_port,
+    stats_and_update,
     system_df_and_prune_report,
     health_flags,
     cgroupfs_needs_cgroupv1,

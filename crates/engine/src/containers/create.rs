@@ -58,6 +58,11 @@ impl Engine {
             }
         };
         let mounts = validate(&config, &host)?;
+        // dockerd's default: as much swap as memory (memory+swap twice the limit), which
+        // `docker update --memory` then checks against.
+        if host.memory > 0 && host.memory_swap == 0 {
+            host.memory_swap = host.memory.saturating_mul(2);
+        }
         if host.runtime.is_empty() {
             host.runtime = DEFAULT_RUNTIME.into();
         }

@@ -8,7 +8,9 @@
 //!   decision), `stop` (stop, kill, restart), `remove`, `wait`, `attach`, `pause`, `rename`,
 //!   `prune`, `restore` (after a daemon restart), `exec` (with its own store), `size`,
 //!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes),
-//!   `health` (the check and its probe loop, run as execs).
+//!   `health` (the check and its probe loop, run as execs),
+//!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
+//!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -33,6 +35,7 @@ mod pause;
 mod prune;
 mod remove;
 mod rename;
+mod resources;
 pub mod restart;
 mod restore;
 mod runtime_ops;
@@ -42,8 +45,10 @@ mod size;
 pub mod spec;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
 mod store;
+mod update;
 pub mod validate;
 mod wait;
 

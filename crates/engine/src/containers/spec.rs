@@ -7,14 +7,15 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use oci_spec::runtime::{
-    Capabilities, Capability, Linux, LinuxCapabilities, LinuxCpu, LinuxDevice, LinuxDeviceCgroup,
-    LinuxDeviceType, LinuxMemory, LinuxNamespace, LinuxNamespaceType, LinuxPids, LinuxResources,
-    LinuxSeccomp, Mount, PosixRlimitBuilder, PosixRlimitType, Process, Root, Spec, User,
+    Capabilities, Capability, Linux, LinuxCapabilities, LinuxDevice, LinuxDeviceCgroup,
+    LinuxDeviceType, LinuxNamespace, LinuxNamespaceType, LinuxSeccomp, Mount, PosixRlimitBuilder,
+    PosixRlimitType, Process, Root, Spec, User,
 };
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 
 use super::model::{ContainerRecord, MountPoint};
+use super::resources;
 use super::seccomp::{self, SeccompError};
 
 /// Docker's default capability set.
@@ -234,31 +235,8 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
     if hc.cgroupns_mode == "private" {
         namespaces.push(namespace(LinuxNamespaceType::Cgroup));
     }
-    let mut resources = LinuxResources::default();
+    let mut resources = resources::linux_resources(hc, resources::Apply::Start);
     resources.set_devices(Some(device_rules(privileged)));
-    if hc.memory > 0 {
-        let mut m = LinuxMemory::default();
-        m.set_limit(Some(hc.memory));
-        resources.set_memory(Some(m));
-    }
-    if hc.nano_cpus > 0 || hc.cpu_shares > 0 {
-        let mut cpu = LinuxCpu::default();
-        if hc.nano_cpus > 0 {
-            let period: u64 = 100_000;
-            let quota = hc.nano_cpus as u64 * period / 1_000_000_000;
-            cpu.set_quota(Some(i64::try_from(quota).unwrap_or(i64::MAX)))
-                .set_period(Some(period));
-        }
-        if hc.cpu_shares > 0 {
-            cpu.set_shares(Some(hc.cpu_shares as u64));
-        }
-        resources.set_cpu(Some(cpu));
-    }
-    if let Some(p) = hc.pids_limit.filter(|p| *p > 0) {
-        let mut pids = LinuxPids::default();
-        pids.set_limit(p);
-        resources.set_pids(Some(pids));
-    }
     let mut linux = Linux::default();
     linux
         .set_namespaces(Some(namespaces))

@@ -19,23 +19,7 @@ pub fn validate(
     super::health::validate(config.healthcheck.as_ref())?;
     spec::check_caps(&host.cap_add).map_err(ContainerError::Invalid)?;
     spec::check_caps(&host.cap_drop).map_err(ContainerError::Invalid)?;
-    match host.restart_policy.name.as_str() {
-        "" | "no" | "always" | "unless-stopped" => {}
-        "on-failure" => {
-            if host.restart_policy.maximum_retry_count < 0 {
-                return Err(ContainerError::Invalid(
-                    "invalid restart policy: maximum retry count cannot be negative".into(),
-                )
-                );
-            }
-        }
-        other => {
-            return Err(ContainerError::Invalid(format!(
-                "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
-            ))
-            )
-        }
-    }
+    check_restart_policy(&host.restart_policy)?;
     if host.auto_remove && !matches!(host.restart_policy.name.as_str(), "" | "no") {
         return Err(ContainerError::Invalid(
             "can't create 'AutoRemove' container with restart policy".into(),
@@ -110,6 +94,28 @@ pub fn validate(
         mounts.push(volumes::parse_mount(m)?);
     }
     Ok(mounts)
+}
+
+/// A restart policy's name and retry count, with dockerd's messages.
+pub(super) fn check_restart_policy(p: &super::model::RestartPolicy) -> Result<(), ContainerError> {
+    match p.name.as_str() {
+        "" | "no" | "always" | "unless-stopped" => {}
+        "on-failure" => {
+            if p.maximum_retry_count < 0 {
+                return Err(ContainerError::Invalid(
+                    "invalid restart policy: maximum retry count cannot be negative".into(),
+                )
+                );
+            }
+        }
+        other => {
+            return Err(ContainerError::Invalid(format!(
+                "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+            ))
+            )
+        }
+    }
+    Ok(())
 }
 
 /// Docker's env merge: the container's variables override the image's of the same name.

@@ -70,6 +70,22 @@ pub struct HostConfig {
     pub cpu_shares: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
+    /// Memory + swap; -1 is unlimited swap.
+    #[serde(default, deserialize_with = "null_default")]
+    pub memory_swap: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub memory_reservation: i64,
+    /// CFS period and quota in microseconds (`--cpu-period`, `--cpu-quota`).
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_period: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_quota: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpuset_cpus: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpuset_mems: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub blkio_weight: u16,
     #[serde(default, deserialize_with = "null_default")]
     pub tmpfs: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "null_default")]

@@ -1,5 +1,5 @@
 //! Docker's container shapes: what clients send to create one (`Config`, `HostConfig`), what
-//! inspect, `ps` and the other container and exec routes answer, in dockerd's field names
+//! inspect, `ps`, stats, update and the other container and exec routes answer, in dockerd's field names
 //! and order with the explicit `null`s it sends.
 
 mod config;
@@ -10,7 +10,9 @@ mod inspect;
 mod mount;
 mod responses;
 mod state;
+mod stats;
 mod summary;
+mod update;
 
 pub use config::ContainerConfig;
 pub use exec::{ExecConfig, ExecInspect, ExecProcessConfig, ExecStartConfig};
@@ -23,4 +25,9 @@ pub use responses::{
     WaitError, WaitResponse,
 };
 pub use state::ContainerState;
+pub use stats::{
+    BlkioStatEntry, BlkioStats, CpuStats, CpuUsage, MemoryStats, NetworkStats, PidsStats,
+    StatsResponse, StorageStats, ThrottlingData, ZERO_READ,
+};
 pub use summary::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
+pub use update::{ContainerUpdate, ContainerUpdateResponse};

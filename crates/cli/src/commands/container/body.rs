@@ -150,7 +150,7 @@ pub fn ram_in_bytes(s: &str) -> Result<i64> {
     Ok((n * mult as f64) as i64)
 }
 
-fn restart_policy(s: &str) -> Result<RestartPolicy> {
+pub fn restart_policy(s: &str) -> Result<RestartPolicy> {
     let (name, count) = match s.split_once(':') {
         Some((n, c)) => (
             n,

@@ -32,9 +32,11 @@ pub mod restart;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod top;
 pub mod unpause;
+pub mod update;
 pub mod wait;
 
 #[derive(Subcommand, Debug)]
@@ -69,6 +71,10 @@ pub enum ContainerCommand {
     Wait(calls::NamesArgs),
     /// Display the running processes of a container
     Top(top::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::Args),
+    /// Update configuration of one or more containers
+    Update(update::Args),
     /// List port mappings or a specific mapping for the container
     Port(port::Args),
     /// Rename a container
@@ -104,6 +110,8 @@ impl Resource for ContainerCommand {
         Shortcut::same("exec"),
         Shortcut::same("wait"),
         Shortcut::same("top"),
+        Shortcut::same("stats"),
+        Shortcut::same("update"),
         Shortcut::same("port"),
         Shortcut::same("rename"),
         Shortcut::same("pause"),
@@ -139,6 +147,8 @@ impl ContainerCommand {
             Self::Inspect(a) => inspect::run(ctx, a).await,
             Self::Wait(a) => wait::run(ctx, a).await,
             Self::Top(a) => top::run(ctx, a).await,
+            Self::Stats(a) => stats::run(ctx, a).await,
+            Self::Update(a) => update::run(ctx, a).await,
             Self::Port(a) => port::run(ctx, a).await,
             Self::Rename(a) => rename::run(ctx, a).await,
             Self::Pause(a) => pause::run(ctx, a).await,
