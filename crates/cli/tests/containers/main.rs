@@ -18,6 +18,7 @@ mod cgroupfs;
 mod changes;
 mod cp;
 mod exec;
+mod flags;
 mod health;
 mod inspect;
 mod lifecycle;
@@ -32,6 +33,7 @@ use changes::diff_export_commit;
 use common::*;
 use cp::cp_both_ways;
 use exec::{exec_detach_keys_from_config, exec_in_a_running_container, interactive_tty};
+use flags::{pids_limit_needs_cgroupv1, read_only_with_tmpfs, unknown_flags};
 use health::health_flags;
 use inspect::inspect_containers;
 use lifecycle::lifecycle_verbs;
@@ -96,6 +98,9 @@ against!(
     system_df_and_prune_report,
     health_flags,
     cgroupfs_needs_cgroupv1,
+    unknown_flags,
+    read_only_with_tmpfs,
+    pids_limit_needs_cgroupv1,
 );
 
 const NONET: &str = "--network=none";

@@ -382,7 +382,7 @@ impl CreateOpts {
         if !matches!(cgroupns_mode.as_str(), "" | "host" | "private") {
             bail!("--cgroupns: invalid CGROUP mode");
         }
-        let host_config = HostConfig {
+        let mut host_config = HostConfig {
             cgroupns_mode,
             port_bindings,
             binds: self.volume.clone(),
@@ -400,6 +400,7 @@ impl CreateOpts {
             log_config,
             ..HostConfig::default()
         };
+        self.apply_limits(&mut host_config)?;
         Ok((config, host_config))
     }
 }

@@ -119,6 +119,7 @@ pub struct Args {
 
 /// `muelle create`: prints the new id.
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
+    a.opts.refuse_unknown_flag("create")?;
     let client = ctx.client().await.map_err(|e| fail(125, e))?;
     let id = create(ctx, &client, &a.opts, true, false)
         .await

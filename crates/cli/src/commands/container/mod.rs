@@ -21,6 +21,7 @@ pub mod export;
 pub mod health;
 pub mod inspect;
 pub mod kill;
+pub mod limits;
 pub mod logs;
 pub mod ls;
 pub mod opts;

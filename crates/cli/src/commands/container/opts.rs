@@ -92,6 +92,39 @@ pub struct CreateOpts {
     /// Number of CPUs
     #[arg(long, value_name = "decimal")]
     pub cpus: Option<f64>,
+    /// Mount a tmpfs directory
+    #[arg(long, value_name = "list")]
+    pub tmpfs: Vec<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long, value_name = "int", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long, value_name = "int")]
+    pub cpu_shares: Option<i64>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long, value_name = "bytes", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long, value_name = "bytes")]
+    pub memory_reservation: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long, value_name = "int")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long, value_name = "int", allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long, value_name = "string")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long, value_name = "string")]
+    pub cpuset_mems: Option<String>,
+    /// Ulimit options
+    #[arg(long, value_name = "ulimit")]
+    pub ulimit: Vec<String>,
+    /// Security Options
+    #[arg(long, value_name = "list")]
+    pub security_opt: Vec<String>,
     /// Logging driver for the container
     #[arg(long, value_name = "string")]
     pub log_driver: Option<String>,
@@ -119,6 +152,27 @@ pub struct CreateOpts {
 impl CreateOpts {
     pub fn image(&self) -> &str {
         self.image_and_cmd.first().map_or("", String::as_str)
+    }
+
+    /// docker's answer to a flag it does not know: such a flag lands first in the trailing
+    /// arguments, where the image name should be (flags after the image are its command's).
+    pub fn refuse_unknown_flag(&self, command: &str) -> anyhow::Result<()> {
+        let Some(first) = self.image_and_cmd.first() else {
+            return Ok(());
+        };
+        let what = if let Some(long) = first.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            format!("unknown flag: --{name}")
+        } else if let Some(short) = first.strip_prefix('-').and_then(|s| s.chars().next()) {
+            format!("unknown shorthand flag: '{short}' in {first}")
+        } else {
+            return Ok(());
+        };
+        eprintln!(
+            "{what}\n\nUsage:  muelle {command} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n\
+             Run 'muelle {command} --help' for more information"
+        );
+        Err(crate::Exit(crate::USAGE_EXIT).into())
     }
 
     /// Which streams to attach when running in the foreground (docker's `-a` default).

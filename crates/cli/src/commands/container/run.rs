@@ -49,6 +49,7 @@ pub fn start_error_code(message: &str) -> i32 {
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let o = &a.opts;
+    o.refuse_unknown_flag("run")?;
     let (a_in, a_out, a_err) = o.attach_streams();
     if a.detach && !o.attach.is_empty() {
         return Err(fail(125, anyhow!("Conflicting options: -a and -d")));
