@@ -101,3 +101,41 @@ pub(crate) fn pids_limit_needs_cgroupv1(d: &Daemon) {
     assert_eq!(m, "20\n");
     assert_eq!(m, k);
 }
+
+/// The resource and security flags reach the container: the same values through both CLIs.
+pub(crate) fn resource_flags_needs_cgroupv1(d: &Daemon) {
+    let (m, k) = both_ok(
+        d,
+        &[
+            "run",
+            "--rm",
+            NONET,
+            "--ulimit",
+            "nofile=100:200",
+            "-c",
+            "512",
+            "-m",
+            "64m",
+            "--memory-swap",
+            "-1",
+            "--memory-reservation",
+            "32m",
+            "--cpu-period",
+            "100000",
+            "--cpu-quota",
+            "50000",
+            "--cpuset-cpus",
+            "0",
+            "--security-opt",
+            "no-new-privileges",
+            "busybox",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status; \
+             cd /sys/fs/cgroup; cat cpu/cpu.shares cpu/cpu.cfs_quota_us cpuset/cpuset.cpus \
+             memory/memory.soft_limit_in_bytes",
+        ],
+    );
+    assert_eq!(m, "100\n200\nNoNewPrivs:\t1\n512\n50000\n0\n33554432\n");
+    assert_eq!(m, k);
+}

@@ -33,7 +33,9 @@ use changes::diff_export_commit;
 use common::*;
 use cp::cp_both_ways;
 use exec::{exec_detach_keys_from_config, exec_in_a_running_container, interactive_tty};
-use flags::{pids_limit_needs_cgroupv1, read_only_with_tmpfs, unknown_flags};
+use flags::{
+    pids_limit_needs_cgroupv1, read_only_with_tmpfs, resource_flags_needs_cgroupv1, unknown_flags,
+};
 use health::health_flags;
 use inspect::inspect_containers;
 use lifecycle::lifecycle_verbs;
@@ -101,6 +103,7 @@ against!(
     unknown_flags,
     read_only_with_tmpfs,
     pids_limit_needs_cgroupv1,
+    resource_flags_needs_cgroupv1,
 );
 
 const NONET: &str = "--network=none";
