@@ -6,8 +6,8 @@ use hyper::Method;
 use serde_json::Value;
 
 use crate::client::{empty, read_json, Client, Query};
-use crate::commands::{confirm::confirm, filters::filters_json};
-use crate::units::human_size;
+use crate::commands::confirm::{confirm, deleted_section, reclaimed_line};
+use crate::commands::filters::filters_json;
 use crate::Ctx;
 
 #[derive(clap::Args, Debug)]
@@ -52,17 +52,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let (ids, space) = prune_containers(&client, &a.filter).await?;
     let mut text = String::new();
-    if !ids.is_empty() {
-        text.push_str("Deleted Containers:\n");
-        for id in ids {
-            text.push_str(&id);
-            text.push('\n');
-        }
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(space as f64)
-    ));
+    deleted_section(&mut text, "Deleted Containers:", &ids);
+    text.push_str(&reclaimed_line(space as f64));
     crate::out(&text)
 }

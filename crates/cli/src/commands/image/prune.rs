@@ -5,8 +5,8 @@ use hyper::Method;
 use serde::Deserialize;
 
 use crate::client::{empty, read_json, Query};
-use crate::commands::{confirm::confirm, filters::filters_json};
-use crate::units::human_size;
+use crate::commands::confirm::{confirm, deleted_section, reclaimed_line};
+use crate::commands::filters::filters_json;
 use crate::Ctx;
 
 #[derive(clap::Args, Debug)]
@@ -51,23 +51,17 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         )
         .await?;
     let report: Report = read_json(res).await?;
-    let mut text = String::new();
-    let deleted = report.images_deleted.unwrap_or_default();
-    if !deleted.is_empty() {
-        text.push_str("Deleted Images:\n");
-        for i in deleted {
-            if let Some(u) = i.untagged.filter(|s| !s.is_empty()) {
-                text.push_str(&format!("untagged: {u}\n"));
-            }
-            if let Some(d) = i.deleted.filter(|s| !s.is_empty()) {
-                text.push_str(&format!("deleted: {d}\n"));
-            }
+    let mut lines = Vec::new();
+    for i in report.images_deleted.unwrap_or_default() {
+        if let Some(u) = i.untagged.filter(|s| !s.is_empty()) {
+            lines.push(format!("untagged: {u}"));
         }
-        text.push('\n');
+        if let Some(d) = i.deleted.filter(|s| !s.is_empty()) {
+            lines.push(format!("deleted: {d}"));
+        }
     }
-    text.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(report.space_reclaimed as f64)
-    ));
+    let mut text = String::new();
+    deleted_section(&mut text, "Deleted Images:", &lines);
+    text.push_str(&reclaimed_line(report.space_reclaimed as f64));
     crate::out(&text)
 }

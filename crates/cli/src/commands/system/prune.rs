@@ -6,9 +6,9 @@ use hyper::{Method, StatusCode};
 use serde_json::Value as J;
 
 use crate::client::{empty, read_json, ApiError, Client, Query};
+use crate::commands::confirm::{confirm, deleted_section, reclaimed_line};
 use crate::commands::container::prune::prune_containers;
-use crate::commands::{confirm::confirm, filters::filters_json};
-use crate::units::human_size;
+use crate::commands::filters::filters_json;
 use crate::Ctx;
 
 #[derive(clap::Args, Debug)]
@@ -98,68 +98,39 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let mut text = String::new();
     let (ids, s) = prune_containers(&client, &a.filter).await?;
     space += s;
-    if !ids.is_empty() {
-        text.push_str("Deleted Containers:\n");
-        for id in ids {
-            text.push_str(&format!("{id}\n"));
-        }
-        text.push('\n');
-    }
+    deleted_section(&mut text, "Deleted Containers:", &ids);
     if let Some(r) = prune_call(&client, "/networks/prune", &filters(None)?).await? {
-        let nets = list(&r, "NetworksDeleted");
-        if !nets.is_empty() {
-            text.push_str("Deleted Networks:\n");
-            for n in nets {
-                text.push_str(&format!("{n}\n"));
-            }
-            text.push('\n');
-        }
+        deleted_section(&mut text, "Deleted Networks:", &list(&r, "NetworksDeleted"));
     }
     if a.volumes {
         if let Some(r) = prune_call(&client, "/volumes/prune", &filters(None)?).await? {
             space += r["SpaceReclaimed"].as_i64().unwrap_or(0);
-            let vols = list(&r, "VolumesDeleted");
-            if !vols.is_empty() {
-                text.push_str("Deleted Volumes:\n");
-                for v in vols {
-                    text.push_str(&format!("{v}\n"));
-                }
-                text.push('\n');
-            }
+            deleted_section(&mut text, "Deleted Volumes:", &list(&r, "VolumesDeleted"));
         }
     }
     let q = filters(Some(format!("dangling={}", !a.all)))?;
     if let Some(r) = prune_call(&client, "/images/prune", &q).await? {
         space += r["SpaceReclaimed"].as_i64().unwrap_or(0);
-        let items = r["ImagesDeleted"].as_array().cloned().unwrap_or_default();
-        if !items.is_empty() {
-            text.push_str("Deleted Images:\n");
-            for i in items {
-                if let Some(u) = i["Untagged"].as_str().filter(|s| !s.is_empty()) {
-                    text.push_str(&format!("untagged: {u}\n"));
-                }
-                if let Some(d) = i["Deleted"].as_str().filter(|s| !s.is_empty()) {
-                    text.push_str(&format!("deleted: {d}\n"));
-                }
+        let mut lines = Vec::new();
+        for i in r["ImagesDeleted"].as_array().cloned().unwrap_or_default() {
+            if let Some(u) = i["Untagged"].as_str().filter(|s| !s.is_empty()) {
+                lines.push(format!("untagged: {u}"));
             }
-            text.push('\n');
+            if let Some(d) = i["Deleted"].as_str().filter(|s| !s.is_empty()) {
+                lines.push(format!("deleted: {d}"));
+            }
         }
+        deleted_section(&mut text, "Deleted Images:", &lines);
     }
     let q = filters(None)?.set_if(a.all, "all", "1");
     if let Some(r) = prune_call(&client, "/build/prune", &q).await? {
         space += r["SpaceReclaimed"].as_i64().unwrap_or(0);
-        let cache = list(&r, "CachesDeleted");
-        if !cache.is_empty() {
-            text.push_str("Deleted build cache objects:\n");
-            for c in cache {
-                text.push_str(&format!("{c}\n"));
-            }
-            text.push('\n');
-        }
+        deleted_section(
+            &mut text,
+            "Deleted build cache objects:",
+            &list(&r, "CachesDeleted"),
+        );
     }
-    text.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(space as f64)
-    ));
+    text.push_str(&reclaimed_line(space as f64));
     crate::out(&text)
 }

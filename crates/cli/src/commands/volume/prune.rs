@@ -6,8 +6,8 @@ use hyper::Method;
 use muelle_types::volume::VolumesPruneReport;
 
 use crate::client::{empty, read_json, Query};
-use crate::commands::{confirm::confirm, filters::filters_json};
-use crate::units::human_size;
+use crate::commands::confirm::{confirm, deleted_section, reclaimed_line};
+use crate::commands::filters::filters_json;
 use crate::Ctx;
 
 #[derive(clap::Args, Debug)]
@@ -50,17 +50,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let report: VolumesPruneReport = read_json(res).await?;
     let mut text = String::new();
     let deleted = report.volumes_deleted.unwrap_or_default();
-    if !deleted.is_empty() {
-        text.push_str("Deleted Volumes:\n");
-        for v in deleted {
-            text.push_str(&v);
-            text.push('\n');
-        }
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(report.space_reclaimed as f64)
-    ));
+    deleted_section(&mut text, "Deleted Volumes:", &deleted);
+    text.push_str(&reclaimed_line(report.space_reclaimed as f64));
     crate::out(&text)
 }
