@@ -1,5 +1,6 @@
 //! A container's exit: learned from the supervisor's answer to the `wait` opened at start
-//! (or from its exit record when it is gone), recorded, announced (`die`), and followed by
+//! (or from its exit record when it is gone), recorded, announced (`oom` when the OOM killer
+//! was at work, then `die`), and followed by
 //! what the container asked for: `--rm`, or a restart of its policy after the back-off.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::Engine;
 impl Engine {
     /// Waits for the shim to report the exit (or finds the exit file when the shim is gone).
     pub(super) async fn monitor(self: Arc<Self>, ctr: Arc<Ctr>, waiter: Option<shim::Waiter>) {
+        let oom = self.oom_watch(&ctr);
         let mut reply = None;
         if let Some(w) = waiter {
             reply = w.exit().await.ok();
@@ -22,6 +24,12 @@ impl Engine {
             // has the answer; in the bundle (exec root) when the data root had no room.
             reply = shim::read_exit_file(&self.containers.data_dir(&ctr.id).join(EXIT_FILE))
                 .or_else(|| shim::read_exit_file(&self.containers.bundle(&ctr.id).join(EXIT_FILE)));
+        }
+        let oom_killed = reply.as_ref().is_some_and(|r| r.oom_killed);
+        match oom {
+            Some(w) => w.finish(&self, &ctr, oom_killed).await,
+            None if oom_killed => self.container_event(&ctr.record(), "oom", &[]),
+            None => {}
         }
         self.on_exit(&ctr, reply).await;
     }
