@@ -3,11 +3,13 @@
 # data root, exec root and socket, started and stopped here) against docker.io 20.10
 # (dockerd + containerd + containerd-shim-runc-v2 + runc) and podman (conmon + crun):
 #
-#  1. `run --rm --network none busybox true`, interleaved round by round with the starting
+#  1. `run --rm --network none [OPTIONS] busybox true`, interleaved round by round with the starting
 #     tool rotated, after WARMUP untimed rounds. Four tools: the muelle CLI against muelled,
 #     the docker CLI against muelled (DOCKER_HOST; shows the CLI's share separately), docker
 #     and podman. Wall time of the CLI process (bash $EPOCHREALTIME around it, no fork for
-#     the clock). Every run uses --pull=never: nothing may reach a registry.
+#     the clock). Every run uses --pull=never: nothing may reach a registry. OPTIONS: none,
+#     a named volume, a bind mount, `--memory --cpus --pids-limit` (issue #11: each under
+#     10% over the bare run).
 #  2. CONC_N (50) x `run -d --network none --name ... busybox sleep 300` started at once,
 #     wall time until the last CLI exits; then the number running, memory, and the wall
 #     time of one `rm -f` of all of them. CONC_REPS repetitions, the engine order rotated.
@@ -97,6 +99,9 @@ cleanup() {
   local p m
   set +e
   rm_all
+  if [ -n "$MD_PID" ] && kill -0 "$MD_PID" 2>/dev/null; then M volume rm -f "$TAG-vol" >/dev/null 2>&1; fi
+  [ $HAVE_DOCKER = 1 ] && D volume rm -f "$TAG-vol" >/dev/null 2>&1
+  [ $HAVE_PODMAN = 1 ] && P volume rm -f "$TAG-vol" >/dev/null 2>&1
   if [ -n "$MD_PID" ]; then
     kill "$MD_PID" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$MD_PID" 2>/dev/null || break; sleep 0.2; done
@@ -186,32 +191,54 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.3f",
 usec() { local t=${1/./}; echo $((10#$t)); }   # $EPOCHREALTIME -> microseconds
 
 # ------------------------------------------------------------------ 1. run --rm
-RUN=(run --rm --pull=never --network none busybox true)
-run_muelle()        { M "${RUN[@]}"; }
-run_docker_muelled(){ DOCKER_HOST="unix://$SOCK" "$DOCKER" "${RUN[@]}"; }
-run_docker()        { D "${RUN[@]}"; }
-run_podman()        { P "${RUN[@]}"; }
+# Variants, each timed for every tool in the same interleaved rounds: bare; a named volume
+# (created once per engine before the rounds); a bind mount of a host directory; resource
+# limits. Each should cost under 10% over the bare run.
+VARIANTS=(bare volume bind limits)
+declare -A VARGS=(
+  [bare]=""
+  [volume]="-v $TAG-vol:/data"
+  [bind]="-v $W/bind:/data"
+  [limits]="--memory 64m --cpus 0.5 --pids-limit 100")
+declare -A VLABEL=([bare]="(no options)" [volume]="-v NAMED:/data" [bind]="-v HOSTDIR:/data"
+  [limits]="--memory 64m --cpus 0.5 --pids-limit 100")
+mkdir -p "$W/bind"
+run_args() { # run_args VARIANT: the run command line
+  # shellcheck disable=SC2206
+  local extra=(${VARGS[$1]})
+  RUNV=(run --rm --pull=never --network none "${extra[@]}" busybox true)
+}
+run_muelle()        { M "${RUNV[@]}"; }
+run_docker_muelled(){ DOCKER_HOST="unix://$SOCK" "$DOCKER" "${RUNV[@]}"; }
+run_docker()        { D "${RUNV[@]}"; }
+run_podman()        { P "${RUNV[@]}"; }
 declare -A T=() BAD=() LABEL=(
   [muelle]="muelle -> muelled" [docker_muelled]="docker CLI -> muelled"
   [docker]="docker (dockerd 20.10)" [podman]="podman")
 tools=(muelle docker_muelled)
 [ $HAVE_DOCKER = 1 ] && tools+=(docker)
 [ $HAVE_PODMAN = 1 ] && tools+=(podman)
+M volume create "$TAG-vol" >/dev/null || die "muelle volume create failed"
+[ $HAVE_DOCKER = 1 ] && { D volume create "$TAG-vol" >/dev/null || die "docker volume create failed"; }
+[ $HAVE_PODMAN = 1 ] && { P volume create "$TAG-vol" >/dev/null || die "podman volume create failed"; }
 note_load "run --rm"
-log "run --rm: $WARMUP warm-up + $ROUNDS rounds of ${tools[*]}"
+log "run --rm: $WARMUP warm-up + $ROUNDS rounds of ${tools[*]} x ${VARIANTS[*]}"
 n=${#tools[@]}
 for ((r = -WARMUP; r < ROUNDS; r++)); do
-  for ((i = 0; i < n; i++)); do
-    tool=${tools[$(((i + r + n * WARMUP) % n))]}
-    t0=$EPOCHREALTIME
-    if "run_$tool" >/dev/null 2>"$W/err.$tool.last"; then
-      t1=$EPOCHREALTIME
-      ((r < 0)) || T[$tool]+="$(($(usec "$t1") - $(usec "$t0"))) "
-    else
-      rc=$?; BAD[$tool]=1
-      { echo "round $r: exit $rc"; cat "$W/err.$tool.last"; } >>"$W/err.$tool"
-      log "$tool run --rm failed (round $r, exit $rc): $(head -c 300 "$W/err.$tool.last")"
-    fi
+  for v in "${VARIANTS[@]}"; do
+    run_args "$v"
+    for ((i = 0; i < n; i++)); do
+      tool=${tools[$(((i + r + n * WARMUP) % n))]}
+      t0=$EPOCHREALTIME
+      if "run_$tool" >/dev/null 2>"$W/err.$tool.last"; then
+        t1=$EPOCHREALTIME
+        ((r < 0)) || T[$tool.$v]+="$(($(usec "$t1") - $(usec "$t0"))) "
+      else
+        rc=$?; BAD[$tool.$v]=1
+        { echo "round $r, $v: exit $rc"; cat "$W/err.$tool.last"; } >>"$W/err.$tool"
+        log "$tool run --rm ($v) failed (round $r, exit $rc): $(head -c 300 "$W/err.$tool.last")"
+      fi
+    done
   done
 done
 sleep 2; daemon_mem idle_after_runs
@@ -306,15 +333,20 @@ echo "== engine benchmark: muelled $("$BIN/muelled" --version 2>/dev/null | awk 
 echo "   $(nproc) CPUs; docker $([ $HAVE_DOCKER = 1 ] && D version -f '{{.Server.Version}}' 2>/dev/null || echo absent), $([ $HAVE_PODMAN = 1 ] && P --version || echo 'podman absent')"
 for l in "${LOADS[@]}"; do echo "   load at $l"; done
 echo
-echo "== run --rm --pull=never --network none busybox true: $ROUNDS rounds interleaved, start rotated ($WARMUP warm-up rounds not counted)"
-read -r _ base _ <<<"$(echo "${T[muelle]:-}" | tr ' ' '\n' | grep . | stats)"
-printf '%-24s %3s %9s %17s %17s %10s\n' tool n "median ms" "p25-p75 ms" "min-max ms" "muelle/x"
-for tool in "${tools[@]}"; do
-  read -r n md q1 q3 lo hi <<<"$(echo "${T[$tool]:-}" | tr ' ' '\n' | grep . | stats)"
-  printf '%-24s %3s %9s %17s %17s %10s%s\n' "${LABEL[$tool]}" "$n" "$(ms "$md")" "$(ms "$q1")-$(ms "$q3")" \
-    "$(ms "$lo")-$(ms "$hi")" "$(ratio "$base" "$md")" "${BAD[$tool]:+  INVALID (a run failed)}"
+echo "== run --rm --pull=never --network none [OPTIONS] busybox true: $ROUNDS rounds interleaved, start rotated ($WARMUP warm-up rounds not counted)"
+read -r _ base _ <<<"$(echo "${T[muelle.bare]:-}" | tr ' ' '\n' | grep . | stats)"
+for v in "${VARIANTS[@]}"; do
+  echo "-- ${VLABEL[$v]}"
+  read -r _ vbase _ <<<"$(echo "${T[muelle.$v]:-}" | tr ' ' '\n' | grep . | stats)"
+  printf '%-24s %3s %9s %17s %17s %10s %10s\n' tool n "median ms" "p25-p75 ms" "min-max ms" "muelle/x" "x/x bare"
+  for tool in "${tools[@]}"; do
+    read -r n md q1 q3 lo hi <<<"$(echo "${T[$tool.$v]:-}" | tr ' ' '\n' | grep . | stats)"
+    read -r _ bmd _ <<<"$(echo "${T[$tool.bare]:-}" | tr ' ' '\n' | grep . | stats)"
+    printf '%-24s %3s %9s %17s %17s %10s %10s%s\n' "${LABEL[$tool]}" "$n" "$(ms "$md")" "$(ms "$q1")-$(ms "$q3")" \
+      "$(ms "$lo")-$(ms "$hi")" "$(ratio "$vbase" "$md")" "$(ratio "$md" "$bmd")" "${BAD[$tool.$v]:+  INVALID (a run failed)}"
+  done
 done
-for tool in "${tools[@]}"; do echo "  runs $tool (ms, in order): $(echo "${T[$tool]:-}" | awk '{for (i = 1; i <= NF; i++) printf "%.1f ", $i/1000}')"; done
+for tool in "${tools[@]}"; do echo "  runs $tool bare (ms, in order): $(echo "${T[$tool.bare]:-}" | awk '{for (i = 1; i <= NF; i++) printf "%.1f ", $i/1000}')"; done
 
 echo
 echo "== $CONC_N x 'run -d --pull=never --network none busybox sleep 300' started at once: $CONC_REPS reps, order rotated"
@@ -355,18 +387,23 @@ fi
 echo
 echo "== targets (issue #4)"
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || a == "nan" || b == "nan") print "n/a"; else if (a+0 <= b+0) print "PASS"; else print "FAIL" }'; }
-if [ -n "${T[docker]:-}" ]; then
-  read -r _ dm _ <<<"$(echo "${T[docker]}" | tr ' ' '\n' | grep . | stats)"
+if [ -n "${T[docker.bare]:-}" ]; then
+  read -r _ dm _ <<<"$(echo "${T[docker.bare]}" | tr ' ' '\n' | grep . | stats)"
   lim=$(awk -v d="$dm" 'BEGIN{print d*0.1}')
   printf '  run --rm  <= 0.1 x docker median   %8s ms <= %8s ms  %s\n' "$(ms "$base")" "$(ms "$lim")" "$(verdict "$base" "$lim")"
 fi
-if [ -n "${T[podman]:-}" ]; then
-  read -r _ pm _ <<<"$(echo "${T[podman]}" | tr ' ' '\n' | grep . | stats)"
+if [ -n "${T[podman.bare]:-}" ]; then
+  read -r _ pm _ <<<"$(echo "${T[podman.bare]}" | tr ' ' '\n' | grep . | stats)"
   lim=$(awk -v d="$pm" 'BEGIN{print d*0.2}')
   printf '  run --rm  <= 0.2 x podman median   %8s ms <= %8s ms  %s\n' "$(ms "$base")" "$(ms "$lim")" "$(verdict "$base" "$lim")"
 fi
 read -r idle _ _ <<<"${MEM[idle_loaded]}"
 printf '  muelled idle RSS < 20 MiB          %8s MiB < %7s MiB  %s\n' "$(mib "$idle")" 20 "$(verdict "$idle" 20479)"
+for v in volume bind limits; do
+  read -r _ vm _ <<<"$(echo "${T[muelle.$v]:-}" | tr ' ' '\n' | grep . | stats)"
+  lim=$(awk -v b="$base" 'BEGIN{print b*1.1}')
+  printf '  run --rm %-7s <= 1.1 x bare     %8s ms <= %8s ms  %s\n' "$v" "$(ms "$vm")" "$(ms "$lim")" "$(verdict "$vm" "$lim")"
+done
 [ -n "${PRIV[muelle]:-}" ] && printf '  per-container private < 1 MiB      %8s KiB < %7s KiB  %s\n' "${PRIV[muelle]}" 1024 "$(verdict "${PRIV[muelle]}" 1023)"
 
 # ------------------------------------------------------------------ problems
