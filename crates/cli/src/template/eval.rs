@@ -256,9 +256,19 @@ pub(super) fn print_value(out: &mut String, v: &Value, hint: Option<&str>) {
         Value::Bool(b) => {
             let _ = write!(out, "{b}");
         }
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Number(n) => match (hint, n.as_i64()) {
+            // Go's time.Duration fields (a health check's) print as durations.
+            (Some("Interval" | "Timeout" | "StartPeriod" | "StartInterval"), Some(ns))
+                if ns >= 0 =>
+            {
+                out.push_str(&muelle_types::duration::format_go_duration(
+                    std::time::Duration::from_nanos(ns as u64),
+                ));
+            }
+            _ => {
+                let _ = write!(out, "{n}");
+            }
+        },
         Value::String(s) => out.push_str(s),
         Value::Array(items) => {
             out.push('[');

@@ -98,6 +98,19 @@ mod tests {
     }
 
     #[test]
+    fn health_check_durations_print_as_go_durations() {
+        let d = r#"{"Healthcheck":{"Test":["CMD","true"],"Interval":2000000000,"Timeout":1500000000,"StartPeriod":90000000000,"Retries":3}}"#;
+        assert_eq!(run("{{.Healthcheck.Interval}}", d).unwrap(), "2s");
+        assert_eq!(run("{{.Healthcheck.Timeout}}", d).unwrap(), "1.5s");
+        assert_eq!(run("{{.Healthcheck.StartPeriod}}", d).unwrap(), "1m30s");
+        assert_eq!(run("{{.Healthcheck.Retries}}", d).unwrap(), "3");
+        assert_eq!(
+            run("{{json .Healthcheck.Interval}}", d).unwrap(),
+            "2000000000"
+        );
+    }
+
+    #[test]
     fn fields_and_json() {
         let d = r#"{"ID":"abc","Config":{"Cmd":["/bin/sh","-c"],"Env":null,"Labels":null},"Size":1985650,"R":{"Type":"layers","Layers":["x"]}}"#;
         assert_eq!(run("{{.ID}}", d).unwrap(), "abc");

@@ -382,6 +382,7 @@ impl CreateOpts {
         if !matches!(cgroupns_mode.as_str(), "" | "host" | "private") {
             bail!("--cgroupns: invalid CGROUP mode");
         }
+        let (cap_add, cap_drop) = super::caps::effective(&self.cap_add, &self.cap_drop);
         let mut host_config = HostConfig {
             cgroupns_mode,
             port_bindings,
@@ -392,8 +393,8 @@ impl CreateOpts {
             auto_remove,
             privileged: self.privileged,
             readonly_rootfs: self.read_only,
-            cap_add: self.cap_add.clone(),
-            cap_drop: self.cap_drop.clone(),
+            cap_add,
+            cap_drop,
             init: self.init.then_some(true),
             memory,
             nano_cpus: self.cpus.map_or(0, |c| (c * 1e9) as i64),
@@ -564,8 +565,10 @@ mod tests {
         host.insert("AutoRemove".into(), auto_remove.into());
         host.insert("Privileged".into(), o.privileged.into());
         host.insert("ReadonlyRootfs".into(), o.read_only.into());
-        host.insert("CapAdd".into(), o.cap_add.clone().into());
-        host.insert("CapDrop".into(), o.cap_drop.clone().into());
+        let (cap_add, cap_drop) =
+            crate::commands::container::caps::effective(&o.cap_add, &o.cap_drop);
+        host.insert("CapAdd".into(), cap_add.into());
+        host.insert("CapDrop".into(), cap_drop.into());
         if o.init {
             host.insert("Init".into(), true.into());
         }

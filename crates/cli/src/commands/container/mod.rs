@@ -12,6 +12,7 @@ use crate::Ctx;
 pub mod attach;
 pub mod body;
 pub mod calls;
+pub mod caps;
 pub mod commit;
 pub mod cp;
 pub mod create;
