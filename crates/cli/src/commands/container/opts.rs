@@ -2,8 +2,13 @@
 //! attach.
 
 /// `docker create`/`docker run` options (the subset muelle passes on; names are docker's).
+/// `-h` is `--hostname` here, as in docker: help is `--help` only.
 #[derive(clap::Args, Debug, Default)]
+#[command(disable_help_flag = true)]
 pub struct CreateOpts {
+    /// Print usage
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Assign a name to the container
     #[arg(long, value_name = "string")]
     pub name: Option<String>,
@@ -32,7 +37,7 @@ pub struct CreateOpts {
     #[arg(long, value_name = "string")]
     pub entrypoint: Option<String>,
     /// Container host name
-    #[arg(long, value_name = "string")]
+    #[arg(short = 'h', long, value_name = "string")]
     pub hostname: Option<String>,
     /// Set meta data on a container
     #[arg(short, long = "label", value_name = "list")]
