@@ -19,3 +19,14 @@ pub mod registry;
 pub fn workspace() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// The `muelle-init` a test daemon gives `--init` containers (`MUELLE_INIT`): the static one
+/// of scripts/build.sh (which scripts/test.sh runs before the tests); without it, the
+/// debug build's, which muelled refuses for `--init` with a message saying to build it.
+pub fn static_init() -> std::path::PathBuf {
+    let release = workspace().join("target/x86_64-unknown-linux-gnu/release/muelle-init");
+    if release.is_file() {
+        return release;
+    }
+    workspace().join("target/debug/muelle-init")
+}

@@ -46,7 +46,9 @@ pub struct Daemon {
 }
 
 pub fn muelled() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_muelled"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_muelled"));
+    c.env("MUELLE_INIT", muelle_test_support::static_init());
+    c
 }
 
 impl Daemon {

@@ -173,6 +173,7 @@ pub fn start_muelled(seed: Seed) -> Daemon {
     let log = std::fs::File::create(data.path().join("muelled.log")).unwrap();
     let host = format!("unix://{}", exec.path().join("m.sock").display());
     let child = Command::new(bin)
+        .env("MUELLE_INIT", muelle_test_support::static_init())
         .arg("-H")
         .arg(&host)
         .arg("--data-root")

@@ -26,6 +26,28 @@ pub fn sibling(name: &str) -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// The `--init` binary: `$MUELLE_INIT`, else `muelle-init` beside the daemon or on PATH.
+/// It is bind-mounted into images that may have no C library, so it must be a static
+/// executable: a dynamic one (a plain `cargo build`) is an error naming the fix rather than
+/// a container failing with "No such file or directory" for the missing loader.
+pub fn init_binary() -> Result<PathBuf, String> {
+    let p = match std::env::var_os("MUELLE_INIT") {
+        Some(p) => PathBuf::from(p),
+        None => find_binary("muelle-init").ok_or(
+            "--init: no muelle-init beside muelled or on PATH (scripts/build.sh builds it)",
+        )?,
+    };
+    match crate::fsutil::elf_interpreter(&p) {
+        Ok(None) => Ok(p),
+        Ok(Some(_)) => Err(format!(
+            "--init: {} is dynamically linked and cannot run in images without a C library: \
+             use the static build of scripts/build.sh (or point MUELLE_INIT at one)",
+            p.display()
+        )),
+        Err(e) => Err(format!("--init: {}: {e}", p.display())),
+    }
+}
+
 /// Finds `name` beside the daemon or on PATH.
 pub fn find_binary(name: &str) -> Option<PathBuf> {
     if let Some(p) = sibling(name) {

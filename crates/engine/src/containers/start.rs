@@ -231,7 +231,15 @@ impl Engine {
         }
         let mut args = vec![rec.path.clone()];
         args.extend(rec.args.iter().cloned());
-        let init_binary = shim::find_binary("muelle-init").map(|p| p.display().to_string());
+        let init_binary = match hc.init {
+            Some(true) => Some(
+                shim::init_binary()
+                    .map_err(SpawnError::Setup)?
+                    .display()
+                    .to_string(),
+            ),
+            _ => None,
+        };
         let input = spec::SpecInput {
             record: rec,
             uid: user.uid,
