@@ -24,6 +24,7 @@ pub mod stream;
 pub mod swarm;
 pub mod system;
 pub mod time;
+mod unread_body;
 pub mod version;
 pub mod volumes;
 
@@ -49,7 +50,8 @@ pub fn app(
 > + Clone
        + Send
        + 'static {
-    axum::middleware::from_fn(version::middleware).layer(router(engine))
+    axum::middleware::from_fn(version::middleware)
+        .layer(router(engine).layer(axum::middleware::from_fn(unread_body::middleware)))
 }
 
 /// The routes without the version middleware.
