@@ -394,6 +394,35 @@ fn tmpfs_mounts_and_symlinked_bind_sources_needs_dockerd() {
         args.extend(["busybox", "cat", "/x/f"]);
         assert_eq!(e.same_ok(&args), "target\n");
     }
+    // Shared or slave propagation needs a host mount that propagates: dockerd's check.
+    for prop in ["rshared", "slave"] {
+        let m = format!("type=bind,src={real},dst=/x,bind-propagation={prop}");
+        let args = [
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--mount",
+            &m,
+            "busybox",
+            "true",
+        ];
+        let (ours, theirs) = (e.on(Side::Ours, &args), e.on(Side::Theirs, &args));
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{prop}: {}",
+            text(&ours)
+        );
+        if !theirs.status.success() {
+            assert_eq!(daemon_error(&ours), daemon_error(&theirs), "{prop}");
+            assert!(
+                daemon_error(&ours).contains("but it is not a shared"),
+                "{prop}"
+            );
+        }
+    }
+    assert_eq!(e.ok(Side::Ours, &["ps", "-aq"]), "");
     // `-v` with a missing host directory makes it (dockerd's rule for -v, not --mount).
     let made = e.path("made-by-v");
     e.ok(

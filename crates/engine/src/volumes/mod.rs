@@ -17,6 +17,7 @@ mod local;
 mod mount_api;
 mod oci;
 mod ops;
+mod propagation;
 mod store;
 mod subpath;
 mod use_by;

@@ -94,8 +94,18 @@ impl Engine {
         let mut now = mounts.to_vec();
         for (i, m) in mounts.iter().enumerate() {
             let extra = extras.get(&m.destination);
-            if m.typ == "bind" && extra.is_some_and(|e| e.create_source) {
-                super::subpath::create_bind_source(&m.source)?;
+            if m.typ == "bind" {
+                let ready = if extra.is_some_and(|e| e.create_source) {
+                    super::subpath::create_bind_source(&m.source)
+                } else {
+                    Ok(())
+                };
+                if let Err(e) =
+                    ready.and_then(|()| super::propagation::check(&m.source, &m.propagation))
+                {
+                    self.unmount_volumes(container, &mounts[..i]);
+                    return Err(e);
+                }
             }
             if m.typ != "volume" {
                 continue;
