@@ -682,3 +682,66 @@ fn cp_archive_owns_as_dockerd_needs_dockerd() {
     assert!(outs[0].contains("/arch/f 65534:65534"), "{}", outs[0]);
     assert!(outs[0].contains("/plain/f 1234:5678"), "{}", outs[0]);
 }
+
+/// Unmounts a test's mount even when the test fails.
+struct Unmount(String);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").args(["-l", &self.0]).status();
+    }
+}
+
+#[test]
+fn bind_recursion_options_needs_docker() {
+    let e = env(false);
+    require!(DOCKER_28);
+    let top = e.path("top");
+    let sub = format!("{top}/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs", &sub])
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount a tmpfs on {sub}");
+    let _guard = Unmount(sub.clone());
+    std::fs::write(format!("{sub}/f"), "in the submount\n").unwrap();
+    let run = |mount: &str, script: &str| {
+        let c = e.d.docker_command();
+        let o = Command::new(DOCKER_28)
+            .envs(
+                c.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .args(["run", "--rm", "--network", "none", "--mount", mount])
+            .args(["busybox", "sh", "-c", script])
+            .output()
+            .expect("run docker 28");
+        assert!(o.status.success(), "{mount}: {}\n{}", text(&o), e.d.log());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let probe = "cat /x/sub/f 2>/dev/null || echo no-submount; \
+        (touch /x/sub/w 2>/dev/null && echo sub-writable) || echo sub-read-only";
+    // The default: recursive, the submount writable under a read-only bind (as Docker 24).
+    assert_eq!(
+        run(
+            &format!("type=bind,src={top},dst=/x,readonly,bind-recursive=writable"),
+            probe
+        ),
+        "in the submount\nsub-writable\n"
+    );
+    assert_eq!(
+        run(
+            &format!("type=bind,src={top},dst=/x,readonly,bind-recursive=readonly,bind-propagation=rprivate"),
+            probe
+        ),
+        "in the submount\nsub-read-only\n"
+    );
+    assert_eq!(
+        run(
+            &format!("type=bind,src={top},dst=/x,bind-recursive=disabled"),
+            probe
+        ),
+        "no-submount\nsub-writable\n"
+    );
+}
