@@ -359,12 +359,14 @@ fn bad_input_leaves_nothing_needs_docker() {
     );
     let err = d.docker_err(&["run", "--rm", "-v", "a/b:/x", "busybox", "true"]);
     assert!(!err.is_empty());
-    // A volume made on use, then a create that fails on a missing image.
+    // A volume made on use, then a create that fails on a missing bind source (a
+    // `--mount`'s: dockerd makes a missing `-v` host directory instead).
     let r = d.http(
         "POST",
         "/containers/create",
         serde_json::json!({"Image": "busybox", "HostConfig": {
-            "Binds": [format!("{v}:/a"), "/no/such/host/path:/b"]}})
+            "Binds": [format!("{v}:/a")],
+            "Mounts": [{"Type": "bind", "Source": "/no/such/host/path", "Target": "/b"}]}})
         .to_string()
         .as_bytes(),
     );

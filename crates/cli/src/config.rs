@@ -84,6 +84,13 @@ impl ConfigFile {
         self.doc.get("auths").and_then(Value::as_object)
     }
 
+    /// The registries `auths` holds credentials for.
+    pub fn auth_keys(&self) -> Vec<String> {
+        self.auths()
+            .map(|a| a.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The key under `auths` that names `server`, exact match first.
     fn find_key(&self, server: &str) -> Option<String> {
         let auths = self.auths()?;

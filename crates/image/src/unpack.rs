@@ -809,6 +809,12 @@ impl Applier<'_> {
                 }
             }
         }
+        // `docker cp -a` into a container that has a user: everything is that user's.
+        let (uid, gid) = self
+            .copy
+            .as_ref()
+            .and_then(|c| c.owner)
+            .unwrap_or((uid, gid));
         Ok(Meta {
             uid,
             gid,

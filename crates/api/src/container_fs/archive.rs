@@ -115,14 +115,7 @@ pub async fn archive_put(
 ) -> ApiResult<Response> {
     let path = archive_path(&params)?;
     let no_overwrite = params.bool("noOverwriteDirNonDir")?;
-    // `docker cp -a`: chowning what was extracted to the container's user needs the list of
-    // extracted entries, which the extractor does not give yet. Refused loudly rather than
-    // copied with the wrong owner.
-    if params.bool("copyUIDGID")? {
-        return Err(ApiError::not_implemented(
-            "copyUIDGID (docker cp --archive) is not supported yet",
-        ));
-    }
+    let copy_uid_gid = params.bool("copyUIDGID")?;
     let reader = body_reader(body);
     blocking(&engine, move |e| {
         // Docker accepts a compressed archive here; a plain-tar media type makes the reader
@@ -130,7 +123,7 @@ pub async fn archive_put(
         let mut tar =
             muelle_image::open_layer(reader, muelle_image::manifest::media_type::OCI_LAYER)
                 .map_err(|err| ApiError::bad_request(format!("reading the archive: {err}")))?;
-        let put = e.archive_put(&id, &path, &mut tar, no_overwrite);
+        let put = e.archive_put(&id, &path, &mut tar, no_overwrite, copy_uid_gid);
         if put.is_err() {
             // A refusal before the archive is read (no such container, a bad path) must not
             // cut the client off mid-upload: it would see a broken pipe, not the answer. Go's

@@ -26,6 +26,7 @@ mod observe;
 mod ps;
 mod run;
 mod stats_update;
+mod storage;
 mod system;
 
 use cgroupfs::cgroupfs_needs_cgroupv1;
@@ -43,6 +44,7 @@ use observe::events_top_port;
 use ps::ps_formats;
 use run::{detached_logs_and_wait, run_output_and_exit_codes, start_attach_and_run_rm};
 use stats_update::stats_and_update;
+use storage::{storage_flags, use_api_socket};
 use system::system_df_and_prune_report;
 
 use std::io::{Read, Write};
@@ -104,6 +106,8 @@ against!(
     read_only_with_tmpfs,
     pids_limit_needs_cgroupv1,
     resource_flags_needs_cgroupv1,
+    storage_flags,
+    use_api_socket,
 );
 
 const NONET: &str = "--network=none";

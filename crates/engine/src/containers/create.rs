@@ -131,6 +131,8 @@ impl Engine {
                 volume_paths.push(p.clone());
             }
         }
+        let from = self.volumes_from(host.volumes_from.as_deref().unwrap_or_default())?;
+        let mounts = crate::volumes::merge_by_destination(from, mounts);
         let vols = self.container_volumes(mounts, &volume_paths)?;
         if config.hostname.is_empty() {
             config.hostname = if host.network_mode() == "host" {
@@ -154,6 +156,7 @@ impl Engine {
             host_config: host,
             mounts: vols.mounts,
             copy_up: vols.copy_up,
+            mount_extras: vols.extras,
             state: State::created(),
             restart_count: 0,
             stopped_by_user: false,

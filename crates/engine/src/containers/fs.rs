@@ -447,6 +447,7 @@ impl Engine {
         path: &str,
         tar: &mut dyn Read,
         no_overwrite_dir_non_dir: bool,
+        copy_uid_gid: bool,
     ) -> Result<()> {
         self.with_rootfs(name_or_id, |root, rec| {
             if rec.host_config.readonly_rootfs {
@@ -454,7 +455,22 @@ impl Engine {
                     ContainerError::Invalid("container rootfs is marked read-only".into()).into(),
                 );
             }
-            muelle_image::images::extract_into_root(root, path, tar, no_overwrite_dir_non_dir)?;
+            // dockerd's rule for `docker cp -a`: with a `Config.User`, everything copied in
+            // is that user's; without one (and without `-a`) the archive's owners stay.
+            let user = &rec.config.user;
+            let owner = if copy_uid_gid && !user.is_empty() {
+                let u = super::etc::resolve_user(root, user).map_err(ContainerError::Invalid)?;
+                Some((u.uid, u.gid))
+            } else {
+                None
+            };
+            muelle_image::images::extract_into_root_as(
+                root,
+                path,
+                tar,
+                no_overwrite_dir_non_dir,
+                owner,
+            )?;
             self.container_event(rec, "extract-to-dir", &[]);
             Ok(())
         })

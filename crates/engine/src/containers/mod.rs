@@ -88,6 +88,9 @@ pub enum ContainerError {
     NotFound(String),
     #[error("No such exec instance: {0}")]
     NoSuchExec(String),
+    /// Something else a create names that does not exist (a volume plugin), in its own words.
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -106,7 +109,9 @@ pub enum ContainerError {
 impl ContainerError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ContainerError::NotFound(_) | ContainerError::NoSuchExec(_) => ErrorKind::NotFound,
+            ContainerError::NotFound(_)
+            | ContainerError::NoSuchExec(_)
+            | ContainerError::Missing(_) => ErrorKind::NotFound,
             ContainerError::Conflict(_) => ErrorKind::Conflict,
             ContainerError::Invalid(_) => ErrorKind::InvalidParameter,
             ContainerError::NotModified(_) => ErrorKind::NotModified,
@@ -135,7 +140,10 @@ impl From<crate::volumes::VolumeError> for EngineError {
 
 impl From<crate::volumes::MountError> for ContainerError {
     fn from(e: crate::volumes::MountError) -> Self {
-        ContainerError::Invalid(e.0)
+        match e {
+            crate::volumes::MountError::Invalid(m) => ContainerError::Invalid(m),
+            crate::volumes::MountError::NotFound(m) => ContainerError::Missing(m),
+        }
     }
 }
 

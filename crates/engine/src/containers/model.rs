@@ -27,6 +27,10 @@ pub struct ContainerRecord {
     /// Destinations of volumes that get the image's content while they are empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copy_up: Vec<String>,
+    /// What mounts need at start beyond their mount points (bind recursion, tmpfs size and
+    /// mode, volume subpath), by destination.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mount_extras: std::collections::BTreeMap<String, crate::volumes::MountExtra>,
     pub state: State,
     pub restart_count: i64,
     /// Set while a stop was asked for, so the restart policy leaves the container alone.

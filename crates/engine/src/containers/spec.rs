@@ -14,7 +14,7 @@ use oci_spec::runtime::{
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 
-use super::model::{ContainerRecord, MountPoint};
+use super::model::ContainerRecord;
 use super::resources;
 use super::seccomp::{self, SeccompError};
 
@@ -216,7 +216,10 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
         mounts.push(mount(dest, "bind", src, &["rbind", "rprivate"]));
     }
     for m in &r.mounts {
-        mounts.push(user_mount(m));
+        mounts.push(crate::volumes::oci_mount(
+            m,
+            r.mount_extras.get(&m.destination),
+        ));
     }
     for (dest, opts) in &hc.tmpfs {
         let mut o = vec!["nosuid", "nodev", "noexec"];
@@ -430,16 +433,6 @@ fn default_mounts(privileged: bool) -> Vec<Mount> {
     ]
 }
 
-fn user_mount(m: &MountPoint) -> Mount {
-    let propagation = format!("r{}", m.propagation_or_default());
-    mount(
-        &m.destination,
-        "bind",
-        &m.source,
-        &["rbind", if m.rw { "rw" } else { "ro" }, &propagation],
-    )
-}
-
 /// The host's device nodes under `dir`, as `linux.devices` entries (runc's HostDevices, which
 /// Docker uses for `--privileged`): character and block devices, recursively, except in the
 /// directories that are mounts of their own in a container (pts, shm, mqueue), the fd links
@@ -557,6 +550,7 @@ mod tests {
             host_config,
             mounts: Vec::new(),
             copy_up: Vec::new(),
+            mount_extras: Default::default(),
             state: State::created(),
             restart_count: 0,
             stopped_by_user: false,

@@ -106,12 +106,21 @@ impl Engine {
         let mounts = self.rootfs_mounts(&id)?;
         muelle_image::snapshot::mount_at(&mounts, &rootfs)
             .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
-        if let Err(e) = self.mount_volumes(&id, &rec.mounts, &rec.copy_up, &rootfs) {
-            let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
-            return Err(e.into());
-        }
+        let mounts_now =
+            match self.mount_volumes(&id, &rec.mounts, &rec.mount_extras, &rec.copy_up, &rootfs) {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                    return Err(e.into());
+                }
+            };
         let mounted = t0.elapsed();
-        let result = self.spawn_shim(&rec, &bundle, &rootfs, &data).await;
+        // The spec takes each mount from where it is now (a volume's subpath bind).
+        let spec_rec = ContainerRecord {
+            mounts: mounts_now,
+            ..rec.clone()
+        };
+        let result = self.spawn_shim(&spec_rec, &bundle, &rootfs, &data).await;
         let ready = t0.elapsed();
         let pid = match result {
             Ok(pid) => pid,

@@ -158,7 +158,7 @@ impl Containers {
         self.dir.join(id)
     }
 
-    pub(super) fn bundle(&self, id: &str) -> PathBuf {
+    pub(crate) fn bundle(&self, id: &str) -> PathBuf {
         self.run.join(id)
     }
 

@@ -93,6 +93,19 @@ pub fn validate(
     for m in &host.mounts {
         mounts.push(volumes::parse_mount(m)?);
     }
+    let driver = host.volume_driver.as_str();
+    let makes_volumes = mounts.iter().any(MountRequest::is_volume)
+        || config.volumes.as_ref().is_some_and(|v| !v.is_empty());
+    if !matches!(driver, "" | volumes::LOCAL) && makes_volumes {
+        let create = mounts
+            .iter()
+            .find(|m| m.is_volume() && !m.point.name.is_empty())
+            .map(|m| format!("create {}: ", m.point.name))
+            .unwrap_or_default();
+        return Err(ContainerError::Missing(format!(
+            "{create}error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+        )));
+    }
     Ok(mounts)
 }
 

@@ -1,17 +1,15 @@
-//! The mounts of a create request: `-v SRC:DST[:MODE]` (`HostConfig.Binds`) and `--mount`
-//! (`HostConfig.Mounts`) of type `bind` and `volume`, as Docker checks them. A volume's
-//! source is a name (or nothing, for an anonymous volume); the store resolves it later.
+//! The `-v SRC:DST[:MODE]` mounts of a create request (`HostConfig.Binds`) as Docker checks
+//! them, and `MountRequest`, what every kind of mount request becomes. A volume's source is
+//! a name (or nothing, for an anonymous volume); the store resolves it later.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use muelle_types::container::MountPoint;
-use serde_json::Value;
 
-use super::{valid_name, MountError, LOCAL};
+use super::{valid_name, MountError, MountExtra, LOCAL};
 
 fn invalid(message: String) -> MountError {
-    MountError(message)
+    MountError::Invalid(message)
 }
 
 /// One mount a container asks for. For a volume, `point.name` is empty for an anonymous
@@ -24,6 +22,8 @@ pub struct MountRequest {
     /// For a volume created on use (`--mount ...,volume-driver=,volume-opt=`).
     pub driver_opts: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// What the mount needs at start that inspect does not show.
+    pub extra: MountExtra,
 }
 
 impl MountRequest {
@@ -41,7 +41,7 @@ impl MountRequest {
     }
 }
 
-fn volume_point(name: &str, dst: &str, mode: &str, rw: bool) -> MountPoint {
+pub(super) fn volume_point(name: &str, dst: &str, mode: &str, rw: bool) -> MountPoint {
     MountPoint {
         typ: "volume".into(),
         name: name.into(),
@@ -105,12 +105,12 @@ pub fn parse_bind(b: &str) -> Result<MountRequest, MountError> {
             ..Default::default()
         });
     }
-    if !Path::new(src).exists() {
-        return Err(invalid(format!(
-            "invalid mount config for type \"bind\": bind source path does not exist: {src}"
-        )));
-    }
+    // As dockerd: `-v` makes a missing host directory when the container starts.
     Ok(MountRequest {
+        extra: MountExtra {
+            create_source: true,
+            ..Default::default()
+        },
         point: MountPoint {
             typ: "bind".into(),
             source: src.into(),
@@ -128,93 +128,10 @@ pub fn parse_bind(b: &str) -> Result<MountRequest, MountError> {
     })
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A `HostConfig.Mounts` entry of type `bind` or `volume`.
-pub fn parse_mount(m: &Value) -> Result<MountRequest, MountError> {
-    let typ = m.get("Type").and_then(Value::as_str).unwrap_or("");
-    let src = m.get("Source").and_then(Value::as_str).unwrap_or("");
-    let dst = m.get("Target").and_then(Value::as_str).unwrap_or("");
-    if typ != "bind" && typ != "volume" {
-        return Err(invalid(format!(
-            "mount type {typ:?} is not supported yet (only bind and volume)"
-        )));
-    }
-    if dst.is_empty() {
-        return Err(invalid(format!(
-            "invalid mount config for type \"{typ}\": field Target must not be empty"
-        )));
-    }
-    if !dst.starts_with('/') {
-        return Err(invalid(format!(
-            "invalid mount config for type \"{typ}\": invalid mount path: '{dst}' mount path must be absolute"
-        )));
-    }
-    let ro = m.get("ReadOnly").and_then(Value::as_bool).unwrap_or(false);
-    if typ == "volume" {
-        if !src.is_empty() && !valid_name(src) {
-            return Err(invalid(format!(
-                "create {src}: \"{src}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
-            )));
-        }
-        let vo = m.get("VolumeOptions");
-        let no_copy = vo
-            .and_then(|v| v.get("NoCopy"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let dc = vo.and_then(|v| v.get("DriverConfig"));
-        let driver = dc
-            .and_then(|d| d.get("Name"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if !driver.is_empty() && driver != LOCAL {
-            return Err(invalid(format!(
-                "error looking up volume plugin {driver}: plugin \"{driver}\" not found"
-            )));
-        }
-        let mode = if src.is_empty() { "" } else { "z" };
-        return Ok(MountRequest {
-            point: volume_point(src, dst, mode, !ro),
-            copy: !no_copy,
-            driver_opts: string_map(dc.and_then(|d| d.get("Options"))),
-            labels: string_map(vo.and_then(|v| v.get("Labels"))),
-        });
-    }
-    if !src.starts_with('/') {
-        return Err(invalid(format!(
-            "invalid mount config for type \"bind\": invalid mount path: '{src}' mount path must be absolute"
-        )));
-    }
-    if !Path::new(src).exists() {
-        return Err(invalid(format!(
-            "invalid mount config for type \"bind\": bind source path does not exist: {src}"
-        )));
-    }
-    Ok(MountRequest {
-        point: MountPoint {
-            typ: "bind".into(),
-            source: src.into(),
-            destination: dst.into(),
-            mode: String::new(),
-            rw: !ro,
-            propagation: "rprivate".into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::volumes::parse_mount;
 
     #[test]
     fn binds_read_like_docker() {

@@ -34,8 +34,20 @@ impl LocalOptions {
             }
         }
         let get = |k: &str| opts.get(k).cloned().unwrap_or_default();
+        let typ = get("type");
+        // moby's local driver would mount these over the network; muelle's host has none
+        // to give, so they are refused at create rather than failing at the first start.
+        let network = matches!(
+            typ.as_str(),
+            "nfs" | "nfs4" | "cifs" | "smb3" | "smbfs" | "ceph" | "glusterfs" | "9p" | "sshfs"
+        ) || get("o").split(',').any(|w| w.starts_with("addr="));
+        if network {
+            return Err(format!(
+                "volume type {typ:?}: network filesystems are not supported by muelle's local driver (only local devices, tmpfs and binds)"
+            ));
+        }
         Ok(Some(LocalOptions {
-            typ: get("type"),
+            typ,
             device: get("device"),
             o: get("o"),
         }))
@@ -112,6 +124,13 @@ mod tests {
             LocalOptions::parse(&o(&[("bogus", "1")])).unwrap_err(),
             "invalid option: \"bogus\""
         );
+        assert!(LocalOptions::parse(&o(&[
+            ("type", "nfs"),
+            ("device", ":/x"),
+            ("o", "addr=10.0.0.1")
+        ]))
+        .unwrap_err()
+        .contains("network filesystems are not supported"));
         assert!(LocalOptions::parse(&o(&[("type", "tmpfs")]))
             .unwrap_err()
             .contains("device"));

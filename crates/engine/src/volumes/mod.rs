@@ -1,5 +1,6 @@
-//! Volumes and the mounts a container asks for: `-v`/`HostConfig.Binds` and
-//! `--mount`/`HostConfig.Mounts` (bind and volume) parsed as Docker does (`binds`); the
+//! Volumes and the mounts a container asks for: `-v`/`HostConfig.Binds` (`binds`) and
+//! `--mount`/`HostConfig.Mounts` (bind, volume, tmpfs; `mount_api`) parsed as Docker does,
+//! `--volumes-from` (`from`), and each mount as the OCI spec's entry (`oci`); the
 //! named and anonymous volumes of the `local` driver (`store`: records and data under
 //! `<data-root>/volumes`; `local`: the driver's `type`/`device`/`o` mounts); the engine's
 //! volume operations with their events (`ops`); what a container's create, start, exit and
@@ -11,23 +12,39 @@
 
 mod binds;
 mod copyup;
+mod from;
 mod local;
+mod mount_api;
+mod oci;
 mod ops;
+mod propagation;
 mod store;
+mod subpath;
 mod use_by;
 
-pub use binds::{parse_bind, parse_mount, MountRequest};
+pub use binds::{parse_bind, MountRequest};
+pub use from::merge_by_destination;
+pub use mount_api::{parse_mount, MountExtra};
+pub use oci::oci_mount;
 pub use ops::{VolumeFilters, VolumesPrune};
 pub use store::{valid_name, VolumeRecord, Volumes, ANONYMOUS_LABEL, LOCAL};
 
 /// A mount request Docker would refuse; the message is Docker's.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct MountError(pub String);
+pub enum MountError {
+    #[error("{0}")]
+    Invalid(String),
+    /// A volume driver (plugin) that does not exist: dockerd's 404.
+    #[error("{0}")]
+    NotFound(String),
+}
 
 impl MountError {
     pub fn kind(&self) -> muelle_types::ErrorKind {
-        muelle_types::ErrorKind::InvalidParameter
+        match self {
+            MountError::Invalid(_) => muelle_types::ErrorKind::InvalidParameter,
+            MountError::NotFound(_) => muelle_types::ErrorKind::NotFound,
+        }
     }
 }
 

@@ -4,12 +4,13 @@
 //! the image's content and `mount` is announced; at exit `unmount`; `rm -v` removes the
 //! anonymous ones.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use muelle_types::container::MountPoint;
 
 use super::local::LocalOptions;
-use super::{copyup, MountRequest, VolumeError};
+use super::{copyup, MountExtra, MountRequest, VolumeError};
 use crate::Engine;
 
 /// The volume side of a create: the container's mount points, the destinations to copy the
@@ -19,6 +20,8 @@ pub struct ContainerVolumes {
     pub mounts: Vec<MountPoint>,
     pub copy_up: Vec<String>,
     pub created: Vec<String>,
+    /// What the mounts need at start beyond their mount points, by destination.
+    pub extras: BTreeMap<String, MountExtra>,
 }
 
 impl Engine {
@@ -51,6 +54,9 @@ impl Engine {
                     out.copy_up.push(r.point.destination.clone());
                 }
             }
+            if r.extra != MountExtra::default() {
+                out.extras.insert(r.point.destination.clone(), r.extra);
+            }
             out.mounts.push(r.point);
         }
         Ok(out)
@@ -74,18 +80,48 @@ impl Engine {
     }
 
     /// Before a container starts (its rootfs mounted): each volume's driver mount, the
-    /// image's content copied into empty new volumes, `mount` events.
+    /// image's content copied into empty new volumes, `mount` events; missing `-v` host
+    /// directories made and `volume-subpath`s bound where the container's mounts take
+    /// them from. Returns the mount points with the sources the spec is to use.
     pub fn mount_volumes(
         &self,
         container: &str,
         mounts: &[MountPoint],
+        extras: &BTreeMap<String, MountExtra>,
         copy_up: &[String],
         rootfs: &Path,
-    ) -> Result<(), VolumeError> {
-        for (i, m) in mounts.iter().enumerate().filter(|(_, m)| m.typ == "volume") {
-            let made = self.mount_one(container, m, copy_up, rootfs);
+    ) -> Result<Vec<MountPoint>, VolumeError> {
+        let mut now = mounts.to_vec();
+        for (i, m) in mounts.iter().enumerate() {
+            let extra = extras.get(&m.destination);
+            if m.typ == "bind" {
+                let ready = if extra.is_some_and(|e| e.create_source) {
+                    super::subpath::create_bind_source(&m.source)
+                } else {
+                    Ok(())
+                };
+                if let Err(e) =
+                    ready.and_then(|()| super::propagation::check(&m.source, &m.propagation))
+                {
+                    self.unmount_volumes(container, &mounts[..i]);
+                    return Err(e);
+                }
+            }
+            if m.typ != "volume" {
+                continue;
+            }
+            let mut made = self.mount_one(container, m, copy_up, rootfs);
+            if let (Ok(()), Some(sub)) =
+                (&made, extra.map(|e| &e.subpath).filter(|s| !s.is_empty()))
+            {
+                let dir = self.containers.bundle(container).join(super::subpath::DIR);
+                match super::subpath::bind_subpath(&self.volumes.data_path(&m.name), sub, &dir, i) {
+                    Ok(p) => now[i].source = p.display().to_string(),
+                    Err(e) => made = Err(e),
+                }
+            }
             if let Err(e) = made {
-                self.unmount_volumes(container, &mounts[..i]);
+                self.unmount_volumes(container, &mounts[..=i]);
                 return Err(e);
             }
             self.volume_event(
@@ -99,7 +135,7 @@ impl Engine {
                 ],
             );
         }
-        Ok(())
+        Ok(now)
     }
 
     fn mount_one(
@@ -151,6 +187,7 @@ impl Engine {
     /// After a container's exit: the driver mounts its volumes no other container holds
     /// are undone, and `unmount` is announced.
     pub fn unmount_volumes(&self, container: &str, mounts: &[MountPoint]) {
+        super::subpath::unbind_all(&self.containers.bundle(container).join(super::subpath::DIR));
         for m in mounts.iter().filter(|m| m.typ == "volume") {
             {
                 let mut mounted = self.volumes.mounted();

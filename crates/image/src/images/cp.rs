@@ -348,6 +348,18 @@ pub fn extract_into_root(
     input: &mut dyn Read,
     no_overwrite_dir_non_dir: bool,
 ) -> Result<()> {
+    extract_into_root_as(root, dir_path, input, no_overwrite_dir_non_dir, None)
+}
+
+/// [`extract_into_root`] with every extracted entry owned by `owner` (uid, gid) instead of
+/// the archive's owners: `docker cp -a` into a container with a user.
+pub fn extract_into_root_as(
+    root: &Path,
+    dir_path: &str,
+    input: &mut dyn Read,
+    no_overwrite_dir_non_dir: bool,
+    owner: Option<(u32, u32)>,
+) -> Result<()> {
     let root_fd = open_root(root)?;
     let (comps, _) = parse_path(dir_path);
     let dest = resolve_in_scope(root_fd.as_fd(), &comps)?;
@@ -373,6 +385,7 @@ pub fn extract_into_root(
         CopyInto {
             dest,
             no_overwrite_dir_non_dir,
+            owner,
             ..CopyInto::default()
         },
     )

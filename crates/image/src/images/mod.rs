@@ -63,7 +63,10 @@ mod tree;
 
 pub use archive::LoadedImage;
 pub use changes::{Change, ChangeKind, CommitOptions};
-pub use cp::{archive_from_root, extract_into_root, go_file_mode, stat_in_root, PathStat};
+pub use cp::{
+    archive_from_root, extract_into_root, extract_into_root_as, go_file_mode, stat_in_root,
+    PathStat,
+};
 pub use history::HistoryEntry;
 pub use import::{parse_change, ImportOptions};
 pub use pull::{NoPullProgress, PullEvent, PullProgress};

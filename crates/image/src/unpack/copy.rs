@@ -30,6 +30,9 @@ pub(crate) struct CopyInto {
     /// not taken from the archive, and an xattr the filesystem or the user may not set is
     /// skipped instead of failing the copy.
     pub host: bool,
+    /// Every entry owned by this uid and gid instead of the archive's (dockerd's
+    /// `ChownOpts` for `copyUIDGID` when the container has a user).
+    pub owner: Option<(u32, u32)>,
 }
 
 impl CopyInto {
@@ -109,6 +112,7 @@ pub fn extract_to_dir<R: Read>(
         no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
         rename_top,
         host: true,
+        owner: None,
     };
     apply_tar(input, dir, &UnpackOptions::default(), Some(copy))
 }

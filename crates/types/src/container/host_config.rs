@@ -96,6 +96,12 @@ pub struct HostConfig {
     pub ulimits: Vec<Ulimit>,
     #[serde(default, deserialize_with = "null_default")]
     pub mounts: Vec<Value>,
+    /// `--volumes-from CONTAINER[:ro|:rw]`, as given; `None` shows as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes_from: Option<Vec<String>>,
+    /// `--volume-driver`: the driver of the volumes `Binds` and `Config.Volumes` make.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub volume_driver: String,
     /// The OCI runtime's name (`--runtime`); the daemon's default when not asked for.
     #[serde(default)]
     pub runtime: String,

@@ -9,6 +9,7 @@ use muelle_types::container::{ContainerConfig, HostConfig, LogConfig, RestartPol
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::mount_opt::parse_mount;
 use super::opts::CreateOpts;
 
 /// Keys sent whether a flag set them or not; every other key only when its value is not the
@@ -45,59 +46,6 @@ const HOST_CONFIG_ALWAYS: &[&str] = &[
 struct PortBinding {
     host_ip: String,
     host_port: String,
-}
-
-/// A `--mount` (`HostConfig.Mounts`), with only the keys its options name.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Mount {
-    #[serde(rename = "Type")]
-    typ: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    read_only: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    consistency: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bind_options: Option<BindOptions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tmpfs_options: Option<TmpfsOptions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    volume_options: Option<VolumeOptions>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct BindOptions {
-    propagation: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct TmpfsOptions {
-    size_bytes: i64,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct VolumeOptions {
-    no_copy: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    driver_config: Option<DriverConfig>,
-}
-
-/// `volume-driver=` and `volume-opt=` of a `--mount type=volume`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DriverConfig {
-    name: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    options: BTreeMap<String, String>,
 }
 
 /// docker's `opts.ValidateEnv`: `KEY` alone takes the value from our environment if set.
@@ -204,66 +152,6 @@ fn parse_publish(s: &str) -> Result<(String, PortBinding)> {
             host_port: host.to_owned(),
         },
     ))
-}
-
-/// `--mount type=bind,source=/a,target=/b,readonly`.
-fn parse_mount(s: &str) -> Result<Mount> {
-    let mut m = Mount {
-        typ: "volume".to_owned(),
-        ..Mount::default()
-    };
-    for field in s.split(',') {
-        let (k, v) = match field.split_once('=') {
-            Some((k, v)) => (k.trim().to_lowercase(), v.to_owned()),
-            None => (field.trim().to_lowercase(), "true".to_owned()),
-        };
-        match k.as_str() {
-            "type" => m.typ = v,
-            "source" | "src" => m.source = Some(v),
-            "target" | "dst" | "destination" => m.target = Some(v),
-            "readonly" | "ro" => m.read_only = Some(v == "true" || v == "1"),
-            "consistency" => m.consistency = Some(v),
-            "bind-propagation" => m.bind_options = Some(BindOptions { propagation: v }),
-            "tmpfs-size" => {
-                m.tmpfs_options = Some(TmpfsOptions {
-                    size_bytes: ram_in_bytes(&v)?,
-                })
-            }
-            "volume-nocopy" => {
-                m.volume_options
-                    .get_or_insert_with(VolumeOptions::default)
-                    .no_copy = v == "true" || v == "1"
-            }
-            "volume-label" => {
-                let (k, val) = v.split_once('=').unwrap_or((v.as_str(), ""));
-                m.volume_options
-                    .get_or_insert_with(VolumeOptions::default)
-                    .labels
-                    .insert(k.to_owned(), val.to_owned());
-            }
-            "volume-driver" => {
-                m.volume_options
-                    .get_or_insert_with(VolumeOptions::default)
-                    .driver_config
-                    .get_or_insert_with(DriverConfig::default)
-                    .name = v
-            }
-            "volume-opt" => {
-                let (k, val) = v.split_once('=').unwrap_or((v.as_str(), ""));
-                m.volume_options
-                    .get_or_insert_with(VolumeOptions::default)
-                    .driver_config
-                    .get_or_insert_with(DriverConfig::default)
-                    .options
-                    .insert(k.to_owned(), val.to_owned());
-            }
-            other => bail!("unexpected key '{other}' in '{field}'"),
-        }
-    }
-    if m.target.is_none() {
-        bail!("target is required");
-    }
-    Ok(m)
 }
 
 fn key_values(items: &[String]) -> BTreeMap<String, String> {
@@ -399,6 +287,8 @@ impl CreateOpts {
             memory,
             nano_cpus: self.cpus.map_or(0, |c| (c * 1e9) as i64),
             log_config,
+            volumes_from: (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone()),
+            volume_driver: self.volume_driver.clone().unwrap_or_default(),
             ..HostConfig::default()
         };
         self.apply_limits(&mut host_config)?;

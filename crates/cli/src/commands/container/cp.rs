@@ -48,6 +48,8 @@ fn split(arg: &str) -> (Option<&str>, &str) {
 struct PathStat {
     name: String,
     mode: u32,
+    #[serde(rename = "linkTarget")]
+    link_target: String,
 }
 
 impl PathStat {
@@ -66,14 +68,13 @@ fn stat_header(res: &hyper::Response<hyper::body::Incoming>) -> Option<PathStat>
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
-    let _ = (a.archive, a.follow_link);
     let (sc, sp) = split(&a.src);
     let (dc, dp) = split(&a.dest);
     match (sc, dc) {
         (Some(_), Some(_)) => bail!("copying between containers is not supported"),
         (None, None) => bail!("must specify at least one container source"),
-        (Some(c), None) => from_container(ctx, c, sp, dp, &a.src).await,
-        (None, Some(c)) => to_container(ctx, sp, c, dp, &a.dest).await,
+        (Some(c), None) => from_container(ctx, c, sp, dp, &a.src, a.follow_link).await,
+        (None, Some(c)) => to_container(ctx, sp, c, dp, &a.dest, a.archive, a.follow_link).await,
     }
 }
 
@@ -123,8 +124,33 @@ fn extract(r: impl Read, base: &Path, rename: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-async fn from_container(ctx: &Ctx, ctr: &str, src: &str, dest: &str, arg: &str) -> Result<()> {
+async fn from_container(
+    ctx: &Ctx,
+    ctr: &str,
+    src: &str,
+    dest: &str,
+    arg: &str,
+    follow: bool,
+) -> Result<()> {
     let client = ctx.client().await?;
+    // `-L`: a symlink's target is copied, under the link's name (docker's `CopyInfoSourcePath`
+    // with `followLink`, asked of the daemon).
+    let mut link_name = None;
+    let mut target = src.to_owned();
+    if follow {
+        let st = stat(&client, ctr, src)
+            .await
+            .map_err(|e| cp_not_found(e, arg))?;
+        if let Some(st) = st.filter(|s| s.mode & GO_MODE_SYMLINK != 0 && !s.link_target.is_empty())
+        {
+            let parent = Path::new(src).parent().unwrap_or(Path::new("/"));
+            target = parent.join(&st.link_target).to_string_lossy().into_owned();
+            link_name = Path::new(src)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+        }
+    }
+    let src = target.as_str();
     let q = Query::new().set("path", src).render();
     let res = client
         .request(
@@ -146,7 +172,7 @@ async fn from_container(ctx: &Ctx, ctr: &str, src: &str, dest: &str, arg: &str) 
             // Contents of the directory, not the directory.
             (dest_path.clone(), Some(".".to_owned()))
         } else {
-            (dest_path.clone(), None)
+            (dest_path.clone(), link_name)
         }
     } else {
         if dest_path.exists() && stat.is_dir() {
@@ -218,9 +244,22 @@ async fn stat(client: &Client, ctr: &str, path: &str) -> Result<Option<PathStat>
     }
 }
 
-fn tar_of(src: &Path, name: &str) -> Result<Vec<u8>> {
+/// Go's `os.ModeSymlink` in a path stat's mode.
+const GO_MODE_SYMLINK: u32 = 1 << 27;
+
+/// `follow` (`-L`): a symlink at `src` is archived as what it points to.
+fn tar_of(src: &Path, name: &str, follow: bool) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
+    let resolved;
+    let src = if follow {
+        resolved = src
+            .canonicalize()
+            .with_context(|| format!("lstat {}", src.display()))?;
+        resolved.as_path()
+    } else {
+        src
+    };
     let meta =
         std::fs::symlink_metadata(src).with_context(|| format!("lstat {}", src.display()))?;
     if meta.is_dir() {
@@ -231,7 +270,15 @@ fn tar_of(src: &Path, name: &str) -> Result<Vec<u8>> {
     Ok(b.into_inner()?)
 }
 
-async fn to_container(ctx: &Ctx, src: &str, ctr: &str, dest: &str, arg: &str) -> Result<()> {
+async fn to_container(
+    ctx: &Ctx,
+    src: &str,
+    ctr: &str,
+    dest: &str,
+    arg: &str,
+    archive: bool,
+    follow: bool,
+) -> Result<()> {
     let client = ctx.client().await?;
     let (upload_to, body) = if src == "-" {
         let mut data = Vec::new();
@@ -239,10 +286,17 @@ async fn to_container(ctx: &Ctx, src: &str, ctr: &str, dest: &str, arg: &str) ->
         (dest.to_owned(), data)
     } else {
         let src_path = Path::new(src);
+        // A symlink keeps its own name, followed (`-L`) or not; `.`/`..` take the
+        // directory's.
+        let given = match src_path.components().next_back() {
+            Some(std::path::Component::Normal(n)) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        };
         let src_name = src_path
             .canonicalize()
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .map(|canonical| given.unwrap_or(canonical))
             .ok_or_else(|| anyhow!("no such file or directory: {src}"))?;
         let st = stat(&client, ctr, dest)
             .await
@@ -251,9 +305,9 @@ async fn to_container(ctx: &Ctx, src: &str, ctr: &str, dest: &str, arg: &str) ->
         match st {
             Some(s) if s.is_dir() => {
                 let data = if contents {
-                    tar_of(src_path, ".")?
+                    tar_of(src_path, ".", follow)?
                 } else {
-                    tar_of(src_path, &src_name)?
+                    tar_of(src_path, &src_name, follow)?
                 };
                 (dest.to_owned(), data)
             }
@@ -273,14 +327,17 @@ async fn to_container(ctx: &Ctx, src: &str, ctr: &str, dest: &str, arg: &str) ->
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
                     .map_or_else(|| "/".to_owned(), |p| p.to_string_lossy().into_owned());
-                (parent, tar_of(src_path, &name)?)
+                (parent, tar_of(src_path, &name, follow)?)
             }
         }
     };
-    let q = Query::new()
+    let mut q = Query::new()
         .set("path", upload_to)
-        .set("noOverwriteDirNonDir", "true")
-        .render();
+        .set("noOverwriteDirNonDir", "true");
+    if archive {
+        q = q.set("copyUIDGID", "true");
+    }
+    let q = q.render();
     let res = client
         .request(
             Method::PUT,
@@ -313,11 +370,11 @@ mod tests {
         let src = dir.path().join("src");
         std::fs::create_dir_all(src.join("sub")).unwrap();
         std::fs::write(src.join("sub/f"), "hi").unwrap();
-        let t = tar_of(&src, "src").unwrap();
+        let t = tar_of(&src, "src", false).unwrap();
         let out = dir.path().join("out");
         std::fs::create_dir(&out).unwrap();
         extract(&t[..], &out, Some("renamed")).unwrap();
-        let one = tar_of(&src.join("sub/f"), "f").unwrap();
+        let one = tar_of(&src.join("sub/f"), "f", false).unwrap();
         extract(&one[..], &out, Some("g")).unwrap();
         assert_eq!(std::fs::read_to_string(out.join("g")).unwrap(), "hi");
         assert_eq!(

@@ -61,7 +61,12 @@ pub async fn create(
     detach: bool,
     auto_remove: bool,
 ) -> Result<String> {
-    let body = o.body(detach, auto_remove)?;
+    let mut body = o.body(detach, auto_remove)?;
+    let api_creds = if o.use_api_socket {
+        super::api_socket::prepare(ctx, &mut body)?
+    } else {
+        None
+    };
     let image = o.image();
     Reference::parse(image)?;
     let mut q = Query::new();
@@ -107,6 +112,9 @@ pub async fn create(
     };
     for w in created.warnings.unwrap_or_default() {
         eprintln!("WARNING: {w}");
+    }
+    if let Some(config) = api_creds {
+        super::api_socket::inject(client, &created.id, &config).await?;
     }
     Ok(created.id)
 }

@@ -9,6 +9,7 @@ use clap::{ArgMatches, FromArgMatches, Subcommand};
 use super::shortcuts::{Resource, Shortcut};
 use crate::Ctx;
 
+pub mod api_socket;
 pub mod attach;
 pub mod body;
 pub mod calls;
@@ -25,6 +26,7 @@ pub mod kill;
 pub mod limits;
 pub mod logs;
 pub mod ls;
+pub mod mount_opt;
 pub mod opts;
 pub mod pause;
 pub mod port;

@@ -66,6 +66,15 @@ pub struct CreateOpts {
     /// Attach a filesystem mount to the container
     #[arg(long, value_name = "mount")]
     pub mount: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from", value_name = "list")]
+    pub volumes_from: Vec<String>,
+    /// Optional volume driver for the container
+    #[arg(long = "volume-driver", value_name = "string")]
+    pub volume_driver: Option<String>,
+    /// Bind mount Docker API socket and required auth
+    #[arg(long = "use-api-socket")]
+    pub use_api_socket: bool,
     /// Restart policy to apply when a container exits
     #[arg(long, value_name = "string")]
     pub restart: Option<String>,
