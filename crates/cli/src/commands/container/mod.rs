@@ -15,6 +15,7 @@ pub mod calls;
 pub mod commit;
 pub mod cp;
 pub mod create;
+pub mod devices;
 pub mod diff;
 pub mod exec;
 pub mod export;
