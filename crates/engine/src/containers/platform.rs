@@ -73,8 +73,11 @@ impl CgroupCaps {
 const DEFAULT_CGROUP_PARENT: &str = "/muelle";
 
 /// `linux.cgroupsPath` of a container: its ID under `--cgroup-parent` or the daemon's
-/// parent, joined as dockerd joins them for the cgroupfs driver (a `.slice` name is a plain
-/// directory; a relative parent is relative to the runtime's own cgroup, as runc takes it).
+/// parent, joined and cleaned as dockerd joins them for the cgroupfs driver (a `.slice`
+/// name is a plain directory). The path is always absolute: a relative parent is taken
+/// from the cgroup root, where a dockerd outside any cgroup puts it; the runtime would
+/// otherwise take it relative to its own cgroup, which is muelled's, wherever that was
+/// started.
 pub fn cgroups_path(parent: &str, id: &str) -> String {
     let parent = if parent.is_empty() {
         DEFAULT_CGROUP_PARENT
@@ -85,19 +88,13 @@ pub fn cgroups_path(parent: &str, id: &str) -> String {
     for c in parent.split('/').chain(std::iter::once(id)) {
         match c {
             "" | "." => {}
-            ".." if parts.last().is_some_and(|p| *p != "..") => {
+            ".." => {
                 parts.pop();
             }
-            ".." if parent.starts_with('/') => {}
             other => parts.push(other),
         }
     }
-    let joined = parts.join("/");
-    if parent.starts_with('/') {
-        format!("/{joined}")
-    } else {
-        joined
-    }
+    format!("/{}", parts.join("/"))
 }
 
 fn invalid(m: impl Into<String>) -> ContainerError {

@@ -186,8 +186,8 @@ fn realtime_windows_only_isolation_and_storage() {
 fn cgroup_parents_are_joined_as_go_joins_paths() {
     assert_eq!(cgroups_path("", "c1"), "/muelle/c1");
     assert_eq!(cgroups_path("/mytest", "c1"), "/mytest/c1");
-    assert_eq!(cgroups_path("mytest/", "c1"), "mytest/c1");
-    assert_eq!(cgroups_path("foo.slice", "c1"), "foo.slice/c1");
+    assert_eq!(cgroups_path("mytest/", "c1"), "/mytest/c1");
+    assert_eq!(cgroups_path("foo.slice", "c1"), "/foo.slice/c1");
     assert_eq!(cgroups_path("/a/../../x", "c1"), "/x/c1");
-    assert_eq!(cgroups_path("../../x", "c1"), "../../x/c1");
+    assert_eq!(cgroups_path("../../x", "c1"), "/x/c1");
 }
