@@ -29,7 +29,8 @@ impl Res {
     }
 
     /// The error lines without the docker CLI's help trailer ("Run 'docker run --help'"
-    /// or, at newer API versions, a "." and "See 'docker run --help'."), its racy log
+    /// or, at newer API versions, a "." after a "docker: " error and "See 'docker run
+    /// --help'."), its racy log
     /// lines (`time=... level=error msg="error waiting for container: ..."`) and blank
     /// lines.
     pub fn message(&self) -> String {
@@ -41,7 +42,12 @@ impl Res {
                     && !l.starts_with("See 'docker")
                     && !l.starts_with("time=")
             })
-            .map(|l| l.strip_suffix('.').unwrap_or(l))
+            .map(
+                |l| match l.strip_prefix("docker: ") {
+                    Some(_) => l.strip_suffix('.').unwrap_or(l),
+                    None => l,
+                },
+            )
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -29,7 +29,6 @@ impl Engine {
         let mut warnings = adapt(&mut u, blkio_weight_supported());
         let caps = CgroupCaps::detect();
         platform::check_kernel_memory(&mut u.kernel_memory, &caps, &mut warnings)?;
-        platform::check_realtime(u.cpu_realtime_period, u.cpu_realtime_runtime, &caps)?;
         check_update(
             &u,
             online_cpus(),
@@ -118,8 +117,8 @@ fn requested(u: &ContainerUpdate) -> HostConfig {
         cpuset_mems: u.cpuset_mems.clone(),
         pids_limit: u.pids_limit,
         blkio_weight: u.blkio_weight,
-        cpu_realtime_period: u.cpu_realtime_period,
-        cpu_realtime_runtime: u.cpu_realtime_runtime,
+        // The real-time settings are recorded, not written: dockerd's update does not pass
+        // them to the running container either (they apply from its next start).
         ..HostConfig::default()
     }
 }
