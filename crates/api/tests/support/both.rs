@@ -42,12 +42,10 @@ impl Res {
                     && !l.starts_with("See 'docker")
                     && !l.starts_with("time=")
             })
-            .map(
-                |l| match l.strip_prefix("docker: ") {
-                    Some(_) => l.strip_suffix('.').unwrap_or(l),
-                    None => l,
-                },
-            )
+            .map(|l| match l.strip_prefix("docker: ") {
+                Some(_) => l.strip_suffix('.').unwrap_or(l),
+                None => l,
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
