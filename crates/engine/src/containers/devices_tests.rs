@@ -90,6 +90,12 @@ fn create_refuses_what_could_never_start() {
     };
     assert!(hc(&|_| {}).is_ok());
     assert!(hc(&|h| h.devices = Some(vec![mapping("/dev/null", "/dev/x", "rw")])).is_ok());
+    // Privileged and the same path: the host's node is there anyway, unchecked (dockerd).
+    assert!(hc(&|h| {
+        h.privileged = true;
+        h.devices = Some(vec![mapping("/nonexistent", "/nonexistent", "rwm")]);
+    })
+    .is_ok());
     assert_eq!(
         hc(&|h| h.devices = Some(vec![mapping("/dev/null", "/dev/x", "rwx")])).unwrap_err(),
         "bad mode specified: rwx"
