@@ -203,19 +203,9 @@ fn with_default_device_rules(spec: &Spec) -> Option<LinuxResources> {
     // containers carry device nodes.
     add("c", None, None, "m");
     add("b", None, None, "m");
-    for d in spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.devices().clone())
-        .unwrap_or_default()
-    {
-        let t = match d.typ() {
-            oci_spec::runtime::LinuxDeviceType::B => "b",
-            oci_spec::runtime::LinuxDeviceType::P => continue,
-            _ => "c",
-        };
-        add(t, Some(d.major()), Some(d.minor()), "rwm");
-    }
+    // The spec's own devices get no rule of their own, as in runc: `linux.devices` makes the
+    // nodes, `resources.devices` says what they may be used for (Docker's `--device
+    // /dev/x:/dev/x:r` is a read-only device).
     res.set_devices(Some(rules));
     Some(res)
 }

@@ -893,6 +893,25 @@ fn device_cgroup_denies_unlisted_devices() {
 }
 
 #[test]
+fn spec_devices_get_only_the_access_their_rules_give() {
+    require_root!();
+    let mut c = Ctr::new("devro");
+    // A loop device (7:7, no capability needed to open it) under another name, allowed
+    // for reading only: opening it for writing is refused by the device cgroup.
+    c.config["linux"]["devices"] = json!([
+        {"path": "/dev/ro", "type": "b", "major": 7, "minor": 7, "fileMode": 0o600}
+    ]);
+    c.config["linux"]["resources"]["devices"] = json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "b", "major": 7, "minor": 7, "access": "r"}
+    ]);
+    c.sh("true < /dev/ro && echo open-r-ok; (: > /dev/ro) 2>&1 || true");
+    let o = c.run().ok();
+    assert!(o.stdout.contains("open-r-ok"), "{o:?}");
+    assert!(o.stdout.contains("Operation not permitted"), "{o:?}");
+}
+
+#[test]
 fn seccomp_errno_rule() {
     require_root!();
     let mut c = Ctr::new("seccomp");

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)]
 pub use muelle_test_support::{host::mounts_under, proc::now_secs, registry as common};
 
+pub mod both;
+
 pub const DOCKER: &str = "/usr/bin/docker";
 
 /// Fails the calling test, naming what is missing, unless every path exists. A test that

@@ -17,6 +17,7 @@ mod common;
 mod cgroupfs;
 mod changes;
 mod cp;
+mod devices;
 mod exec;
 mod flags;
 mod health;
@@ -33,6 +34,7 @@ use cgroupfs::cgroupfs_needs_cgroupv1;
 use changes::diff_export_commit;
 use common::*;
 use cp::cp_both_ways;
+use devices::device_and_resource_flags_needs_cgroupv1;
 use exec::{exec_detach_keys_from_config, exec_in_a_running_container, interactive_tty};
 use flags::{
     pids_limit_needs_cgroupv1, read_only_with_tmpfs, resource_flags_needs_cgroupv1, unknown_flags,
@@ -108,6 +110,7 @@ against!(
     resource_flags_needs_cgroupv1,
     storage_flags,
     use_api_socket,
+    device_and_resource_flags_needs_cgroupv1,
 );
 
 const NONET: &str = "--network=none";

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use muelle_image::snapshot::MountSpec;
 use muelle_types::container::HealthConfig;
 
-use super::health;
 use super::validate::{merge_env, validate};
 use super::{
     container_key, internal, names, now, ContainerConfig, ContainerError, ContainerRecord,
     HostConfig, State, DEFAULT_RUNTIME,
 };
+use super::{devices, health, platform};
 use crate::fsutil::{create_private_dir, write_durable};
 use crate::{Engine, EngineError, Result};
 
@@ -58,6 +58,8 @@ impl Engine {
             }
         };
         let mounts = validate(&config, &host)?;
+        let warnings = platform::check_create(&mut host, &platform::CgroupCaps::detect())?;
+        devices::check(&host).map_err(ContainerError::Invalid)?;
         // dockerd's default: as much swap as memory (memory+swap twice the limit), which
         // `docker update --memory` then checks against.
         if host.memory > 0 && host.memory_swap == 0 {
@@ -182,7 +184,7 @@ impl Engine {
             return Err(e);
         }
         self.container_event(&rec, "create", &[]);
-        Ok((id, Vec::new()))
+        Ok((id, warnings))
     }
 
     async fn make_container_dir(&self, rec: &ContainerRecord, image_id: &str) -> Result<()> {

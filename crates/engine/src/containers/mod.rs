@@ -10,7 +10,9 @@
 //!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes),
 //!   `health` (the check and its probe loop, run as execs),
 //!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
-//!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources).
+//!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources),
+//!   `platform` (what the host's cgroups offer, dockerd's checks and warnings against it),
+//!   `devices` (`--device`, device cgroup rules and requests, per-device block I/O).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -23,6 +25,7 @@
 
 mod attach;
 mod create;
+mod devices;
 pub mod etc;
 pub mod exec;
 pub mod fs;
@@ -33,6 +36,7 @@ mod monitor;
 pub mod names;
 mod oom;
 mod pause;
+mod platform;
 mod prune;
 mod remove;
 mod rename;

@@ -92,7 +92,35 @@ pub fn linux_resources(hc: &HostConfig, apply: Apply) -> LinuxResources {
         b.set_weight(Some(hc.blkio_weight));
         r.set_block_io(Some(b));
     }
+    add_tuning(hc, &mut r);
     r
+}
+
+/// Memory swappiness, the OOM switch and the real-time CPU settings. Kernel memory is never
+/// written: runc ignores it (dockerd's behaviour comes from there) and kernels since 6.1
+/// refuse it.
+fn add_tuning(hc: &HostConfig, r: &mut LinuxResources) {
+    let swappiness = hc.memory_swappiness.filter(|s| *s >= 0);
+    if swappiness.is_some() || hc.oom_kill_disable == Some(true) {
+        let mut mem = r.memory().unwrap_or_default();
+        if let Some(s) = swappiness {
+            mem.set_swappiness(Some(s as u64));
+        }
+        if hc.oom_kill_disable == Some(true) {
+            mem.set_disable_oom_killer(Some(true));
+        }
+        r.set_memory(Some(mem));
+    }
+    if hc.cpu_realtime_period > 0 || hc.cpu_realtime_runtime != 0 {
+        let mut cpu = r.cpu().clone().unwrap_or_default();
+        if hc.cpu_realtime_period > 0 {
+            cpu.set_realtime_period(Some(hc.cpu_realtime_period as u64));
+        }
+        if hc.cpu_realtime_runtime != 0 {
+            cpu.set_realtime_runtime(Some(hc.cpu_realtime_runtime));
+        }
+        r.set_cpu(Some(cpu));
+    }
 }
 
 fn pids(limit: i64) -> LinuxPids {
@@ -129,6 +157,32 @@ mod tests {
         assert_eq!(c.cpus().as_deref(), Some("0"));
         assert_eq!(r.pids().as_ref().unwrap().limit(), 20);
         assert_eq!(r.block_io().as_ref().unwrap().weight(), Some(300));
+    }
+
+    #[test]
+    fn swappiness_oom_and_realtime() {
+        let hc = HostConfig {
+            memory_swappiness: Some(30),
+            oom_kill_disable: Some(true),
+            kernel_memory: 64 << 20,
+            cpu_realtime_period: 100_000,
+            cpu_realtime_runtime: 5000,
+            ..HostConfig::default()
+        };
+        let r = linux_resources(&hc, Apply::Start);
+        let m = r.memory().as_ref().unwrap();
+        assert_eq!(m.swappiness(), Some(30));
+        assert_eq!(m.disable_oom_killer(), Some(true));
+        assert_eq!(m.kernel(), None);
+        let c = r.cpu().as_ref().unwrap();
+        assert_eq!(c.realtime_period(), Some(100_000));
+        assert_eq!(c.realtime_runtime(), Some(5000));
+        let off = HostConfig {
+            oom_kill_disable: Some(false),
+            memory_swappiness: None,
+            ..HostConfig::default()
+        };
+        assert!(linux_resources(&off, Apply::Start).memory().is_none());
     }
 
     #[test]

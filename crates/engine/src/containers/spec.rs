@@ -15,8 +15,8 @@ use serde::de::IntoDeserializer;
 use serde::Deserialize;
 
 use super::model::ContainerRecord;
-use super::resources;
 use super::seccomp::{self, SeccompError};
+use super::{devices, resources};
 
 /// Docker's default capability set.
 pub const DEFAULT_CAPS: &[&str] = &[
@@ -127,6 +127,9 @@ pub enum SpecError {
     /// cannot read.
     #[error(transparent)]
     Seccomp(#[from] SeccompError),
+    /// A `--device`, device cgroup rule or block-I/O device that cannot be given.
+    #[error("{0}")]
+    Device(String),
     /// A name the runtime spec has no value for (a ulimit, a capability).
     #[error("{what} {name:?}: {reason}")]
     Name {
@@ -239,7 +242,11 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
         namespaces.push(namespace(LinuxNamespaceType::Cgroup));
     }
     let mut resources = resources::linux_resources(hc, resources::Apply::Start);
-    resources.set_devices(Some(device_rules(privileged)));
+    let (user_devices, user_rules) = devices::for_spec(hc).map_err(SpecError::Device)?;
+    let mut rules = device_rules(privileged);
+    rules.extend(user_rules);
+    resources.set_devices(Some(rules));
+    devices::add_blkio(hc, &mut resources).map_err(SpecError::Device)?;
     let mut linux = Linux::default();
     linux
         .set_namespaces(Some(namespaces))
@@ -255,7 +262,7 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
         .set_personality(None)
         .set_time_offsets(None)
         // Docker gives a privileged container the host's device nodes, not only access.
-        .set_devices(privileged.then(|| host_devices(Path::new("/dev"))))
+        .set_devices(linux_devices(privileged, user_devices))
         .set_sysctl(None)
         .set_masked_paths(None)
         .set_readonly_paths(None)
@@ -485,6 +492,17 @@ pub fn host_devices(dir: &Path) -> Vec<LinuxDevice> {
         out.push(d);
     }
     out
+}
+
+/// `linux.devices`: a privileged container's host devices, then the `--device` ones.
+fn linux_devices(privileged: bool, user: Vec<LinuxDevice>) -> Option<Vec<LinuxDevice>> {
+    let mut all = if privileged {
+        host_devices(Path::new("/dev"))
+    } else {
+        Vec::new()
+    };
+    all.extend(user);
+    (privileged || !all.is_empty()).then_some(all)
 }
 
 fn device_rule(

@@ -262,7 +262,7 @@ impl Engine {
                 cfg.working_dir.clone()
             },
             etc_files,
-            cgroups_path: format!("/muelle/{id}"),
+            cgroups_path: super::platform::cgroups_path(&hc.cgroup_parent, id),
             init_binary,
         };
         let spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;

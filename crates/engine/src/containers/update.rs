@@ -8,6 +8,7 @@ use std::path::Path;
 use muelle_types::container::ContainerUpdate;
 
 use super::model::HostConfig;
+use super::platform::{self, CgroupCaps};
 use super::resources::{linux_resources, Apply};
 use super::validate::check_restart_policy;
 use super::ContainerError;
@@ -25,7 +26,9 @@ impl Engine {
         u: &ContainerUpdate,
     ) -> Result<Vec<String>> {
         let mut u = u.clone();
-        let warnings = adapt(&mut u, blkio_weight_supported());
+        let mut warnings = adapt(&mut u, blkio_weight_supported());
+        let caps = CgroupCaps::detect();
+        platform::check_kernel_memory(&mut u.kernel_memory, &caps, &mut warnings)?;
         check_update(
             &u,
             online_cpus(),
@@ -114,6 +117,8 @@ fn requested(u: &ContainerUpdate) -> HostConfig {
         cpuset_mems: u.cpuset_mems.clone(),
         pids_limit: u.pids_limit,
         blkio_weight: u.blkio_weight,
+        // The real-time settings are recorded, not written: dockerd's update does not pass
+        // them to the running container either (they apply from its next start).
         ..HostConfig::default()
     }
 }
@@ -223,6 +228,15 @@ pub(crate) fn merge(old: &HostConfig, u: &ContainerUpdate) -> Result<HostConfig,
     }
     if u.cpu_quota != 0 {
         h.cpu_quota = u.cpu_quota;
+    }
+    if u.cpu_realtime_period != 0 {
+        h.cpu_realtime_period = u.cpu_realtime_period;
+    }
+    if u.cpu_realtime_runtime != 0 {
+        h.cpu_realtime_runtime = u.cpu_realtime_runtime;
+    }
+    if u.kernel_memory != 0 {
+        h.kernel_memory = u.kernel_memory;
     }
     let conflict = |what: &str, set: &str| {
         Err(format!(

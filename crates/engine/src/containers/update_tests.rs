@@ -135,3 +135,24 @@ fn blkio_weight_dropped_with_a_warning_without_the_file() {
     assert!(adapt(&mut u, true).is_empty());
     assert_eq!(err(u), "Range of blkio weight is from 10 to 1000");
 }
+
+#[test]
+fn realtime_and_kernel_memory_are_recorded_not_written() {
+    let u = ContainerUpdate {
+        cpu_realtime_period: 100_000,
+        cpu_realtime_runtime: 1000,
+        kernel_memory: 64 << 20,
+        ..ContainerUpdate::default()
+    };
+    let h = merge(&HostConfig::default(), &u).unwrap();
+    assert_eq!(
+        (
+            h.cpu_realtime_period,
+            h.cpu_realtime_runtime,
+            h.kernel_memory
+        ),
+        (100_000, 1000, 64 << 20)
+    );
+    let r = linux_resources(&requested(&u), Apply::Update);
+    assert!(r.cpu().is_none() && r.memory().is_none());
+}

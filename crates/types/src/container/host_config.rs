@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::devices::{DeviceMapping, DeviceRequest, ThrottleDevice, WeightDevice};
 use crate::serde_util::null_default;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -113,6 +114,58 @@ pub struct HostConfig {
     /// daemon fills in its default at create ("host" on cgroup v1, "private" on v2).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cgroupns_mode: String,
+    /// The cgroup the container's own is made under (`--cgroup-parent`); the daemon's
+    /// when empty.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cgroup_parent: String,
+    /// `--isolation`: only `default` (or empty) on Linux.
+    #[serde(default, deserialize_with = "null_default")]
+    pub isolation: String,
+    #[serde(default)]
+    pub storage_opt: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub devices: Option<Vec<DeviceMapping>>,
+    /// `--device-cgroup-rule 'c 1:3 rwm'`: allowed in the device cgroup, no node made.
+    #[serde(default)]
+    pub device_cgroup_rules: Option<Vec<String>>,
+    #[serde(default)]
+    pub device_requests: Option<Vec<DeviceRequest>>,
+    #[serde(default)]
+    pub blkio_weight_device: Option<Vec<WeightDevice>>,
+    #[serde(default)]
+    pub blkio_device_read_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(default)]
+    pub blkio_device_write_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(default, rename = "BlkioDeviceReadIOps")]
+    pub blkio_device_read_iops: Option<Vec<ThrottleDevice>>,
+    #[serde(default, rename = "BlkioDeviceWriteIOps")]
+    pub blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
+    /// Deprecated by Docker; accepted with a warning, never applied (as runc ignores it).
+    #[serde(default, deserialize_with = "null_default")]
+    pub kernel_memory: i64,
+    /// 0..=100; `None` (or -1 from old clients) keeps the kernel's.
+    #[serde(default)]
+    pub memory_swappiness: Option<i64>,
+    #[serde(default)]
+    pub oom_kill_disable: Option<bool>,
+    /// Real-time scheduler period and runtime in microseconds (`--cpu-rt-*`).
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_realtime_period: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_realtime_runtime: i64,
+    /// Windows-only settings: refused or discarded on Linux, as dockerd does.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_count: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_percent: i64,
+    #[serde(default, deserialize_with = "null_default", rename = "IOMaximumIOps")]
+    pub io_maximum_iops: u64,
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        rename = "IOMaximumBandwidth"
+    )]
+    pub io_maximum_bandwidth: u64,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

@@ -3,6 +3,7 @@
 //! and order with the explicit `null`s it sends.
 
 mod config;
+mod devices;
 mod exec;
 pub mod health;
 mod host_config;
@@ -15,6 +16,7 @@ mod summary;
 mod update;
 
 pub use config::ContainerConfig;
+pub use devices::{DeviceMapping, DeviceRequest, ThrottleDevice, WeightDevice};
 pub use exec::{ExecConfig, ExecInspect, ExecProcessConfig, ExecStartConfig};
 pub use health::{Health, HealthConfig, HealthcheckResult};
 pub use host_config::{HostConfig, LogConfig, RestartPolicy, SeccompOpt, Ulimit};

@@ -36,6 +36,14 @@ pub struct ContainerUpdate {
     pub blkio_weight: u16,
     #[serde(default, deserialize_with = "null_default")]
     pub restart_policy: RestartPolicy,
+    /// Real-time scheduler period and runtime in microseconds.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_realtime_period: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cpu_realtime_runtime: i64,
+    /// Deprecated; recorded with a warning, never applied.
+    #[serde(default, deserialize_with = "null_default")]
+    pub kernel_memory: i64,
 }
 
 /// The answer of an update; `null` warnings when there are none, as dockerd sends.

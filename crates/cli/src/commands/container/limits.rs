@@ -90,7 +90,7 @@ impl CreateOpts {
             .map(|u| parse_ulimit(u))
             .collect::<Result<_>>()?;
         hc.security_opt = security_opts(&self.security_opt)?;
-        Ok(())
+        self.devices.apply(hc)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod caps;
 pub mod commit;
 pub mod cp;
 pub mod create;
+pub mod devices;
 pub mod diff;
 pub mod exec;
 pub mod export;

@@ -153,6 +153,8 @@ pub struct CreateOpts {
     pub quiet: bool,
     #[command(flatten)]
     pub health: super::health::HealthOpts,
+    #[command(flatten)]
+    pub devices: super::devices::DeviceOpts,
     /// IMAGE [COMMAND] [ARG...]
     #[arg(
         required = true,

@@ -21,6 +21,12 @@ pub struct Args {
     /// Limit CPU CFS (Completely Fair Scheduler) quota
     #[arg(long, value_name = "int", allow_negative_numbers = true)]
     cpu_quota: Option<i64>,
+    /// Limit the CPU real-time period in microseconds
+    #[arg(long, value_name = "int", allow_negative_numbers = true)]
+    cpu_rt_period: Option<i64>,
+    /// Limit the CPU real-time runtime in microseconds
+    #[arg(long, value_name = "int", allow_negative_numbers = true)]
+    cpu_rt_runtime: Option<i64>,
     /// CPU shares (relative weight)
     #[arg(short = 'c', long, value_name = "int")]
     cpu_shares: Option<i64>,
@@ -33,6 +39,9 @@ pub struct Args {
     /// MEMs in which to allow execution (0-3, 0,1)
     #[arg(long, value_name = "string")]
     cpuset_mems: Option<String>,
+    /// Kernel memory limit (deprecated)
+    #[arg(long, value_name = "bytes", hide = true)]
+    kernel_memory: Option<String>,
     /// Memory limit
     #[arg(short = 'm', long, value_name = "bytes")]
     memory: Option<String>,
@@ -58,6 +67,9 @@ impl Args {
             || self.cpu_period.is_some()
             || self.cpu_quota.is_some()
             || self.cpu_shares.is_some()
+            || self.cpu_rt_period.is_some()
+            || self.cpu_rt_runtime.is_some()
+            || self.kernel_memory.is_some()
             || self.cpus.is_some()
             || self.cpuset_cpus.is_some()
             || self.cpuset_mems.is_some()
@@ -101,6 +113,9 @@ pub fn body(a: &Args) -> Result<ContainerUpdate> {
             Some(r) if !r.is_empty() => restart_policy(r)?,
             _ => Default::default(),
         },
+        cpu_realtime_period: a.cpu_rt_period.unwrap_or(0),
+        cpu_realtime_runtime: a.cpu_rt_runtime.unwrap_or(0),
+        kernel_memory: size(&a.kernel_memory)?,
     })
 }
 
@@ -160,10 +175,21 @@ mod tests {
             "-1",
             "--restart",
             "on-failure:3",
+            "--cpu-rt-period",
+            "100000",
+            "--cpu-rt-runtime",
+            "5000",
+            "--kernel-memory",
+            "64m",
             "c1",
         ])
         .unwrap();
         let b = body(&p.a).unwrap();
+        assert_eq!(
+            (b.cpu_realtime_period, b.cpu_realtime_runtime),
+            (100_000, 5000)
+        );
+        assert_eq!(b.kernel_memory, 64 << 20);
         assert_eq!(b.memory, 64 << 20);
         assert_eq!(b.memory_swap, -1);
         assert_eq!(b.nano_cpus, 500_000_000);
