@@ -5,16 +5,16 @@
 //! through the `against!` harness; the others need no daemon.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// Until the daemon checks of this binary use `against!`.
-#[allow(unused_macros, unused_imports)]
 #[path = "../common/mod.rs"]
 mod common;
 
 mod completion;
 mod context;
+mod top;
 mod usage;
 
 use common::*;
+use top::top_with_ps_options;
 
 /// The docker CLI 28 (the 20.10 one at /usr/bin/docker predates contexts' JSON format and
 /// words usage errors otherwise).
@@ -26,3 +26,33 @@ pub fn require_docker28() {
         "{DOCKER28} (the docker CLI 28) is not installed"
     );
 }
+
+/// A private muelled seeded with scripts/busybox-image.sh's image.
+fn muelled() -> Daemon {
+    start_muelled(Seed::OciTar)
+}
+
+const NONET: &str = "--network=none";
+
+/// Removes a container on drop, also when the test fails half-way.
+pub struct Removal {
+    host: String,
+    name: String,
+}
+
+impl Removal {
+    pub fn new(d: &Daemon, name: &str) -> Removal {
+        Removal {
+            host: d.host.clone(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl Drop for Removal {
+    fn drop(&mut self) {
+        let _ = docker_at(&self.host, &["rm", "-f", &self.name]);
+    }
+}
+
+against!(top_with_ps_options);
