@@ -204,6 +204,25 @@ fn short_cluster(argv: &[String], c: char) -> String {
     format!("-{word}")
 }
 
+/// pflag's name of a flag in messages: `-a, --all`, or `--add-host` without a shorthand.
+fn flag_names(cmd: Option<&clap::Command>, clap_name: &str) -> String {
+    let long = clap_name
+        .split([' ', '<', '='])
+        .flat_map(|w| w.split(','))
+        .find(|w| w.starts_with("--"))
+        .unwrap_or(clap_name)
+        .to_owned();
+    let short = cmd.and_then(|c| {
+        c.get_arguments()
+            .find(|a| a.get_long().is_some_and(|l| long == format!("--{l}")))
+            .and_then(clap::Arg::get_short)
+    });
+    match short {
+        Some(c) => format!("-{c}, {long}"),
+        None => long,
+    }
+}
+
 /// docker's message and exit status for a parse error, or `None` to let clap print its own
 /// (help, version, and kinds docker words differently anyway).
 pub fn docker_error(e: &clap::Error, argv: &[String]) -> Option<(String, i32)> {
@@ -232,6 +251,16 @@ pub fn docker_error(e: &clap::Error, argv: &[String]) -> Option<(String, i32)> {
             } else {
                 None
             }
+        }
+        ErrorKind::ValueValidation => {
+            let value = context_str(e, ContextKind::InvalidValue)?;
+            let arg = context_str(e, ContextKind::InvalidArg)?;
+            let why = std::error::Error::source(e).map(ToString::to_string)?;
+            let flag = flag_names(cmd.as_ref(), &arg);
+            Some((
+                format!("invalid argument {value:?} for {flag:?} flag: {why}{tail}"),
+                crate::USAGE_EXIT,
+            ))
         }
         ErrorKind::InvalidValue => {
             let value = context_str(e, ContextKind::InvalidValue).unwrap_or_default();

@@ -1,5 +1,8 @@
-//! `POST /containers/create`: Docker's `Config` with its `HostConfig` (and the
-//! `NetworkingConfig`, not used yet) in one body.
+//! `POST /containers/create`: Docker's `Config` with its `HostConfig` and `NetworkingConfig`
+//! in one body (the endpoints' options are checked against the network the container is on;
+//! they are not kept).
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use muelle_engine::containers::CreateRequest;
-use muelle_types::container::{ContainerConfig, ContainerCreateResponse, HostConfig};
+use muelle_types::container::{
+    ContainerConfig, ContainerCreateResponse, EndpointSettings, HostConfig,
+};
 use serde_json::Value;
 
 use super::Eng;
@@ -23,7 +28,7 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
     };
     // Taken out so that `Config`'s kept unknown fields do not hold them.
     let host_v = obj.remove("HostConfig").unwrap_or(Value::Null);
-    obj.remove("NetworkingConfig");
+    let networking = obj.remove("NetworkingConfig").unwrap_or(Value::Null);
     let config: ContainerConfig = json_body(
         &serde_json::to_vec(&v).unwrap_or_default(),
         "container create",
@@ -36,6 +41,14 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
             "container create: HostConfig",
         )?
     };
+    let endpoints: BTreeMap<String, EndpointSettings> = match networking.get("EndpointsConfig") {
+        Some(v) if !v.is_null() => json_body(
+            &serde_json::to_vec(v).unwrap_or_default(),
+            "container create: NetworkingConfig",
+        )?,
+        _ => BTreeMap::new(),
+    };
+    engine.check_network_options(&config, &host_config, &endpoints)?;
     let req = CreateRequest {
         name: params.string("name").map(str::to_string),
         config,

@@ -10,10 +10,12 @@ mod common;
 
 mod completion;
 mod context;
+mod run_flags;
 mod top;
 mod usage;
 
 use common::*;
+use run_flags::{client_side_flags, etc_files_from_flags, network_flags_answered_as_dockerd};
 use top::top_with_ps_options;
 
 /// The docker CLI 28 (the 20.10 one at /usr/bin/docker predates contexts' JSON format and
@@ -55,4 +57,9 @@ impl Drop for Removal {
     }
 }
 
-against!(top_with_ps_options);
+against!(
+    top_with_ps_options,
+    etc_files_from_flags,
+    network_flags_answered_as_dockerd,
+    client_side_flags,
+);

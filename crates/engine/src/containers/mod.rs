@@ -31,6 +31,7 @@ pub mod logs;
 pub mod model;
 mod monitor;
 pub mod names;
+mod network_opts;
 mod pause;
 mod prune;
 mod remove;

@@ -7,5 +7,7 @@
 //! Must not touch containers' records or lifecycle: callers pass what the files need.
 
 mod etc_files;
+pub mod extra_hosts;
+pub mod resolv;
 
 pub use etc_files::{hostname, hosts, resolv_conf, write_etc_files, EtcFiles};

@@ -62,6 +62,7 @@ pub async fn create(
     auto_remove: bool,
 ) -> Result<String> {
     let body = o.body(detach, auto_remove)?;
+    let cidfile = super::client_opts::CidFile::new(o.client.cidfile.as_deref())?;
     let image = o.image();
     Reference::parse(image)?;
     let mut q = Query::new();
@@ -108,6 +109,7 @@ pub async fn create(
     for w in created.warnings.unwrap_or_default() {
         eprintln!("WARNING: {w}");
     }
+    cidfile.write(&created.id)?;
     Ok(created.id)
 }
 

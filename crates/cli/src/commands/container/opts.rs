@@ -139,6 +139,10 @@ pub struct CreateOpts {
     pub quiet: bool,
     #[command(flatten)]
     pub health: super::health::HealthOpts,
+    #[command(flatten)]
+    pub net: super::network_opts::NetworkOpts,
+    #[command(flatten)]
+    pub client: super::client_opts::ClientOpts,
     /// IMAGE [COMMAND] [ARG...]
     #[arg(
         required = true,
