@@ -252,6 +252,26 @@ pub fn docker_error(e: &clap::Error, argv: &[String]) -> Option<(String, i32)> {
                 None
             }
         }
+        ErrorKind::InvalidSubcommand => {
+            let word = context_str(e, ContextKind::InvalidSubcommand)?;
+            let full = format!("{path} {word}");
+            // docker's `volume` alone names its argument in this usage line.
+            let usage = match path.as_str() {
+                "" => String::new(),
+                "volume" => "\nUsage:  muelle volume COMMAND\n".to_owned(),
+                p => format!("\nUsage:  muelle {p}\n"),
+            };
+            Some((
+                format!(
+                    "muelle: unknown command: muelle {}\n{usage}\nRun 'muelle {}--help' for more information\n",
+                    full.trim_start(),
+                    if path.is_empty() { String::new() } else { format!("{path} ") }
+                ),
+                // docker exits 1 here; muelle has always answered a command line it cannot
+                // parse with 125, and scripts may rely on that.
+                crate::USAGE_EXIT,
+            ))
+        }
         ErrorKind::ValueValidation => {
             let value = context_str(e, ContextKind::InvalidValue)?;
             let arg = context_str(e, ContextKind::InvalidArg)?;

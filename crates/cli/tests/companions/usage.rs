@@ -155,6 +155,28 @@ fn flags_without_their_value_and_stray_arguments_needs_docker() {
         &["ps", "x"],
         &["volume", "ls", "x"],
         &["exec", "--bogus", "x", "ls"],
+        &["run", "--add-host", "db:x", "busybox"],
+        &["create", "--dns", "x", "busybox"],
     ];
     all_same_as_docker(cases.iter().map(|c| c.to_vec()).collect());
+}
+
+/// An unknown command: docker's words; the status stays muelle's 125 for any command line
+/// it cannot parse (docker says 1).
+#[test]
+fn unknown_commands_in_dockers_words_needs_docker() {
+    require_docker28();
+    for args in [
+        &["bogus"][..],
+        &["container", "bogus"],
+        &["volume", "bogus", "x"],
+        &["image", "bogus"],
+        &["system", "bogus"],
+        &["context", "bogus"],
+    ] {
+        let (dc, de) = cli(DOCKER28, args);
+        let (mc, me) = cli(MUELLE, args);
+        assert_eq!(me, de.replace("docker", "muelle"), "{args:?}");
+        assert_eq!((mc, dc), (Some(125), Some(1)), "{args:?}");
+    }
 }
