@@ -41,13 +41,7 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
             "container create: HostConfig",
         )?
     };
-    let endpoints: BTreeMap<String, EndpointSettings> = match networking.get("EndpointsConfig") {
-        Some(v) if !v.is_null() => json_body(
-            &serde_json::to_vec(v).unwrap_or_default(),
-            "container create: NetworkingConfig",
-        )?,
-        _ => BTreeMap::new(),
-    };
+    let endpoints = endpoints_config(&networking)?;
     engine.check_network_options(&config, &host_config, &endpoints)?;
     let req = CreateRequest {
         name: params.string("name").map(str::to_string),
@@ -60,4 +54,25 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
         Json(ContainerCreateResponse { id, warnings }),
     )
         .into_response())
+}
+
+/// `NetworkingConfig.EndpointsConfig`; a `null` field reads as absent, as Go's decoder
+/// leaves a field it is given `null` for.
+fn endpoints_config(networking: &Value) -> ApiResult<BTreeMap<String, EndpointSettings>> {
+    let Some(Value::Object(eps)) = networking.get("EndpointsConfig") else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for (net, ep) in eps {
+        let mut ep = ep.clone();
+        if let Value::Object(fields) = &mut ep {
+            fields.retain(|_, v| !v.is_null());
+        }
+        let settings: EndpointSettings = json_body(
+            &serde_json::to_vec(&ep).unwrap_or_default(),
+            "container create: NetworkingConfig",
+        )?;
+        out.insert(net.clone(), settings);
+    }
+    Ok(out)
 }

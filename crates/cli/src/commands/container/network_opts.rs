@@ -45,7 +45,7 @@ pub struct NetworkOpts {
     #[arg(long, value_name = "list")]
     pub dns_search: Vec<String>,
     /// Set DNS options
-    #[arg(long, value_name = "list")]
+    #[arg(long, alias = "dns-opt", value_name = "list")]
     pub dns_option: Vec<String>,
     /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long, value_name = "string")]
@@ -57,7 +57,7 @@ pub struct NetworkOpts {
     #[arg(long, value_name = "list")]
     pub link_local_ip: Vec<String>,
     /// Add network-scoped alias for the container
-    #[arg(long, value_name = "list")]
+    #[arg(long, alias = "net-alias", value_name = "list")]
     pub network_alias: Vec<String>,
     /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
     #[arg(long, value_name = "string")]
