@@ -194,6 +194,12 @@ pub(crate) fn network_flags_answered_as_dockerd(d: &Daemon) {
         assert_eq!(code, Some(0), "{flags:?}: {err}");
     }
     if shared(d) {
+        let (code, err) = try_run(d, &[NONET, "--mac-address", "02:42:ac:11:00:99"]);
+        assert_eq!(code, Some(125), "{err}");
+        assert!(
+            err.contains("\"specify mac-address per network\" requires API version 1.44"),
+            "{err}"
+        );
         return;
     }
     // What dockerd does on its default bridge, muelled refuses until it has one; a MAC

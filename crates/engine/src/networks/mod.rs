@@ -1,6 +1,6 @@
 //! Networks: what a container's network looks like from inside. Today: the `/etc/hosts`,
 //! `/etc/hostname` and `/etc/resolv.conf` each container gets (bind-mounted from its data
-//! directory), for the modes muelle has (`bridge` and `none`, which share the no-network
+//! directory; `extra_hosts` reads `--add-host`, `resolv` builds the file from `--dns*`), for the modes muelle has (`bridge` and `none`, which share the no-network
 //! setup for now, and `host`). The facade over the `net` crate (bridges, endpoints, port
 //! mappings) comes here.
 //!

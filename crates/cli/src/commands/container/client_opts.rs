@@ -91,6 +91,16 @@ impl CidFile {
 }
 
 impl ClientOpts {
+    /// The docker CLI refuses what an older daemon would silently drop.
+    pub fn check_api(&self, api_version: &str) -> Result<()> {
+        if !self.annotation.is_empty() && crate::client::version_less(api_version, "1.43") {
+            bail!(
+                "\"--annotation\" requires API version 1.43, but the Docker daemon API version is {api_version}"
+            );
+        }
+        Ok(())
+    }
+
     /// Adds the flags' keys to the create body: labels from files under `--label`'s own,
     /// annotations.
     pub fn apply(&self, labels: &[String], body: &mut Map<String, Value>) -> Result<()> {

@@ -62,6 +62,8 @@ pub async fn create(
     auto_remove: bool,
 ) -> Result<String> {
     let body = o.body(detach, auto_remove)?;
+    o.client.check_api(&client.version)?;
+    o.net.check_api(&client.version)?;
     let cidfile = super::client_opts::CidFile::new(o.client.cidfile.as_deref())?;
     let image = o.image();
     Reference::parse(image)?;

@@ -89,6 +89,19 @@ fn strings(v: &[String]) -> Value {
 }
 
 impl NetworkOpts {
+    /// The docker CLI 28 sends a MAC address per network, which daemons before API 1.44
+    /// do not read: refused for them, as docker refuses it.
+    pub fn check_api(&self, api_version: &str) -> Result<()> {
+        if self.mac_address.as_deref().is_some_and(|m| !m.is_empty())
+            && crate::client::version_less(api_version, "1.44")
+        {
+            bail!(
+                "\"specify mac-address per network\" requires API version 1.44, but the Docker daemon API version is {api_version}"
+            );
+        }
+        Ok(())
+    }
+
     /// Adds the flags' keys to the create body (its `HostConfig` and `NetworkingConfig`).
     pub fn apply(&self, network: &str, body: &mut Map<String, Value>) -> Result<()> {
         let mut host = Map::new();
