@@ -219,6 +219,24 @@ impl ConfigFile {
             .filter(|k| !k.is_empty())
     }
 
+    /// `currentContext`: the context the docker CLI (and muelle) use when none is named.
+    pub fn current_context(&self) -> Option<&str> {
+        self.doc.get("currentContext").and_then(Value::as_str)
+    }
+
+    /// Sets `currentContext`, or removes it (`None`) as docker does for `default`.
+    pub fn set_current_context(&mut self, name: Option<&str>) {
+        match name {
+            Some(n) => {
+                self.doc
+                    .insert("currentContext".to_owned(), Value::String(n.to_owned()));
+            }
+            None => {
+                self.doc.remove("currentContext");
+            }
+        }
+    }
+
     /// Writes the file atomically, readable only by its owner (it holds passwords).
     pub fn save(&self) -> Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));

@@ -10,6 +10,7 @@ mod autostart;
 mod client;
 mod commands;
 mod config;
+mod contexts;
 mod format;
 mod json;
 mod progress;
@@ -17,6 +18,7 @@ mod reference;
 mod tabwriter;
 mod template;
 mod units;
+mod usage;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -90,6 +92,11 @@ fn main() {
     let cli = match commands::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            let argv: Vec<String> = std::env::args().collect();
+            if let Some((message, code)) = usage::docker_error(&e, &argv) {
+                eprint!("{message}");
+                std::process::exit(code);
+            }
             let code = if e.use_stderr() { USAGE_EXIT } else { 0 };
             let _ = e.print();
             std::process::exit(code);

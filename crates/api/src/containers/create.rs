@@ -1,5 +1,8 @@
-//! `POST /containers/create`: Docker's `Config` with its `HostConfig` (and the
-//! `NetworkingConfig`, not used yet) in one body.
+//! `POST /containers/create`: Docker's `Config` with its `HostConfig` and `NetworkingConfig`
+//! in one body (the endpoints' options are checked against the network the container is on;
+//! they are not kept).
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use muelle_engine::containers::CreateRequest;
-use muelle_types::container::{ContainerConfig, ContainerCreateResponse, HostConfig};
+use muelle_types::container::{
+    ContainerConfig, ContainerCreateResponse, EndpointSettings, HostConfig,
+};
 use serde_json::Value;
 
 use super::Eng;
@@ -23,7 +28,7 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
     };
     // Taken out so that `Config`'s kept unknown fields do not hold them.
     let host_v = obj.remove("HostConfig").unwrap_or(Value::Null);
-    obj.remove("NetworkingConfig");
+    let networking = obj.remove("NetworkingConfig").unwrap_or(Value::Null);
     let config: ContainerConfig = json_body(
         &serde_json::to_vec(&v).unwrap_or_default(),
         "container create",
@@ -36,6 +41,8 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
             "container create: HostConfig",
         )?
     };
+    let endpoints = endpoints_config(&networking)?;
+    engine.check_network_options(&config, &host_config, &endpoints)?;
     let req = CreateRequest {
         name: params.string("name").map(str::to_string),
         config,
@@ -47,4 +54,25 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
         Json(ContainerCreateResponse { id, warnings }),
     )
         .into_response())
+}
+
+/// `NetworkingConfig.EndpointsConfig`; a `null` field reads as absent, as Go's decoder
+/// leaves a field it is given `null` for.
+fn endpoints_config(networking: &Value) -> ApiResult<BTreeMap<String, EndpointSettings>> {
+    let Some(Value::Object(eps)) = networking.get("EndpointsConfig") else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for (net, ep) in eps {
+        let mut ep = ep.clone();
+        if let Value::Object(fields) = &mut ep {
+            fields.retain(|_, v| !v.is_null());
+        }
+        let settings: EndpointSettings = json_body(
+            &serde_json::to_vec(&ep).unwrap_or_default(),
+            "container create: NetworkingConfig",
+        )?;
+        out.insert(net.clone(), settings);
+    }
+    Ok(out)
 }

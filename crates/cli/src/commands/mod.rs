@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Command, Parser, Subcommand};
 
-use crate::client::resolve_host;
-use crate::{autostart, config, Ctx};
+use crate::{autostart, config, contexts, Ctx};
 
 use container::ContainerCommand;
 use image::ImageCommand;
@@ -17,8 +16,10 @@ use shortcuts::Shortcuts;
 use system::SystemCommand;
 use volume::VolumeCommand;
 
+pub mod completion;
 pub mod confirm;
 pub mod container;
+pub mod context;
 pub mod filters;
 pub mod image;
 pub mod inspect;
@@ -46,6 +47,9 @@ pub struct Cli {
     /// Location of client config files (default: $DOCKER_CONFIG or ~/.docker)
     #[arg(long = "config", value_name = "DIR")]
     config: Option<PathBuf>,
+    /// Name of the context to use to connect to the daemon (overrides DOCKER_HOST env var and default context set with "muelle context use")
+    #[arg(short = 'c', long = "context", value_name = "string")]
+    context: Option<String>,
     /// Do not start muelled when nothing answers on the default socket
     #[arg(long)]
     no_autostart: bool,
@@ -88,6 +92,16 @@ enum Cmd {
     Volume {
         #[command(subcommand)]
         command: VolumeCommand,
+    },
+    /// Manage contexts
+    Context {
+        #[command(subcommand)]
+        command: context::ContextCommand,
+    },
+    /// Generate the autocompletion script for the specified shell
+    Completion {
+        #[command(subcommand)]
+        command: completion::CompletionCommand,
     },
 }
 
@@ -135,6 +149,8 @@ const TOP_LEVEL_ORDER: &[&str] = &[
     "system",
     "container",
     "volume",
+    "context",
+    "completion",
 ];
 
 fn in_docker_order(c: Command) -> Command {
@@ -143,13 +159,32 @@ fn in_docker_order(c: Command) -> Command {
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
-    let (host, default_host) = resolve_host(cli.host.as_deref(), |k| std::env::var(k).ok())?;
+    let config_dir = config::default_dir(cli.config.as_deref());
+    let store = contexts::Store::new(&config_dir);
+    let selection = contexts::Selection {
+        host_flag: cli.host.as_deref(),
+        context_flag: cli.context.as_deref(),
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    match cli.command {
+        Cmd::Completion { command } => return command.run(),
+        Cmd::Context { command } => {
+            let env = context::Env {
+                current: contexts::current_name(&store, &selection, &env)?,
+                default_host: contexts::default_endpoint(cli.host.as_deref()),
+                store,
+            };
+            return command.run(&env);
+        }
+        _ => {}
+    }
+    let (host, default_host) = contexts::resolve(&store, &selection, env)?;
     let ctx = Ctx {
         host,
         default_host,
         autostart: !cli.no_autostart
             && !autostart::disabled_by_env(std::env::var_os("MUELLE_NO_AUTOSTART").as_deref()),
-        config_dir: config::default_dir(cli.config.as_deref()),
+        config_dir,
     };
     match cli.command {
         Cmd::Images(Shortcuts(c)) | Cmd::Image { command: c } => c.run(&ctx).await,
@@ -160,6 +195,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Login(a) => login::run(&ctx, a).await,
         Cmd::Logout(a) => logout::run(&ctx, a).await,
         Cmd::Version(a) => system::version::run(&ctx, a).await,
+        Cmd::Completion { .. } | Cmd::Context { .. } => Ok(()),
     }
 }
 

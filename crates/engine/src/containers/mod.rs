@@ -35,6 +35,7 @@ pub mod model;
 mod monitor;
 pub mod names;
 mod oom;
+mod network_opts;
 mod pause;
 mod platform;
 mod prune;

@@ -334,7 +334,7 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
         .set_hostname(Some(r.config.hostname.clone()))
         .set_domainname(None)
         .set_mounts(Some(mounts))
-        .set_annotations(None)
+        .set_annotations(super::network_opts::annotations(hc))
         .set_hooks(None)
         .set_linux(Some(linux))
         .set_solaris(None)

@@ -212,9 +212,15 @@ impl Engine {
         let hc = &rec.host_config;
         let mut user = etc::resolve_user(rootfs, &cfg.user).map_err(SpawnError::Setup)?;
         add_groups(&mut user, rootfs, hc).map_err(SpawnError::Setup)?;
+        let dns = |k: &str| super::network_opts::host_config_list(hc, k);
+        let (dns, dns_search, dns_options) = (dns("Dns"), dns("DnsSearch"), dns("DnsOptions"));
         let etc_files = networks::write_etc_files(&networks::EtcFiles {
             hostname: &cfg.hostname,
             extra_hosts: &hc.extra_hosts,
+            dns: &dns,
+            dns_search: &dns_search,
+            dns_options: &dns_options,
+            no_network: hc.network_mode() == "none",
             host_network: hc.network_mode() == "host",
             hostname_path: &rec.hostname_path,
             hosts_path: &rec.hosts_path,

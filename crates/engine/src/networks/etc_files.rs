@@ -53,8 +53,16 @@ pub fn resolv_conf(host_network: bool) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct EtcFiles<'a> {
     pub hostname: &'a str,
-    /// `--add-host` entries (`name:ip`).
+    /// `--add-host` entries (`name:ip`, `name=ip`, `host-gateway` for the address).
     pub extra_hosts: &'a [String],
+    /// `--dns`, `--dns-search`, `--dns-option`: when any is given, resolv.conf is built
+    /// from them and the host's file as dockerd builds it.
+    pub dns: &'a [String],
+    pub dns_search: &'a [String],
+    pub dns_options: &'a [String],
+    /// `--network none`: dockerd lists the container's name in /etc/hosts only with an
+    /// address of its own to give it, which neither this mode nor `host` has.
+    pub no_network: bool,
     pub host_network: bool,
     pub hostname_path: &'a str,
     pub hosts_path: &'a str,
@@ -65,18 +73,29 @@ pub struct EtcFiles<'a> {
 /// changed in them, as Docker does) and returns `(destination, host path)` pairs for the
 /// bind mounts. Errors are the text Docker's start error carries.
 pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String> {
+    let extra_hosts = super::extra_hosts::resolve(f.extra_hosts)?;
+    let resolv = if f.dns.is_empty() && f.dns_search.is_empty() && f.dns_options.is_empty() {
+        resolv_conf(f.host_network)
+    } else {
+        let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        super::resolv::build(&host, f.dns, f.dns_search, f.dns_options)
+    };
     let files = [
         ("/etc/hostname", f.hostname_path, hostname(f.hostname)),
         (
             "/etc/hosts",
             f.hosts_path,
-            hosts(f.hostname, f.extra_hosts, f.host_network),
+            hosts(
+                if f.no_network || f.host_network {
+                    ""
+                } else {
+                    f.hostname
+                },
+                &extra_hosts,
+                f.host_network && extra_hosts.is_empty(),
+            ),
         ),
-        (
-            "/etc/resolv.conf",
-            f.resolv_conf_path,
-            resolv_conf(f.host_network),
-        ),
+        ("/etc/resolv.conf", f.resolv_conf_path, resolv),
     ];
     let mut out = Vec::new();
     for (dest, path, content) in files {
@@ -112,6 +131,10 @@ mod tests {
         let f = EtcFiles {
             hostname: "box",
             extra_hosts: &[],
+            dns: &[],
+            dns_search: &[],
+            dns_options: &[],
+            no_network: false,
             host_network: false,
             hostname_path: &hn,
             hosts_path: &hs,

@@ -189,6 +189,8 @@ impl CreateOpts {
             "HostConfig".into(),
             Value::Object(without_defaults(&host_config, HOST_CONFIG_ALWAYS)?),
         );
+        self.net.apply(host_config.network_mode(), &mut body)?;
+        self.client.apply(&self.label, &mut body)?;
         Ok(Value::Object(body))
     }
 

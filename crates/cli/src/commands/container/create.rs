@@ -62,6 +62,9 @@ pub async fn create(
     auto_remove: bool,
 ) -> Result<String> {
     let mut body = o.body(detach, auto_remove)?;
+    o.client.check_api(&client.version)?;
+    o.net.check_api(&client.version)?;
+    let cidfile = super::client_opts::CidFile::new(o.client.cidfile.as_deref())?;
     let api_creds = if o.use_api_socket {
         super::api_socket::prepare(ctx, &mut body)?
     } else {
@@ -113,6 +116,7 @@ pub async fn create(
     for w in created.warnings.unwrap_or_default() {
         eprintln!("WARNING: {w}");
     }
+    cidfile.write(&created.id)?;
     if let Some(config) = api_creds {
         super::api_socket::inject(client, &created.id, &config).await?;
     }

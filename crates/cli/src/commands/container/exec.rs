@@ -51,6 +51,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
+    crate::usage::refuse_leading_flag(a.args.first().map(String::as_str))?;
     let name = &a.args[0];
     let cmd = &a.args[1..];
     let client = ctx.client().await?;

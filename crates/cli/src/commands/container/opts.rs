@@ -155,6 +155,10 @@ pub struct CreateOpts {
     pub health: super::health::HealthOpts,
     #[command(flatten)]
     pub devices: super::devices::DeviceOpts,
+    #[command(flatten)]
+    pub net: super::network_opts::NetworkOpts,
+    #[command(flatten)]
+    pub client: super::client_opts::ClientOpts,
     /// IMAGE [COMMAND] [ARG...]
     #[arg(
         required = true,
@@ -172,23 +176,8 @@ impl CreateOpts {
 
     /// docker's answer to a flag it does not know: such a flag lands first in the trailing
     /// arguments, where the image name should be (flags after the image are its command's).
-    pub fn refuse_unknown_flag(&self, command: &str) -> anyhow::Result<()> {
-        let Some(first) = self.image_and_cmd.first() else {
-            return Ok(());
-        };
-        let what = if let Some(long) = first.strip_prefix("--") {
-            let name = long.split_once('=').map_or(long, |(n, _)| n);
-            format!("unknown flag: --{name}")
-        } else if let Some(short) = first.strip_prefix('-').and_then(|s| s.chars().next()) {
-            format!("unknown shorthand flag: '{short}' in {first}")
-        } else {
-            return Ok(());
-        };
-        eprintln!(
-            "{what}\n\nUsage:  muelle {command} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n\
-             Run 'muelle {command} --help' for more information"
-        );
-        Err(crate::Exit(crate::USAGE_EXIT).into())
+    pub fn refuse_unknown_flag(&self, _command: &str) -> anyhow::Result<()> {
+        crate::usage::refuse_leading_flag(self.image_and_cmd.first().map(String::as_str))
     }
 
     /// Which streams to attach when running in the foreground (docker's `-a` default).
