@@ -58,6 +58,8 @@ impl Engine {
             }
         };
         let mounts = validate(&config, &host)?;
+        self.check_namespace_targets(&host)?;
+        super::namespaces::fill_defaults(&mut host);
         // dockerd's default: as much swap as memory (memory+swap twice the limit), which
         // `docker update --memory` then checks against.
         if host.memory > 0 && host.memory_swap == 0 {

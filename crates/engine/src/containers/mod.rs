@@ -10,7 +10,8 @@
 //!   `runtime_ops` (what the engine asks the runtime library directly: signals, processes),
 //!   `health` (the check and its probe loop, run as execs),
 //!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
-//!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources).
+//!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources),
+//!   `namespaces` (pid/ipc/uts modes, /dev/shm, sysctls, OOM score: checks and spec).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -31,6 +32,7 @@ pub mod logs;
 pub mod model;
 mod monitor;
 pub mod names;
+pub mod namespaces;
 mod pause;
 mod prune;
 mod remove;

@@ -10,8 +10,8 @@ use super::runtime_ops::{RuntimeOp, SIGKILL};
 use super::store::lock;
 use super::validate::parse_size;
 use super::{
-    etc, internal, now, shim, spec, ContainerError, ContainerRecord, Ctr, HostConfig, Status,
-    EXIT_FILE,
+    etc, internal, namespaces, now, shim, spec, ContainerError, ContainerRecord, Ctr, HostConfig,
+    Status, EXIT_FILE,
 };
 use crate::fsutil::{create_private_dir, write_durable};
 use crate::{networks, Engine, EngineError, Result};
@@ -126,6 +126,7 @@ impl Engine {
                     }
                 };
                 let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                namespaces::unmount_shm(&bundle);
                 self.unmount_volumes(&id, &rec.mounts);
                 let finished = now();
                 let rec = ctr.update(|r| {
@@ -201,6 +202,7 @@ impl Engine {
         let id = &rec.id;
         let cfg = &rec.config;
         let hc = &rec.host_config;
+        let joined = self.joined_namespaces(rec).map_err(SpawnError::Setup)?;
         let mut user = etc::resolve_user(rootfs, &cfg.user).map_err(SpawnError::Setup)?;
         add_groups(&mut user, rootfs, hc).map_err(SpawnError::Setup)?;
         let etc_files = networks::write_etc_files(&networks::EtcFiles {
@@ -248,7 +250,8 @@ impl Engine {
             cgroups_path: format!("/muelle/{id}"),
             init_binary,
         };
-        let spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
+        let mut spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
+        namespaces::apply(&mut spec, rec, &joined);
         let spec_bytes = serde_json::to_vec_pretty(&spec)
             .map_err(|e| SpawnError::Setup(format!("encode spec: {e}")))?;
         write_durable(&bundle.join("config.json"), &spec_bytes)
@@ -267,6 +270,10 @@ impl Engine {
             "--unmount".into(),
             rootfs.display().to_string(),
         ];
+        if rec.host_config.ipc_mode == "shareable" {
+            a.push("--unmount".into());
+            a.push(bundle.join(namespaces::SHM_DIR).display().to_string());
+        }
         let driver = if hc.log_config.typ.is_empty() {
             "json-file"
         } else {

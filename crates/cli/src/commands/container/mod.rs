@@ -24,6 +24,7 @@ pub mod kill;
 pub mod limits;
 pub mod logs;
 pub mod ls;
+pub mod namespaces;
 pub mod opts;
 pub mod pause;
 pub mod port;

@@ -139,6 +139,8 @@ pub struct CreateOpts {
     pub quiet: bool,
     #[command(flatten)]
     pub health: super::health::HealthOpts,
+    #[command(flatten)]
+    pub namespaces: super::namespaces::NamespaceOpts,
     /// IMAGE [COMMAND] [ARG...]
     #[arg(
         required = true,
