@@ -129,9 +129,11 @@ pub fn check_sysctls(host: &HostConfig) -> Result<(), ContainerError> {
         if Mode::of(&host.uts_mode) != Mode::Host {
             match key.as_str() {
                 "kernel.domainname" => continue,
-                "kernel.hostname" => return refuse(format!(
+                "kernel.hostname" => {
+                    return refuse(format!(
                     "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
-                )),
+                ))
+                }
                 _ => {}
             }
         }
@@ -186,15 +188,19 @@ pub struct Joined {
 
 impl Engine {
     /// At create: the containers named by `container:<x>` modes exist (dockerd's "No such
-    /// container").
-    pub(super) fn check_namespace_targets(&self, host: &HostConfig) -> Result<(), ContainerError> {
-        for m in [&host.pid_mode, &host.ipc_mode, &host.uts_mode] {
+    /// container"); the modes then name them by ID, as dockerd records them.
+    pub(super) fn resolve_namespace_targets(
+        &self,
+        host: &mut HostConfig,
+    ) -> Result<(), ContainerError> {
+        for m in [&mut host.pid_mode, &mut host.ipc_mode, &mut host.uts_mode] {
             if let Mode::Container(target) = Mode::of(m) {
                 // dockerd answers 400 here, not 404: the request is what is wrong.
-                self.containers.find(target).map_err(|e| match e {
+                let c = self.containers.find(target).map_err(|e| match e {
                     ContainerError::NotFound(_) => ContainerError::Invalid(e.to_string()),
                     e => e,
                 })?;
+                *m = format!("container:{}", c.id);
             }
         }
         Ok(())
