@@ -59,6 +59,7 @@ impl Engine {
         };
         let mounts = validate(&config, &host)?;
         self.resolve_namespace_targets(&mut host)?;
+        self.check_userns(&host)?;
         super::namespaces::fill_defaults(&mut host);
         // dockerd's default: as much swap as memory (memory+swap twice the limit), which
         // `docker update --memory` then checks against.

@@ -11,7 +11,8 @@
 //!   `health` (the check and its probe loop, run as execs),
 //!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
 //!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources),
-//!   `namespaces` (pid/ipc/uts modes, /dev/shm, sysctls, OOM score: checks and spec).
+//!   `namespaces` (pid/ipc/uts modes, /dev/shm, sysctls, OOM score: checks and spec),
+//!   `userns` (a container under the daemon's `userns-remap`: checks, spec, idmapped rootfs).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -51,6 +52,7 @@ mod stats;
 mod stop;
 mod store;
 mod update;
+pub mod userns;
 pub mod validate;
 mod wait;
 

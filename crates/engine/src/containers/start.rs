@@ -104,8 +104,13 @@ impl Engine {
                 source,
             })?;
         let mounts = self.rootfs_mounts(&id)?;
-        muelle_image::snapshot::mount_at(&mounts, &rootfs)
-            .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
+        match self.remap_of(&rec.host_config) {
+            Some(remap) => super::userns::open_bundle(&bundle, remap)
+                .and_then(|()| super::userns::mount_rootfs(&mounts, &rootfs, &bundle, remap))
+                .map_err(internal("mount the rootfs"))?,
+            None => muelle_image::snapshot::mount_at(&mounts, &rootfs)
+                .map_err(|e| internal("mount the rootfs")(e.to_string()))?,
+        }
         if let Err(e) = self.mount_volumes(&id, &rec.mounts, &rec.copy_up, &rootfs) {
             let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
             return Err(e.into());
@@ -252,6 +257,10 @@ impl Engine {
         };
         let mut spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
         namespaces::apply(&mut spec, rec, &joined);
+        if let Some(remap) = self.remap_of(hc) {
+            let c = self.config();
+            super::userns::apply(&mut spec, remap, &[&c.data_root, &c.exec_root]);
+        }
         let spec_bytes = serde_json::to_vec_pretty(&spec)
             .map_err(|e| SpawnError::Setup(format!("encode spec: {e}")))?;
         write_durable(&bundle.join("config.json"), &spec_bytes)
