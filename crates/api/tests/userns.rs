@@ -130,6 +130,9 @@ fn root_inside_is_a_subordinate_uid_on_the_host_needs_docker() {
     let mode =
         e.d.docker_ok(&["inspect", "-f", "[{{.HostConfig.UsernsMode}}]", name]);
     assert_eq!(mode, "[]\n");
+    let info =
+        e.d.docker_ok(&["info", "--format", "{{json .SecurityOptions}}"]);
+    assert!(info.contains("name=userns"), "{info}");
 }
 
 #[test]
