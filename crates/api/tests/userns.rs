@@ -130,6 +130,33 @@ fn root_inside_is_a_subordinate_uid_on_the_host_needs_docker() {
     let mode =
         e.d.docker_ok(&["inspect", "-f", "[{{.HostConfig.UsernsMode}}]", name]);
     assert_eq!(mode, "[]\n");
+    // A container joining the pid and IPC namespaces of a remapped one shares its user
+    // namespace too (its /proc and /dev/shm belong to that namespace).
+    let donor = "userns-donor";
+    e.d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        donor,
+        "--ipc",
+        "shareable",
+        "busybox",
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/s; exec sleep 300",
+    ]);
+    let donor_user =
+        e.d.docker_ok(&["exec", donor, "readlink", "/proc/self/ns/user"]);
+    let out = e.run(
+        &[
+            "--pid",
+            &format!("container:{donor}"),
+            "--ipc",
+            &format!("container:{donor}"),
+        ],
+        "cat /proc/1/comm /dev/shm/s; readlink /proc/self/ns/user",
+    );
+    assert_eq!(out, format!("sleep\nshared\n{donor_user}"));
     let info =
         e.d.docker_ok(&["info", "--format", "{{json .SecurityOptions}}"]);
     assert!(info.contains("name=userns"), "{info}");

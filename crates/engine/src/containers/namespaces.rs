@@ -184,6 +184,10 @@ pub struct Joined {
     /// The host directory bound on /dev/shm: the tmpfs of a shareable container, its own or
     /// its IPC donor's.
     pub shm: Option<PathBuf>,
+    /// The init pid of a joined container that runs in a remapped user namespace: a
+    /// namespace it owns can only be set up (its /proc mounted) from inside that user
+    /// namespace, so the joining container shares it too, as dockerd arranges.
+    pub user: Option<i64>,
 }
 
 impl Engine {
@@ -210,6 +214,7 @@ impl Engine {
     /// be running, and an IPC donor shareable, with dockerd's messages.
     pub(super) fn joined_namespaces(&self, rec: &ContainerRecord) -> Result<Joined, String> {
         let hc = &rec.host_config;
+        let joined_user = std::cell::Cell::new(None);
         let running = |target: &str| -> Result<(ContainerRecord, i64), String> {
             let t = self
                 .containers
@@ -220,6 +225,9 @@ impl Engine {
                 return Err(format!("container {} is not running", t.id));
             }
             let pid = t.state.pid();
+            if self.remap_of(&t.host_config).is_some() {
+                joined_user.set(Some(pid));
+            }
             Ok((t, pid))
         };
         let mut j = Joined::default();
@@ -252,6 +260,7 @@ impl Engine {
             mount_shm(&dir, rec.host_config.shm_size)?;
             j.shm = Some(dir);
         }
+        j.user = joined_user.get();
         Ok(j)
     }
 }

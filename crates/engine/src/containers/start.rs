@@ -259,7 +259,7 @@ impl Engine {
         namespaces::apply(&mut spec, rec, &joined);
         if let Some(remap) = self.remap_of(hc) {
             let c = self.config();
-            super::userns::apply(&mut spec, remap, &[&c.data_root, &c.exec_root]);
+            super::userns::apply(&mut spec, remap, &[&c.data_root, &c.exec_root], joined.user);
         }
         let spec_bytes = serde_json::to_vec_pretty(&spec)
             .map_err(|e| SpawnError::Setup(format!("encode spec: {e}")))?;

@@ -62,19 +62,17 @@ fn mappings(ranges: &[IdRange]) -> Vec<LinuxIdMapping> {
         .collect()
 }
 
-/// Puts the container in a user namespace with the remapping's ids, and idmaps the bind
-/// mounts of the daemon's own files (those under `own_roots`).
-pub fn apply(spec: &mut Spec, remap: &Remap, own_roots: &[&Path]) {
+/// Puts the container in a user namespace with the remapping's ids (that of the remapped
+/// container with init pid `join`, when it joins one of that container's namespaces), and
+/// idmaps the bind mounts of the daemon's own files (those under `own_roots`).
+pub fn apply(spec: &mut Spec, remap: &Remap, own_roots: &[&Path], join: Option<i64>) {
     if let Some(linux) = spec.linux_mut() {
         let mut namespaces = linux.namespaces().clone().unwrap_or_default();
-        if !namespaces
-            .iter()
-            .any(|n| n.typ() == LinuxNamespaceType::User)
-        {
-            let mut user = LinuxNamespace::default();
-            user.set_typ(LinuxNamespaceType::User);
-            namespaces.insert(0, user);
-        }
+        namespaces.retain(|n| n.typ() != LinuxNamespaceType::User);
+        let mut user = LinuxNamespace::default();
+        user.set_typ(LinuxNamespaceType::User)
+            .set_path(join.map(|pid| format!("/proc/{pid}/ns/user").into()));
+        namespaces.insert(0, user);
         linux
             .set_namespaces(Some(namespaces))
             .set_uid_mappings(Some(mappings(&remap.uids)))
@@ -228,7 +226,7 @@ mod tests {
             bind("/var/lib/muelle/volumes/v/_data"),
             bind("/home"),
         ]));
-        apply(&mut spec, &remap, &[Path::new("/var/lib/muelle")]);
+        apply(&mut spec, &remap, &[Path::new("/var/lib/muelle")], None);
         let v = serde_json::to_value(&spec).unwrap();
         assert_eq!(v["linux"]["namespaces"][0]["type"], "user");
         assert_eq!(v["linux"]["uidMappings"][0]["hostID"], 100000);
@@ -238,5 +236,15 @@ mod tests {
             serde_json::json!(["rbind", "idmap"])
         );
         assert_eq!(v["mounts"][1]["options"], serde_json::json!(["rbind"]));
+        apply(&mut spec, &remap, &[], Some(42));
+        let v = serde_json::to_value(&spec).unwrap();
+        assert_eq!(v["linux"]["namespaces"][0]["path"], "/proc/42/ns/user");
+        let users = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] == "user")
+            .count();
+        assert_eq!(users, 1);
     }
 }
