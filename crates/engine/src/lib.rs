@@ -12,7 +12,8 @@
 //! the `net` crate goes. Health checks are `containers/health.rs` (the probe loop,
 //! driven from start, pause and monitor, its results in the container's `State`), and
 //! stats go in a `containers/stats.rs` over the runtime's cgroup statistics. Shared helpers:
-//! `fsutil` (durable writes, private directories), `labels` (label filters).
+//! `fsutil` (durable writes, private directories), `labels` (label filters). `userns`
+//! resolves the daemon-wide `userns-remap` to subordinate id ranges.
 //!
 //! It must not touch HTTP, sockets or JSON wire formats (that is `muelle-api`), nor reach
 //! into the image crate's internals (blobs, snapshots and the metadata database are the image
@@ -28,6 +29,7 @@ pub mod host;
 mod images;
 pub mod labels;
 pub mod networks;
+pub mod userns;
 pub mod volumes;
 
 use std::io;
@@ -56,6 +58,9 @@ pub struct EngineConfig {
     /// Registries (`host[:port]`) that may be reached over plain HTTP. Loopback registries
     /// always may, as in Docker (whose default insecure CIDR is 127.0.0.0/8).
     pub insecure_registries: Vec<String>,
+    /// `userns-remap`: the user namespace every container gets unless it asks for
+    /// `--userns host`.
+    pub userns_remap: Option<userns::Remap>,
 }
 
 impl EngineConfig {
@@ -64,6 +69,7 @@ impl EngineConfig {
             data_root: data_root.into(),
             exec_root: exec_root.into(),
             insecure_registries: Vec::new(),
+            userns_remap: None,
         }
     }
 

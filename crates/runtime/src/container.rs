@@ -898,10 +898,23 @@ struct InitSetup<'a> {
     direct: bool,
 }
 
+/// Joins the namespaces, a user namespace last: the others are joined with the runtime's
+/// own privilege (whoever owns them), and once in a user namespace the process becomes its
+/// root, so that what it creates (mount points in a tmpfs of that namespace) has ids the
+/// namespace maps.
 fn join_namespaces(join: &[(OwnedFd, libc::c_int, String)]) -> Result<()> {
-    for (fd, flag, path) in join {
+    let user = |flag: libc::c_int| flag == libc::CLONE_NEWUSER;
+    for (fd, flag, path) in join.iter().filter(|(_, f, _)| !user(*f)) {
         sys::setns(fd.as_fd(), *flag)
             .map_err(|e| RuntimeError::sys(format!("join namespace {path}"), e))?;
+    }
+    for (fd, flag, path) in join.iter().filter(|(_, f, _)| user(*f)) {
+        sys::setns(fd.as_fd(), *flag)
+            .map_err(|e| RuntimeError::sys(format!("join namespace {path}"), e))?;
+        sys::setresgid(0)
+            .map_err(|e| RuntimeError::sys("become root in the user namespace (gid)", e))?;
+        sys::setresuid(0)
+            .map_err(|e| RuntimeError::sys("become root in the user namespace (uid)", e))?;
     }
     Ok(())
 }

@@ -138,3 +138,39 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<BTreeMap<usize, OwnedFd>> {
     }
     Ok(out)
 }
+
+/// Mounts an idmapped view of the directory `src` on `dest` (which must exist): files owned
+/// by on-disk id N show as the mapping's host id for N. A daemon gives a container in a
+/// remapped user namespace its image layers this way, without copying and chowning them:
+/// on disk the files keep their ids, inside they belong to the container's root.
+pub fn idmap_mount(
+    src: &Path,
+    dest: &Path,
+    uids: &[LinuxIdMapping],
+    gids: &[LinuxIdMapping],
+) -> Result<()> {
+    let userns = userns_with(uids, gids)?;
+    let tree = rustix::mount::open_tree(
+        rustix::fs::CWD,
+        src,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )
+    .map_err(|e| RuntimeError::path("open_tree", src, e))?;
+    sys::mount_setattr_idmap(tree.as_fd(), userns.as_fd(), false).map_err(|e| {
+        RuntimeError::sys(
+            format!(
+                "make an idmapped mount of {} (the filesystem or kernel may not support it)",
+                src.display()
+            ),
+            e,
+        )
+    })?;
+    rustix::mount::move_mount(
+        tree.as_fd(),
+        "",
+        rustix::fs::CWD,
+        dest,
+        rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| RuntimeError::path("move_mount (idmapped)", dest, e))
+}

@@ -184,7 +184,7 @@ pub fn prepare_root(ctx: &RootfsContext<'_>) -> Result<OwnedFd> {
 pub fn mount_all(ctx: &RootfsContext<'_>, root: &OwnedFd) -> Result<()> {
     for (i, m) in ctx.spec.mounts().iter().flatten().enumerate() {
         match ctx.idmapped.get(&i) {
-            Some(tree) => move_idmapped(ctx, root, m, tree)?,
+            Some(tree) => move_idmapped(root, m, tree)?,
             None => mount_one(ctx, root, m)?,
         }
     }
@@ -262,15 +262,15 @@ fn mount_one(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount) -> Result<()> {
 }
 
 /// Moves a detached idmapped mount into place, then applies the mount's other flags.
-fn move_idmapped(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount, tree: &OwnedFd) -> Result<()> {
+fn move_idmapped(root: &OwnedFd, m: &Mount, tree: &OwnedFd) -> Result<()> {
     let dest = m.destination();
-    let src = m.source().clone().unwrap_or_default();
-    let src = if src.is_absolute() {
-        src
-    } else {
-        ctx.bundle.join(src)
-    };
-    let is_dir = std::fs::metadata(&src).map(|m| m.is_dir()).unwrap_or(true);
+    // The mount's own root says whether it is a file: its source path may not be
+    // reachable from here (a 0700 directory of host root, seen from a user namespace).
+    let is_dir = rustix::fs::fstat(tree)
+        .map(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+        })
+        .unwrap_or(true);
     let target = if is_dir {
         mkdir_all_in_root(root.as_fd(), dest, 0o755)
     } else {

@@ -29,7 +29,8 @@ struct Args {
     #[arg(long)]
     exec_root: Option<PathBuf>,
     /// daemon.json with dockerd's keys (data-root, exec-root, hosts, insecure-registries,
-    /// log-level, log-format, pidfile, tls, tlsverify, tlscacert, tlscert, tlskey). Flags win
+    /// log-level, log-format, pidfile, tls, tlsverify, tlscacert, tlscert, tlskey,
+    /// userns-remap). Flags win
     /// over the file.
     #[arg(long)]
     config_file: Option<PathBuf>,
@@ -64,6 +65,11 @@ struct Args {
     /// The server's private key (PEM). Default ~/.docker/key.pem.
     #[arg(long)]
     tlskey: Option<PathBuf>,
+    /// Run containers in a user namespace on the subordinate ids of a user (/etc/subuid,
+    /// /etc/subgid): `default` (the `dockremap` user, made when missing), `user` or
+    /// `user:group` (names or ids).
+    #[arg(long, value_name = "default|user[:group]")]
+    userns_remap: Option<String>,
 }
 
 fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
@@ -113,6 +119,7 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
                 .unwrap_or_else(|| "info".to_string()),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             tls,
+            userns_remap: args.userns_remap.or(file.userns_remap),
         },
         ignored,
     ))

@@ -32,6 +32,7 @@ pub struct DaemonFile {
     pub tlscacert: Option<PathBuf>,
     pub tlscert: Option<PathBuf>,
     pub tlskey: Option<PathBuf>,
+    pub userns_remap: Option<String>,
 }
 
 const KNOWN: &[&str] = &[
@@ -47,6 +48,7 @@ const KNOWN: &[&str] = &[
     "tlscacert",
     "tlscert",
     "tlskey",
+    "userns-remap",
 ];
 
 impl DaemonFile {

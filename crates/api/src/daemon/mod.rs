@@ -29,6 +29,9 @@ pub struct Settings {
     pub log_level: String,
     pub log_format: LogFormat,
     pub tls: TlsOptions,
+    /// `userns-remap`: `default`, `user` or `user:group`; containers then run in a user
+    /// namespace on the subordinate ids of /etc/subuid and /etc/subgid.
+    pub userns_remap: Option<String>,
 }
 
 pub const DEFAULT_HOST: &str = "unix:///run/muelle/muelle.sock";
@@ -125,6 +128,10 @@ pub async fn run(settings: Settings) -> Result<()> {
         data_root: settings.data_root.clone(),
         exec_root: settings.exec_root.clone(),
         insecure_registries: settings.insecure_registries.clone(),
+        userns_remap: match &settings.userns_remap {
+            Some(s) => Some(muelle_engine::userns::resolve(s)?),
+            None => None,
+        },
     };
     // The data root first: its lock is what tells a second daemon to stop before it touches
     // anything else (sockets, the pid file).

@@ -133,7 +133,14 @@ pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<Info>> {
         containerd_commit: Commit::default(),
         runc_commit: Commit::default(),
         init_commit: Commit::default(),
-        security_options: Vec::new(),
+        // As dockerd lists it when containers run in a remapped user namespace.
+        security_options: engine
+            .config()
+            .userns_remap
+            .as_ref()
+            .map(|_| "name=userns".to_string())
+            .into_iter()
+            .collect(),
         warnings: Vec::new(),
     }))
 }

@@ -23,6 +23,7 @@ mod flags;
 mod health;
 mod inspect;
 mod lifecycle;
+mod namespaces;
 mod observe;
 mod ps;
 mod run;
@@ -42,6 +43,7 @@ use flags::{
 use health::health_flags;
 use inspect::inspect_containers;
 use lifecycle::lifecycle_verbs;
+use namespaces::namespace_flags;
 use observe::events_top_port;
 use ps::ps_formats;
 use run::{detached_logs_and_wait, run_output_and_exit_codes, start_attach_and_run_rm};
@@ -111,6 +113,7 @@ against!(
     storage_flags,
     use_api_socket,
     device_and_resource_flags_needs_cgroupv1,
+    namespace_flags,
 );
 
 const NONET: &str = "--network=none";

@@ -60,6 +60,9 @@ impl Engine {
         let mounts = validate(&config, &host)?;
         let warnings = platform::check_create(&mut host, &platform::CgroupCaps::detect())?;
         devices::check(&host).map_err(ContainerError::Invalid)?;
+        self.resolve_namespace_targets(&mut host)?;
+        self.check_userns(&host)?;
+        super::namespaces::fill_defaults(&mut host);
         // dockerd's default: as much swap as memory (memory+swap twice the limit), which
         // `docker update --memory` then checks against.
         if host.memory > 0 && host.memory_swap == 0 {

@@ -12,7 +12,9 @@
 //!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
 //!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources),
 //!   `platform` (what the host's cgroups offer, dockerd's checks and warnings against it),
-//!   `devices` (`--device`, device cgroup rules and requests, per-device block I/O).
+//!   `devices` (`--device`, device cgroup rules and requests, per-device block I/O),
+//!   `namespaces` (pid/ipc/uts modes, /dev/shm, sysctls, OOM score: checks and spec),
+//!   `userns` (a container under the daemon's `userns-remap`: checks, spec, idmapped rootfs).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
 //!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
 //!
@@ -36,6 +38,7 @@ mod monitor;
 pub mod names;
 mod oom;
 mod network_opts;
+pub mod namespaces;
 mod pause;
 mod platform;
 mod prune;
@@ -55,6 +58,7 @@ mod stats;
 mod stop;
 mod store;
 mod update;
+pub mod userns;
 pub mod validate;
 mod wait;
 

@@ -44,6 +44,7 @@ impl Engine {
             .unwrap_or_else(now);
         let rootfs = self.rootfs_path(&ctr.id);
         let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        super::namespaces::unmount_shm(&self.containers.bundle(&ctr.id));
         let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
         self.unmount_volumes(&ctr.id, &ctr.record().mounts);
         let lost = reply

@@ -101,6 +101,7 @@ impl Engine {
                 what: "remove rootfs",
                 reason: e.to_string(),
             })??;
+        super::namespaces::unmount_shm(&self.containers.bundle(id));
         let _ = std::fs::remove_dir_all(self.containers.bundle(id));
         let data = self.containers.data_dir(id);
         std::fs::remove_dir_all(&data).map_err(|source| EngineError::Io {

@@ -10,8 +10,8 @@ use super::runtime_ops::{RuntimeOp, SIGKILL};
 use super::store::lock;
 use super::validate::parse_size;
 use super::{
-    etc, internal, now, shim, spec, ContainerError, ContainerRecord, Ctr, HostConfig, Status,
-    EXIT_FILE,
+    etc, internal, namespaces, now, shim, spec, ContainerError, ContainerRecord, Ctr, HostConfig,
+    Status, EXIT_FILE,
 };
 use crate::fsutil::{create_private_dir, write_durable};
 use crate::{networks, Engine, EngineError, Result};
@@ -104,8 +104,13 @@ impl Engine {
                 source,
             })?;
         let mounts = self.rootfs_mounts(&id)?;
-        muelle_image::snapshot::mount_at(&mounts, &rootfs)
-            .map_err(|e| internal("mount the rootfs")(e.to_string()))?;
+        match self.remap_of(&rec.host_config) {
+            Some(remap) => super::userns::open_bundle(&bundle, remap)
+                .and_then(|()| super::userns::mount_rootfs(&mounts, &rootfs, &bundle, remap))
+                .map_err(internal("mount the rootfs"))?,
+            None => muelle_image::snapshot::mount_at(&mounts, &rootfs)
+                .map_err(|e| internal("mount the rootfs")(e.to_string()))?,
+        }
         let mounts_now =
             match self.mount_volumes(&id, &rec.mounts, &rec.mount_extras, &rec.copy_up, &rootfs) {
                 Ok(m) => m,
@@ -135,6 +140,7 @@ impl Engine {
                     }
                 };
                 let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                namespaces::unmount_shm(&bundle);
                 self.unmount_volumes(&id, &rec.mounts);
                 let finished = now();
                 let rec = ctr.update(|r| {
@@ -210,6 +216,7 @@ impl Engine {
         let id = &rec.id;
         let cfg = &rec.config;
         let hc = &rec.host_config;
+        let joined = self.joined_namespaces(rec).map_err(SpawnError::Setup)?;
         let mut user = etc::resolve_user(rootfs, &cfg.user).map_err(SpawnError::Setup)?;
         add_groups(&mut user, rootfs, hc).map_err(SpawnError::Setup)?;
         let dns = |k: &str| super::network_opts::host_config_list(hc, k);
@@ -271,7 +278,12 @@ impl Engine {
             cgroups_path: super::platform::cgroups_path(&hc.cgroup_parent, id),
             init_binary,
         };
-        let spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
+        let mut spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
+        namespaces::apply(&mut spec, rec, &joined);
+        if let Some(remap) = self.remap_of(hc) {
+            let c = self.config();
+            super::userns::apply(&mut spec, remap, &[&c.data_root, &c.exec_root], joined.user);
+        }
         let spec_bytes = serde_json::to_vec_pretty(&spec)
             .map_err(|e| SpawnError::Setup(format!("encode spec: {e}")))?;
         write_durable(&bundle.join("config.json"), &spec_bytes)
@@ -290,6 +302,10 @@ impl Engine {
             "--unmount".into(),
             rootfs.display().to_string(),
         ];
+        if rec.host_config.ipc_mode == "shareable" {
+            a.push("--unmount".into());
+            a.push(bundle.join(namespaces::SHM_DIR).display().to_string());
+        }
         let driver = if hc.log_config.typ.is_empty() {
             "json-file"
         } else {

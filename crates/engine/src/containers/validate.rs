@@ -20,6 +20,7 @@ pub fn validate(
     spec::check_caps(&host.cap_add).map_err(ContainerError::Invalid)?;
     spec::check_caps(&host.cap_drop).map_err(ContainerError::Invalid)?;
     check_restart_policy(&host.restart_policy)?;
+    super::namespaces::validate(config, host)?;
     if host.auto_remove && !matches!(host.restart_policy.name.as_str(), "" | "no") {
         return Err(ContainerError::Invalid(
             "can't create 'AutoRemove' container with restart policy".into(),

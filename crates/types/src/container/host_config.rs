@@ -166,6 +166,32 @@ pub struct HostConfig {
         rename = "IOMaximumBandwidth"
     )]
     pub io_maximum_bandwidth: u64,
+    /// `--pid`: "" (a namespace of its own), "host" or "container:<name|id>".
+    #[serde(default, deserialize_with = "null_default")]
+    pub pid_mode: String,
+    /// `--ipc`: "none", "private", "shareable", "host" or "container:<name|id>"; the
+    /// daemon fills in "private" at create, as dockerd's default-ipc-mode.
+    #[serde(default, deserialize_with = "null_default")]
+    pub ipc_mode: String,
+    /// `--uts`: "" or "host" ("container:<name|id>" through the API).
+    #[serde(default, rename = "UTSMode", deserialize_with = "null_default")]
+    pub uts_mode: String,
+    /// `--userns`: "" (the daemon's remapping, if any) or "host".
+    #[serde(default, deserialize_with = "null_default")]
+    pub userns_mode: String,
+    /// `--shm-size` in bytes; the daemon fills in 64 MiB at create, as dockerd does.
+    #[serde(default, deserialize_with = "null_default")]
+    pub shm_size: i64,
+    /// `--sysctl`: namespaced kernel parameters; left out when empty, as dockerd does.
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub sysctls: BTreeMap<String, String>,
+    /// `--oom-score-adj`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub oom_score_adj: i64,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

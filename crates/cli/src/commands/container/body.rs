@@ -294,6 +294,8 @@ impl CreateOpts {
             ..HostConfig::default()
         };
         self.apply_limits(&mut host_config)?;
+        let mut config = config;
+        self.namespaces.apply(&mut config, &mut host_config)?;
         Ok((config, host_config))
     }
 }

@@ -30,6 +30,7 @@ pub mod logs;
 pub mod ls;
 pub mod mount_opt;
 pub mod network_opts;
+pub mod namespaces;
 pub mod opts;
 pub mod pause;
 pub mod port;

@@ -159,6 +159,8 @@ pub struct CreateOpts {
     pub net: super::network_opts::NetworkOpts,
     #[command(flatten)]
     pub client: super::client_opts::ClientOpts,
+    #[command(flatten)]
+    pub namespaces: super::namespaces::NamespaceOpts,
     /// IMAGE [COMMAND] [ARG...]
     #[arg(
         required = true,
