@@ -38,6 +38,8 @@ pub mod volume;
     version,
     about = "A container system: the client of muelled (and of any Docker Engine API)",
     disable_help_subcommand = true,
+    // docker's flags take the last of repeated values (`--pull=never --pull always`).
+    args_override_self = true,
     mut_subcommands = in_docker_order
 )]
 pub struct Cli {

@@ -108,28 +108,30 @@ pub fn monitor_size(client: &Client, prefix: String) -> tokio::task::JoinHandle<
 pub fn proxy_signals(client: &Client, id: String) -> tokio::task::JoinHandle<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let client = client.clone();
-    tokio::spawn(async move {
-        let kinds = [
-            (SignalKind::interrupt(), "SIGINT"),
-            (SignalKind::terminate(), "SIGTERM"),
-            (SignalKind::hangup(), "SIGHUP"),
-            (SignalKind::quit(), "SIGQUIT"),
-            (SignalKind::user_defined1(), "SIGUSR1"),
-            (SignalKind::user_defined2(), "SIGUSR2"),
-        ];
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
-        for (kind, name) in kinds {
-            let Ok(mut s) = signal(kind) else { continue };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                while s.recv().await.is_some() {
-                    if tx.send(name).is_err() {
-                        break;
-                    }
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+        (SignalKind::user_defined1(), "SIGUSR1"),
+        (SignalKind::user_defined2(), "SIGUSR2"),
+    ];
+    // The handlers are in place when this returns (not when a task first runs): a signal
+    // that comes right after is the container's, never the default action on the CLI.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
+    for (kind, name) in kinds {
+        let Ok(mut s) = signal(kind) else { continue };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while s.recv().await.is_some() {
+                if tx.send(name).is_err() {
+                    break;
                 }
-            });
-        }
-        drop(tx);
+            }
+        });
+    }
+    drop(tx);
+    tokio::spawn(async move {
         while let Some(name) = rx.recv().await {
             let path = format!("/containers/{id}/kill?signal={name}");
             if let Ok(res) = client.request(Method::POST, &path, &[], empty()).await {

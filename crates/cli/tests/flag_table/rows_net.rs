@@ -7,6 +7,8 @@ use crate::Dockerd::*;
 use crate::Row;
 use crate::Verdict::*;
 
+/// What muelled answers for what needs the default bridge network.
+const NO_BRIDGE: &str = "bridge networking is not available yet in muelle";
 const USER_NET_ONLY: &str = "user specified IP address is supported on user defined networks only";
 
 pub const ROWS: &[Row] = &[
@@ -116,12 +118,17 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         flag: "--mac-address",
-        verdict: Works,
+        verdict: Refused(NO_BRIDGE),
         dockerd: Differs("API 1.44: dockerd 20.10 speaks 1.41 and the docker CLI refuses the flag"),
         check: |r| {
-            let n = r.name("mac");
-            r.create(&n, &["--mac-address", "92:d0:c6:0a:29:33"])?;
-            r.inspect(&n, "{{.Config.MacAddress}}", "92:d0:c6:0a:29:33")
+            r.refused(
+                &["--network", "bridge", "--mac-address", "92:d0:c6:0a:29:33"],
+                NO_BRIDGE,
+            )?;
+            r.refused(
+                &["--network", "host", "--mac-address", "92:d0:c6:0a:29:33"],
+                "conflicting options: mac-address and the network mode",
+            )
         },
     },
     Row {

@@ -124,6 +124,7 @@ pub async fn create(
 }
 
 #[derive(clap::Args, Debug)]
+#[command(override_usage = "muelle create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
 pub struct Args {
     #[command(flatten)]
     pub opts: CreateOpts,

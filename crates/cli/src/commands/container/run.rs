@@ -15,6 +15,7 @@ use crate::commands::stream::{self, Outcome, Pump, RawTerminal};
 use crate::{Ctx, Exit};
 
 #[derive(clap::Args, Debug)]
+#[command(override_usage = "muelle run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
 pub struct Args {
     /// Run container in background and print container ID
     #[arg(short, long)]
@@ -109,6 +110,8 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         .await
         .map_err(|e| fail(125, e))?;
     let raw = stream::wants_raw(o.tty, a_in).then(RawTerminal::new);
+    // Before the start, as docker does: a signal sent once the container runs is its own.
+    let proxy = (a.sig_proxy && !o.tty).then(|| stream::proxy_signals(&client, id.clone()));
     if let Err(e) = client
         .request(
             Method::POST,
@@ -119,6 +122,9 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         .await
     {
         drop(raw);
+        if let Some(p) = &proxy {
+            p.abort();
+        }
         let code = start_error_code(&e.to_string());
         let e = fail(code, e);
         if a.rm {
@@ -129,7 +135,6 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let sizer = (o.tty && std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .then(|| stream::monitor_size(&client, format!("/containers/{id}")));
-    let proxy = (a.sig_proxy && !o.tty).then(|| stream::proxy_signals(&client, id.clone()));
     let outcome = stream::pump(
         io,
         Pump {
