@@ -84,7 +84,7 @@ run("uts_host", "hostname", uts_mode="host")
 run("dns_hosts", "cat /etc/resolv.conf; grep foo /etc/hosts", dns=["10.0.0.1"], dns_search=["ex.org"], dns_opt=["ndots:2"], extra_hosts={"foo": "10.1.1.1"})
 run("init", "cat /proc/1/comm | grep -qv '^sh$' && echo has-init", init=True)
 run("storage_opt", "true", "--storage-opt is supported only for overlay over xfs with 'pquota' mount option", storage_opt={"size": "1G"})
-run("cpu_rt_runtime", "true", "cpu.rt_runtime_us: invalid argument", cpu_rt_runtime=1000)
+run("cpu_rt_runtime", "true", "cpu.rt_runtime_us", cpu_rt_runtime=1000)
 run("gpus", "true", 'could not select device driver "" with capabilities: [[gpu]]',
     device_requests=[docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])])
 run("blkio_weight", "echo ran", blkio_weight=300)
