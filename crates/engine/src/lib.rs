@@ -56,6 +56,8 @@ pub struct EngineConfig {
     /// Registries (`host[:port]`) that may be reached over plain HTTP. Loopback registries
     /// always may, as in Docker (whose default insecure CIDR is 127.0.0.0/8).
     pub insecure_registries: Vec<String>,
+    /// The daemon-wide logging driver and options (daemon.json's `log-driver`, `log-opts`).
+    pub log_config: muelle_types::container::LogConfig,
 }
 
 impl EngineConfig {
@@ -64,6 +66,7 @@ impl EngineConfig {
             data_root: data_root.into(),
             exec_root: exec_root.into(),
             insecure_registries: Vec::new(),
+            log_config: containers::log_driver::muelled_default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Docker's `json-file` log driver: one JSON object per line, split at 16 KiB, with
-//! size-based rotation.
+//! size-based rotation (and gzip of the rotated files, see [`crate::rotation`]). The `local`
+//! driver writes the same format in its own directory.
 //!
 //! The encoding follows Docker's `jsonlog.JSONLogs.MarshalJSONBuf` byte for byte (key order
 //! `log`, `stream`, `time`; `<`, `>`, `&` and control characters as `\u00XX`; invalid UTF-8
@@ -11,10 +12,12 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
 use std::time::{Duration, Instant};
 
 use crate::error::ShimError;
 use crate::frame::{STDERR, STDOUT};
+use crate::rotation;
 
 /// Longest entry: Docker's log copier splits longer lines into entries of this size.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -29,6 +32,9 @@ pub struct JsonFileLog {
     size: u64,
     max_size: u64,
     max_file: u32,
+    compress: bool,
+    /// The time of the last entry, kept with a compressed file.
+    last_time: String,
     /// Partial lines of stdout and stderr (at most [`MAX_LINE`] bytes each).
     partial: [Vec<u8>; 2],
     scratch: Vec<u8>,
@@ -45,8 +51,17 @@ fn open_append(path: &Path) -> Result<File, ShimError> {
 
 impl JsonFileLog {
     /// Opens (appending to) the log at `path`. `max_size` 0 means unlimited; `max_file` is
-    /// the number of files kept in all, at least 1.
-    pub fn open(path: &Path, max_size: u64, max_file: u32) -> Result<JsonFileLog, ShimError> {
+    /// the number of files kept in all, at least 1; `compress` gzips the rotated files.
+    pub fn open(
+        path: &Path,
+        max_size: u64,
+        max_file: u32,
+        compress: bool,
+    ) -> Result<JsonFileLog, ShimError> {
+        let compress = compress && max_file > 1;
+        if compress {
+            rotation::finish_compression(path, "")?;
+        }
         let file = open_append(path)?;
         let size = file
             .metadata()
@@ -58,6 +73,8 @@ impl JsonFileLog {
             size,
             max_size,
             max_file: max_file.max(1),
+            compress,
+            last_time: String::new(),
             partial: [Vec::new(), Vec::new()],
             scratch: Vec::new(),
         })
@@ -131,6 +148,10 @@ impl JsonFileLog {
         });
         s.extend_from_slice(time.as_bytes());
         s.extend_from_slice(b"\"}\n");
+        if self.compress {
+            self.last_time.clear();
+            self.last_time.push_str(time);
+        }
         let r = self.append(&s);
         if s.capacity() <= SCRATCH_KEEP {
             self.scratch = s;
@@ -154,12 +175,6 @@ impl JsonFileLog {
         Ok(())
     }
 
-    fn numbered(&self, n: u32) -> PathBuf {
-        let mut p = self.path.clone().into_os_string();
-        p.push(format!(".{n}"));
-        PathBuf::from(p)
-    }
-
     /// LOG.(n-1) → LOG.n … LOG → LOG.1, then a new LOG; with one file, LOG is truncated.
     fn rotate(&mut self) -> Result<(), ShimError> {
         if self.max_file <= 1 {
@@ -169,18 +184,12 @@ impl JsonFileLog {
             self.size = 0;
             return Ok(());
         }
-        for n in (1..self.max_file - 1).rev() {
-            let from = self.numbered(n);
-            match std::fs::rename(&from, self.numbered(n + 1)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(ShimError::path("rotate log", from, e)),
-            }
-        }
-        std::fs::rename(&self.path, self.numbered(1))
-            .map_err(|e| ShimError::path("rotate log", &self.path, e))?;
+        rotation::shift(&self.path, self.max_file, self.compress, &self.last_time)?;
         self.file = open_append(&self.path)?;
         self.size = 0;
+        if self.compress {
+            rotation::compress(&rotation::numbered(&self.path, 1, false), &self.last_time)?;
+        }
         Ok(())
     }
 }

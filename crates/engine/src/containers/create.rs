@@ -57,6 +57,7 @@ impl Engine {
                 }
             }
         };
+        super::log_driver::merge(&mut host.log_config, &self.config().log_config);
         let mounts = validate(&config, &host)?;
         // dockerd's default: as much swap as memory (memory+swap twice the limit), which
         // `docker update --memory` then checks against.

@@ -12,7 +12,8 @@
 //!   `stats` (a sample of the cgroup's counters in Docker's shape), `update` (new limits on a
 //!   record and its running cgroup), `resources` (`HostConfig` limits as OCI resources).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
-//!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
+//!   commit, cp, export), `log_driver` (daemon-wide default, create and start checks, what
+//!   the supervisor writes), `logs` (the reader, across rotated and gzipped files), `shim` (the supervisor client).
 //!
 //! A container's record lives in `<data-root>/containers/ID/config.v2.json` (written
 //! atomically: temp file, fsync, rename). Its rootfs is an overlay snapshot made at create
@@ -27,6 +28,7 @@ pub mod etc;
 pub mod exec;
 pub mod fs;
 pub mod health;
+pub mod log_driver;
 pub mod logs;
 pub mod model;
 mod monitor;
