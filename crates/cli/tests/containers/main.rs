@@ -22,6 +22,7 @@ mod flags;
 mod health;
 mod inspect;
 mod lifecycle;
+mod logs;
 mod observe;
 mod ps;
 mod run;
@@ -39,6 +40,7 @@ use flags::{
 use health::health_flags;
 use inspect::inspect_containers;
 use lifecycle::lifecycle_verbs;
+use logs::rotated_logs_read_alike;
 use observe::events_top_port;
 use ps::ps_formats;
 use run::{detached_logs_and_wait, run_output_and_exit_codes, start_attach_and_run_rm};
@@ -104,6 +106,7 @@ against!(
     read_only_with_tmpfs,
     pids_limit_needs_cgroupv1,
     resource_flags_needs_cgroupv1,
+    rotated_logs_read_alike,
 );
 
 const NONET: &str = "--network=none";
