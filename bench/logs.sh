@@ -8,8 +8,9 @@
 #  - muelled with the local driver (Docker's defaults: 20m, 5 files, compressed);
 #  - dockerd 20.10 json-file (its default: no rotation), and with the same
 #    max-size/max-file/compress options as muelled's, and the local driver.
-# Also the muelle-shim's largest private memory (smaps_rollup, sampled every 0.2 s) while it
-# logs: the sampling costs muelled's rows a little time.
+# Also the muelle-shim's largest Private_Dirty (smaps_rollup, sampled every 0.2 s) while it
+# logs (Private_Clean is the binary's pages, private only while one shim runs): the sampling
+# costs muelled's rows a little time.
 # A benchmark, not a test: it asserts nothing. Environment: SIZE_MB (50), ROUNDS (3),
 # MUELLE_BIN_DIR (muelled with muelle-shim beside it; default target/debug -- build the
 # shim in release for meaningful figures, see scripts/build.sh).
@@ -51,7 +52,7 @@ one() {
   if [ "$e" = M ]; then
     shim=$(pgrep -f -- "muelle-shim --id $id" | head -1 || true)
     while [ -n "$shim" ] && [ -e "/proc/$shim" ]; do
-      p=$(awk '/^Private_(Clean|Dirty):/{s+=$2} END{print s+0}' "/proc/$shim/smaps_rollup" 2>/dev/null || echo 0)
+      p=$(awk '/^Private_Dirty:/{s+=$2} END{print s+0}' "/proc/$shim/smaps_rollup" 2>/dev/null || echo 0)
       [ "$p" -gt "$max" ] && max=$p
       sleep 0.2
     done
@@ -71,7 +72,7 @@ row() { # row LABEL ENGINE OPTS...
     t=$(one "$e" "benchlogs-$$-$r" "$@")
     best=$(awk -v a="$t" -v b="$best" 'BEGIN{print (a<b)?a:b}')
   done
-  printf '%-44s best %6.2f s  %7.1f MiB/s  shim private max %s KiB\n' "$label" "$best" \
+  printf '%-44s best %6.2f s  %7.1f MiB/s  shim private dirty max %s KiB\n' "$label" "$best" \
     "$(awk -v s="$SIZE_MB" -v t="$best" 'BEGIN{printf "%.1f", s/t}')" "$(cat "$W/priv")"
 }
 
