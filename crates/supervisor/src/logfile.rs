@@ -22,7 +22,10 @@ use crate::rotation;
 /// Longest entry: Docker's log copier splits longer lines into entries of this size.
 pub const MAX_LINE: usize = 16 * 1024;
 
-/// The scratch entry buffer is given back when a huge entry made it grow past this.
+/// A batch of entries is written once it holds this much.
+const BATCH_MAX: usize = 32 * 1024;
+
+/// The batch buffer is given back when a huge entry made it grow past this.
 const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// An open json-file log with the partial line of each stream.
@@ -37,6 +40,7 @@ pub struct JsonFileLog {
     last_time: String,
     /// Partial lines of stdout and stderr (at most [`MAX_LINE`] bytes each).
     partial: [Vec<u8>; 2],
+    /// Entries encoded and not written yet (see [`JsonFileLog::entry`]).
     scratch: Vec<u8>,
 }
 
@@ -111,7 +115,7 @@ impl JsonFileLog {
                 }
             }
         }
-        Ok(())
+        self.flush_batch()
     }
 
     /// Writes the partial line of `stream` (at EOF) as an entry without `\n`.
@@ -127,7 +131,7 @@ impl JsonFileLog {
         if line.capacity() <= 4096 {
             self.partial[idx] = line;
         }
-        r
+        r.and_then(|()| self.flush_batch())
     }
 
     /// Writes both partial lines.
@@ -136,11 +140,14 @@ impl JsonFileLog {
         self.flush_stream(STDERR, time)
     }
 
+    /// Encodes an entry into the batch (`scratch`), which goes to the file in one write at
+    /// the end of each read (or when it is large, or before a rotation): one system call per
+    /// read rather than per line.
     fn entry(&mut self, stream: u8, line: &[u8], time: &str) -> Result<(), ShimError> {
-        let mut s = std::mem::take(&mut self.scratch);
-        s.clear();
+        let start = self.scratch.len();
+        let s = &mut self.scratch;
         s.extend_from_slice(b"{\"log\":");
-        escape_into(&mut s, line);
+        escape_into(s, line);
         s.extend_from_slice(if stream == STDERR {
             b",\"stream\":\"stderr\",\"time\":\""
         } else {
@@ -148,24 +155,41 @@ impl JsonFileLog {
         });
         s.extend_from_slice(time.as_bytes());
         s.extend_from_slice(b"\"}\n");
+        let len = (s.len() - start) as u64;
+        let before = self.size + start as u64;
+        if self.max_size > 0 && before > 0 && before + len > self.max_size {
+            // The entries before this one fill the current file; this one starts the next.
+            let entry = self.scratch.split_off(start);
+            let r = self.flush_batch();
+            self.scratch = entry;
+            if let Err(e) = r.and_then(|()| self.rotate()) {
+                self.scratch.clear();
+                return Err(e);
+            }
+        }
         if self.compress {
             self.last_time.clear();
             self.last_time.push_str(time);
         }
-        let r = self.append(&s);
-        if s.capacity() <= SCRATCH_KEEP {
-            self.scratch = s;
+        if self.scratch.len() >= BATCH_MAX {
+            self.flush_batch()?;
         }
-        r
+        Ok(())
     }
 
-    fn append(&mut self, entry: &[u8]) -> Result<(), ShimError> {
-        let len = entry.len() as u64;
-        if self.max_size > 0 && self.size > 0 && self.size + len > self.max_size {
-            self.rotate()?;
+    /// Writes the batch of entries.
+    fn flush_batch(&mut self) -> Result<(), ShimError> {
+        if self.scratch.is_empty() {
+            return Ok(());
         }
-        if let Err(e) = self.file.write_all(entry) {
-            // A full disk may have taken part of the entry: cut it off, or the next entry
+        let r = self.file.write_all(&self.scratch);
+        let len = self.scratch.len() as u64;
+        self.scratch.clear();
+        if self.scratch.capacity() > SCRATCH_KEEP {
+            self.scratch = Vec::new();
+        }
+        if let Err(e) = r {
+            // A full disk may have taken part of the batch: cut it off, or the next entry
             // would continue a torn line no json-file reader can parse. Shrinking needs no
             // space.
             let _ = self.file.set_len(self.size);
