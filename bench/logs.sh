@@ -76,7 +76,8 @@ row() { # row LABEL ENGINE OPTS...
     "$(awk -v s="$SIZE_MB" -v t="$best" 'BEGIN{printf "%.1f", s/t}')" "$(cat "$W/priv")"
 }
 
-echo "$SIZE_MB MiB of 'yes' lines of $(( ${#LINE} + 1 )) bytes, best of $ROUNDS; $(uptime | sed 's/.*load/load/')"
+LINE_BYTES=$(( ${#LINE} + 1 )); [ -n "$LINE" ] || LINE_BYTES=2   # `yes` alone prints "y"
+echo "$SIZE_MB MiB of 'yes' lines of $LINE_BYTES bytes, best of $ROUNDS; $(uptime | sed 's/.*load/load/')"
 row "muelled json-file (default 20m x 5)" M
 row "muelled json-file 20m x 5 compress" M --log-opt compress=true
 row "muelled local (20m x 5, compressed)" M --log-driver local
