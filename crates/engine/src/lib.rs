@@ -61,6 +61,8 @@ pub struct EngineConfig {
     /// `userns-remap`: the user namespace every container gets unless it asks for
     /// `--userns host`.
     pub userns_remap: Option<userns::Remap>,
+    /// The daemon-wide logging driver and options (daemon.json's `log-driver`, `log-opts`).
+    pub log_config: muelle_types::container::LogConfig,
 }
 
 impl EngineConfig {
@@ -70,6 +72,7 @@ impl EngineConfig {
             exec_root: exec_root.into(),
             insecure_registries: Vec::new(),
             userns_remap: None,
+            log_config: containers::log_driver::muelled_default(),
         }
     }
 

@@ -561,6 +561,16 @@ pub fn waitpid(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, i32)>> {
     }
 }
 
+/// Gives the heap's free pages back to the kernel (glibc's malloc_trim): a long-lived
+/// process whose private memory is the cost of each container calls it after a rare, large,
+/// short-lived allocation (the supervisor, after gzipping a rotated log).
+pub fn malloc_trim() {
+    // SAFETY: malloc_trim only walks and trims the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Decodes a wait status into a shell-style exit code (128 + signal for signalled).
 pub fn exit_code(status: i32) -> i32 {
     if libc::WIFEXITED(status) {

@@ -25,6 +25,8 @@ pub struct Options {
     pub log_path: Option<PathBuf>,
     pub log_max_size: u64,
     pub log_max_file: u32,
+    /// Gzip the rotated log files.
+    pub log_compress: bool,
     pub tty: bool,
     pub stdin: bool,
     pub stdin_once: bool,
@@ -49,6 +51,7 @@ impl Options {
             log_path: None,
             log_max_size: 0,
             log_max_file: 1,
+            log_compress: false,
             tty: false,
             stdin: false,
             stdin_once: false,
@@ -103,6 +106,7 @@ impl Options {
                     let n = number(&flag, value(&flag)?)?;
                     o.log_max_file = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
                 }
+                "--log-compress" => o.log_compress = true,
                 "--tty" => o.tty = true,
                 "--stdin" => o.stdin = true,
                 "--stdin-once" => o.stdin_once = true,

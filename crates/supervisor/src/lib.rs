@@ -14,7 +14,7 @@
 //! - `client` (feature `client`, tokio): the daemon's side, spawning a shim and talking to
 //!   it in those types, reading streams as `Output` values;
 //! - [`durable`]: crash-safe file writes, shared with the daemon's records;
-//! - [`args`], [`logfile`], [`error`].
+//! - [`args`], [`logfile`] (with [`rotation`]), [`error`].
 #![forbid(unsafe_code)]
 
 pub mod args;
@@ -25,6 +25,7 @@ pub mod error;
 pub mod frame;
 pub mod logfile;
 pub mod protocol;
+pub mod rotation;
 pub mod server;
 
 pub use error::ShimError;

@@ -1,5 +1,6 @@
 //! Docker's `json-file` log driver: one JSON object per line, split at 16 KiB, with
-//! size-based rotation.
+//! size-based rotation (and gzip of the rotated files, see [`crate::rotation`]). The `local`
+//! driver writes the same format in its own directory.
 //!
 //! The encoding follows Docker's `jsonlog.JSONLogs.MarshalJSONBuf` byte for byte (key order
 //! `log`, `stream`, `time`; `<`, `>`, `&` and control characters as `\u00XX`; invalid UTF-8
@@ -11,15 +12,20 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
 use std::time::{Duration, Instant};
 
 use crate::error::ShimError;
 use crate::frame::{STDERR, STDOUT};
+use crate::rotation;
 
 /// Longest entry: Docker's log copier splits longer lines into entries of this size.
 pub const MAX_LINE: usize = 16 * 1024;
 
-/// The scratch entry buffer is given back when a huge entry made it grow past this.
+/// A batch of entries is written once it holds this much.
+const BATCH_MAX: usize = 32 * 1024;
+
+/// The batch buffer is given back when a huge entry made it grow past this.
 const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// An open json-file log with the partial line of each stream.
@@ -29,8 +35,12 @@ pub struct JsonFileLog {
     size: u64,
     max_size: u64,
     max_file: u32,
+    compress: bool,
+    /// The time of the last entry, kept with a compressed file.
+    last_time: String,
     /// Partial lines of stdout and stderr (at most [`MAX_LINE`] bytes each).
     partial: [Vec<u8>; 2],
+    /// Entries encoded and not written yet (see [`JsonFileLog::entry`]).
     scratch: Vec<u8>,
 }
 
@@ -45,8 +55,17 @@ fn open_append(path: &Path) -> Result<File, ShimError> {
 
 impl JsonFileLog {
     /// Opens (appending to) the log at `path`. `max_size` 0 means unlimited; `max_file` is
-    /// the number of files kept in all, at least 1.
-    pub fn open(path: &Path, max_size: u64, max_file: u32) -> Result<JsonFileLog, ShimError> {
+    /// the number of files kept in all, at least 1; `compress` gzips the rotated files.
+    pub fn open(
+        path: &Path,
+        max_size: u64,
+        max_file: u32,
+        compress: bool,
+    ) -> Result<JsonFileLog, ShimError> {
+        let compress = compress && max_file > 1;
+        if compress {
+            rotation::finish_compression(path, "")?;
+        }
         let file = open_append(path)?;
         let size = file
             .metadata()
@@ -58,6 +77,8 @@ impl JsonFileLog {
             size,
             max_size,
             max_file: max_file.max(1),
+            compress,
+            last_time: String::new(),
             partial: [Vec::new(), Vec::new()],
             scratch: Vec::new(),
         })
@@ -94,7 +115,7 @@ impl JsonFileLog {
                 }
             }
         }
-        Ok(())
+        self.flush_batch()
     }
 
     /// Writes the partial line of `stream` (at EOF) as an entry without `\n`.
@@ -110,7 +131,7 @@ impl JsonFileLog {
         if line.capacity() <= 4096 {
             self.partial[idx] = line;
         }
-        r
+        r.and_then(|()| self.flush_batch())
     }
 
     /// Writes both partial lines.
@@ -119,11 +140,14 @@ impl JsonFileLog {
         self.flush_stream(STDERR, time)
     }
 
+    /// Encodes an entry into the batch (`scratch`), which goes to the file in one write at
+    /// the end of each read (or when it is large, or before a rotation): one system call per
+    /// read rather than per line.
     fn entry(&mut self, stream: u8, line: &[u8], time: &str) -> Result<(), ShimError> {
-        let mut s = std::mem::take(&mut self.scratch);
-        s.clear();
+        let start = self.scratch.len();
+        let s = &mut self.scratch;
         s.extend_from_slice(b"{\"log\":");
-        escape_into(&mut s, line);
+        escape_into(s, line);
         s.extend_from_slice(if stream == STDERR {
             b",\"stream\":\"stderr\",\"time\":\""
         } else {
@@ -131,20 +155,41 @@ impl JsonFileLog {
         });
         s.extend_from_slice(time.as_bytes());
         s.extend_from_slice(b"\"}\n");
-        let r = self.append(&s);
-        if s.capacity() <= SCRATCH_KEEP {
-            self.scratch = s;
+        let len = (s.len() - start) as u64;
+        let before = self.size + start as u64;
+        if self.max_size > 0 && before > 0 && before + len > self.max_size {
+            // The entries before this one fill the current file; this one starts the next.
+            let entry = self.scratch.split_off(start);
+            let r = self.flush_batch();
+            self.scratch = entry;
+            if let Err(e) = r.and_then(|()| self.rotate()) {
+                self.scratch.clear();
+                return Err(e);
+            }
         }
-        r
+        if self.compress {
+            self.last_time.clear();
+            self.last_time.push_str(time);
+        }
+        if self.scratch.len() >= BATCH_MAX {
+            self.flush_batch()?;
+        }
+        Ok(())
     }
 
-    fn append(&mut self, entry: &[u8]) -> Result<(), ShimError> {
-        let len = entry.len() as u64;
-        if self.max_size > 0 && self.size > 0 && self.size + len > self.max_size {
-            self.rotate()?;
+    /// Writes the batch of entries.
+    fn flush_batch(&mut self) -> Result<(), ShimError> {
+        if self.scratch.is_empty() {
+            return Ok(());
         }
-        if let Err(e) = self.file.write_all(entry) {
-            // A full disk may have taken part of the entry: cut it off, or the next entry
+        let r = self.file.write_all(&self.scratch);
+        let len = self.scratch.len() as u64;
+        self.scratch.clear();
+        if self.scratch.capacity() > SCRATCH_KEEP {
+            self.scratch = Vec::new();
+        }
+        if let Err(e) = r {
+            // A full disk may have taken part of the batch: cut it off, or the next entry
             // would continue a torn line no json-file reader can parse. Shrinking needs no
             // space.
             let _ = self.file.set_len(self.size);
@@ -152,12 +197,6 @@ impl JsonFileLog {
         }
         self.size += len;
         Ok(())
-    }
-
-    fn numbered(&self, n: u32) -> PathBuf {
-        let mut p = self.path.clone().into_os_string();
-        p.push(format!(".{n}"));
-        PathBuf::from(p)
     }
 
     /// LOG.(n-1) → LOG.n … LOG → LOG.1, then a new LOG; with one file, LOG is truncated.
@@ -169,18 +208,12 @@ impl JsonFileLog {
             self.size = 0;
             return Ok(());
         }
-        for n in (1..self.max_file - 1).rev() {
-            let from = self.numbered(n);
-            match std::fs::rename(&from, self.numbered(n + 1)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(ShimError::path("rotate log", from, e)),
-            }
-        }
-        std::fs::rename(&self.path, self.numbered(1))
-            .map_err(|e| ShimError::path("rotate log", &self.path, e))?;
+        rotation::shift(&self.path, self.max_file, self.compress, &self.last_time)?;
         self.file = open_append(&self.path)?;
         self.size = 0;
+        if self.compress {
+            rotation::compress(&rotation::numbered(&self.path, 1, false), &self.last_time)?;
+        }
         Ok(())
     }
 }

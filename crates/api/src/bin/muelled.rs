@@ -29,8 +29,8 @@ struct Args {
     #[arg(long)]
     exec_root: Option<PathBuf>,
     /// daemon.json with dockerd's keys (data-root, exec-root, hosts, insecure-registries,
-    /// log-level, log-format, pidfile, tls, tlsverify, tlscacert, tlscert, tlskey,
-    /// userns-remap). Flags win
+    /// log-level, log-format, log-driver, log-opts, pidfile, tls, tlsverify, tlscacert,
+    /// tlscert, tlskey, userns-remap). Flags win
     /// over the file.
     #[arg(long)]
     config_file: Option<PathBuf>,
@@ -44,6 +44,13 @@ struct Args {
     /// Log line format on stderr.
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+    /// Default logging driver of containers (json-file, local, none). Default json-file.
+    #[arg(long)]
+    log_driver: Option<String>,
+    /// Default logging driver option KEY=VALUE (repeatable). json-file's defaults in muelled
+    /// are max-size=20m and max-file=5; these and daemon.json's log-opts win key by key.
+    #[arg(long = "log-opt")]
+    log_opts: Vec<String>,
     /// Pid file. Default <exec-root>/muelled.pid.
     #[arg(short = 'p', long)]
     pidfile: Option<PathBuf>,
@@ -98,6 +105,11 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
         cert: args.tlscert.or(file.tlscert).unwrap_or(certs.cert),
         key: args.tlskey.or(file.tlskey).unwrap_or(certs.key),
     };
+    let log_config = daemon::log_config(
+        args.log_driver.or(file.log_driver),
+        file.log_opts.unwrap_or_default(),
+        &args.log_opts,
+    )?;
     let mut insecure = file.insecure_registries.unwrap_or_default();
     insecure.extend(args.insecure_registries);
     Ok((
@@ -118,6 +130,7 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".to_string()),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            log_config,
             tls,
             userns_remap: args.userns_remap.or(file.userns_remap),
         },

@@ -7,6 +7,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
+use muelle_engine::containers::log_driver;
 use muelle_engine::containers::logs::{self, LogOptions};
 use muelle_engine::containers::shim::{Output, OutputReader, Stream};
 use muelle_engine::containers::AttachTarget;
@@ -209,18 +210,17 @@ pub async fn attach(
     };
     let tty = rec.config.tty;
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let rec_path = rec.log_path.clone();
+    let rec_path = log_driver::read_path(&rec, &engine.config().log_config).ok();
     tokio::spawn(async move {
         let Ok(client) = on_upgrade.await else { return };
         let mut io = TokioIo::new(client);
-        if logs_too {
+        if let (true, Some(path)) = (logs_too, rec_path) {
             // What was logged so far, then the live stream.
             let opts = LogOptions {
                 stdout,
                 stderr,
                 ..LogOptions::default()
             };
-            let path = std::path::PathBuf::from(rec_path);
             let (entries, _) = tokio::task::spawn_blocking(move || logs::read_all(&path, &opts))
                 .await
                 .unwrap_or_default();

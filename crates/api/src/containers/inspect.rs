@@ -70,10 +70,11 @@ fn inspect_of(
     if host.runtime.is_empty() {
         host.runtime = DEFAULT_RUNTIME.into();
     }
-    let log_path = if rec.host_config.log_config.typ == "none" {
-        String::new()
-    } else {
+    // dockerd shows the path of json-file logs only.
+    let log_path = if matches!(rec.host_config.log_config.typ.as_str(), "" | "json-file") {
         rec.log_path.clone()
+    } else {
+        String::new()
     };
     ContainerInspect {
         id: rec.id.clone(),

@@ -1,11 +1,12 @@
-//! `GET /containers/{id}/logs`: the json-file log read back, framed (or raw for a tty),
-//! optionally followed while the container runs.
+//! `GET /containers/{id}/logs`: the json-file or local log read back (rotated and gzipped
+//! files included), framed (or raw for a tty), optionally followed while the container runs.
 
 use std::time::SystemTime;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use bytes::Bytes;
+use muelle_engine::containers::log_driver;
 use muelle_engine::containers::logs::{self, LogOptions};
 
 use super::{docker_state, Eng};
@@ -93,14 +94,9 @@ pub async fn logs(
 ) -> ApiResult<Response> {
     let opts = log_opts(&params)?;
     let rec = engine.container(&id)?;
-    let driver = rec.host_config.log_config.typ.as_str();
-    if driver == "none" {
-        return Err(ApiError::not_implemented(
-            "configured logging driver does not support reading",
-        ));
-    }
+    let path = log_driver::read_path(&rec, &engine.config().log_config)
+        .map_err(ApiError::not_implemented)?;
     let tty = rec.config.tty;
-    let path = std::path::PathBuf::from(&rec.log_path);
     let (sink, rx) = Sink::new();
     let engine2 = engine.clone();
     tokio::spawn(async move {

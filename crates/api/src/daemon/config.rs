@@ -2,9 +2,12 @@
 //! ignored with a warning (a file shared with dockerd stays usable); anything else that is
 //! not JSON of the right shape is an error naming the key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use muelle_engine::containers::log_driver;
+use muelle_types::container::LogConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
@@ -25,6 +28,9 @@ pub struct DaemonFile {
     pub insecure_registries: Option<Vec<String>>,
     pub log_level: Option<String>,
     pub log_format: Option<LogFormat>,
+    /// The default logging driver of containers, and its options.
+    pub log_driver: Option<String>,
+    pub log_opts: Option<BTreeMap<String, String>>,
     pub pidfile: Option<PathBuf>,
     // dockerd spells these without dashes, so kebab-case leaves them as they are.
     pub tls: Option<bool>,
@@ -42,6 +48,8 @@ const KNOWN: &[&str] = &[
     "insecure-registries",
     "log-level",
     "log-format",
+    "log-driver",
+    "log-opts",
     "pidfile",
     "tls",
     "tlsverify",
@@ -91,6 +99,23 @@ impl DaemonFile {
             .map_err(|e| anyhow!("key {}: {}", e.path(), e.inner()))?;
         Ok((file, ignored))
     }
+}
+
+/// The containers' default logging: `driver` (json-file when not given) with daemon.json's
+/// `log-opts` and the `--log-opt KEY=VALUE` flags over them, then muelled's rotation
+/// defaults for the keys neither gives; refused when no container could start with it.
+pub fn log_config(
+    driver: Option<String>,
+    mut opts: BTreeMap<String, String>,
+    flags: &[String],
+) -> Result<LogConfig> {
+    for f in flags {
+        let Some((k, v)) = f.split_once('=') else {
+            bail!("--log-opt {f:?}: expected KEY=VALUE");
+        };
+        opts.insert(k.to_string(), v.to_string());
+    }
+    log_driver::daemon_default(driver.as_deref(), &opts).map_err(|e| anyhow!("log config: {e}"))
 }
 
 /// The log levels dockerd takes, as a tracing filter directive.
@@ -161,6 +186,39 @@ mod tests {
             DaemonFile::default()
         );
         assert!(DaemonFile::load(&p, true).is_err());
+    }
+
+    #[test]
+    fn reads_log_driver_and_opts() {
+        let (f, ignored) = DaemonFile::parse(
+            r#"{"log-driver": "local", "log-opts": {"max-size": "10m", "max-file": "3"}}"#,
+        )
+        .unwrap();
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert_eq!(f.log_driver.as_deref(), Some("local"));
+        let opts = f.log_opts.unwrap();
+        assert_eq!(opts["max-size"], "10m");
+        assert_eq!(opts["max-file"], "3");
+        // dockerd wants strings: a number is an error naming the key.
+        let e = DaemonFile::parse(r#"{"log-opts": {"max-file": 3}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log-opts"), "{e}");
+    }
+
+    #[test]
+    fn log_config_layers() {
+        let file = [("max-size".to_string(), "10m".to_string())].into();
+        let c = log_config(None, file, &["max-file=2".into()]).unwrap();
+        assert_eq!(c.typ, "json-file");
+        assert_eq!(c.config["max-size"], "10m");
+        assert_eq!(c.config["max-file"], "2");
+        let c = log_config(None, BTreeMap::new(), &[]).unwrap();
+        assert_eq!(c.config["max-size"], "20m");
+        assert_eq!(c.config["max-file"], "5");
+        assert!(log_config(Some("bogus".into()), BTreeMap::new(), &[]).is_err());
+        assert!(log_config(None, BTreeMap::new(), &["max-size=bogus".into()]).is_err());
+        assert!(log_config(None, BTreeMap::new(), &["x".into()]).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use muelle_engine::{Engine, EngineConfig};
 use tokio::net::UnixListener;
 
-pub use config::{log_filter as config_log_filter, DaemonFile, LogFormat};
+pub use config::{log_config, log_filter as config_log_filter, DaemonFile, LogFormat};
 pub use socket::{bind_unix, parse_host, Host, DEFAULT_TLS_PORT};
 pub use tls::TlsOptions;
 
@@ -28,6 +28,9 @@ pub struct Settings {
     pub insecure_registries: Vec<String>,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// Containers' default logging driver and options, checked (muelled's rotation
+    /// defaults under daemon.json's and the flags' settings).
+    pub log_config: muelle_types::container::LogConfig,
     pub tls: TlsOptions,
     /// `userns-remap`: `default`, `user` or `user:group`; containers then run in a user
     /// namespace on the subordinate ids of /etc/subuid and /etc/subgid.
@@ -132,6 +135,7 @@ pub async fn run(settings: Settings) -> Result<()> {
             Some(s) => Some(muelle_engine::userns::resolve(s)?),
             None => None,
         },
+        log_config: settings.log_config.clone(),
     };
     // The data root first: its lock is what tells a second daemon to stop before it touches
     // anything else (sockets, the pid file).

@@ -24,6 +24,7 @@ mod health;
 mod inspect;
 mod lifecycle;
 mod namespaces;
+mod logs;
 mod observe;
 mod ps;
 mod run;
@@ -44,6 +45,7 @@ use health::health_flags;
 use inspect::inspect_containers;
 use lifecycle::lifecycle_verbs;
 use namespaces::namespace_flags;
+use logs::rotated_logs_read_alike;
 use observe::events_top_port;
 use ps::ps_formats;
 use run::{detached_logs_and_wait, run_output_and_exit_codes, start_attach_and_run_rm};
@@ -114,6 +116,7 @@ against!(
     use_api_socket,
     device_and_resource_flags_needs_cgroupv1,
     namespace_flags,
+    rotated_logs_read_alike,
 );
 
 const NONET: &str = "--network=none";

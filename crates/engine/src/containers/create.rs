@@ -57,6 +57,7 @@ impl Engine {
                 }
             }
         };
+        super::log_driver::merge(&mut host.log_config, &self.config().log_config);
         let mounts = validate(&config, &host)?;
         let warnings = platform::check_create(&mut host, &platform::CgroupCaps::detect())?;
         devices::check(&host).map_err(ContainerError::Invalid)?;

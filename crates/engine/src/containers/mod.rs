@@ -16,7 +16,8 @@
 //!   `namespaces` (pid/ipc/uts modes, /dev/shm, sysctls, OOM score: checks and spec),
 //!   `userns` (a container under the daemon's `userns-remap`: checks, spec, idmapped rootfs).
 //! - `spec` and `seccomp` (the OCI spec), `etc` (users and groups), `names`, `fs` (diff,
-//!   commit, cp, export), `logs` (the json-file reader), `shim` (the supervisor client).
+//!   commit, cp, export), `log_driver` (daemon-wide default, create and start checks, what
+//!   the supervisor writes), `logs` (the reader, across rotated and gzipped files), `shim` (the supervisor client).
 //!
 //! A container's record lives in `<data-root>/containers/ID/config.v2.json` (written
 //! atomically: temp file, fsync, rename). Its rootfs is an overlay snapshot made at create
@@ -32,6 +33,7 @@ pub mod etc;
 pub mod exec;
 pub mod fs;
 pub mod health;
+pub mod log_driver;
 pub mod logs;
 pub mod model;
 mod monitor;

@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::log_driver::LogFile;
 use super::runtime_ops::{RuntimeOp, SIGKILL};
 use super::store::lock;
-use super::validate::parse_size;
 use super::{
     etc, internal, namespaces, now, shim, spec, ContainerError, ContainerRecord, Ctr, HostConfig,
     Status, EXIT_FILE,
@@ -90,6 +90,8 @@ impl Engine {
         let bundle = self.containers.bundle(&id);
         let rootfs = bundle.join("rootfs");
         let data = self.containers.data_dir(&id);
+        // dockerd starts the logging driver before anything of the container is set up.
+        let log = self.log_file(&rec, &data)?;
         let _ = std::fs::remove_file(data.join(EXIT_FILE));
         // The shim's fallback exit record (the data root was full) of an earlier run.
         let _ = std::fs::remove_file(bundle.join(EXIT_FILE));
@@ -125,7 +127,9 @@ impl Engine {
             mounts: mounts_now,
             ..rec.clone()
         };
-        let result = self.spawn_shim(&spec_rec, &bundle, &rootfs, &data).await;
+        let result = self
+            .spawn_shim(&spec_rec, &bundle, &rootfs, &data, log.as_ref())
+            .await;
         let ready = t0.elapsed();
         let pid = match result {
             Ok(pid) => pid,
@@ -212,6 +216,7 @@ impl Engine {
         bundle: &Path,
         rootfs: &Path,
         data: &Path,
+        log: Option<&LogFile>,
     ) -> std::result::Result<i64, SpawnError> {
         let id = &rec.id;
         let cfg = &rec.config;
@@ -306,27 +311,9 @@ impl Engine {
             a.push("--unmount".into());
             a.push(bundle.join(namespaces::SHM_DIR).display().to_string());
         }
-        let driver = if hc.log_config.typ.is_empty() {
-            "json-file"
-        } else {
-            hc.log_config.typ.as_str()
-        };
-        a.push("--log-driver".into());
-        a.push(driver.into());
-        a.push("--log-path".into());
-        a.push(rec.log_path.clone());
-        if let Some(size) = hc
-            .log_config
-            .config
-            .get("max-size")
-            .and_then(|v| parse_size(v))
-        {
-            a.push("--log-max-size".into());
-            a.push(size.to_string());
-        }
-        if let Some(n) = hc.log_config.config.get("max-file") {
-            a.push("--log-max-file".into());
-            a.push(n.clone());
+        match log {
+            Some(f) => a.extend(f.shim_args()),
+            None => a.extend(["--log-driver".to_string(), "none".into()]),
         }
         if cfg.tty {
             a.push("--tty".into());

@@ -26,34 +26,7 @@ pub fn validate(
             "can't create 'AutoRemove' container with restart policy".into(),
         ));
     }
-    match host.log_config.typ.as_str() {
-        "" | "json-file" | "none" => {}
-        other => {
-            return Err(ContainerError::Invalid(format!(
-                "logger: no log driver named '{other}' is registered"
-            )))
-        }
-    }
-    for (k, v) in &host.log_config.config {
-        match k.as_str() {
-            "max-size" => {
-                parse_size(v).ok_or_else(|| {
-                    ContainerError::Invalid(format!("invalid value for log opt max-size: {v}"))
-                })?;
-            }
-            "max-file" => {
-                v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ContainerError::Invalid(format!("invalid value for log opt max-file: {v}"))
-                })?;
-            }
-            "compress" | "labels" | "env" | "tag" | "mode" => {}
-            other => {
-                return Err(ContainerError::Invalid(format!(
-                    "unknown log opt '{other}' for json-file log driver"
-                )))
-            }
-        }
-    }
+    super::log_driver::validate(&host.log_config)?;
     if !host.runtime.is_empty() && !RUNTIMES.contains(&host.runtime.as_str()) {
         return Err(ContainerError::Invalid(format!(
             "Unknown runtime specified {}",

@@ -154,9 +154,12 @@ impl Shim {
             std::process::id().to_string().as_bytes(),
         )?;
         let log = match (opts.log_driver, &opts.log_path) {
-            (LogDriver::JsonFile, Some(p)) => {
-                Some(JsonFileLog::open(p, opts.log_max_size, opts.log_max_file)?)
-            }
+            (LogDriver::JsonFile, Some(p)) => Some(JsonFileLog::open(
+                p,
+                opts.log_max_size,
+                opts.log_max_file,
+                opts.log_compress,
+            )?),
             _ => None,
         };
         let spec = spec::load_bundle(&opts.bundle)?;

@@ -18,7 +18,7 @@ pub struct RestartPolicy {
     pub maximum_retry_count: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct LogConfig {
     #[serde(default, rename = "Type")]

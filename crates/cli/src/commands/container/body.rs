@@ -260,6 +260,10 @@ impl CreateOpts {
             Some(m) => ram_in_bytes(m)?,
             None => 0,
         };
+        // The docker CLI's own check, before any request.
+        if self.log_driver.as_deref() == Some("none") && !self.log_opt.is_empty() {
+            bail!("invalid logging opts for driver none");
+        }
         let log_config = if self.log_driver.is_some() || !self.log_opt.is_empty() {
             LogConfig {
                 typ: self.log_driver.clone().unwrap_or_default(),
