@@ -151,9 +151,17 @@ pub struct HostConfig {
     /// Real-time scheduler period and runtime in microseconds (`--cpu-rt-*`). docker-py
     /// spells them `CPURealtime…`, which dockerd takes since Go matches JSON keys without
     /// regard to case.
-    #[serde(default, deserialize_with = "null_default", alias = "CPURealtimePeriod")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        alias = "CPURealtimePeriod"
+    )]
     pub cpu_realtime_period: i64,
-    #[serde(default, deserialize_with = "null_default", alias = "CPURealtimeRuntime")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        alias = "CPURealtimeRuntime"
+    )]
     pub cpu_realtime_runtime: i64,
     /// Windows-only settings: refused or discarded on Linux, as dockerd does.
     #[serde(default, deserialize_with = "null_default")]
