@@ -267,9 +267,44 @@ pub fn docker_error(e: &clap::Error, argv: &[String]) -> Option<(String, i32)> {
                     full.trim_start(),
                     if path.is_empty() { String::new() } else { format!("{path} ") }
                 ),
-                // docker exits 1 here; muelle has always answered a command line it cannot
-                // parse with 125, and scripts may rely on that.
-                crate::USAGE_EXIT,
+                // docker exits 1 for a command it does not know (125 is for flags).
+                1,
+            ))
+        }
+        ErrorKind::MissingRequiredArgument => {
+            // A missing positional: docker's `'docker rmi' requires at least 1 argument`,
+            // status 1. A missing required flag is clap's to word.
+            let cmd = cmd.as_ref()?;
+            let missing = context_str(e, ContextKind::InvalidArg)?;
+            if missing.trim_start().starts_with('-') {
+                return None;
+            }
+            let positionals: Vec<&clap::Arg> = cmd.get_positionals().collect();
+            let min: usize = positionals
+                .iter()
+                .filter(|a| a.is_required_set())
+                .map(|a| a.get_num_args().map_or(1, |r| r.min_values().max(1)))
+                .sum();
+            let max: Option<usize> = positionals.iter().try_fold(0usize, |acc, a| {
+                let most = a.get_num_args().map_or(1, |r| r.max_values());
+                (most != usize::MAX).then(|| acc + most)
+            });
+            let noun = |n: usize| if n == 1 { "argument" } else { "arguments" };
+            // cobra's wording per kind of arity (docker's cli.ExactArgs, RequiresMinArgs,
+            // RequiresRangeArgs), each with its own last line.
+            let (what, last) = match max {
+                Some(max) if max == min => (format!("{min} {}", noun(min)), "Run"),
+                Some(max) => (
+                    format!("at least {min} and at most {max} {}", noun(max)),
+                    "Run",
+                ),
+                None => (format!("at least {min} {}", noun(min)), "See"),
+            };
+            Some((
+                format!(
+                    "muelle: 'muelle {path}' requires {what}\n\nUsage:  {usage}\n\n{last} 'muelle {path} --help' for more information\n"
+                ),
+                1,
             ))
         }
         ErrorKind::ValueValidation => {

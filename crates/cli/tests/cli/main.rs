@@ -79,21 +79,28 @@ against!(
 // ---- no daemon needed ----
 
 #[test]
-fn usage_errors_exit_125() {
-    for args in [
-        &["images", "--bogus"][..],
-        &["bogus"],
-        &["rmi"],
-        &["history", "-H=maybe", "x"],
+fn usage_errors_exit_as_docker() {
+    // A flag docker cannot parse is 125; a command it does not know, or missing arguments,
+    // are 1 (docker 20.10 and 28 alike).
+    for (args, code) in [
+        (&["images", "--bogus"][..], 125),
+        (&["bogus"], 1),
+        (&["rmi"], 1),
+        (&["history", "-H=maybe", "x"], 125),
     ] {
         let out = run(Command::new(MUELLE).args(args));
         assert_eq!(
             out.status.code(),
-            Some(125),
+            Some(code),
             "{args:?}: {}",
             text(&out.stderr)
         );
     }
+    let out = run(Command::new(MUELLE).arg("rmi"));
+    assert_eq!(
+        text(&out.stderr),
+        "muelle: 'muelle rmi' requires at least 1 argument\n\nUsage:  muelle rmi [OPTIONS] IMAGE [IMAGE...]\n\nSee 'muelle rmi --help' for more information\n"
+    );
     let out = run(Command::new(MUELLE).arg("--help"));
     assert_eq!(out.status.code(), Some(0));
 }

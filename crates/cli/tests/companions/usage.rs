@@ -161,8 +161,7 @@ fn flags_without_their_value_and_stray_arguments_needs_docker() {
     all_same_as_docker(cases.iter().map(|c| c.to_vec()).collect());
 }
 
-/// An unknown command: docker's words; the status stays muelle's 125 for any command line
-/// it cannot parse (docker says 1).
+/// An unknown command: docker's words and status (1).
 #[test]
 fn unknown_commands_in_dockers_words_needs_docker() {
     require_docker28();
@@ -177,6 +176,26 @@ fn unknown_commands_in_dockers_words_needs_docker() {
         let (dc, de) = cli(DOCKER28, args);
         let (mc, me) = cli(MUELLE, args);
         assert_eq!(me, de.replace("docker", "muelle"), "{args:?}");
-        assert_eq!((mc, dc), (Some(125), Some(1)), "{args:?}");
+        assert_eq!((mc, dc), (Some(1), Some(1)), "{args:?}");
+    }
+}
+
+/// A command without the arguments it needs: docker's words and status (1).
+#[test]
+fn missing_arguments_in_dockers_words_needs_docker() {
+    require_docker28();
+    for args in [
+        &["rmi"][..],
+        &["rm"],
+        &["history"],
+        &["tag"],
+        &["exec"],
+        &["port"],
+        &["volume", "inspect"],
+    ] {
+        let (dc, de) = cli(DOCKER28, args);
+        let (mc, me) = cli(MUELLE, args);
+        assert_eq!(me, de.replace("docker", "muelle"), "{args:?}");
+        assert_eq!((mc, dc), (Some(1), Some(1)), "{args:?}");
     }
 }

@@ -43,6 +43,9 @@ pub enum Verdict {
     Dropped(&'static str),
     /// Refused with this message.
     Refused(&'static str),
+    /// Accepted and shown as in Docker, but not yet honoured (this says what is missing);
+    /// the check proves only the part that works.
+    NotYet(&'static str),
 }
 
 /// How the shared dockerd does with the same check on this host.
@@ -465,6 +468,7 @@ fn print_the_table() {
                 Verdict::Works => "works".to_string(),
                 Verdict::Dropped(w) => format!("dropped with dockerd's warning: {w}"),
                 Verdict::Refused(m) => format!("refused: {m}"),
+                Verdict::NotYet(m) => format!("NOT YET: {m}"),
             };
             let k = match r.dockerd {
                 Dockerd::Same => "same on dockerd".to_string(),

@@ -133,7 +133,9 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         flag: "--publish",
-        verdict: Works,
+        verdict: NotYet(
+            "recorded and shown in inspect, but no port is published: that needs the bridge network",
+        ),
         dockerd: Same,
         check: |r| {
             let n = r.name("pub");
