@@ -284,18 +284,21 @@ pub fn validate_process(p: &Process) -> Result<()> {
     Ok(())
 }
 
+/// The sysctls of the IPC namespace accepted by name, as runc's (the `fs.mqueue.` ones by
+/// prefix).
+pub const IPC_SYSCTLS: &[&str] = &[
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
 fn validate_sysctl(key: &str, ns: &HashSet<LinuxNamespaceType>) -> Result<()> {
-    let ipc = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    if ipc.contains(&key) || key.starts_with("fs.mqueue.") {
+    if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
         if !ns.contains(&LinuxNamespaceType::Ipc) {
             return Err(invalid(format!(
                 "linux.sysctl {key:?}: needs a private IPC namespace"

@@ -4,6 +4,7 @@
 //! their messages, so a refused request leaves nothing behind), the other container's
 //! namespaces found at start, and the OCI spec fields they set.
 
+use muelle_runtime::spec::IPC_SYSCTLS;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -14,19 +15,6 @@ use crate::Engine;
 
 /// dockerd's default `--shm-size`.
 pub const DEFAULT_SHM_SIZE: i64 = 64 << 20;
-
-/// The sysctls of the IPC namespace that runc accepts by name (the `fs.mqueue.` ones by
-/// prefix).
-const IPC_SYSCTLS: &[&str] = &[
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-    "kernel.shmall",
-    "kernel.shmmax",
-    "kernel.shmmni",
-    "kernel.shm_rmid_forced",
-];
 
 /// A namespace mode as the `HostConfig` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
