@@ -6,66 +6,35 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use muelle_test_support::proc::unique;
-use support::{daemon_with_busybox, kill_shims_and_unmount, remove_all_containers, Daemon, DOCKER};
-
-const DOCKERD_SOCK: &str = "/run/docker.sock";
+use support::both::{unique, Both, Res};
 
 /// `tail` keeps its whole input when there is no newline: it grows until the limit.
 const HOG: &str = "head -c 200m /dev/zero | tail";
 
-struct Env {
-    d: Daemon,
-    theirs: Vec<String>,
+fn ok(r: Res) -> Res {
+    assert!(r.code == 0, "{r:?}");
+    r
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        for n in &self.theirs {
-            let _ = dockerd(&["rm", "-f", n]);
-        }
-        if support::is_up(&self.d) {
-            remove_all_containers(&self.d);
-        }
-        kill_shims_and_unmount(&self.d);
-    }
-}
-
-fn dockerd(args: &[&str]) -> Output {
-    Command::new(DOCKER)
-        .args(["-H", &format!("unix://{DOCKERD_SOCK}")])
-        .args(args)
-        .output()
-        .expect("run docker")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Runs `cmd` in a container named `n` with a 32 MiB limit (no swap beyond it) to its end,
-/// through `docker` (the stock CLI pointed at one daemon); answers (exit code, OOMKilled,
-/// the container's event actions in order).
+/// through `docker` (the stock CLI pointed at one daemon); answers (exit code, OOMKilled
+/// and exit code, the container's start/oom/die events in order).
 fn run_and_observe(
-    docker: &dyn Fn(&[&str]) -> Output,
+    docker: &dyn Fn(&[&str]) -> Res,
     n: &str,
     cmd: &str,
-) -> (String, String, Vec<String>) {
-    let since = docker(&["version", "-f", "{{.Server.Version}}"]);
-    assert!(since.status.success(), "{}", text(&since));
-    let start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        - 1;
-    let o = docker(&[
+) -> (i32, String, Vec<String>) {
+    let start = unix_now() - 1;
+    let run = docker(&[
         "run",
         "--name",
         n,
@@ -80,83 +49,70 @@ fn run_and_observe(
         "-c",
         cmd,
     ]);
-    let code = o.status.code().map(|c| c.to_string()).unwrap_or_default();
-    let inspect = docker(&[
+    let state = ok(docker(&[
         "inspect",
         "-f",
         "{{.State.OOMKilled}} {{.State.ExitCode}}",
         n,
-    ]);
-    assert!(inspect.status.success(), "{}", text(&inspect));
-    let end = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
-    let ev = docker(&[
+    ]));
+    let until = (unix_now() + 1).to_string();
+    let events = ok(docker(&[
         "events",
         "--since",
         &start.to_string(),
         "--until",
-        &end.to_string(),
+        &until,
         "--filter",
         &format!("container={n}"),
         "--format",
         "{{.Action}}",
-    ]);
-    assert!(ev.status.success(), "{}", text(&ev));
-    let actions = String::from_utf8_lossy(&ev.stdout)
+    ]));
+    let mut actions: Vec<String> = events
+        .out
         .lines()
+        .filter(|a| matches!(*a, "oom" | "die" | "start"))
         .map(str::to_string)
-        .filter(|a| a == "oom" || a == "die" || a == "start")
-        .collect::<Vec<_>>();
+        .collect();
     // The kernel signals an OOM episode once or several times (timing): one notice or many.
-    let mut actions = actions;
     actions.dedup();
-    (
-        code,
-        String::from_utf8_lossy(&inspect.stdout).trim().to_string(),
-        actions,
-    )
+    (run.code, state.out.trim().to_string(), actions)
 }
 
-fn muelled_docker(d: &Daemon) -> impl Fn(&[&str]) -> Output + '_ {
-    move |args: &[&str]| d.docker(args)
+/// A private muelled whose containers and supervisors go when the test ends, failed or not.
+struct Private(support::Daemon);
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        if support::is_up(&self.0) {
+            support::remove_all_containers(&self.0);
+        }
+        support::kill_shims_and_unmount(&self.0);
+    }
 }
 
 #[test]
 fn oom_kill_is_inspected_and_announced_before_die_needs_memcg() {
-    let e = Env {
-        d: daemon_with_busybox(),
-        theirs: Vec::new(),
-    };
-    let n = format!("oom-{}", unique());
-    let (code, state, actions) = run_and_observe(&muelled_docker(&e.d), &n, HOG);
-    assert_eq!(code, "137", "exit of the OOM-killed container");
+    let p = Private(support::daemon_with_busybox());
+    let ours = |a: &[&str]| Res::of(&p.0.docker(a));
+    let (code, state, actions) = run_and_observe(&ours, &unique("oom"), HOG);
+    assert_eq!(code, 137, "exit of the OOM-killed container");
     assert_eq!(state, "true 137");
     assert_eq!(actions, ["start", "oom", "die"], "events in order");
 
-    let calm = format!("calm-{}", unique());
-    let (code, state, actions) = run_and_observe(
-        &muelled_docker(&e.d),
-        &calm,
-        "head -c 1m /dev/zero | tail | wc -c",
-    );
-    assert_eq!(code, "0");
+    let calm = "head -c 1m /dev/zero | tail | wc -c";
+    let (code, state, actions) = run_and_observe(&ours, &unique("calm"), calm);
+    assert_eq!(code, 0);
     assert_eq!(state, "false 0");
     assert_eq!(actions, ["start", "die"]);
 }
 
 #[test]
 fn oom_kill_answers_as_dockerd_needs_dockerd_memcg() {
-    let mut e = Env {
-        d: daemon_with_busybox(),
-        theirs: Vec::new(),
-    };
-    let n = format!("oomd-{}", unique());
-    e.theirs.push(n.clone());
-    let theirs = run_and_observe(&|a: &[&str]| dockerd(a), &n, HOG);
-    let ours = run_and_observe(&muelled_docker(&e.d), &n, HOG);
+    let b = Both::start();
+    let n = unique("oomd");
+    b.keep_theirs(&n);
+    let theirs = run_and_observe(&|a| b.theirs(a), &n, HOG);
+    let ours = run_and_observe(&|a| b.ours(a), &n, HOG);
     assert_eq!(
         ours, theirs,
         "(exit code, OOMKilled and exit, events): muelled vs dockerd"

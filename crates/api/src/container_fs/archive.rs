@@ -1,7 +1,7 @@
 //! `docker cp`: `HEAD`, `GET` and `PUT /containers/{id}/archive`. The path's stat travels
 //! base64-encoded in the `X-Docker-Container-Path-Stat` header.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -104,9 +104,6 @@ pub async fn archive_get(
     with_stat(resp, &stat)
 }
 
-/// How much of an upload the server reads after refusing it, so the client gets the answer.
-const UNREAD_BODY_LIMIT: u64 = 1 << 20;
-
 pub async fn archive_put(
     State(engine): Eng,
     Path(id): Path<String>,
@@ -123,17 +120,10 @@ pub async fn archive_put(
         let mut tar =
             muelle_image::open_layer(reader, muelle_image::manifest::media_type::OCI_LAYER)
                 .map_err(|err| ApiError::bad_request(format!("reading the archive: {err}")))?;
-        let put = e.archive_put(&id, &path, &mut tar, no_overwrite, copy_uid_gid);
-        if put.is_err() {
-            // A refusal before the archive is read (no such container, a bad path) must not
-            // cut the client off mid-upload: it would see a broken pipe, not the answer. Go's
-            // server reads up to 256 KiB of an unread body for the same reason.
-            let _ = std::io::copy(
-                &mut (&mut tar).take(UNREAD_BODY_LIMIT),
-                &mut std::io::sink(),
-            );
-        }
-        put.map_err(|err| fs_err(&id, err))
+        // A refusal before the archive is read (no such container, a bad path) leaves the
+        // rest of the upload to the unread-body layer, so the client gets the answer.
+        e.archive_put(&id, &path, &mut tar, no_overwrite, copy_uid_gid)
+            .map_err(|err| fs_err(&id, err))
     })
     .await?;
     Ok(StatusCode::OK.into_response())

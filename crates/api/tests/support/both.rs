@@ -20,7 +20,7 @@ pub struct Res {
 }
 
 impl Res {
-    fn of(o: &Output) -> Res {
+    pub fn of(o: &Output) -> Res {
         Res {
             code: o.status.code().unwrap_or(-1),
             out: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -103,6 +103,11 @@ impl Both {
     /// `docker ARGS` on muelled.
     pub fn ours(&self, args: &[&str]) -> Res {
         Res::of(&self.d.docker(args))
+    }
+
+    /// Removes dockerd's container `name` when the test ends (one made by [`Both::theirs`]).
+    pub fn keep_theirs(&self, name: &str) {
+        self.theirs.borrow_mut().push(name.to_owned());
     }
 
     /// `docker ARGS` on dockerd.

@@ -59,7 +59,7 @@ impl Engine {
         };
         super::log_driver::merge(&mut host.log_config, &self.config().log_config);
         let mounts = validate(&config, &host)?;
-        let warnings = platform::check_create(&mut host, &platform::CgroupCaps::detect())?;
+        let warnings = platform::check_create(&mut host, platform::CgroupCaps::host())?;
         devices::check(&host).map_err(ContainerError::Invalid)?;
         self.resolve_namespace_targets(&mut host)?;
         self.check_userns(&host)?;

@@ -1,33 +1,9 @@
 //! The namespace options' checks and what they set in the OCI spec.
 
 use super::*;
-use crate::containers::model::State;
-use crate::containers::spec::{build, SpecInput};
+use crate::containers::spec::build;
+use crate::containers::spec::tests::{input, record_with as record};
 use muelle_types::container::{ContainerConfig, HostConfig};
-
-fn record(config: ContainerConfig, host_config: HostConfig) -> ContainerRecord {
-    ContainerRecord {
-        id: "c".into(),
-        name: "n".into(),
-        created: String::new(),
-        image_id: String::new(),
-        path: "sh".into(),
-        args: Vec::new(),
-        config,
-        host_config,
-        mounts: Vec::new(),
-        mount_extras: Default::default(),
-        copy_up: Vec::new(),
-        state: State::created(),
-        restart_count: 0,
-        stopped_by_user: false,
-        driver: String::new(),
-        log_path: String::new(),
-        hosts_path: String::new(),
-        hostname_path: String::new(),
-        resolv_conf_path: String::new(),
-    }
-}
 
 fn spec_of(host: HostConfig, joined: Joined) -> serde_json::Value {
     let config = ContainerConfig {
@@ -36,19 +12,7 @@ fn spec_of(host: HostConfig, joined: Joined) -> serde_json::Value {
         ..ContainerConfig::default()
     };
     let r = record(config, host);
-    let input = SpecInput {
-        record: &r,
-        uid: 0,
-        gid: 0,
-        additional_gids: Vec::new(),
-        env: Vec::new(),
-        args: vec!["sh".into()],
-        cwd: "/".into(),
-        etc_files: Vec::new(),
-        cgroups_path: "/muelle/c".into(),
-        init_binary: None,
-    };
-    let mut spec = build(&input).unwrap();
+    let mut spec = build(&input(&r, Vec::new())).unwrap();
     apply(&mut spec, &r, &joined);
     serde_json::to_value(spec).unwrap()
 }

@@ -29,9 +29,11 @@ pub struct CgroupCaps {
 }
 
 impl CgroupCaps {
-    /// This host's, from /sys/fs/cgroup.
-    pub fn detect() -> Self {
-        Self::detect_at(Path::new("/sys/fs/cgroup"))
+    /// This host's, from /sys/fs/cgroup, read once (as dockerd reads its sysinfo at start):
+    /// the kernel's cgroup files do not come and go while the daemon runs.
+    pub fn host() -> &'static Self {
+        static HOST: std::sync::OnceLock<CgroupCaps> = std::sync::OnceLock::new();
+        HOST.get_or_init(|| Self::detect_at(Path::new("/sys/fs/cgroup")))
     }
 
     /// Those of the cgroup file system mounted at `root`: v2 when it has

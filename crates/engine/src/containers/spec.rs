@@ -548,12 +548,14 @@ fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::containers::model::State;
     use muelle_types::container::{ContainerConfig, HostConfig};
 
-    fn record(host_config: HostConfig) -> ContainerRecord {
+    /// A record of a created container with `config` and `host_config` (other tests of
+    /// the spec use it too).
+    pub(crate) fn record_with(config: ContainerConfig, host_config: HostConfig) -> ContainerRecord {
         ContainerRecord {
             id: "c".into(),
             name: "n".into(),
@@ -561,10 +563,7 @@ mod tests {
             image_id: String::new(),
             path: "sh".into(),
             args: Vec::new(),
-            config: ContainerConfig {
-                hostname: "h".into(),
-                ..ContainerConfig::default()
-            },
+            config,
             host_config,
             mounts: Vec::new(),
             copy_up: Vec::new(),
@@ -580,20 +579,33 @@ mod tests {
         }
     }
 
-    fn config_json(hc: HostConfig) -> serde_json::Value {
-        let r = record(hc);
-        let input = SpecInput {
-            record: &r,
+    fn record(host_config: HostConfig) -> ContainerRecord {
+        let config = ContainerConfig {
+            hostname: "h".into(),
+            ..ContainerConfig::default()
+        };
+        record_with(config, host_config)
+    }
+
+    /// The spec input of `r` running `sh` as root in `/`, with `env`.
+    pub(crate) fn input(r: &ContainerRecord, env: Vec<String>) -> SpecInput<'_> {
+        SpecInput {
+            record: r,
             uid: 0,
             gid: 0,
             additional_gids: Vec::new(),
-            env: vec!["PATH=/bin".into()],
+            env,
             args: vec!["sh".into()],
             cwd: "/".into(),
             etc_files: Vec::new(),
             cgroups_path: "/muelle/c".into(),
             init_binary: None,
-        };
+        }
+    }
+
+    fn config_json(hc: HostConfig) -> serde_json::Value {
+        let r = record(hc);
+        let input = input(&r, vec!["PATH=/bin".into()]);
         let spec = build(&input).map_err(|e| e.to_string());
         serde_json::to_value(spec.unwrap()).unwrap()
     }
@@ -678,18 +690,7 @@ mod tests {
             }],
             ..HostConfig::default()
         });
-        let input = SpecInput {
-            record: &r,
-            uid: 0,
-            gid: 0,
-            additional_gids: Vec::new(),
-            env: Vec::new(),
-            args: vec!["sh".into()],
-            cwd: "/".into(),
-            etc_files: Vec::new(),
-            cgroups_path: "/muelle/c".into(),
-            init_binary: None,
-        };
+        let input = input(&r, Vec::new());
         assert!(build(&input).is_err_and(|e| e.to_string().contains("RLIMIT_BOGUS")));
     }
 

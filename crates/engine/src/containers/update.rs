@@ -3,8 +3,6 @@
 //! as it is), saved, and written to the running container's cgroup. A stopped container
 //! takes them at its next start, from the record.
 
-use std::path::Path;
-
 use muelle_types::container::ContainerUpdate;
 
 use super::model::HostConfig;
@@ -26,9 +24,9 @@ impl Engine {
         u: &ContainerUpdate,
     ) -> Result<Vec<String>> {
         let mut u = u.clone();
-        let mut warnings = adapt(&mut u, blkio_weight_supported());
-        let caps = CgroupCaps::detect();
-        platform::check_kernel_memory(&mut u.kernel_memory, &caps, &mut warnings)?;
+        let caps = CgroupCaps::host();
+        let mut warnings = adapt(&mut u, caps.blkio_weight);
+        platform::check_kernel_memory(&mut u.kernel_memory, caps, &mut warnings)?;
         check_update(
             &u,
             online_cpus(),
@@ -90,17 +88,6 @@ pub(crate) fn adapt(u: &mut ContainerUpdate, blkio_weight: bool) -> Vec<String> 
         u.blkio_weight = 0;
     }
     warnings
-}
-
-/// Whether the I/O controller takes a weight (v1: CFQ's or BFQ's `blkio.weight`; v2: the
-/// `io` controller).
-fn blkio_weight_supported() -> bool {
-    let v1 = Path::new("/sys/fs/cgroup/blkio");
-    if v1.is_dir() {
-        return v1.join("blkio.weight").exists() || v1.join("blkio.bfq.weight").exists();
-    }
-    std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
-        .is_ok_and(|c| c.split_whitespace().any(|c| c == "io"))
 }
 
 /// The request's own limits as a `HostConfig` (what is written to a running cgroup).
