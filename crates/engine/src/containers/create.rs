@@ -171,6 +171,7 @@ impl Engine {
             hosts_path: dir.join("hosts").display().to_string(),
             hostname_path: dir.join("hostname").display().to_string(),
             resolv_conf_path: dir.join("resolv.conf").display().to_string(),
+            networks: Default::default(),
         };
         // Reserve the name before the slow part, so two creates cannot both take it.
         if let Err(e) = c.insert(rec.clone()) {

@@ -46,6 +46,11 @@ pub struct ContainerRecord {
     pub hostname_path: String,
     #[serde(default)]
     pub resolv_conf_path: String,
+    /// The networks the container is on, by network name, in the order Docker keeps them
+    /// (by name). Set at create from `NetworkingConfig` and the network mode, changed by
+    /// connect and disconnect.
+    #[serde(default)]
+    pub networks: std::collections::BTreeMap<String, crate::networks::EndpointRecord>,
 }
 
 impl ContainerRecord {

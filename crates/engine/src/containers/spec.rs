@@ -576,6 +576,7 @@ pub(crate) mod tests {
             hosts_path: String::new(),
             hostname_path: String::new(),
             resolv_conf_path: String::new(),
+            networks: Default::default(),
         }
     }
 

@@ -7,7 +7,9 @@
 //! Must not touch containers' records or lifecycle: callers pass what the files need.
 
 mod etc_files;
+pub mod model;
 pub mod extra_hosts;
 pub mod resolv;
 
 pub use etc_files::{hostname, hosts, resolv_conf, write_etc_files, EtcFiles};
+pub use model::{ActiveEndpoint, EndpointRecord, NetworkRecord, SubnetRecord};
