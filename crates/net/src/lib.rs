@@ -21,8 +21,8 @@
 
 #![forbid(unsafe_code)]
 
-mod error;
 pub mod dns;
+mod error;
 pub mod firewall;
 pub mod ipam;
 pub mod link;

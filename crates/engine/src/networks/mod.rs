@@ -6,9 +6,10 @@
 //!
 //! Must not touch containers' records or lifecycle: callers pass what the files need.
 
+mod datapath;
 mod etc_files;
-pub mod model;
 pub mod extra_hosts;
+pub mod model;
 pub mod resolv;
 
 pub use etc_files::{hostname, hosts, resolv_conf, write_etc_files, EtcFiles};
