@@ -117,6 +117,9 @@ pub enum EngineError {
     },
     #[error("{what}: background task failed: {reason}")]
     Task { what: &'static str, reason: String },
+    /// Host networking (namespaces, links, addresses, ports, rules) failed.
+    #[error(transparent)]
+    Net(muelle_net::NetError),
 }
 
 impl EngineError {
@@ -126,6 +129,11 @@ impl EngineError {
             EngineError::Container(e) => e.kind(),
             EngineError::Volume(e) => e.kind(),
             EngineError::ImageInUse { .. } => muelle_types::ErrorKind::Conflict,
+            EngineError::Net(e) => match e {
+                muelle_net::NetError::Invalid(_) => muelle_types::ErrorKind::InvalidParameter,
+                muelle_net::NetError::Conflict(_) => muelle_types::ErrorKind::Conflict,
+                _ => muelle_types::ErrorKind::System,
+            },
             EngineError::DataRootInUse { .. }
             | EngineError::Io { .. }
             | EngineError::Task { .. } => muelle_types::ErrorKind::System,
@@ -145,6 +153,7 @@ pub struct Engine {
     volumes: volumes::Volumes,
     events: Events,
     started: SystemTime,
+    datapath: networks::datapath::Datapath,
 }
 
 impl std::fmt::Debug for Engine {
@@ -184,6 +193,7 @@ impl Engine {
             volumes,
             events: Events::new(),
             started: SystemTime::now(),
+            datapath: Default::default(),
         })
     }
 

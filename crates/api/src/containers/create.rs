@@ -47,6 +47,7 @@ pub async fn create(State(engine): Eng, params: Params, body: Bytes) -> ApiResul
         name: params.string("name").map(str::to_string),
         config,
         host_config,
+        endpoints,
     };
     let (id, warnings) = engine.create_container(req).await?;
     Ok((

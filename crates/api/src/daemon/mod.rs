@@ -147,6 +147,8 @@ pub async fn run(settings: Settings) -> Result<()> {
     // Containers that kept running while the daemon was away are found again before the
     // first request can ask about them.
     engine.restore_containers().await;
+    // Then the rules for what runs, and nothing of a crashed daemon's networking left over.
+    engine.network_settle().await;
 
     let mut listeners = Vec::new();
     let mut tcp_listeners = Vec::new();
@@ -231,6 +233,8 @@ pub async fn run(settings: Settings) -> Result<()> {
     {
         tracing::warn!("requests still running after 15s; stopping anyway");
     }
+    // With no container running, no bridge, rule or namespace of ours stays behind.
+    engine.network_shutdown().await;
     drop(sockets);
     tracing::info!("muelled stopped");
     Ok(())

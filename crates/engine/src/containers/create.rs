@@ -27,6 +27,8 @@ pub struct CreateRequest {
     pub name: Option<String>,
     pub config: ContainerConfig,
     pub host_config: HostConfig,
+    /// `NetworkingConfig.EndpointsConfig`, by network name or id.
+    pub endpoints: std::collections::BTreeMap<String, muelle_types::container::EndpointSettings>,
 }
 
 impl Engine {
@@ -75,6 +77,7 @@ impl Engine {
         if host.cgroupns_mode.is_empty() {
             host.cgroupns_mode = crate::host::default_cgroupns_mode().into();
         }
+        let networks = self.endpoints_for_create(&config, &host, &req.endpoints)?;
         let image = self.images().image(&config.image)?;
         let ic = image.config.config.clone().unwrap_or_default();
         // Docker's merge of the image's config into the container's.
@@ -171,7 +174,8 @@ impl Engine {
             hosts_path: dir.join("hosts").display().to_string(),
             hostname_path: dir.join("hostname").display().to_string(),
             resolv_conf_path: dir.join("resolv.conf").display().to_string(),
-            networks: Default::default(),
+            networks,
+            published: Vec::new(),
         };
         // Reserve the name before the slow part, so two creates cannot both take it.
         if let Err(e) = c.insert(rec.clone()) {

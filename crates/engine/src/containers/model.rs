@@ -51,6 +51,10 @@ pub struct ContainerRecord {
     /// connect and disconnect.
     #[serde(default)]
     pub networks: std::collections::BTreeMap<String, crate::networks::EndpointRecord>,
+    /// The ports published at start (with the host port chosen for an ephemeral one), so a
+    /// daemon restart reserves the same ones; empty while the container is not running.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<crate::networks::ports::Published>,
 }
 
 impl ContainerRecord {

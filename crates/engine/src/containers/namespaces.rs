@@ -362,3 +362,18 @@ fn replace_shm(mounts: &mut [Mount], source: &str) {
 #[cfg(test)]
 #[path = "namespaces_tests.rs"]
 mod tests;
+
+/// The container joins the network namespace the datapath made for it (bound at `path`)
+/// instead of getting an empty one.
+pub fn set_network_path(spec: &mut Spec, path: &Path) {
+    if let Some(linux) = spec.linux_mut() {
+        let mut namespaces = linux.namespaces().clone().unwrap_or_default();
+        for n in namespaces
+            .iter_mut()
+            .filter(|n| n.typ() == LinuxNamespaceType::Network)
+        {
+            n.set_path(Some(path.to_path_buf()));
+        }
+        linux.set_namespaces(Some(namespaces));
+    }
+}

@@ -1,23 +1,15 @@
 //! The network options of a create (`NetworkingConfig` endpoints, `--link`, `--mac-address`,
-//! `-P`) checked as dockerd checks them for the network the container is on. muelle has no
-//! bridge yet: where dockerd would honour an option on its default bridge, the create is
-//! refused with a message saying so, never silently ignored; where dockerd accepts and
-//! ignores an option (a link-local address on `none`), so does muelle.
+//! `-P`) checked as dockerd checks them for the network the container is on, and the
+//! container's endpoint records made from them. Where dockerd accepts and ignores an option
+//! (a link-local address), so does muelle.
 
 use std::collections::BTreeMap;
 
 use muelle_types::container::{ContainerConfig, EndpointSettings, HostConfig};
 
 use super::ContainerError;
+use crate::networks::EndpointRecord;
 use crate::{Engine, Result};
-
-/// Why a default-network option cannot be honoured today.
-fn no_bridge(flag: &str) -> ContainerError {
-    ContainerError::Invalid(format!(
-        "{flag} needs the default bridge network, and bridge networking is not available \
-         yet in muelle (use --network none or --network host)"
-    ))
-}
 
 /// Docker's built-in network modes; anything else names a user-defined network.
 fn user_defined(mode: &str) -> bool {
@@ -30,14 +22,6 @@ fn ipam_str<'a>(ep: &'a EndpointSettings, key: &str) -> &'a str {
         .and_then(|v| v.get(key))
         .and_then(|v| v.as_str())
         .unwrap_or("")
-}
-
-fn link_local_ips(ep: &EndpointSettings) -> bool {
-    ep.ipam_config
-        .as_ref()
-        .and_then(|v| v.get("LinkLocalIPs"))
-        .and_then(|v| v.as_array())
-        .is_some_and(|a| !a.is_empty())
 }
 
 /// A list field of `HostConfig` muelle keeps as it was sent (`Dns`, `DnsSearch`,
@@ -68,7 +52,6 @@ impl Engine {
         endpoints: &BTreeMap<String, EndpointSettings>,
     ) -> Result<()> {
         let mode = host.network_mode();
-        let bridged = matches!(mode, "default" | "bridge");
         for ep in endpoints.values() {
             let (v4, v6) = (ipam_str(ep, "IPv4Address"), ipam_str(ep, "IPv6Address"));
             if !v4.is_empty() && v4.parse::<std::net::Ipv4Addr>().is_err() {
@@ -93,9 +76,6 @@ impl Engine {
                 )
                 .into());
             }
-            if bridged && link_local_ips(ep) {
-                return Err(no_bridge("--link-local-ip").into());
-            }
             if !ep.mac_address.is_empty() {
                 mac_address_allowed(mode)?;
             }
@@ -109,16 +89,9 @@ impl Engine {
             mac_address_allowed(mode)?;
         }
         self.check_links(host)?;
-        let publish_all = host
-            .extra
-            .get("PublishAllPorts")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        let exposed = config.exposed_ports.as_ref().is_some_and(|p| !p.is_empty());
-        if bridged && publish_all && exposed {
-            return Err(no_bridge("-P/--publish-all").into());
-        }
-        Ok(())
+        crate::networks::ports::wanted(config, host)
+            .map_err(|m| ContainerError::Invalid(m).into())
+            .map(|_| ())
     }
 
     /// `HostConfig.Links` (`--link NAME:ALIAS` on a built-in network).
@@ -154,17 +127,78 @@ impl Engine {
                     ))
                     .into());
                 }
-                return Err(no_bridge("--link").into());
             }
         }
         Ok(())
     }
 }
 
+impl Engine {
+    /// The container's endpoint records at create: the network of its mode (`default` is
+    /// `bridge`), and every network `NetworkingConfig` names, each keyed by the network's
+    /// name; none for `container:` mode.
+    pub(super) fn endpoints_for_create(
+        &self,
+        config: &ContainerConfig,
+        host: &HostConfig,
+        endpoints: &BTreeMap<String, EndpointSettings>,
+    ) -> Result<BTreeMap<String, EndpointRecord>> {
+        let mode = host.network_mode();
+        let mut out = BTreeMap::new();
+        if mode.starts_with("container:") {
+            return Ok(out);
+        }
+        let primary_key = if mode == "default" { "bridge" } else { mode };
+        // dockerd accepts a network it does not know at create and fails the start with
+        // `network X not found` (404), which the docker CLI prints as it is; the endpoint
+        // is recorded under the name given, with no network id.
+        let record = |key: &str, config: EndpointSettings| match self.network(key) {
+            Ok(net) => (
+                net.name.clone(),
+                EndpointRecord {
+                    network_id: net.id,
+                    config,
+                    active: None,
+                },
+            ),
+            Err(_) => (
+                key.to_string(),
+                EndpointRecord {
+                    network_id: String::new(),
+                    config,
+                    active: None,
+                },
+            ),
+        };
+        let legacy_mac = config
+            .extra
+            .get("MacAddress")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let (primary_name, mut primary) = record(primary_key, EndpointSettings::default());
+        for (key, ep) in endpoints {
+            let (name, rec) = record(key, ep.clone());
+            let same = name == primary_name
+                || (!rec.network_id.is_empty() && rec.network_id == primary.network_id);
+            if same {
+                primary.config = ep.clone();
+            } else {
+                out.insert(name, rec);
+            }
+        }
+        if primary.config.mac_address.is_empty() {
+            primary.config.mac_address = legacy_mac;
+        }
+        out.insert(primary_name, primary);
+        Ok(out)
+    }
+}
+
 /// A MAC address needs an interface of the container's own on a network muelle can make.
 fn mac_address_allowed(mode: &str) -> Result<()> {
     match mode {
-        "default" | "bridge" => Err(no_bridge("--mac-address").into()),
+        "default" | "bridge" => Ok(()),
         m if user_defined(m) => Ok(()),
         _ => Err(ContainerError::Invalid(
             "conflicting options: mac-address and the network mode".into(),
@@ -184,6 +218,6 @@ mod tests {
         }
         assert!(user_defined("mynet"));
         assert!(mac_address_allowed("none").is_err());
-        assert!(mac_address_allowed("bridge").is_err());
+        assert!(mac_address_allowed("bridge").is_ok());
     }
 }

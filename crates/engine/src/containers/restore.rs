@@ -51,6 +51,9 @@ impl Engine {
                     }
                     ctr.progress.send_modify(|p| p.running = true);
                     self.readopt_volumes(&rec.id, &rec.mounts);
+                    if let Err(e) = self.network_restore(&ctr.record()).await {
+                        tracing::warn!(container = %rec.id, error = %e, "restoring the container's networking");
+                    }
                     self.health_start(&ctr);
                     let engine = self.clone();
                     tokio::spawn(async move { engine.monitor(ctr, waiter).await });

@@ -577,6 +577,7 @@ pub(crate) mod tests {
             hostname_path: String::new(),
             resolv_conf_path: String::new(),
             networks: Default::default(),
+            published: Vec::new(),
         }
     }
 

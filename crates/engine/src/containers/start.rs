@@ -122,6 +122,24 @@ impl Engine {
                 }
             };
         let mounted = t0.elapsed();
+        let rec = match self.network_up(&rec).await {
+            Ok(live) => live,
+            Err(e) => {
+                let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+                self.unmount_volumes(&id, &rec.mounts);
+                let message = e.to_string();
+                let rec = ctr.update(|r| {
+                    r.state.set_start_failed(128, message, Some(now()));
+                    r.clone()
+                });
+                self.save_or_warn(&rec, "a failed start");
+                return Err(e);
+            }
+        };
+        ctr.update(|r| {
+            r.networks = rec.networks.clone();
+            r.published = rec.published.clone();
+        });
         // The spec takes each mount from where it is now (a volume's subpath bind).
         let spec_rec = ContainerRecord {
             mounts: mounts_now,
@@ -146,6 +164,11 @@ impl Engine {
                 let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
                 namespaces::unmount_shm(&bundle);
                 self.unmount_volumes(&id, &rec.mounts);
+                let down = self.network_down(&ctr.record()).await;
+                ctr.update(|r| {
+                    r.networks = down.networks;
+                    r.published = down.published;
+                });
                 let finished = now();
                 let rec = ctr.update(|r| {
                     r.state
@@ -172,8 +195,11 @@ impl Engine {
                 drop(w);
             }
             let _ = self.runtime(&id, RuntimeOp::Kill(SIGKILL, true));
+            let down = self.network_down(&ctr.record()).await;
             let code = start_exit_code(&e);
             let rec = ctr.update(|r| {
+                r.networks = down.networks;
+                r.published = down.published;
                 r.state.set_start_failed(code, e.clone(), None);
                 r.clone()
             });
@@ -226,6 +252,7 @@ impl Engine {
         add_groups(&mut user, rootfs, hc).map_err(SpawnError::Setup)?;
         let dns = |k: &str| super::network_opts::host_config_list(hc, k);
         let (dns, dns_search, dns_options) = (dns("Dns"), dns("DnsSearch"), dns("DnsOptions"));
+        let facts = self.net_facts(rec);
         let etc_files = networks::write_etc_files(&networks::EtcFiles {
             hostname: &cfg.hostname,
             extra_hosts: &hc.extra_hosts,
@@ -237,9 +264,21 @@ impl Engine {
             hostname_path: &rec.hostname_path,
             hosts_path: &rec.hosts_path,
             resolv_conf_path: &rec.resolv_conf_path,
+            addresses: &facts.addresses,
+            links: &facts.link_hosts,
+            embedded_dns: facts.embedded_dns,
         })
         .map_err(SpawnError::Setup)?;
         let mut env = cfg.env.clone();
+        for kv in &facts.link_env {
+            let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+            if !env
+                .iter()
+                .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key))
+            {
+                env.push(kv.clone());
+            }
+        }
         if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
             env.insert(1.min(env.len()), format!("HOSTNAME={}", cfg.hostname));
         }
@@ -285,6 +324,9 @@ impl Engine {
         };
         let mut spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
         namespaces::apply(&mut spec, rec, &joined);
+        if networks::datapath::has_active(rec) {
+            namespaces::set_network_path(&mut spec, &self.netns_path(id));
+        }
         if let Some(remap) = self.remap_of(hc) {
             let c = self.config();
             super::userns::apply(&mut spec, remap, &[&c.data_root, &c.exec_root], joined.user);

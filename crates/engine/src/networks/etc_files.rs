@@ -4,9 +4,16 @@ use std::path::Path;
 
 use crate::fsutil::write_durable_mode;
 
-/// /etc/hosts of a container: loopback names, the container's own name on loopback when it
-/// has no network of its own to be reached on, then `--add-host` entries.
-pub fn hosts(hostname: &str, extra: &[String], host_network: bool) -> String {
+/// /etc/hosts of a container: loopback names, `--add-host` entries, links (`ip\talias id
+/// name`), then the container's own name on each of its addresses, or on 127.0.1.1 when
+/// it has no network of its own to be reached on.
+pub fn hosts(
+    hostname: &str,
+    extra: &[String],
+    host_network: bool,
+    own: &[std::net::IpAddr],
+    links: &[(std::net::IpAddr, String)],
+) -> String {
     if host_network {
         if let Ok(h) = std::fs::read_to_string("/etc/hosts") {
             return h;
@@ -20,9 +27,47 @@ pub fn hosts(hostname: &str, extra: &[String], host_network: bool) -> String {
             s.push_str(&format!("{ip}\t{name}\n"));
         }
     }
-    if !hostname.is_empty() {
-        s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    for (ip, names) in links {
+        s.push_str(&format!("{ip}\t{names}\n"));
     }
+    if !hostname.is_empty() {
+        if own.is_empty() {
+            s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+        }
+        for ip in own {
+            s.push_str(&format!("{ip}\t{hostname}\n"));
+        }
+    }
+    s
+}
+
+/// /etc/resolv.conf of a container on a user-defined network: the embedded resolver,
+/// with the search domains given (else the host's) and `ndots:0` before the options given.
+pub fn resolv_conf_embedded(search: &[String], options: &[String]) -> String {
+    let mut s = String::new();
+    let host_search: Vec<String> = std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("search "))
+        .flat_map(|l| l.split_whitespace().map(str::to_string))
+        .collect();
+    let search = if search.is_empty() {
+        &host_search[..]
+    } else {
+        search
+    };
+    if !search.is_empty() {
+        s.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    s.push_str("nameserver 127.0.0.11\n");
+    let mut opts = vec!["ndots:0".to_string()];
+    for o in options {
+        if o.starts_with("ndots:") {
+            opts.retain(|x| !x.starts_with("ndots:"));
+        }
+        opts.push(o.clone());
+    }
+    s.push_str(&format!("options {}\n", opts.join(" ")));
     s
 }
 
@@ -67,6 +112,12 @@ pub struct EtcFiles<'a> {
     pub hostname_path: &'a str,
     pub hosts_path: &'a str,
     pub resolv_conf_path: &'a str,
+    /// The container's own addresses (its endpoints'), for its line in /etc/hosts.
+    pub addresses: &'a [std::net::IpAddr],
+    /// `--link` entries: the target's address and `alias id name`.
+    pub links: &'a [(std::net::IpAddr, String)],
+    /// On a user-defined network: resolv.conf names the embedded resolver.
+    pub embedded_dns: bool,
 }
 
 /// Writes the files a container does not have yet (a restart keeps what the container
@@ -74,7 +125,9 @@ pub struct EtcFiles<'a> {
 /// bind mounts. Errors are the text Docker's start error carries.
 pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String> {
     let extra_hosts = super::extra_hosts::resolve(f.extra_hosts)?;
-    let resolv = if f.dns.is_empty() && f.dns_search.is_empty() && f.dns_options.is_empty() {
+    let resolv = if f.embedded_dns {
+        resolv_conf_embedded(f.dns_search, f.dns_options)
+    } else if f.dns.is_empty() && f.dns_search.is_empty() && f.dns_options.is_empty() {
         resolv_conf(f.host_network)
     } else {
         let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
@@ -93,13 +146,18 @@ pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String
                 },
                 &extra_hosts,
                 f.host_network && extra_hosts.is_empty(),
+                f.addresses,
+                f.links,
             ),
         ),
         ("/etc/resolv.conf", f.resolv_conf_path, resolv),
     ];
+    // A container with endpoints gets new addresses at each start, which its hosts and
+    // resolv.conf must name, as dockerd rebuilds them.
+    let networked = !f.addresses.is_empty();
     let mut out = Vec::new();
     for (dest, path, content) in files {
-        if !Path::new(path).exists() {
+        if !Path::new(path).exists() || (networked && dest != "/etc/hostname") {
             // 0644: non-root users in the container read them through the bind mount.
             write_durable_mode(Path::new(path), content.as_bytes(), 0o644)
                 .map_err(|e| format!("write {path}: {e}"))?;
@@ -115,7 +173,7 @@ mod tests {
 
     #[test]
     fn hosts_lists_loopback_extra_hosts_and_the_container() {
-        let h = hosts("box", &["db:10.0.0.2".into()], false);
+        let h = hosts("box", &["db:10.0.0.2".into()], false, &[], &[]);
         assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(h.contains("10.0.0.2\tdb\n"));
         assert!(h.ends_with("127.0.1.1\tbox\n"));
@@ -139,6 +197,9 @@ mod tests {
             hostname_path: &hn,
             hosts_path: &hs,
             resolv_conf_path: &rc,
+            addresses: &[],
+            links: &[],
+            embedded_dns: false,
         };
         let mounts = write_etc_files(&f).unwrap();
         assert_eq!(mounts[0], ("/etc/hostname".to_string(), hn.clone()));

@@ -6,10 +6,12 @@
 //!
 //! Must not touch containers' records or lifecycle: callers pass what the files need.
 
-mod datapath;
+pub(crate) mod datapath;
 mod etc_files;
 pub mod extra_hosts;
+mod lookup_stub;
 pub mod model;
+pub mod ports;
 pub mod resolv;
 
 pub use etc_files::{hostname, hosts, resolv_conf, write_etc_files, EtcFiles};

@@ -3,31 +3,272 @@
 //! address from the network's allocator, the published ports (reservations and nftables
 //! rules) and, on user-defined networks, the embedded DNS server; at stop it takes them down
 //! again; after a daemon restart it rebuilds what running containers need.
+//!
+//! What is live is kept in the container's record (`EndpointRecord::active`,
+//! `ContainerRecord::published`); this module's own state is only what cannot be written
+//! down: the address allocators (rebuilt from the records), the held port sockets and the
+//! DNS servers' stop switches.
 
+mod dns;
+mod endpoints;
+mod links;
+mod rules;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use muelle_net::ipam::Allocator;
+use muelle_net::ports::Reservation;
+
+use super::NetworkRecord;
 use crate::containers::ContainerRecord;
 use crate::{Engine, Result};
 
-#[allow(dead_code)] // until network connect and disconnect call them
+/// The name of the daemon's nftables tables (`ip muelle`, `ip6 muelle`).
+pub const FIREWALL_TABLE: &str = "muelle";
+
+/// The datapath's in-memory state.
+#[derive(Default)]
+pub(crate) struct Datapath {
+    state: Mutex<State>,
+    /// One change of bridges, endpoints and rules at a time, so the rules applied are
+    /// always computed from a settled set of containers.
+    apply: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Datapath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Datapath").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// By network id, one per subnet of the network, in its order.
+    allocators: HashMap<String, Vec<Allocator>>,
+    /// By container id.
+    reservations: HashMap<String, Vec<Reservation>>,
+    /// By container id: the switch that stops its DNS server.
+    dns: HashMap<String, tokio::sync::watch::Sender<bool>>,
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Does the container need a namespace of its own with endpoints (a bridge network)?
+pub(crate) fn wants_endpoints(rec: &ContainerRecord) -> bool {
+    let mode = rec.host_config.network_mode();
+    !(mode == "host" || mode == "none" || mode.starts_with("container:"))
+        && !rec.networks.is_empty()
+}
+
+/// Does the container have live endpoints?
+pub(crate) fn has_active(rec: &ContainerRecord) -> bool {
+    rec.networks.values().any(|e| e.active.is_some())
+}
+
 impl Engine {
+    /// Where the container's network namespace is bound while it runs (`SandboxKey`).
+    pub fn netns_path(&self, id: &str) -> PathBuf {
+        self.config()
+            .exec_root
+            .join("netns")
+            .join(&id[..id.len().min(12)])
+    }
+
+    /// Sets up the container's networking before its process is made: returns the record
+    /// with its endpoints active and its ports published, or an error with nothing left
+    /// behind.
+    pub(crate) async fn network_up(
+        self: &Arc<Self>,
+        rec: &ContainerRecord,
+    ) -> Result<ContainerRecord> {
+        if !wants_endpoints(rec) {
+            return Ok(rec.clone());
+        }
+        let _guard = self.datapath.apply.lock().await;
+        let mut live = rec.clone();
+        let result = self.network_up_locked(&mut live, false).await;
+        if let Err(e) = result {
+            self.network_down_locked(&mut live).await;
+            return Err(e);
+        }
+        Ok(live)
+    }
+
+    async fn network_up_locked(
+        self: &Arc<Self>,
+        live: &mut ContainerRecord,
+        restoring: bool,
+    ) -> Result<()> {
+        let netns = self.netns_path(&live.id);
+        if !restoring {
+            let path = netns.clone();
+            blocking(move || {
+                let _ = muelle_net::netns::remove(&path);
+                muelle_net::netns::create(&path)
+            })
+            .await?;
+            self.attach_endpoints(live).await?;
+        }
+        self.publish_ports(live, restoring)?;
+        self.apply_rules(Some(live), None).await?;
+        self.start_dns(live)?;
+        Ok(())
+    }
+
+    /// Takes the container's networking down (its exit, a failed start); the record comes
+    /// back with no live endpoint and no published port.
+    pub(crate) async fn network_down(self: &Arc<Self>, rec: &ContainerRecord) -> ContainerRecord {
+        let mut live = rec.clone();
+        if !has_active(rec) && rec.published.is_empty() && !self.netns_path(&rec.id).exists() {
+            return live;
+        }
+        let _guard = self.datapath.apply.lock().await;
+        self.network_down_locked(&mut live).await;
+        live
+    }
+
+    async fn network_down_locked(self: &Arc<Self>, live: &mut ContainerRecord) {
+        self.stop_dns(&live.id);
+        lock(&self.datapath.state).reservations.remove(&live.id);
+        self.detach_endpoints(live).await;
+        live.published.clear();
+        let path = self.netns_path(&live.id);
+        if let Err(e) = blocking(move || muelle_net::netns::remove(&path)).await {
+            tracing::warn!(container = %live.id, error = %e, "removing the network namespace");
+        }
+        if let Err(e) = self.apply_rules(None, Some(&live.id)).await {
+            tracing::warn!(container = %live.id, error = %e, "updating the firewall after a stop");
+        }
+    }
+
+    /// After a daemon restart: the ports, rules and DNS servers of a running container
+    /// whose namespace and endpoints outlived the daemon.
+    pub(crate) async fn network_restore(self: &Arc<Self>, rec: &ContainerRecord) -> Result<()> {
+        if !has_active(rec) {
+            return Ok(());
+        }
+        let _guard = self.datapath.apply.lock().await;
+        self.mark_addresses(rec);
+        let mut live = rec.clone();
+        self.network_up_locked(&mut live, true).await
+    }
+
+    /// After all containers were restored: the rules for what runs (also when nothing
+    /// does, which removes a crashed daemon's rules), and no veth or namespace file of
+    /// ours that no running container owns.
+    pub async fn network_settle(self: &Arc<Self>) {
+        let _guard = self.datapath.apply.lock().await;
+        let records = self.containers.records();
+        let running: Vec<&ContainerRecord> = records.iter().filter(|r| r.is_running()).collect();
+        let owned: std::collections::HashSet<String> = running
+            .iter()
+            .flat_map(|r| r.networks.values())
+            .filter_map(|e| e.active.as_ref().map(|a| a.host_ifname.clone()))
+            .collect();
+        let leaked = blocking(|| muelle_net::link::links_with_prefix(endpoints::VETH_PREFIX))
+            .await
+            .unwrap_or_default();
+        for name in leaked.into_iter().filter(|n| !owned.contains(n)) {
+            let _ = blocking(move || muelle_net::link::detach(&name)).await;
+        }
+        let dir = self.config().exec_root.join("netns");
+        let keep: std::collections::HashSet<PathBuf> =
+            running.iter().map(|r| self.netns_path(&r.id)).collect();
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if !keep.contains(&p) {
+                    let _ = blocking(move || muelle_net::netns::remove(&p)).await;
+                }
+            }
+        }
+        if let Err(e) = self.apply_rules(None, None).await {
+            tracing::warn!(error = %e, "applying the firewall rules at daemon start");
+        }
+    }
+
+    /// At a clean daemon stop with no container running: no rule, bridge or namespace of
+    /// ours stays on the host.
+    pub async fn network_shutdown(self: &Arc<Self>) {
+        if self.containers.records().iter().any(|r| r.is_running()) {
+            return;
+        }
+        let _guard = self.datapath.apply.lock().await;
+        let bridges: Vec<String> = self
+            .networks()
+            .into_iter()
+            .filter(|n| n.is_bridge() && !n.bridge.is_empty())
+            .map(|n| n.bridge)
+            .collect();
+        let _ = blocking(move || {
+            for b in bridges {
+                let _ = muelle_net::link::delete_link(&b);
+            }
+            muelle_net::firewall::clear(FIREWALL_TABLE)
+        })
+        .await;
+        let _ = std::fs::remove_dir(self.config().exec_root.join("netns"));
+    }
+
     /// Hot-plug: give the running container `rec` its endpoint on `network` (already in
     /// `rec.networks`); the caller records the returned record.
     pub(crate) async fn datapath_connect(
-        &self,
+        self: &Arc<Self>,
         rec: &ContainerRecord,
         network: &str,
     ) -> Result<ContainerRecord> {
-        let _ = network;
-        Ok(rec.clone())
+        let _guard = self.datapath.apply.lock().await;
+        let mut live = rec.clone();
+        self.attach_one(&mut live, network).await?;
+        self.apply_rules(Some(&live), None).await?;
+        self.stop_dns(&live.id);
+        self.start_dns(&live)?;
+        Ok(live)
     }
 
     /// Hot-unplug: remove the running container's endpoint on `network` (still in
     /// `rec.networks`); the caller removes it from the record afterwards.
     pub(crate) async fn datapath_disconnect(
-        &self,
+        self: &Arc<Self>,
         rec: &ContainerRecord,
         network: &str,
     ) -> Result<()> {
-        let _ = (rec, network);
+        let _guard = self.datapath.apply.lock().await;
+        let mut live = rec.clone();
+        self.detach_one(&mut live, network).await;
+        live.networks.remove(network);
+        self.apply_rules(Some(&live), None).await?;
+        self.stop_dns(&live.id);
+        self.start_dns(&live)?;
         Ok(())
     }
+
+    /// A network was removed: its bridge goes, and its rules with the next apply.
+    pub(crate) async fn datapath_network_removed(self: &Arc<Self>, net: &NetworkRecord) {
+        let _guard = self.datapath.apply.lock().await;
+        lock(&self.datapath.state).allocators.remove(&net.id);
+        if net.is_bridge() && !net.bridge.is_empty() {
+            let b = net.bridge.clone();
+            if let Err(e) = blocking(move || muelle_net::link::delete_link(&b)).await {
+                tracing::warn!(network = %net.name, error = %e, "deleting the bridge");
+            }
+        }
+        if let Err(e) = self.apply_rules(None, None).await {
+            tracing::warn!(error = %e, "updating the firewall after a network removal");
+        }
+    }
+}
+
+/// Runs blocking host networking work (netlink, nft, mounts) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> muelle_net::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::EngineError::Net(muelle_net::NetError::Invalid(format!("task: {e}"))))?
+        .map_err(crate::EngineError::Net)
 }

@@ -1,0 +1,315 @@
+//! A container's endpoints: an address from its network's allocator, the network's bridge,
+//! a veth into the container's namespace; and the reverse at stop or disconnect.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use muelle_net::ipam::{self, Allocator};
+use muelle_net::link::{BridgeConfig, Endpoint};
+
+use super::{blocking, lock, Datapath};
+use crate::containers::ContainerRecord;
+use crate::networks::{ActiveEndpoint, EndpointRecord, NetworkRecord};
+use crate::{Engine, EngineError, Result};
+
+/// The host side of every veth of ours starts with this, so leaked ones can be found.
+pub(super) const VETH_PREFIX: &str = "mveth";
+
+fn ipam_str<'a>(ep: &'a EndpointRecord, key: &str) -> Option<&'a str> {
+    ep.config
+        .ipam_config
+        .as_ref()
+        .and_then(|v| v.get(key))
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
+fn net_err(msg: String) -> EngineError {
+    EngineError::Net(muelle_net::NetError::Invalid(msg))
+}
+
+/// The order of a container's interfaces: the network of its network mode first (eth0),
+/// then the others by name.
+pub(super) fn ordered(rec: &ContainerRecord) -> Vec<String> {
+    let mode = rec.host_config.network_mode();
+    let primary = if mode == "default" { "bridge" } else { mode };
+    let mut names: Vec<String> = rec.networks.keys().cloned().collect();
+    names.sort_by_key(|n| (n != primary, n.clone()));
+    names
+}
+
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<u8> = s
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<std::result::Result<_, _>>()
+        .ok()?;
+    parts.try_into().ok()
+}
+
+impl Datapath {
+    /// The allocators of `net`, made on first use from its subnets and the addresses its
+    /// running containers hold.
+    fn with_allocators<T>(
+        &self,
+        net: &NetworkRecord,
+        held: impl FnOnce() -> Vec<IpAddr>,
+        f: impl FnOnce(&mut Vec<Allocator>) -> T,
+    ) -> muelle_net::Result<T> {
+        let mut st = lock(&self.state);
+        if !st.allocators.contains_key(&net.id) {
+            let mut list = Vec::new();
+            for s in &net.subnets {
+                let reserved: Vec<IpAddr> = s.aux.values().copied().collect();
+                list.push(Allocator::new(s.subnet, s.ip_range, s.gateway, &reserved)?);
+            }
+            for ip in held() {
+                for a in list.iter_mut() {
+                    a.mark(ip);
+                }
+            }
+            st.allocators.insert(net.id.clone(), list);
+        }
+        let list = st.allocators.entry(net.id.clone()).or_default();
+        Ok(f(list))
+    }
+}
+
+impl Engine {
+    /// Addresses held on `net_id` by running containers' live endpoints.
+    fn held_addresses(&self, net_id: &str) -> Vec<IpAddr> {
+        self.containers
+            .records()
+            .iter()
+            .filter(|r| r.is_running())
+            .flat_map(|r| r.networks.values())
+            .filter(|e| e.network_id == net_id)
+            .filter_map(|e| e.active.as_ref())
+            .flat_map(|a| [a.ipv4.map(|n| n.addr()), a.ipv6.map(|n| n.addr())])
+            .flatten()
+            .collect()
+    }
+
+    /// After a restart: the addresses of a running container's endpoints are taken.
+    pub(super) fn mark_addresses(&self, rec: &ContainerRecord) {
+        let mut st = lock(&self.datapath.state);
+        for ep in rec.networks.values() {
+            let Some(a) = &ep.active else { continue };
+            if let Some(list) = st.allocators.get_mut(&ep.network_id) {
+                for ip in [a.ipv4.map(|n| n.addr()), a.ipv6.map(|n| n.addr())]
+                    .into_iter()
+                    .flatten()
+                {
+                    for al in list.iter_mut() {
+                        al.mark(ip);
+                    }
+                }
+            }
+        }
+    }
+
+    fn allocate(
+        &self,
+        net: &NetworkRecord,
+        ep: &EndpointRecord,
+    ) -> Result<(Option<IpNet>, Option<IpNet>)> {
+        let want4 = ipam_str(ep, "IPv4Address")
+            .map(|s| {
+                s.parse::<IpAddr>()
+                    .map_err(|_| net_err(format!("invalid IPv4 address: {s}")))
+            })
+            .transpose()?;
+        let want6 = ipam_str(ep, "IPv6Address")
+            .map(|s| {
+                s.parse::<IpAddr>()
+                    .map_err(|_| net_err(format!("invalid IPv6 address: {s}")))
+            })
+            .transpose()?;
+        let net_id = net.id.clone();
+        let result = self.datapath.with_allocators(
+            net,
+            || self.held_addresses(&net_id),
+            |list| -> muelle_net::Result<(Option<IpNet>, Option<IpNet>)> {
+                let mut v4 = None;
+                let mut v6 = None;
+                for (al, sub) in list.iter_mut().zip(&net.subnets) {
+                    let is_v4 = sub.subnet.addr().is_ipv4();
+                    if is_v4 && v4.is_none() {
+                        let ip = al.allocate(want4)?;
+                        v4 = IpNet::new(ip, sub.subnet.prefix_len()).ok();
+                    } else if !is_v4 && v6.is_none() && net.enable_ipv6 {
+                        let ip = al.allocate(want6)?;
+                        v6 = IpNet::new(ip, sub.subnet.prefix_len()).ok();
+                    }
+                }
+                if let (Some(w), None) = (want4, v4) {
+                    return Err(muelle_net::NetError::Invalid(format!(
+                        "no configured subnet contains IP address {w}"
+                    )));
+                }
+                Ok((v4, v6))
+            },
+        );
+        let (v4, v6) = result.and_then(|r| r).map_err(EngineError::Net)?;
+        Ok((v4, v6))
+    }
+
+    fn release(&self, net_id: &str, a: &ActiveEndpoint) {
+        let mut st = lock(&self.datapath.state);
+        if let Some(list) = st.allocators.get_mut(net_id) {
+            for ip in [a.ipv4.map(|n| n.addr()), a.ipv6.map(|n| n.addr())]
+                .into_iter()
+                .flatten()
+            {
+                for al in list.iter_mut() {
+                    al.release(ip);
+                }
+            }
+        }
+    }
+
+    /// Every endpoint of the record, in interface order.
+    pub(super) async fn attach_endpoints(
+        self: &Arc<Self>,
+        live: &mut ContainerRecord,
+    ) -> Result<()> {
+        for name in ordered(live) {
+            self.attach_one(live, &name).await?;
+        }
+        Ok(())
+    }
+
+    /// The endpoint on network `name`: address, bridge, veth; recorded in `live`.
+    pub(super) async fn attach_one(
+        self: &Arc<Self>,
+        live: &mut ContainerRecord,
+        name: &str,
+    ) -> Result<()> {
+        let Some(ep) = live.networks.get(name).cloned() else {
+            return Err(net_err(format!("network {name} not found")));
+        };
+        let missing = || {
+            EngineError::Container(crate::containers::ContainerError::Missing(format!(
+                "network {name} not found"
+            )))
+        };
+        if ep.network_id.is_empty() {
+            return Err(missing());
+        }
+        let net = self.network(&ep.network_id).map_err(|_| missing())?;
+        if !net.is_bridge() {
+            return Ok(());
+        }
+        let used: std::collections::HashSet<&str> = live
+            .networks
+            .values()
+            .filter_map(|e| e.active.as_ref().map(|a| a.ifname.as_str()))
+            .collect();
+        let index = (0..)
+            .find(|i| !used.contains(format!("eth{i}").as_str()))
+            .unwrap_or(0);
+        let ifname = format!("eth{index}");
+        let (ipv4, ipv6) = self.allocate(&net, &ep)?;
+        let endpoint_id = crate::containers::names::new_id().map_err(|source| EngineError::Io {
+            what: "making an endpoint id",
+            path: Default::default(),
+            source,
+        })?;
+        let mac = parse_mac(&ep.config.mac_address)
+            .or_else(|| match ipv4.map(|n| n.addr()) {
+                Some(IpAddr::V4(v4)) => Some(ipam::mac_for(v4)),
+                _ => None,
+            })
+            .unwrap_or([0x02, 0x42, 0, 0, 0, index as u8]);
+        let gw = |v4: bool| {
+            net.subnets
+                .iter()
+                .find(|s| s.subnet.addr().is_ipv4() == v4)
+                .map(|s| s.gateway)
+        };
+        let (gateway4, gateway6) = (ipv4.and(gw(true)), ipv6.and(gw(false)));
+        let active = ActiveEndpoint {
+            endpoint_id: endpoint_id.clone(),
+            ifname: ifname.clone(),
+            host_ifname: format!("{VETH_PREFIX}{}", &endpoint_id[..9]),
+            mac: mac_text(mac),
+            ipv4,
+            ipv6,
+            gateway4,
+            gateway6,
+        };
+        let bridge = BridgeConfig {
+            name: net.bridge.clone(),
+            addrs: net
+                .subnets
+                .iter()
+                .filter(|s| net.enable_ipv6 || s.subnet.addr().is_ipv4())
+                .filter_map(|s| IpNet::new(s.gateway, s.subnet.prefix_len()).ok())
+                .collect(),
+            mtu: net.mtu,
+        };
+        // An internal network has no way out, so no default route either.
+        let routed = !net.internal;
+        let link = Endpoint {
+            bridge: net.bridge.clone(),
+            host_ifname: active.host_ifname.clone(),
+            ifname,
+            mac,
+            addrs: ipv4.into_iter().chain(ipv6).collect(),
+            gateway4: match gateway4 {
+                Some(IpAddr::V4(g)) if routed && index == 0 => Some(g),
+                _ => None,
+            },
+            gateway6: match gateway6 {
+                Some(IpAddr::V6(g)) if routed && index == 0 => Some(g),
+                _ => None,
+            },
+            mtu: net.mtu,
+        };
+        let netns = self.netns_path(&live.id);
+        let attached = blocking(move || {
+            muelle_net::link::ensure_bridge(&bridge)?;
+            muelle_net::link::attach(&netns, &link)
+        })
+        .await;
+        if let Err(e) = attached {
+            self.release(&net.id, &active);
+            return Err(e);
+        }
+        if let Some(e) = live.networks.get_mut(name) {
+            e.active = Some(active);
+        }
+        Ok(())
+    }
+
+    /// Every live endpoint of the record goes, its address back to its network.
+    pub(super) async fn detach_endpoints(self: &Arc<Self>, live: &mut ContainerRecord) {
+        let names: Vec<String> = live.networks.keys().cloned().collect();
+        for name in names {
+            self.detach_one(live, &name).await;
+        }
+    }
+
+    pub(super) async fn detach_one(self: &Arc<Self>, live: &mut ContainerRecord, name: &str) {
+        let Some(ep) = live.networks.get_mut(name) else {
+            return;
+        };
+        let Some(active) = ep.active.take() else {
+            return;
+        };
+        let host = active.host_ifname.clone();
+        if let Err(e) = blocking(move || muelle_net::link::detach(&host)).await {
+            tracing::warn!(container = %live.id, network = name, error = %e, "removing an endpoint");
+        }
+        let net_id = ep.network_id.clone();
+        self.release(&net_id, &active);
+    }
+}
