@@ -180,12 +180,24 @@ fn fit(mut reply: Message, query: &Message, transport: Transport) -> Message {
         Transport::Tcp => MAX_TCP_SIZE,
         Transport::Udp => usize::from(query.max_payload()).max(MIN_UDP_SIZE),
     };
-    let mut trimmed = false;
-    while reply.to_vec().is_ok_and(|bytes| bytes.len() > limit) && !reply.answers.is_empty() {
-        reply.answers.pop();
-        trimmed = true;
+    let fits = |reply: &Message| reply.to_vec().is_ok_and(|bytes| bytes.len() <= limit);
+    if fits(&reply) {
+        return reply;
     }
-    if trimmed && transport == Transport::Udp {
+    // The most answers that fit, by bisection: a long list is not re-encoded once per record.
+    let all = std::mem::take(&mut reply.answers);
+    let (mut keep, mut too_many) = (0, all.len());
+    while too_many - keep > 1 {
+        let mid = keep + (too_many - keep) / 2;
+        reply.answers = all[..mid].to_vec();
+        if fits(&reply) {
+            keep = mid;
+        } else {
+            too_many = mid;
+        }
+    }
+    reply.answers = all[..keep].to_vec();
+    if transport == Transport::Udp {
         reply.metadata.truncation = true;
     }
     reply

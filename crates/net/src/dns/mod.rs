@@ -34,3 +34,31 @@ pub trait Names: Send + Sync + 'static {
     /// The name for a PTR lookup of `ip`, if it is one of ours.
     fn reverse(&self, ip: IpAddr) -> Option<String>;
 }
+
+/// The (name, network) pairs Docker tries for a query name, in its order, for a `Names`
+/// implementation to use: the whole name on any of the container's networks, then each split
+/// at a dot as a name on the network named by the rest ("web.net1" is "web" on "net1").
+/// `a.b.c` gives `(a.b.c, None)`, `(a.b, Some(c))`, `(a, Some(b.c))`.
+pub fn name_candidates(name: &str) -> Vec<(&str, Option<&str>)> {
+    let mut out = vec![(name, None)];
+    let mut rest = name;
+    while let Some(dot) = rest.rfind('.') {
+        rest = &rest[..dot];
+        out.push((rest, name.get(dot + 1..)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_candidates;
+
+    #[test]
+    fn candidates_in_dockers_order() {
+        assert_eq!(name_candidates("web"), vec![("web", None)]);
+        assert_eq!(
+            name_candidates("a.b.c"),
+            vec![("a.b.c", None), ("a.b", Some("c")), ("a", Some("b.c"))]
+        );
+    }
+}
