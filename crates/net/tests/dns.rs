@@ -153,6 +153,21 @@ struct Upstream {
 
 impl Upstream {
     fn start() -> Upstream {
+        Upstream::answering(upstream_reply)
+    }
+
+    /// One that refuses every query (a transitional state Docker moves on from).
+    fn refusing() -> Upstream {
+        Upstream::answering(|packet| {
+            let query = Message::from_vec(packet).ok()?;
+            let mut reply = Message::response(query.id, query.op_code);
+            reply.metadata.response_code = ResponseCode::Refused;
+            reply.add_queries(query.queries.iter().cloned());
+            reply.to_vec().ok()
+        })
+    }
+
+    fn answering(reply_to: fn(&[u8]) -> Option<Vec<u8>>) -> Upstream {
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = udp.local_addr().unwrap();
         let tcp = TcpListener::bind(addr).unwrap();
@@ -162,7 +177,7 @@ impl Upstream {
             let mut buf = [0u8; 4096];
             while let Ok((n, peer)) = udp.recv_from(&mut buf) {
                 counter.fetch_add(1, Ordering::SeqCst);
-                if let Some(reply) = upstream_reply(&buf[..n]) {
+                if let Some(reply) = reply_to(&buf[..n]) {
                     let _ = udp.send_to(&reply, peer);
                 }
             }
@@ -174,7 +189,7 @@ impl Upstream {
                 let Ok(query) = read_frame(&mut stream) else {
                     continue;
                 };
-                if let Some(reply) = upstream_reply(&query) {
+                if let Some(reply) = reply_to(&query) {
                     let _ = write_frame(&mut stream, &reply);
                 }
             }
@@ -332,6 +347,28 @@ fn unknown_names_are_forwarded_and_relayed_with_the_client_id() {
     let reply = ask(&ns, "9.0.0.10.in-addr.arpa.", RecordType::PTR);
     assert_eq!(reply.response_code, ResponseCode::NXDomain);
     assert_eq!(upstream.queries.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn closed_and_refusing_upstreams_are_skipped_for_the_next() {
+    let ns = Netns::new();
+    let closed = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let refusing = Upstream::refusing();
+    let good = Upstream::start();
+    let _server = Server::start(&ns, vec![closed, refusing.addr, good.addr]);
+    let started = Instant::now();
+    let reply = ask(&ns, "elsewhere.test.", RecordType::A);
+    assert_eq!(addrs(&reply), vec![IpAddr::V4(UPSTREAM_ANSWER)]);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(refusing.queries.load(Ordering::SeqCst), 1);
+    assert_eq!(good.queries.load(Ordering::SeqCst), 1);
 }
 
 #[test]
