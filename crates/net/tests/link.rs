@@ -18,6 +18,8 @@ use muelle_net::{netns, NetError};
 struct Lab {
     dir: tempfile::TempDir,
     made: Vec<PathBuf>,
+    /// The tempdir is itself a shared bind mount, undone last.
+    shared: bool,
 }
 
 impl Lab {
@@ -25,7 +27,19 @@ impl Lab {
         Lab {
             dir: tempfile::tempdir().unwrap(),
             made: Vec::new(),
+            shared: false,
         }
+    }
+
+    /// A lab whose directory is a shared mount, as /run is under systemd: a bind mount made
+    /// below it propagates to its peers unless the namespace directory stops it.
+    fn shared() -> Lab {
+        let mut lab = Lab::new();
+        let dir = lab.dir.path();
+        rustix::mount::mount_bind(dir, dir).unwrap();
+        lab.shared = true;
+        rustix::mount::mount_change(dir, rustix::mount::MountPropagationFlags::SHARED).unwrap();
+        lab
     }
 
     fn ns_dir(&self) -> PathBuf {
@@ -46,6 +60,9 @@ impl Drop for Lab {
             let _ = netns::remove(path);
         }
         let _ = rustix::mount::unmount(self.ns_dir(), rustix::mount::UnmountFlags::DETACH);
+        if self.shared {
+            let _ = rustix::mount::unmount(self.dir.path(), rustix::mount::UnmountFlags::DETACH);
+        }
     }
 }
 
@@ -108,13 +125,39 @@ fn the_namespace_directory_is_private_and_0700() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o700);
-    let dir = lab.ns_dir().display().to_string();
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let line = mountinfo
-        .lines()
-        .find(|l| l.split(' ').nth(4) == Some(dir.as_str()))
-        .unwrap_or_else(|| panic!("{dir} is not a mount point"));
+    let line = mount_line(&lab.ns_dir()).expect("the namespace directory is a mount point");
     assert!(!line.contains("shared:"), "{line}");
+}
+
+/// The mountinfo line of the mount at `path`, if it is a mount point.
+fn mount_line(path: &Path) -> Option<String> {
+    let shown = path.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(shown.as_str()))
+        .map(str::to_string)
+}
+
+#[test]
+fn namespaces_under_a_shared_mount_stay_private() {
+    let mut lab = Lab::shared();
+    assert!(mount_line(lab.dir.path()).unwrap().contains("shared:"));
+    let a = lab.ns("a");
+    let b = lab.ns("b");
+    for path in [lab.ns_dir(), a.clone(), b.clone()] {
+        let line = mount_line(&path).unwrap_or_else(|| panic!("{} not mounted", path.display()));
+        assert!(!line.contains("shared:"), "{line}");
+    }
+    let there = inside(&a, || {
+        std::fs::read_link("/proc/thread-self/ns/net").unwrap()
+    });
+    let other = inside(&b, || {
+        std::fs::read_link("/proc/thread-self/ns/net").unwrap()
+    });
+    assert_ne!(there, other);
+    netns::remove(&a).unwrap();
+    assert!(mount_line(&a).is_none());
 }
 
 #[test]
@@ -129,17 +172,10 @@ fn remove_unmounts_and_unlinks_and_is_idempotent() {
     let lab = Lab::new();
     let path = lab.ns_dir().join("gone");
     netns::create(&path).unwrap();
-    let shown = path.display().to_string();
-    let mounted = || {
-        std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .any(|l| l.split(' ').nth(4) == Some(shown.as_str()))
-    };
-    assert!(mounted());
+    assert!(mount_line(&path).is_some());
     netns::remove(&path).unwrap();
     assert!(!path.exists());
-    assert!(!mounted());
+    assert!(mount_line(&path).is_none());
     netns::remove(&path).unwrap();
     assert!(netns::run_in(&path, || ()).is_err());
 }
@@ -385,4 +421,19 @@ fn host_routes_and_mtu_follow_the_main_table() {
     let routes = inside(&host, link::host_routes).unwrap();
     assert!(routes.contains(&net("10.20.0.0/24")), "{routes:?}");
     assert_eq!(inside(&host, link::host_mtu), 1500);
+}
+
+#[test]
+fn callable_from_inside_an_async_runtime() {
+    let mut lab = Lab::new();
+    let ns = lab.ns("c");
+    // The engine may call from a runtime's thread: the netlink work runs on its own thread,
+    // so tokio's "runtime within a runtime" check is never met.
+    let found = inside(&ns, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async { link::link_exists("lo") })
+    });
+    assert!(found);
 }

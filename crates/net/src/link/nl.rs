@@ -75,8 +75,8 @@ pub(crate) fn errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
-pub(crate) const ENODEV: i32 = 19;
-pub(crate) const EEXIST: i32 = 17;
+pub(crate) const ENODEV: i32 = rustix::io::Errno::NODEV.raw_os_error();
+pub(crate) const EEXIST: i32 = rustix::io::Errno::EXIST.raw_os_error();
 
 /// The link called `name`, or None when there is none.
 pub(crate) async fn find_link(h: &Handle, name: &str) -> Result<Option<LinkMessage>> {
