@@ -59,6 +59,13 @@ pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     check(unsafe { libc::unshare(flags) }).map(drop)
 }
 
+/// A fresh network namespace for the calling thread only (unshare(CLONE_NEWNET) affects the
+/// calling task, not its sibling threads): the way to make a namespace that outlives nothing
+/// but the thread, until something (a bind mount of its nsfs file) holds it.
+pub fn unshare_net_thread() -> io::Result<()> {
+    unshare(libc::CLONE_NEWNET)
+}
+
 /// setns(2).
 pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
     // SAFETY: fd is a valid borrowed descriptor for the duration of the call.

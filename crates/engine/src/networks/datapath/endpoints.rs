@@ -246,6 +246,14 @@ impl Engine {
             gateway4,
             gateway6,
         };
+        // Docker's default MTU is the host's: what the default route's device carries.
+        let mtu = if net.mtu == 0 {
+            tokio::task::spawn_blocking(muelle_net::link::host_mtu)
+                .await
+                .unwrap_or(1500)
+        } else {
+            net.mtu
+        };
         let bridge = BridgeConfig {
             name: net.bridge.clone(),
             addrs: net
@@ -254,7 +262,7 @@ impl Engine {
                 .filter(|s| net.enable_ipv6 || s.subnet.addr().is_ipv4())
                 .filter_map(|s| IpNet::new(s.gateway, s.subnet.prefix_len()).ok())
                 .collect(),
-            mtu: net.mtu,
+            mtu,
         };
         // An internal network has no way out, so no default route either.
         let routed = !net.internal;
@@ -272,7 +280,7 @@ impl Engine {
                 Some(IpAddr::V6(g)) if routed && index == 0 => Some(g),
                 _ => None,
             },
-            mtu: net.mtu,
+            mtu,
         };
         let netns = self.netns_path(&live.id);
         let attached = blocking(move || {

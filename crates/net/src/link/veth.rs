@@ -1,0 +1,159 @@
+//! `attach`: a container's endpoint as a veth pair, the host end a port of the bridge, the
+//! other end moved into the container's namespace and set up there as `eth0`, `eth1`, ...
+//!
+//! The container end is made on the host under a random temporary name, because the name it
+//! will have (`eth0`) is almost certainly taken on the host; it is renamed once inside.
+//! Whatever fails after the pair exists, the host end is deleted, which deletes both ends
+//! wherever they are.
+
+use std::fs::File;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
+
+use super::{names, nl, Endpoint};
+use crate::{netns, Result};
+
+pub(super) fn attach(netns_path: &Path, ep: &Endpoint) -> Result<()> {
+    names::check(&ep.bridge)?;
+    names::check(&ep.host_ifname)?;
+    names::check(&ep.ifname)?;
+    let ns = File::open(netns_path).map_err(|e| {
+        nl::io_err(
+            format!(
+                "open network namespace {} for {}",
+                netns_path.display(),
+                ep.host_ifname
+            ),
+            e,
+        )
+    })?;
+    let peer = names::temp_peer();
+    let (peer_ref, ns_ref) = (peer.as_str(), &ns);
+    nl::session(|h| async move { host_side(&h, ep, peer_ref, ns_ref).await })?;
+    let inside = {
+        let ep = ep.clone();
+        netns::run_in(netns_path, move || {
+            nl::session(|h| async move { container_side(&h, &ep, &peer).await })
+        })
+        .and_then(|done| done)
+    };
+    if let Err(e) = inside {
+        // The error worth reporting is the first; a failed cleanup only adds a log line.
+        if let Err(undo) = super::delete_link(&ep.host_ifname) {
+            tracing::warn!(error = %undo, "removing the veth of a failed attach");
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Make the pair, put the host end on the bridge and up, move the other end into `ns`.
+/// Nothing is made when the bridge is missing or the host name taken; after that, a failure
+/// deletes the pair.
+async fn host_side(h: &Handle, ep: &Endpoint, peer: &str, ns: &File) -> Result<()> {
+    let bridge = nl::need_link(h, &ep.bridge).await?;
+    let host = ep.host_ifname.as_str();
+    h.link()
+        .add(LinkVeth::new(host, peer).build())
+        .execute()
+        .await
+        .map_err(|e| nl::nl_err(format!("create veth pair {host} (peer {peer})"), e))?;
+    let configured = async {
+        let link = nl::need_link(h, host).await?;
+        let mut set = LinkUnspec::new_with_index(link.header.index)
+            .controller(bridge.header.index)
+            .up();
+        if ep.mtu != 0 {
+            set = set.mtu(ep.mtu);
+        }
+        let what = format!("attach {host} to bridge {} and set it up", ep.bridge);
+        nl::set_link(h, set.build(), what).await?;
+        let other = nl::need_link(h, peer).await?;
+        let to_ns = LinkUnspec::new_with_index(other.header.index)
+            .setns_by_fd(ns.as_raw_fd())
+            .build();
+        let what = format!("move {peer} (peer of {host}) into the container's namespace");
+        nl::set_link(h, to_ns, what).await
+    }
+    .await;
+    if configured.is_err() {
+        let index = nl::find_link(h, host).await.ok().flatten();
+        if let Some(link) = index {
+            if let Err(undo) = nl::del_link(h, link.header.index, host).await {
+                tracing::warn!(error = %undo, "removing the veth of a failed attach");
+            }
+        }
+    }
+    configured
+}
+
+/// Inside the container's namespace: name, MAC, MTU, addresses, up, default routes.
+async fn container_side(h: &Handle, ep: &Endpoint, peer: &str) -> Result<()> {
+    let ifname = ep.ifname.as_str();
+    let index = nl::need_link(h, peer).await?.header.index;
+    // Renaming needs the link down, which a new veth end is.
+    let mut set = LinkUnspec::new_with_index(index)
+        .name(ifname)
+        .address(ep.mac.to_vec());
+    if ep.mtu != 0 {
+        set = set.mtu(ep.mtu);
+    }
+    let what = format!(
+        "rename {peer} to {ifname} and set its MAC {} (peer of {})",
+        mac_text(&ep.mac),
+        ep.host_ifname
+    );
+    nl::set_link(h, set.build(), what).await?;
+    for net in &ep.addrs {
+        nl::add_addr(h, index, *net, ifname).await?;
+    }
+    let up = LinkUnspec::new_with_index(index).up().build();
+    nl::set_link(h, up, format!("set {ifname} up")).await?;
+    if let Some(gw) = ep.gateway4 {
+        let route = RouteMessageBuilder::<Ipv4Addr>::new()
+            .gateway(gw)
+            .output_interface(index)
+            .build();
+        h.route()
+            .add(route)
+            .execute()
+            .await
+            .map_err(|e| nl::nl_err(format!("add default route via {gw} on {ifname}"), e))?;
+    }
+    if let Some(gw) = ep.gateway6 {
+        let route = RouteMessageBuilder::<Ipv6Addr>::new()
+            .gateway(gw)
+            .output_interface(index)
+            .build();
+        h.route()
+            .add(route)
+            .execute()
+            .await
+            .map_err(|e| nl::nl_err(format!("add default route via {gw} on {ifname}"), e))?;
+    }
+    Ok(())
+}
+
+/// `02:42:ac:11:00:02`, for messages.
+pub(crate) fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_text_is_lower_hex_with_colons() {
+        assert_eq!(
+            mac_text(&[0x02, 0x42, 0xac, 0x11, 0x00, 0x02]),
+            "02:42:ac:11:00:02"
+        );
+    }
+}
