@@ -10,9 +10,7 @@ use axum::Json;
 use muelle_engine::containers::{ContainerRecord, DEFAULT_RUNTIME};
 use muelle_engine::Engine;
 use muelle_image::snapshot::MountSpec;
-use muelle_types::container::{
-    ContainerInspect, ContainerState, EndpointSettings, GraphDriver, NetworkSettings,
-};
+use muelle_types::container::{ContainerInspect, ContainerState, GraphDriver, NetworkSettings};
 
 use super::Eng;
 use crate::error::ApiResult;
@@ -24,13 +22,7 @@ pub(crate) fn docker_state(rec: &ContainerRecord) -> ContainerState {
     rec.state.to_docker()
 }
 
-/// The container's one network, named as dockerd names the default one, with no address
-/// until muelle has networks.
-pub(super) fn networks(rec: &ContainerRecord) -> BTreeMap<String, EndpointSettings> {
-    let mode = rec.host_config.network_mode();
-    let name = if mode == "default" { "bridge" } else { mode };
-    BTreeMap::from([(name.to_string(), EndpointSettings::default())])
-}
+pub(super) use super::net_settings::networks;
 
 /// `GraphDriver.Data`: the overlay directories of the root filesystem's mount and where it
 /// is mounted.
@@ -60,6 +52,7 @@ fn inspect_of(
     graph: BTreeMap<String, String>,
     execs: Vec<String>,
     sizes: Option<(i64, i64)>,
+    net: NetworkSettings,
 ) -> ContainerInspect {
     let mut host = rec.host_config.clone();
     host.network_mode = rec.host_config.network_mode().to_string();
@@ -104,10 +97,7 @@ fn inspect_of(
         size_root_fs: sizes.map(|s| s.1),
         mounts: rec.mounts.clone(),
         config: rec.config.clone(),
-        network_settings: NetworkSettings {
-            networks: networks(rec),
-            ..NetworkSettings::default()
-        },
+        network_settings: net,
     }
 }
 
@@ -117,7 +107,8 @@ fn container_inspect(engine: &Engine, rec: &ContainerRecord, size: bool) -> Cont
         &engine.rootfs_path(&rec.id),
     );
     let sizes = size.then(|| engine.container_sizes(&rec.id));
-    inspect_of(rec, graph, engine.exec_ids(&rec.id), sizes)
+    let net = super::net_settings::settings(engine, rec);
+    inspect_of(rec, graph, engine.exec_ids(&rec.id), sizes, net)
 }
 
 pub async fn inspect(
@@ -257,9 +248,14 @@ mod tests {
         for host in hosts {
             let rec = record(host);
             for (execs, sizes) in [(Vec::new(), None), (execs.clone(), Some((1, 2)))] {
-                let ours =
-                    serde_json::to_value(inspect_of(&rec, graph.clone(), execs.clone(), sizes))
-                        .unwrap();
+                let ours = serde_json::to_value(inspect_of(
+                    &rec,
+                    graph.clone(),
+                    execs.clone(),
+                    sizes,
+                    NetworkSettings::default(),
+                ))
+                .unwrap();
                 assert_eq!(ours, previous_shape(&rec, &graph, &execs, sizes));
             }
         }
@@ -268,9 +264,14 @@ mod tests {
     #[test]
     fn inspect_is_in_dockerds_order() {
         let rec = record(json!({}));
-        let text =
-            serde_json::to_string(&inspect_of(&rec, BTreeMap::new(), Vec::new(), Some((0, 0))))
-                .unwrap();
+        let text = serde_json::to_string(&inspect_of(
+            &rec,
+            BTreeMap::new(),
+            Vec::new(),
+            Some((0, 0)),
+            NetworkSettings::default(),
+        ))
+        .unwrap();
         assert_eq!(
             keys(&text),
             [

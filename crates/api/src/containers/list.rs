@@ -85,7 +85,11 @@ fn command(rec: &ContainerRecord) -> String {
 }
 
 /// One container as `ps` lists it; `sizes` (writable layer, root filesystem) when asked for.
-fn summary(rec: &ContainerRecord, sizes: Option<(i64, i64)>) -> ContainerSummary {
+fn summary(
+    engine: &muelle_engine::Engine,
+    rec: &ContainerRecord,
+    sizes: Option<(i64, i64)>,
+) -> ContainerSummary {
     ContainerSummary {
         id: rec.id.clone(),
         names: vec![format!("/{}", rec.name)],
@@ -93,7 +97,7 @@ fn summary(rec: &ContainerRecord, sizes: Option<(i64, i64)>) -> ContainerSummary
         image_id: rec.image_id.clone(),
         command: command(rec),
         created: unix_of(&rec.created),
-        ports: Vec::new(),
+        ports: super::net_settings::summary_ports(rec),
         size_rw: sizes.map(|s| s.0),
         size_root_fs: sizes.map(|s| s.1),
         labels: rec.config.labels.clone(),
@@ -103,7 +107,7 @@ fn summary(rec: &ContainerRecord, sizes: Option<(i64, i64)>) -> ContainerSummary
             network_mode: rec.host_config.network_mode().to_string(),
         },
         network_settings: SummaryNetworkSettings {
-            networks: networks(rec),
+            networks: networks(engine, rec),
         },
         mounts: rec.mounts.clone(),
     }
@@ -227,7 +231,11 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
         {
             continue;
         }
-        out.push(summary(rec, size.then(|| engine.container_sizes(&rec.id))));
+        out.push(summary(
+            &engine,
+            rec,
+            size.then(|| engine.container_sizes(&rec.id)),
+        ));
     }
     if let Some(l) = limit {
         out.truncate(l as usize);

@@ -9,6 +9,7 @@ mod inspect;
 mod lifecycle;
 mod list;
 mod logs;
+mod net_settings;
 mod prune;
 mod stats;
 mod top;

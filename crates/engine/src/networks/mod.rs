@@ -16,3 +16,8 @@ pub mod resolv;
 
 pub use etc_files::{hostname, hosts, resolv_conf, write_etc_files, EtcFiles};
 pub use model::{ActiveEndpoint, EndpointRecord, NetworkRecord, SubnetRecord};
+
+/// Does the container have live endpoints (its own network namespace with veths)?
+pub fn has_live_endpoints(rec: &crate::containers::ContainerRecord) -> bool {
+    datapath::has_active(rec)
+}

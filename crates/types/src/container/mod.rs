@@ -31,5 +31,5 @@ pub use stats::{
     BlkioStatEntry, BlkioStats, CpuStats, CpuUsage, MemoryStats, NetworkStats, PidsStats,
     StatsResponse, StorageStats, ThrottlingData, ZERO_READ,
 };
-pub use summary::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
+pub use summary::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings, SummaryPort};
 pub use update::{ContainerUpdate, ContainerUpdateResponse};

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{EndpointSettings, MountPoint};
 
@@ -20,7 +19,7 @@ pub struct ContainerSummary {
     pub command: String,
     /// Unix seconds.
     pub created: i64,
-    pub ports: Vec<Value>,
+    pub ports: Vec<SummaryPort>,
     /// Only when sizes were asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<i64>,
@@ -32,6 +31,23 @@ pub struct ContainerSummary {
     pub host_config: SummaryHostConfig,
     pub network_settings: SummaryNetworkSettings,
     pub mounts: Vec<MountPoint>,
+}
+
+/// One port of `ps`: a binding made (`IP`, `PublicPort`) or a port only exposed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SummaryPort {
+    #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(rename = "PrivatePort")]
+    pub private_port: u16,
+    #[serde(
+        rename = "PublicPort",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_port: Option<u16>,
+    #[serde(rename = "Type")]
+    pub typ: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
