@@ -95,13 +95,31 @@ pub async fn remove(
     let force = params.bool("force")?;
     let volumes = params.bool("v")?;
     if params.bool("link")? {
-        return Err(ApiError::bad_request("links are not supported"));
+        return Err(ApiError::new(
+            muelle_types::ErrorKind::System,
+            "Conflict, cannot remove the default link name of the container",
+        ));
     }
     done(
         engine
             .remove_container_and_volumes(&id, force, volumes)
             .await,
     )
+}
+
+/// `DELETE /containers/{id}/{alias}?link=1`: a legacy link of the container goes.
+pub async fn remove_link(
+    State(engine): Eng,
+    Path((id, alias)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Response> {
+    if !params.bool("link")? {
+        return Err(ApiError::new(
+            muelle_types::ErrorKind::NotFound,
+            format!("No such container: {id}/{alias}"),
+        ));
+    }
+    done(engine.remove_link(&id, &alias))
 }
 
 pub async fn wait(

@@ -50,4 +50,5 @@ pub fn router() -> Router<Arc<Engine>> {
         .route("/containers/{id}/stats", get(stats::stats))
         .route("/containers/{id}/update", post(update::update))
         .route("/containers/{id}", delete(lifecycle::remove))
+        .route("/containers/{id}/{alias}", delete(lifecycle::remove_link))
 }

@@ -134,6 +134,38 @@ impl Engine {
 }
 
 impl Engine {
+    /// `DELETE /containers/{parent}/{alias}?link=1`: the link named `alias` goes from the
+    /// container's `HostConfig.Links` (its target is left alone).
+    pub fn remove_link(&self, parent: &str, alias: &str) -> Result<()> {
+        let missing = || ContainerError::NotFound(format!("{parent}/{alias}"));
+        let ctr = self.containers.find(parent).map_err(|_| missing())?;
+        let rec = ctr.update(|r| {
+            let links: Vec<String> = r
+                .host_config
+                .extra
+                .get("Links")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            let kept: Vec<String> = links
+                .iter()
+                .filter(|l| {
+                    let a = l.split_once(':').map_or(l.as_str(), |(_, a)| a);
+                    a.rsplit('/').next() != Some(alias)
+                })
+                .cloned()
+                .collect();
+            if kept.len() == links.len() {
+                return None;
+            }
+            r.host_config
+                .extra
+                .insert("Links".into(), serde_json::json!(kept));
+            Some(r.clone())
+        });
+        let rec = rec.ok_or_else(missing)?;
+        self.containers.save(&rec)
+    }
+
     /// The container's endpoint records at create: the network of its mode (`default` is
     /// `bridge`), and every network `NetworkingConfig` names, each keyed by the network's
     /// name; none for `container:` mode.
