@@ -9,16 +9,22 @@
 //! which the next plan finds them again. When the listed tagged rules are already exactly the
 //! wanted ones, the plan is empty, so a re-apply does not churn another daemon's chain.
 
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use crate::{NetError, Result};
 
 /// The nft commands that turn the tagged rules of the host's `filter` tables into one accept
 /// per direction per bridge of `bridges` (sorted), or delete them all when `bridges` is empty.
 pub(super) fn plan(tag: &str, bridges: &[&str]) -> Result<String> {
+    // Both listings run at once: each nft run costs a few milliseconds of start-up.
+    let families = ["ip", "ip6"];
+    let children: Vec<_> = families
+        .iter()
+        .map(|f| list_filter(f))
+        .collect::<Result<_>>()?;
     let mut script = String::new();
-    for family in ["ip", "ip6"] {
-        if let Some(listing) = list_filter(family)? {
+    for (family, child) in families.into_iter().zip(children) {
+        if let Some(listing) = listed(family, child)? {
             script.push_str(&ops(family, &parse(&listing, tag), tag, bridges));
         }
     }
@@ -35,15 +41,26 @@ pub(super) struct Chain {
     pub tagged: Vec<(u64, String)>,
 }
 
-/// `nft -a list table <family> filter`, or None when there is no such table.
-fn list_filter(family: &str) -> Result<Option<String>> {
-    let out = Command::new("nft")
+/// Start `nft -a list table <family> filter`.
+fn list_filter(family: &str) -> Result<Child> {
+    Command::new("nft")
         .args(["-a", "list", "table", family, "filter"])
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|source| NetError::Io {
             what: "running nft".to_string(),
             source,
-        })?;
+        })
+}
+
+/// The listing of a [`list_filter`] run, or None when there is no such table.
+fn listed(family: &str, child: Child) -> Result<Option<String>> {
+    let out = child.wait_with_output().map_err(|source| NetError::Io {
+        what: "waiting for nft".to_string(),
+        source,
+    })?;
     if out.status.success() {
         return Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()));
     }
@@ -140,4 +157,85 @@ pub(super) fn ops(family: &str, chains: &[Chain], tag: &str, bridges: &[&str]) -
         }
     }
     script
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// dockerd 20.10's table as `nft -a` lists it, with our rules from an earlier apply.
+    const DOCKER: &str = r#"table ip filter { # handle 2
+	chain DOCKER { # handle 1
+	}
+
+	chain FORWARD { # handle 3
+		type filter hook forward priority filter; policy drop;
+		counter packets 0 bytes 0 jump DOCKER-USER # handle 10
+		oifname "docker0" ct state related,established counter packets 0 bytes 0 accept # handle 11
+	}
+
+	chain DOCKER-USER { # handle 4
+		iifname "mbr0" accept comment "muelle" # handle 20
+		oifname "mbr0" accept comment "muelle" # handle 21
+		counter packets 0 bytes 0 return # handle 5
+	}
+}
+"#;
+
+    #[test]
+    fn parses_chains_policy_and_tagged_rules() {
+        let chains = parse(DOCKER, "muelle");
+        let names: Vec<&str> = chains.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["DOCKER", "FORWARD", "DOCKER-USER"]);
+        assert!(chains[1].forward_drop && !chains[2].forward_drop);
+        assert_eq!(
+            chains[2].tagged,
+            [
+                (20, "iifname \"mbr0\" accept comment \"muelle\"".to_string()),
+                (21, "oifname \"mbr0\" accept comment \"muelle\"".to_string())
+            ]
+        );
+        assert!(parse(DOCKER, "other").iter().all(|c| c.tagged.is_empty()));
+    }
+
+    #[test]
+    fn nothing_to_do_when_the_tagged_rules_are_already_right() {
+        assert_eq!(ops("ip", &parse(DOCKER, "muelle"), "muelle", &["mbr0"]), "");
+    }
+
+    #[test]
+    fn replaces_the_tagged_rules_in_docker_user_in_order() {
+        let script = ops("ip", &parse(DOCKER, "muelle"), "muelle", &["mbr0", "mbr1"]);
+        assert_eq!(
+            script,
+            "delete rule ip filter DOCKER-USER handle 20\n\
+             delete rule ip filter DOCKER-USER handle 21\n\
+             insert rule ip filter DOCKER-USER oifname \"mbr1\" accept comment \"muelle\"\n\
+             insert rule ip filter DOCKER-USER iifname \"mbr1\" accept comment \"muelle\"\n\
+             insert rule ip filter DOCKER-USER oifname \"mbr0\" accept comment \"muelle\"\n\
+             insert rule ip filter DOCKER-USER iifname \"mbr0\" accept comment \"muelle\"\n"
+        );
+        let cleared = ops("ip", &parse(DOCKER, "muelle"), "muelle", &[]);
+        assert_eq!(
+            cleared,
+            "delete rule ip filter DOCKER-USER handle 20\ndelete rule ip filter DOCKER-USER handle 21\n"
+        );
+    }
+
+    #[test]
+    fn without_docker_user_a_drop_policy_forward_chain_is_the_target() {
+        let plain = "table ip filter {\n\tchain FORWARD { # handle 1\n\t\ttype filter hook forward priority filter; policy drop;\n\t}\n}\n";
+        let script = ops("ip", &parse(plain, "muelle"), "muelle", &["mbr0"]);
+        assert!(
+            script.contains(
+                "insert rule ip filter FORWARD iifname \"mbr0\" accept comment \"muelle\""
+            ),
+            "{script}"
+        );
+        let accepting = plain.replace("policy drop", "policy accept");
+        assert_eq!(
+            ops("ip", &parse(&accepting, "muelle"), "muelle", &["mbr0"]),
+            ""
+        );
+    }
 }
