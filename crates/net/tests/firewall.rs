@@ -514,3 +514,40 @@ fn published_port_without_br_netfilter() {
         Some("10.200.1.1")
     );
 }
+
+#[test]
+fn ipv6_published_port_and_masquerade() {
+    let t = topo("six");
+    // `nodad`: usable at once instead of after duplicate address detection.
+    t.host
+        .ip(&["addr", "add", "fd00:1::1/64", "dev", "mbr0", "nodad"]);
+    t.host
+        .ip(&["addr", "add", "fd00:2::1/64", "dev", "vout", "nodad"]);
+    t.c1.ip(&["addr", "add", "fd00:1::2/64", "dev", "eth0", "nodad"]);
+    t.c1.ip(&["-6", "route", "add", "default", "via", "fd00:1::1"]);
+    t.out
+        .ip(&["addr", "add", "fd00:2::2/64", "dev", "eth0", "nodad"]);
+    t.out
+        .ip(&["-6", "route", "add", "fd00:1::/64", "via", "fd00:2::1"]);
+    t.c1.serve("[fd00:1::2]:80");
+    t.out.serve("[fd00:2::2]:9000");
+    let r = rules(
+        vec![net("mbr0", "10.200.1.0/24"), net("mbr0", "fd00:1::/64")],
+        vec![port(None, 18080, "fd00:1::2", 80)],
+    );
+    apply_in(&t.host, &r);
+    // Fresh links: the first exchanges wait for neighbour discovery (and the link-local
+    // addresses' duplicate detection), so the first connection may need a few tries.
+    let first = (0..5).find_map(|_| t.out.fetch("[fd00:2::1]:18080"));
+    assert_eq!(first.as_deref(), Some("fd00:2::2"));
+    assert_eq!(
+        t.c1.fetch("[fd00:2::2]:9000").as_deref(),
+        Some("fd00:2::1"),
+        "masqueraded"
+    );
+    assert_eq!(
+        t.out.fetch("[fd00:1::2]:80"),
+        None,
+        "not published: dropped"
+    );
+}
