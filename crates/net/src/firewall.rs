@@ -14,10 +14,13 @@
 //!   and a published port are DNATed to the container; `output` covers the host's own
 //!   connections, including to 127.0.0.1, which needs `route_localnet=1` on the bridge and the
 //!   masquerade of 127.0.0.0/8 leaving through it;
-//! - `postrouting` (nat, srcnat): loopback masquerade, hairpin masquerade (DNATed traffic that
-//!   leaves by the bridge it came in on, so the reply comes back through the host), and the
-//!   masquerade of a network's subnet leaving by any other interface (`masquerade` and not
-//!   `internal`);
+//! - `postrouting` (nat, srcnat): loopback masquerade; hairpin masquerade (routed DNATed
+//!   traffic that leaves by the bridge it came in on, so the reply comes back through the host;
+//!   with br_netfilter the bridged reply is un-DNATed anyway and the client keeps its address,
+//!   as with Docker); a container reaching its own published port (Docker's per-port
+//!   `saddr C daddr C dport P` masquerade; with br_netfilter this also needs hairpin mode on
+//!   the container's bridge port, which Docker sets too); and the masquerade of a network's
+//!   subnet leaving by any other interface (`masquerade` and not `internal`);
 //! - `forward` (filter): established/related accepted; an internal bridge talks only to
 //!   itself; DNATed traffic into our bridges accepted (published ports work even with icc off
 //!   and across networks, as with Docker); same-bridge traffic accepted or dropped by `icc`;

@@ -551,3 +551,39 @@ fn ipv6_published_port_and_masquerade() {
         "not published: dropped"
     );
 }
+
+#[test]
+fn networks_are_isolated_but_published_ports_cross() {
+    let t = topo("iso");
+    // A second network: bridge mbr1 (10.200.2.1/24) with container c3 (.2).
+    let c3 = Netns::new("iso-c3");
+    t.host.ip(&["link", "add", "mbr1", "type", "bridge"]);
+    t.host.ip(&["addr", "add", "10.200.2.1/24", "dev", "mbr1"]);
+    t.host.ip(&["link", "set", "mbr1", "up"]);
+    t.host.ip(&[
+        "link", "add", "vc3", "type", "veth", "peer", "name", "eth0", "netns", &c3.name,
+    ]);
+    t.host.ip(&["link", "set", "vc3", "master", "mbr1", "up"]);
+    c3.ip(&["addr", "add", "10.200.2.2/24", "dev", "eth0"]);
+    c3.ip(&["link", "set", "eth0", "up"]);
+    c3.ip(&["route", "add", "default", "via", "10.200.2.1"]);
+    let r = rules(
+        vec![net("mbr0", "10.200.1.0/24"), net("mbr1", "10.200.2.0/24")],
+        vec![port(None, 18080, "10.200.1.2", 80)],
+    );
+    apply_in(&t.host, &r);
+    assert_eq!(c3.fetch("10.200.1.3:80"), None, "another network: dropped");
+    assert_eq!(
+        t.c1.fetch("10.200.1.3:80").as_deref(),
+        Some("10.200.1.2"),
+        "same network: fine"
+    );
+    // Through the host's published port it works (the DNAT accept), masqueraded like any
+    // traffic leaving c3's network by another interface.
+    assert_eq!(c3.fetch("10.200.2.1:18080").as_deref(), Some("10.200.1.1"));
+    assert_eq!(
+        c3.fetch("10.201.0.2:9000").as_deref(),
+        Some("10.201.0.1"),
+        "way out"
+    );
+}
