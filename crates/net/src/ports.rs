@@ -7,7 +7,7 @@
 //! already holds the port against any other bind (with or without reuse), while a listening one
 //! would accept connections meant for the container if the DNAT rule were missing. UDP sockets
 //! are bound (a UDP socket cannot "not listen"). A wildcard reservation binds 0.0.0.0 and,
-//! when the host has IPv6, [::] with IPV6_V6ONLY (a dual-stack [::] would collide with our own
+//! when the host has IPv6, `[::]` with IPV6_V6ONLY (a dual-stack `[::]` would collide with our own
 //! 0.0.0.0).
 //!
 //! A process-wide registry of held (protocol, address, port) tells Docker's two failures
@@ -60,7 +60,7 @@ fn registry() -> MutexGuard<'static, BTreeSet<Key>> {
     HELD.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Reserve `port` on `host_ip` (None = 0.0.0.0 and, when the host has IPv6, [::]).
+/// Reserve `port` on `host_ip` (None = 0.0.0.0 and, when the host has IPv6, `[::]`).
 /// Conflict with Docker's wording when taken:
 /// "Bind for 0.0.0.0:18080 failed: port is already allocated" / "...: address already in use".
 pub fn reserve(proto: Proto, host_ip: Option<IpAddr>, port: u16) -> Result<Reservation> {
