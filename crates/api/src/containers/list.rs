@@ -1,6 +1,7 @@
 //! `GET /containers/json` (`docker ps`): the filters dockerd accepts and how each matches,
 //! and the `Summary` of one container.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use axum::extract::State;
@@ -8,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use muelle_engine::containers::ContainerRecord;
 use muelle_types::container::{
-    health, ContainerState, ContainerSummary, SummaryHostConfig, SummaryNetworkSettings,
+    health, ContainerState, ContainerSummary, EndpointSettings, SummaryHostConfig,
+    SummaryNetworkSettings,
 };
 
 use super::inspect::{docker_state, networks};
@@ -84,11 +86,12 @@ fn command(rec: &ContainerRecord) -> String {
     parts.join(" ")
 }
 
-/// One container as `ps` lists it; `sizes` (writable layer, root filesystem) when asked for.
+/// One container as `ps` lists it; `sizes` (writable layer, root filesystem) when asked for;
+/// `networks` its endpoints as inspect shows them.
 fn summary(
-    engine: &muelle_engine::Engine,
     rec: &ContainerRecord,
     sizes: Option<(i64, i64)>,
+    networks: BTreeMap<String, EndpointSettings>,
 ) -> ContainerSummary {
     ContainerSummary {
         id: rec.id.clone(),
@@ -106,9 +109,7 @@ fn summary(
         host_config: SummaryHostConfig {
             network_mode: rec.host_config.network_mode().to_string(),
         },
-        network_settings: SummaryNetworkSettings {
-            networks: networks(engine, rec),
-        },
+        network_settings: SummaryNetworkSettings { networks },
         mounts: rec.mounts.clone(),
     }
 }
@@ -231,10 +232,11 @@ pub async fn list(State(engine): Eng, params: Params) -> ApiResult<Response> {
         {
             continue;
         }
+        let nets = networks(&engine, rec);
         out.push(summary(
-            &engine,
             rec,
             size.then(|| engine.container_sizes(&rec.id)),
+            nets,
         ));
     }
     if let Some(l) = limit {
@@ -265,7 +267,8 @@ mod tests {
             "restart_count": 0, "driver": "overlayfs"
         }))
         .unwrap();
-        let mut s = summary(&rec, Some((1, 2)));
+        let bridge = BTreeMap::from([("bridge".to_string(), EndpointSettings::default())]);
+        let mut s = summary(&rec, Some((1, 2)), bridge);
         s.status = "Exited (3) 1 second ago".into();
         assert_eq!(
             serde_json::to_string(&s).unwrap(),

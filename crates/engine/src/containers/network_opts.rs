@@ -119,14 +119,14 @@ impl Engine {
                     "could not get container for {name}: No such container: {name}"
                 ))
             })?;
-            if matches!(mode, "default" | "bridge") {
-                if !matches!(target.host_config.network_mode(), "default" | "bridge") {
-                    return Err(ContainerError::Invalid(format!(
-                        "Cannot link to /{}, as it does not belong to the default network",
-                        target.name.trim_start_matches('/')
-                    ))
-                    .into());
-                }
+            if matches!(mode, "default" | "bridge")
+                && !matches!(target.host_config.network_mode(), "default" | "bridge")
+            {
+                return Err(ContainerError::Invalid(format!(
+                    "Cannot link to /{}, as it does not belong to the default network",
+                    target.name.trim_start_matches('/')
+                ))
+                .into());
             }
         }
         Ok(())

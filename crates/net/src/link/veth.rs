@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use super::{names, nl, Endpoint};
 use crate::{netns, Result};
@@ -71,6 +71,13 @@ async fn host_side(h: &Handle, ep: &Endpoint, peer: &str, ns: &File) -> Result<(
         }
         let what = format!("attach {host} to bridge {} and set it up", ep.bridge);
         nl::set_link(h, set.build(), what).await?;
+        // Hairpin, as Docker sets it: a container reaching its own published port through
+        // the host address is sent back out of the port it came in by.
+        h.link()
+            .set_port(LinkBridgePort::new(link.header.index).hairpin(true).build())
+            .execute()
+            .await
+            .map_err(|e| nl::nl_err(format!("set hairpin mode on {host}"), e))?;
         let other = nl::need_link(h, peer).await?;
         let to_ns = LinkUnspec::new_with_index(other.header.index)
             .setns_by_fd(ns.as_raw_fd())

@@ -149,6 +149,15 @@ impl Engine {
             networks,
             ports: port_rules,
         };
-        blocking(move || muelle_net::firewall::apply(&rules)).await
+        // Most starts and stops change no rule (no published port, a network already in
+        // use): nft is only run when the rule set differs from the one applied.
+        if lock(&self.datapath.state).applied.as_ref() == Some(&rules) {
+            return Ok(());
+        }
+        let applying = rules.clone();
+        let result = blocking(move || muelle_net::firewall::apply(&applying)).await;
+        let mut st = lock(&self.datapath.state);
+        st.applied = result.is_ok().then_some(rules);
+        result
     }
 }
