@@ -247,12 +247,17 @@ impl Engine {
             gateway6,
         };
         // Docker's default MTU is the host's: what the default route's device carries.
-        let mtu = if net.mtu == 0 {
-            tokio::task::spawn_blocking(muelle_net::link::host_mtu)
-                .await
-                .unwrap_or(1500)
-        } else {
-            net.mtu
+        let cached = lock(&self.datapath.state).host_mtu;
+        let mtu = match (net.mtu, cached) {
+            (0, Some(m)) => m,
+            (0, None) => {
+                let m = tokio::task::spawn_blocking(muelle_net::link::host_mtu)
+                    .await
+                    .unwrap_or(1500);
+                lock(&self.datapath.state).host_mtu = Some(m);
+                m
+            }
+            (m, _) => m,
         };
         let bridge = BridgeConfig {
             name: net.bridge.clone(),
@@ -283,11 +288,31 @@ impl Engine {
             mtu,
         };
         let netns = self.netns_path(&live.id);
+        let ready = lock(&self.datapath.state)
+            .bridges_ready
+            .contains(&net.bridge);
         let attached = blocking(move || {
-            muelle_net::link::ensure_bridge(&bridge)?;
-            muelle_net::link::attach(&netns, &link)
+            // A bridge believed ready may have been deleted behind the daemon's back: on a
+            // failure the bridge is made again and the attach tried once more.
+            let first = if ready {
+                muelle_net::link::attach(&netns, &link)
+            } else {
+                Err(muelle_net::NetError::Invalid(String::new()))
+            };
+            match first {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    muelle_net::link::ensure_bridge(&bridge)?;
+                    muelle_net::link::attach(&netns, &link)
+                }
+            }
         })
         .await;
+        if attached.is_ok() {
+            lock(&self.datapath.state)
+                .bridges_ready
+                .insert(net.bridge.clone());
+        }
         if let Err(e) = attached {
             self.release(&net.id, &active);
             return Err(e);

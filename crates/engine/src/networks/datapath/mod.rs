@@ -53,6 +53,11 @@ struct State {
     dns: HashMap<String, tokio::sync::watch::Sender<bool>>,
     /// The rule set last applied, so an unchanged one is not applied again.
     applied: Option<muelle_net::firewall::Rules>,
+    /// Bridges made or checked since the daemon started: a start on a network already in
+    /// use does not ask the kernel again.
+    bridges_ready: std::collections::HashSet<String>,
+    /// The host's default-route MTU, read once.
+    host_mtu: Option<u32>,
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -213,7 +218,9 @@ impl Engine {
             muelle_net::firewall::clear(FIREWALL_TABLE)
         })
         .await;
-        lock(&self.datapath.state).applied = None;
+        let mut st = lock(&self.datapath.state);
+        st.applied = None;
+        st.bridges_ready.clear();
         let _ = std::fs::remove_dir(self.config().exec_root.join("netns"));
     }
 
@@ -253,7 +260,11 @@ impl Engine {
     /// A network was removed: its bridge goes, and its rules with the next apply.
     pub(crate) async fn datapath_network_removed(self: &Arc<Self>, net: &NetworkRecord) {
         let _guard = self.datapath.apply.lock().await;
-        lock(&self.datapath.state).allocators.remove(&net.id);
+        {
+            let mut st = lock(&self.datapath.state);
+            st.allocators.remove(&net.id);
+            st.bridges_ready.remove(&net.bridge);
+        }
         if net.is_bridge() && !net.bridge.is_empty() {
             let b = net.bridge.clone();
             if let Err(e) = blocking(move || muelle_net::link::delete_link(&b)).await {
