@@ -1,0 +1,200 @@
+//! Network namespaces for the test daemons. Every private muelled runs in a namespace of
+//! its own, so the bridges (`muelle0`, one per user network), nft tables and published ports
+//! of tests running at once never meet, and none of them lands on the host. The namespace is
+//! a named one (`ip netns add`, a file under /run/netns), not an `unshare --net` of the
+//! daemon's process: a restart (`kill9` then `respawn`) must come back in the namespace its
+//! containers' veths and rules are in, as a real daemon restart does on one host.
+//!
+//! From the test, "the host" of such a daemon is that namespace: [`NamedNetns::command`]
+//! runs a program inside it (`nsenter --net=...`, which execs, so the program's pid is the
+//! one the test sees), and [`HostPortBridge`] makes a port of the real host's loopback (a
+//! docker-registry the test started) reachable at the same address inside it.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PREFIX: &str = "muelle-t-";
+
+/// `/run/netns/muelle-t-<pid>-<n>`, with `lo` up, deleted on drop.
+pub struct NamedNetns {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl NamedNetns {
+    /// A fresh namespace. The namespaces of test processes that died without their drop
+    /// (killed by a timeout) are removed first.
+    pub fn create() -> NamedNetns {
+        static N: AtomicU32 = AtomicU32::new(0);
+        sweep_dead();
+        let name = format!(
+            "{PREFIX}{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        ip(&["netns", "add", &name]);
+        let ns = NamedNetns {
+            path: Path::new("/run/netns").join(&name),
+            name,
+        };
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `nsenter --net=<this> -- program`: the program runs inside, everything else (mounts,
+    /// pids, filesystem) is the host's.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        in_netns(&self.path, program)
+    }
+}
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// `nsenter --net=<netns> -- program` for any namespace file (`/proc/PID/ns/net` too).
+pub fn in_netns(netns: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new("nsenter");
+    c.arg(format!("--net={}", netns.display()))
+        .arg("--")
+        .arg(program);
+    c
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Removes `muelle-t-<pid>-*` namespaces whose test process is gone.
+fn sweep_dead() {
+    for e in std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        }
+    }
+}
+
+/// Names of the links in a namespace (`ip -o link`), e.g. to count veths before and after.
+pub fn links(netns: &Path) -> Vec<String> {
+    let out = in_netns(netns, "ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .expect("run ip in the namespace");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .collect()
+}
+
+/// The nft tables in a namespace, as `family name` lines.
+pub fn nft_tables(netns: &Path) -> Vec<String> {
+    let out = in_netns(netns, "nft")
+        .args(["list", "tables"])
+        .output()
+        .expect("run nft in the namespace");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("table "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A listener on 127.0.0.1:`port` inside a namespace whose connections are carried to
+/// 127.0.0.1:`port` of the test's own (host) namespace; stops accepting on drop.
+pub struct HostPortBridge {
+    stop: Arc<AtomicBool>,
+}
+
+impl HostPortBridge {
+    pub fn new(netns: &Path, port: u16) -> HostPortBridge {
+        let ns = std::fs::File::open(netns).expect("open the namespace");
+        // A socket belongs to the namespace of the thread that made it: make the listener
+        // on a thread that entered the namespace, and serve it from one that did not.
+        let listener = std::thread::spawn(move || {
+            rustix::thread::move_into_link_name_space(
+                ns.as_fd(),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .expect("setns into the daemon's namespace");
+            TcpListener::bind(("127.0.0.1", port))
+        })
+        .join()
+        .expect("the setns thread")
+        .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port} in {}: {e}", netns.display()));
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((inside, _)) => {
+                        if let Ok(outside) = TcpStream::connect(("127.0.0.1", port)) {
+                            let _ = inside.set_nonblocking(false);
+                            splice(inside, outside);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        HostPortBridge { stop }
+    }
+}
+
+impl Drop for HostPortBridge {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Copies both ways between two connections until each side ends.
+fn splice(a: TcpStream, b: TcpStream) {
+    let pump = |mut from: TcpStream, mut to: TcpStream| {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = to.shutdown(Shutdown::Write);
+        });
+    };
+    if let (Ok(a2), Ok(b2)) = (a.try_clone(), b.try_clone()) {
+        pump(a, b2);
+        pump(b, a2);
+    }
+}
