@@ -135,20 +135,10 @@ pub struct HostPortBridge {
 
 impl HostPortBridge {
     pub fn new(netns: &Path, port: u16) -> HostPortBridge {
-        let ns = std::fs::File::open(netns).expect("open the namespace");
         // A socket belongs to the namespace of the thread that made it: make the listener
         // on a thread that entered the namespace, and serve it from one that did not.
-        let listener = std::thread::spawn(move || {
-            rustix::thread::move_into_link_name_space(
-                ns.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .expect("setns into the daemon's namespace");
-            TcpListener::bind(("127.0.0.1", port))
-        })
-        .join()
-        .expect("the setns thread")
-        .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port} in {}: {e}", netns.display()));
+        let listener = bind_in(Some(netns), port)
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port} in {}: {e}", netns.display()));
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
@@ -197,4 +187,48 @@ fn splice(a: TcpStream, b: TcpStream) {
         pump(a, b2);
         pump(b, a2);
     }
+}
+
+/// Runs `f` on a thread that entered the namespace at `netns` (`None`: the test's own), so
+/// the sockets it makes belong there; returns f's value.
+pub fn run_in<T: Send + 'static>(
+    netns: Option<&Path>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let ns = netns.map(|p| std::fs::File::open(p).expect("open the namespace"));
+    std::thread::spawn(move || {
+        if let Some(ns) = ns {
+            rustix::thread::move_into_link_name_space(
+                ns.as_fd(),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .expect("setns into the namespace");
+        }
+        f()
+    })
+    .join()
+    .expect("the namespace thread")
+}
+
+/// A listener on 127.0.0.1:`port` in `netns` (a port "another process" holds).
+pub fn bind_in(netns: Option<&Path>, port: u16) -> std::io::Result<TcpListener> {
+    run_in(netns, move || TcpListener::bind(("127.0.0.1", port)))
+}
+
+/// One `GET path` (HTTP/1.0) to 127.0.0.1:`port` in `netns`; the body, or None when the
+/// connection fails or gives nothing within 3 s.
+pub fn http_get(netns: Option<&Path>, port: u16, path: &str) -> Option<String> {
+    let path = path.to_owned();
+    run_in(netns, move || {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .ok()?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).ok()?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        text.split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+    })
 }
