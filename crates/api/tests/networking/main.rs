@@ -59,7 +59,30 @@ compared! {
     files::files_on_a_user_network,
     files::files_on_the_default_bridge,
     files::publish_all_exposed,
-    dockerpy::dockerpy_networks_and_ports,
+}
+
+/// docker-py's scenario, as [`compared!`] makes them, under names that say it needs docker-py.
+mod dockerpy_networks_and_ports {
+    use crate::side::Side;
+
+    #[test]
+    fn on_dockerd_needs_dockerd_dockerpy() {
+        let seen = crate::dockerpy::dockerpy_networks_and_ports(&Side::dockerd());
+        println!("{seen}");
+    }
+
+    #[test]
+    fn muelled_as_dockerd_needs_dockerd_dockerpy() {
+        let want = crate::dockerpy::dockerpy_networks_and_ports(&Side::dockerd());
+        let ours = Side::muelled();
+        let got = crate::dockerpy::dockerpy_networks_and_ports(&ours);
+        assert_eq!(
+            got,
+            want,
+            "muelled (left) vs dockerd (right)\nmuelled log:\n{}",
+            ours.log()
+        );
+    }
 }
 
 /// The namespace fixture itself: a `--network host` container of muelled shares the
