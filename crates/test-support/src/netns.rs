@@ -20,8 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const PREFIX: &str = "muelle-t-";
+/// The namespace's uplink to nowhere (TEST-NET-1, 192.0.2.2/24, default route via
+/// 192.0.2.1; its veth peer `uplink1` stays in the namespace without an address).
+pub const UPLINK: &str = "uplink0";
 
-/// `/run/netns/muelle-t-<pid>-<n>`, with `lo` up, deleted on drop.
+/// `/run/netns/muelle-t-<pid>-<n>`, with `lo` up and a default route to nowhere, deleted on drop.
 pub struct NamedNetns {
     pub name: String,
     pub path: PathBuf,
@@ -44,6 +47,26 @@ impl NamedNetns {
             name,
         };
         ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        // An uplink that goes nowhere: a host has a default route (muelled derives
+        // `host-gateway` and the MTU from it, and avoids its routes in IPAM), and whatever
+        // a container sends "out" must never leave the machine: the uplink is one end of a
+        // veth pair whose other end, in the same namespace, has no address, so nothing
+        // answers for the gateway and every packet "out" is dropped there.
+        ip(&[
+            "-n", &ns.name, "link", "add", UPLINK, "type", "veth", "peer", "name", "uplink1",
+        ]);
+        ip(&["-n", &ns.name, "link", "set", "uplink1", "up"]);
+        ip(&["-n", &ns.name, "addr", "add", "192.0.2.2/24", "dev", UPLINK]);
+        ip(&["-n", &ns.name, "link", "set", UPLINK, "up"]);
+        ip(&[
+            "-n",
+            &ns.name,
+            "route",
+            "add",
+            "default",
+            "via",
+            "192.0.2.1",
+        ]);
         ns
     }
 
