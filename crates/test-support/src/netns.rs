@@ -255,3 +255,12 @@ pub fn http_get(netns: Option<&Path>, port: u16, path: &str) -> Option<String> {
             .map(|(_, body)| body.to_string())
     })
 }
+
+/// `nft list ruleset` in a namespace.
+pub fn nft_ruleset(netns: &Path) -> String {
+    let out = in_netns(netns, "nft")
+        .args(["list", "ruleset"])
+        .output()
+        .expect("run nft in the namespace");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,7 +1,7 @@
 //! muelled only: after SIGKILL of the daemon and a restart (in the same network namespace,
 //! as on one host), a published port and the names on a user network still work, for the
 //! containers that lived through it and for a new one; once the containers and the network
-//! are gone no veth nor container namespace mount is left, and once the daemon stopped no
+//! are gone no veth, rule for the port nor container namespace mount is left, and once the daemon stopped no
 //! nft table either.
 
 use muelle_test_support::{netns, registry::next_port};
@@ -61,6 +61,11 @@ fn kill9_and_restart_keep_ports_and_names_and_leak_nothing_needs_docker() {
     s.ok(&["rm", "-f", &web, &cl]);
     s.ok(&["network", "rm", &n]);
     assert_eq!(veths(&s), Vec::<String>::new(), "veths left\n{}", s.log());
+    let rules = netns::nft_ruleset(s.netns().expect("muelled"));
+    assert!(
+        !rules.contains(&p.to_string()),
+        "a rule for port {p} is left:\n{rules}"
+    );
     let d = s.d.as_mut().expect("muelled");
     let root = d.dir.path().to_string_lossy().into_owned();
     let ns_mounts: Vec<String> = mounts_under(&root)

@@ -20,6 +20,8 @@ pub struct Side {
     pub tag: String,
     /// Images this test tagged.
     images: RefCell<Vec<String>>,
+    /// How many of this process's subnets [`Side::network`] gave out on dockerd.
+    subnets: std::cell::Cell<u32>,
 }
 
 pub const LABEL: &str = "muelle.nettest";
@@ -30,6 +32,7 @@ impl Side {
             d: Some(daemon_with_busybox()),
             tag: unique("mnet"),
             images: RefCell::new(Vec::new()),
+            subnets: std::cell::Cell::new(0),
         }
     }
 
@@ -47,6 +50,7 @@ impl Side {
             d: None,
             tag: unique("mnet"),
             images: RefCell::new(Vec::new()),
+            subnets: std::cell::Cell::new(0),
         }
     }
 
@@ -124,11 +128,27 @@ impl Side {
         format!("{LABEL}={}", self.tag)
     }
 
-    /// `network create` with this test's label and a unique name; the name.
+    /// `network create` with this test's label and a unique name; the name. On the shared
+    /// dockerd, a network without `--subnet` gets one of this process's own (10.A.B.64/26,
+    /// .128/26, .192/26 by pid; errors.rs takes .0/26): tests at once would otherwise use up
+    /// its default pools (some 30 networks).
     pub fn network(&self, flags: &[&str]) -> String {
         let name = self.name("net");
         let label = self.label();
         let mut a = vec!["network", "create", "--label", &label];
+        let k = self.subnets.get();
+        let subnet = own_subnet(k + 1);
+        // Given with the subnet, so `IPAM.Config[0].Gateway` shows it as it does for a
+        // subnet the daemon chose.
+        let gateway = subnet.replacen(
+            &format!(".{}/26", 64 * (k + 1)),
+            &format!(".{}", 64 * (k + 1) + 1),
+            1,
+        );
+        if !self.is_muelled() && k < 3 && !flags.contains(&"--subnet") {
+            self.subnets.set(k + 1);
+            a.extend_from_slice(&["--subnet", &subnet, "--gateway", &gateway]);
+        }
         a.extend_from_slice(flags);
         a.push(&name);
         self.ok(&a);
@@ -244,6 +264,17 @@ impl Drop for Side {
             kill_shims_and_unmount(d);
         }
     }
+}
+
+/// The `k`th /26 (0..4) of this test process's /24 of 10.0.0.0/8 (by pid).
+pub fn own_subnet(k: u32) -> String {
+    let pid = std::process::id();
+    format!(
+        "10.{}.{}.{}/26",
+        (pid >> 8) & 0xff,
+        pid & 0xff,
+        64 * (k % 4)
+    )
 }
 
 /// A busybox httpd in the foreground serving "hello" at /f on port 80.
