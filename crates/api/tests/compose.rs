@@ -261,7 +261,7 @@ fn compose_project_on_dockerd_needs_dockerd_compose() {
 }
 
 #[test]
-fn compose_project_on_muelled_as_on_dockerd_needs_dockerd_compose() {
+fn compose_project_muelled_as_dockerd_needs_dockerd_compose() {
     let want = project(&Target::new(None));
     let ours = Target::new(Some(daemon_with_busybox()));
     let got = project(&ours);

@@ -18,6 +18,7 @@ mod support;
 mod dockerpy;
 mod errors;
 mod files;
+mod inspect;
 mod reach;
 mod restart;
 mod side;
@@ -59,6 +60,7 @@ compared! {
     files::files_on_a_user_network,
     files::files_on_the_default_bridge,
     files::publish_all_exposed,
+    inspect::cli_network_inspect,
 }
 
 /// docker-py's scenario, as [`compared!`] makes them, under names that say it needs docker-py.
