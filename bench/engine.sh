@@ -9,7 +9,10 @@
 #     and podman. Wall time of the CLI process (bash $EPOCHREALTIME around it, no fork for
 #     the clock). Every run uses --pull=never: nothing may reach a registry. OPTIONS: none,
 #     a named volume, a bind mount, `--memory --cpus --pids-limit` (issue #11: each under
-#     10% over the bare run).
+#     10% over the bare run), and networking (issue #12): the default bridge (`--network
+#     bridge`) and a user-defined network made once per engine (`--network NET`), whose
+#     ratio to the bare run is the cost of networking (goal: under 3 ms more for muelle;
+#     docker pays about 90 ms here, podman about 180 ms).
 #  2. CONC_N (50) x `run -d --network none --name ... busybox sleep 300` started at once,
 #     wall time until the last CLI exits; then the number running, memory, and the wall
 #     time of one `rm -f` of all of them. CONC_REPS repetitions, the engine order rotated.
@@ -21,6 +24,13 @@
 #     median over the CONC_N. Private memory is what one more container costs; Pss splits
 #     the shared binary pages among the supervisors. dockerd/containerd are shared with
 #     whatever else uses them on this machine, so their RSS is context only.
+#
+#  4. TCP throughput with iperf3 (Debian's, in a local image: scripts/busybox-rootfs.sh plus
+#     /usr/bin/iperf3 and the libraries ldd names, `import`ed into each engine; nothing is
+#     pulled), muelle against docker, IPERF_REPS interleaved repetitions of IPERF_SECS each:
+#     container to container on a user-defined network (the server's address), and the
+#     host's 127.0.0.1 to a port published on 127.0.0.1 (goal: at least docker's). Traffic
+#     stays on 127.0.0.1 and container addresses.
 #
 # Targets (issue #4): run --rm median <= 0.1 x docker's and <= 0.2 x podman's; muelled idle
 # RSS < 20 MiB; per-container overhead (the supervisor's private memory) < 1 MiB.
@@ -37,6 +47,7 @@
 # comparable within one run.
 #
 # Environment: ROUNDS (run --rm rounds, default 20), WARMUP (2), CONC_N (50), CONC_REPS (2),
+# IPERF_SECS (5), IPERF_REPS (3; 0 leaves section 4 out),
 # MUELLE_BIN_DIR (default: the release build of scripts/build.sh, built here; it must hold
 # muelle, muelled, muelle-shim, muelle-runtime), QUIET_PCT (20) and QUIET_MAX_WAIT (0 s: by
 # default do not wait for a quiet machine; set e.g. 300 to wait, bounded, before each
@@ -51,9 +62,12 @@ ROUNDS=${ROUNDS:-20}
 WARMUP=${WARMUP:-2}
 CONC_N=${CONC_N:-50}
 CONC_REPS=${CONC_REPS:-2}
+IPERF_SECS=${IPERF_SECS:-5}
+IPERF_REPS=${IPERF_REPS:-3}
 QUIET_PCT=${QUIET_PCT:-20}
 QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-0}
 TAG=mbench$$            # container name prefix of this run
+IPERF_IMG=muelle-bench/iperf3:$TAG
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root"
@@ -102,6 +116,11 @@ cleanup() {
   if [ -n "$MD_PID" ] && kill -0 "$MD_PID" 2>/dev/null; then M volume rm -f "$TAG-vol" >/dev/null 2>&1; fi
   [ $HAVE_DOCKER = 1 ] && D volume rm -f "$TAG-vol" >/dev/null 2>&1
   [ $HAVE_PODMAN = 1 ] && P volume rm -f "$TAG-vol" >/dev/null 2>&1
+  if [ -n "$MD_PID" ] && kill -0 "$MD_PID" 2>/dev/null; then
+    M network rm "$TAG-net" >/dev/null 2>&1; M rmi -f "$IPERF_IMG" >/dev/null 2>&1
+  fi
+  [ $HAVE_DOCKER = 1 ] && { D network rm "$TAG-net" >/dev/null 2>&1; D rmi -f "$IPERF_IMG" >/dev/null 2>&1; }
+  [ $HAVE_PODMAN = 1 ] && P network rm -f "$TAG-net" >/dev/null 2>&1
   if [ -n "$MD_PID" ]; then
     kill "$MD_PID" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$MD_PID" 2>/dev/null || break; sleep 0.2; done
@@ -194,19 +213,23 @@ usec() { local t=${1/./}; echo $((10#$t)); }   # $EPOCHREALTIME -> microseconds
 # Variants, each timed for every tool in the same interleaved rounds: bare; a named volume
 # (created once per engine before the rounds); a bind mount of a host directory; resource
 # limits. Each should cost under 10% over the bare run.
-VARIANTS=(bare volume bind limits)
+VARIANTS=(bare volume bind limits bridge usernet)
+declare -A VNET=([bare]=none [volume]=none [bind]=none [limits]=none [bridge]=bridge [usernet]="$TAG-net")
 declare -A VARGS=(
+  [bridge]=""
+  [usernet]=""
   [bare]=""
   [volume]="-v $TAG-vol:/data"
   [bind]="-v $W/bind:/data"
   [limits]="--memory 64m --cpus 0.5 --pids-limit 100")
 declare -A VLABEL=([bare]="(no options)" [volume]="-v NAMED:/data" [bind]="-v HOSTDIR:/data"
-  [limits]="--memory 64m --cpus 0.5 --pids-limit 100")
+  [limits]="--memory 64m --cpus 0.5 --pids-limit 100"
+  [bridge]="--network bridge (default bridge)" [usernet]="--network NET (user-defined)")
 mkdir -p "$W/bind"
 run_args() { # run_args VARIANT: the run command line
   # shellcheck disable=SC2206
   local extra=(${VARGS[$1]})
-  RUNV=(run --rm --pull=never --network none "${extra[@]}" busybox true)
+  RUNV=(run --rm --pull=never --network "${VNET[$1]}" "${extra[@]}" busybox true)
 }
 run_muelle()        { M "${RUNV[@]}"; }
 run_docker_muelled(){ DOCKER_HOST="unix://$SOCK" "$DOCKER" "${RUNV[@]}"; }
@@ -221,6 +244,11 @@ tools=(muelle docker_muelled)
 M volume create "$TAG-vol" >/dev/null || die "muelle volume create failed"
 [ $HAVE_DOCKER = 1 ] && { D volume create "$TAG-vol" >/dev/null || die "docker volume create failed"; }
 [ $HAVE_PODMAN = 1 ] && { P volume create "$TAG-vol" >/dev/null || die "podman volume create failed"; }
+# The user-defined network of the usernet variant (and of the iperf3 section); an engine
+# that cannot make one has its usernet runs fail, reported INVALID.
+M network create "$TAG-net" >/dev/null 2>"$W/err.netcreate.muelle" || log "muelle network create failed: $(head -c 300 "$W/err.netcreate.muelle")"
+[ $HAVE_DOCKER = 1 ] && { D network create "$TAG-net" >/dev/null || log "docker network create failed"; }
+[ $HAVE_PODMAN = 1 ] && { P network create "$TAG-net" >/dev/null || log "podman network create failed"; }
 note_load "run --rm"
 log "run --rm: $WARMUP warm-up + $ROUNDS rounds of ${tools[*]} x ${VARIANTS[*]}"
 n=${#tools[@]}
@@ -323,6 +351,70 @@ ne=${#conc_engines[@]}
 for ((rep = 0; rep < CONC_REPS; rep++)); do
   for ((i = 0; i < ne; i++)); do conc_once "${conc_engines[$(((i + rep) % ne))]}" "$rep"; done
 done
+
+# ------------------------------------------------------------------ 4. TCP throughput (iperf3)
+declare -A IP_C2C=() IP_H2P=() IBAD=()
+iperf_engines=(muelle)
+[ $HAVE_DOCKER = 1 ] && iperf_engines+=(docker)
+build_iperf_image() { # a busybox rootfs with Debian's iperf3 and the libraries it links
+  local rootfs=$W/iperf-rootfs lib
+  "$TOP/scripts/busybox-rootfs.sh" "$rootfs" >/dev/null || return 1
+  cp /usr/bin/iperf3 "$rootfs/usr/bin/iperf3"
+  for lib in $(ldd /usr/bin/iperf3 | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+    mkdir -p "$rootfs$(dirname "$lib")"; cp -L "$lib" "$rootfs$lib"
+  done
+  tar -C "$rootfs" -cf "$W/iperf-rootfs.tar" .
+}
+gbps() { python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+iperf_run() { # iperf_run ENGINE KIND: one measurement (Gbit/s) into IP_KIND[ENGINE]
+  local e=$1 k=$2 f out
+  case $e in muelle) f=M ;; docker) f=D ;; esac
+  if [ "$k" = c2c ]; then
+    out=$($f run --rm --pull=never --network "$TAG-net" "$IPERF_IMG" iperf3 -c "${ISRV[$e]}" -t "$IPERF_SECS" -J 2>"$W/err.iperf.last")
+  else
+    out=$(iperf3 -c 127.0.0.1 -p "${IPORT[$e]}" -t "$IPERF_SECS" -J 2>"$W/err.iperf.last")
+  fi
+  local g; g=$(echo "$out" | gbps 2>/dev/null) || g=""
+  if [ -z "$g" ]; then
+    IBAD[$e.$k]=1
+    { echo "$k:"; cat "$W/err.iperf.last"; echo "$out" | head -5; } >>"$W/err.iperf.$e"
+    log "$e iperf3 $k failed: $(echo "$out" | grep -m1 error || head -c 200 "$W/err.iperf.last")"
+    return
+  fi
+  if [ "$k" = c2c ]; then IP_C2C[$e]+="$g "; else IP_H2P[$e]+="$g "; fi
+}
+declare -A ISRV=() IPORT=()
+if [ "$IPERF_REPS" -gt 0 ] && [ -x /usr/bin/iperf3 ] && build_iperf_image; then
+  note_load "iperf3"
+  for e in "${iperf_engines[@]}"; do
+    case $e in muelle) f=M ;; docker) f=D ;; esac
+    $f import -c 'CMD ["iperf3", "-s"]' "$W/iperf-rootfs.tar" "$IPERF_IMG" >/dev/null \
+      || { log "$e: import of the iperf3 image failed"; IBAD[$e.c2c]=1; IBAD[$e.h2p]=1; continue; }
+    IPORT[$e]=$(free_port)
+    $f run -d --pull=never --network "$TAG-net" --name "$TAG-$e-ips" "$IPERF_IMG" iperf3 -s >/dev/null 2>>"$W/err.iperf.$e" \
+      || { log "$e: the container-to-container iperf3 server did not start"; IBAD[$e.c2c]=1; }
+    ISRV[$e]=$($f inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$TAG-$e-ips" 2>/dev/null || true)
+    $f run -d --pull=never -p "127.0.0.1:${IPORT[$e]}:5201" --name "$TAG-$e-ipp" "$IPERF_IMG" iperf3 -s >/dev/null 2>>"$W/err.iperf.$e" \
+      || { log "$e: the published iperf3 server did not start"; IBAD[$e.h2p]=1; }
+  done
+  sleep 1
+  log "iperf3: $IPERF_REPS reps x ${iperf_engines[*]} x (container->container, host->published port), ${IPERF_SECS}s each"
+  ni=${#iperf_engines[@]}
+  for ((rep = 0; rep < IPERF_REPS; rep++)); do
+    for k in c2c h2p; do
+      for ((i = 0; i < ni; i++)); do
+        e=${iperf_engines[$(((i + rep) % ni))]}
+        [ -n "${IBAD[$e.$k]:-}" ] && continue
+        iperf_run "$e" "$k"
+      done
+    done
+  done
+  rm -f "$W/err.iperf.last"
+  rm_all
+else
+  log "iperf3 section left out (IPERF_REPS=$IPERF_REPS; /usr/bin/iperf3 from scripts/peers.sh install)"
+fi
 note_load "end"
 
 # ------------------------------------------------------------------ report
@@ -384,6 +476,24 @@ if [ -n "${MEM[running]:-}" ]; then
 fi
 [ -n "${MEM[dockerd_running]:-}" ] && echo "  context (shared daemons, with docker's $CONC_N running): dockerd RSS $(mib "${MEM[dockerd_running]%% *}") MiB, containerd RSS $(mib "${MEM[containerd_running]%% *}") MiB"
 
+if [ -n "${IP_C2C[*]:-}${IP_H2P[*]:-}${IBAD[*]:-}" ]; then
+  echo
+  echo "== TCP throughput, iperf3 -t $IPERF_SECS: $IPERF_REPS reps interleaved, start rotated (Gbit/s)"
+  printf '%-44s %-8s %3s %8s %15s %10s\n' path engine n median min-max muelle/x
+  iperf_rows() { # iperf_rows LABEL KIND ARRAY
+    local -n arr=$3
+    local mbase n md lo hi e
+    read -r _ mbase _ <<<"$(echo "${arr[muelle]:-}" | tr ' ' '\n' | grep . | stats)"
+    for e in "${iperf_engines[@]}"; do
+      read -r n md _ _ lo hi <<<"$(echo "${arr[$e]:-}" | tr ' ' '\n' | grep . | stats)"
+      # Higher is better: muelle/x above 1 means muelle is faster.
+      printf '%-44s %-8s %3s %8s %15s %10s%s\n' "$1" "$e" "$n" "$md" "$lo-$hi" "$(ratio "$mbase" "$md")" "${IBAD[$e.$2]:+  INVALID}"
+    done
+  }
+  iperf_rows "container -> container (user network)" c2c IP_C2C
+  iperf_rows "host 127.0.0.1 -> published 127.0.0.1 port" h2p IP_H2P
+fi
+
 echo
 echo "== targets (issue #4)"
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || a == "nan" || b == "nan") print "n/a"; else if (a+0 <= b+0) print "PASS"; else print "FAIL" }'; }
@@ -405,6 +515,16 @@ for v in volume bind limits; do
   printf '  run --rm %-7s <= 1.1 x bare     %8s ms <= %8s ms  %s\n' "$v" "$(ms "$vm")" "$(ms "$lim")" "$(verdict "$vm" "$lim")"
 done
 [ -n "${PRIV[muelle]:-}" ] && printf '  per-container private < 1 MiB      %8s KiB < %7s KiB  %s\n' "${PRIV[muelle]}" 1024 "$(verdict "${PRIV[muelle]}" 1023)"
+for v in bridge usernet; do   # issue #12: networking adds under 3 ms to run
+  read -r _ vm _ <<<"$(echo "${T[muelle.$v]:-}" | tr ' ' '\n' | grep . | stats)"
+  add=$(awk -v a="$vm" -v b="$base" 'BEGIN{ if (a == "nan" || b == "nan" || a == "") print "nan"; else print a-b }')
+  printf '  run --rm %-7s adds < 3 ms        %8s ms <  %8s ms  %s\n' "$v" "$(ms "$add")" 3.0 "$(verdict "$add" 2999)"
+done
+if [ -n "${IP_H2P[muelle]:-}" ] && [ -n "${IP_H2P[docker]:-}" ]; then
+  read -r _ mh _ <<<"$(echo "${IP_H2P[muelle]}" | tr ' ' '\n' | grep . | stats)"
+  read -r _ dh _ <<<"$(echo "${IP_H2P[docker]}" | tr ' ' '\n' | grep . | stats)"
+  printf '  published-port Gbit/s >= docker    %8s    >= %8s     %s\n' "$mh" "$dh" "$(verdict "$dh" "$mh")"
+fi
 
 # ------------------------------------------------------------------ problems
 problems=0

@@ -18,6 +18,7 @@
 #   skopeo    skopeo
 #   umoci     umoci
 #   dockerpy  python3-docker
+#   compose   docker-compose (Debian's 1.29)
 #   openssl   the openssl CLI
 # Inside a test, a missing kind is a failure with the reason, never a quiet pass.
 #
@@ -29,7 +30,7 @@
 # without controllers: CI machines have every peer.
 set -uo pipefail
 DOCKERD_HOST=unix:///var/run/docker.sock
-KINDS="cgroupv1 memcg docker dockerd registry skopeo umoci dockerpy openssl"
+KINDS="cgroupv1 memcg docker dockerd registry skopeo umoci dockerpy compose openssl"
 
 has() {
   case " ${MUELLE_TEST_WITHOUT:-} " in *" $1 "*) return 1 ;; esac
@@ -48,6 +49,7 @@ has() {
     skopeo) [ -x /usr/bin/skopeo ] ;;
     umoci) [ -x /usr/bin/umoci ] ;;
     dockerpy) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import docker' >/dev/null 2>&1 ;;
+    compose) [ -x /usr/bin/docker-compose ] ;;
     openssl) [ -x /usr/bin/openssl ] ;;
     *) echo "host-kinds: unknown kind $1" >&2; return 2 ;;
   esac

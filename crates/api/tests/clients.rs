@@ -31,6 +31,7 @@ async fn bollard_image_lifecycle_needs_registry() {
     let tar = busybox_tar();
     let reg = common::start_registry();
     let d = Daemon::start();
+    let _reach = d.reach_host_port(reg.port());
     let docker = client(&d, 47);
 
     assert_eq!(docker.ping().await.unwrap(), "OK");
@@ -303,6 +304,7 @@ fn docker_py_image_lifecycle_needs_dockerpy_registry() {
     let tar = busybox_tar();
     let reg = common::start_registry();
     let d = Daemon::start();
+    let _reach = d.reach_host_port(reg.port());
     let out = std::process::Command::new("/usr/bin/python3")
         .arg("-c")
         .arg(PY_SCRIPT)

@@ -411,6 +411,7 @@ fn pull_and_push_with_a_local_registry_needs_docker_registry_skopeo() {
     let tar = busybox_tar();
     let reg = common::start_registry();
     let d = Daemon::start();
+    let _reach = d.reach_host_port(reg.port());
     d.docker_ok(&["load", "-i", tar.to_str().unwrap()]);
     let target = format!("{}/test/bb:v1", reg.host);
     d.docker_ok(&["tag", "busybox", &target]);
@@ -536,6 +537,7 @@ fn login_with_htpasswd_registry_then_push_and_pull_with_credentials_needs_docker
     let tar = busybox_tar();
     let reg = common::start_auth_registry("alice", "s3cret");
     let d = Daemon::start();
+    let _reach = d.reach_host_port(reg.port());
     d.docker_ok(&["load", "-i", tar.to_str().unwrap()]);
     let target = format!("{}/private/bb:1", reg.host);
     d.docker_ok(&["tag", "busybox", &target]);

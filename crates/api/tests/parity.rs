@@ -497,6 +497,7 @@ fn rmi_of_the_last_tag_removes_the_repository_digests_needs_dockerd_dockerpy_reg
     }
     let Some(d) = env() else { return };
     let reg = support::common::start_auth_registry("alice", "s3cret");
+    let _reach = d.reach_host_port(reg.port());
     let login = d.docker_stdin(
         &["login", "-u", "alice", "--password-stdin", &reg.host],
         b"s3cret\n",

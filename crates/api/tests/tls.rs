@@ -161,8 +161,9 @@ fn is_muelled(pid: u32) -> bool {
 
 /// The docker CLI on `tcp://127.0.0.1:port` with the given TLS flags, nothing taken from the
 /// environment (a client certificate in DOCKER_CERT_PATH would change what is tested).
+/// It runs in the daemon's network namespace, where the daemon's 127.0.0.1 is.
 fn docker_tcp(d: &Daemon, port: u16, tls: &[&str], args: &[&str]) -> Output {
-    Command::new(DOCKER)
+    d.in_netns(DOCKER)
         .env("DOCKER_CONFIG", &d.docker_config)
         .env("DOCKER_CERT_PATH", &d.docker_config)
         .env_remove("DOCKER_HOST")
@@ -188,9 +189,10 @@ fn show(o: &Output) -> String {
 }
 
 /// `GET /_ping` through `openssl s_client` presenting `NAME-cert.pem`; whether the answer
-/// was OK, and everything openssl printed.
-fn s_client(pki: &Pki, port: u16, name: &str) -> (bool, String) {
-    let mut child = Command::new(OPENSSL)
+/// was OK, and everything openssl printed (run in the daemon's network namespace).
+fn s_client(d: &Daemon, pki: &Pki, port: u16, name: &str) -> (bool, String) {
+    let mut child = d
+        .in_netns(OPENSSL)
         .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
         .args(["-CAfile", &pki.path("ca.pem"), "-verify_return_error"])
         .args(["-cert", &pki.path(&format!("{name}-cert.pem"))])
@@ -294,9 +296,9 @@ fn tls_cli_with_client_certificates_needs_docker_openssl() {
     // Go's client keeps a certificate to itself when its issuer is not among the CAs the
     // server names, so the CLI above never showed the stranger's. openssl sends it anyway:
     // the server itself must refuse it.
-    let (ok, out) = s_client(&pki, port, "stranger");
+    let (ok, out) = s_client(&d, &pki, port, "stranger");
     assert!(!ok && out.contains("unknown ca"), "{out}");
-    let (ok, out) = s_client(&pki, port, "client");
+    let (ok, out) = s_client(&d, &pki, port, "client");
     assert!(ok, "{out}\n{}", d.log());
     // Both are turned away by the TLS alert, not by some later HTTP error.
     for refused in [&no_cert, &other_ca] {
@@ -512,7 +514,11 @@ fn tls_bad_certificate_files_stop_the_daemon_naming_the_file_needs_openssl() {
             .to_string(),
         )
         .unwrap();
-        let mut child = muelled()
+        // A namespace of its own, as every test daemon has (support::Daemon).
+        let netns = muelle_test_support::netns::NamedNetns::create();
+        let mut child = netns
+            .command(env!("CARGO_BIN_EXE_muelled"))
+            .env("MUELLE_INIT", muelle_test_support::static_init())
             .arg("--data-root")
             .arg(dir.path().join("data"))
             .arg("--exec-root")

@@ -1,7 +1,7 @@
 //! What the integration tests of several crates repeat, kept once: the shared busybox
 //! rootfs and image layout (`fixtures`), processes with timeouts and polling (`proc`),
-//! cgroup and mount clean-up after a failed test (`host`), and a real docker-registry with
-//! its ports (`registry`).
+//! cgroup and mount clean-up after a failed test (`host`), the test daemons' network
+//! namespaces (`netns`), and a real docker-registry with its ports (`registry`).
 //!
 //! A dev-dependency only: no crate's library or binary may depend on it. Its helpers panic
 //! on failure, as test code does: a fixture that cannot be built fails the test, never
@@ -12,6 +12,7 @@
 
 pub mod fixtures;
 pub mod host;
+pub mod netns;
 pub mod proc;
 pub mod registry;
 

@@ -33,10 +33,13 @@ pub fn next_port() -> u16 {
     FIRST + offset as u16
 }
 
-/// The inodes of the TCP sockets listening on 127.0.0.1:`port` or *:`port` (IPv4 and v6).
-fn listening_inodes(port: u16) -> Vec<String> {
+/// The inodes of the TCP sockets listening on 127.0.0.1:`port` or *:`port` (IPv4 and v6),
+/// in the network namespace of the test itself (`None`) or of process `pid` (a daemon in a
+/// namespace of its own).
+fn listening_inodes(pid: Option<u32>, port: u16) -> Vec<String> {
     let mut out = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+    let dir = pid.map_or("/proc/net".to_string(), |p| format!("/proc/{p}/net"));
+    for table in [format!("{dir}/tcp"), format!("{dir}/tcp6")] {
         let text = std::fs::read_to_string(table).unwrap_or_default();
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
@@ -57,7 +60,7 @@ fn listening_inodes(port: u16) -> Vec<String> {
 
 /// The pids of the processes holding a socket listening on `port`.
 pub fn listener_pids(port: u16) -> Vec<u32> {
-    let inodes = listening_inodes(port);
+    let inodes = listening_inodes(None, port);
     if inodes.is_empty() {
         return Vec::new();
     }
@@ -81,10 +84,10 @@ pub fn listener_pids(port: u16) -> Vec<u32> {
     pids
 }
 
-/// Whether the process `pid` itself listens on `port`: an answer on the port proves nothing
-/// while other tests start servers at the same time.
+/// Whether the process `pid` itself listens on `port` (in its own network namespace): an
+/// answer on the port proves nothing while other tests start servers at the same time.
 pub fn listener_owned_by(pid: u32, port: u16) -> bool {
-    let inodes = listening_inodes(port);
+    let inodes = listening_inodes(Some(pid), port);
     if inodes.is_empty() {
         return false;
     }
@@ -142,6 +145,14 @@ pub struct Registry {
 impl Registry {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The port of `host` (127.0.0.1:PORT).
+    pub fn port(&self) -> u16 {
+        self.host
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .expect("the registry's port")
     }
 }
 

@@ -298,6 +298,7 @@ fn hostile_layers_through_import_load_and_pull_needs_docker_registry_skopeo() {
         "hostile",
         "hostile-pw",
     ));
+    let _reach = reg.as_ref().map(|r| e.reach_host_port(r.port()));
     let skopeo = Path::new("/usr/bin/skopeo").exists();
     if !skopeo {
         missing("skopeo");

@@ -1,5 +1,6 @@
-//! Fixtures for the daemon tests: a real `muelled` on a temporary socket and data root, the
-//! stock docker CLI pointed at it, a raw HTTP client for status codes and headers, the
+//! Fixtures for the daemon tests: a real `muelled` on a temporary socket and data root, in a
+//! network namespace of its own (muelle_test_support::netns), the stock docker CLI pointed at
+//! it, a raw HTTP client for status codes and headers, the
 //! busybox image as an OCI-archive tar, and a docker-registry with htpasswd auth.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,6 +37,13 @@ macro_rules! require {
 }
 
 /// A running muelled, stopped with SIGTERM (then SIGKILL) on drop, its directories removed.
+///
+/// It runs in a named network namespace of its own, kept across `restart`/`kill9`+`respawn`
+/// (as a daemon restarting on one host finds its bridges, veths and containers where they
+/// were) and deleted on drop: its bridges, nft tables and published ports are invisible to
+/// the host and to other tests. "The host" of this daemon is that namespace: reach its
+/// published ports with [`Daemon::in_netns`]; let it reach a server the test started on the
+/// real host's loopback (a registry) with [`Daemon::reach_host_port`].
 pub struct Daemon {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
@@ -45,6 +53,8 @@ pub struct Daemon {
     pub docker_config: PathBuf,
     /// Extra environment of the daemon process (kept across restarts).
     env: Vec<(String, String)>,
+    /// Declared last: deleted after the daemon stopped (Drop) and its directories went.
+    netns: muelle_test_support::netns::NamedNetns,
 }
 
 pub fn muelled() -> Command {
@@ -104,6 +114,7 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            netns: muelle_test_support::netns::NamedNetns::create(),
         };
         d.try_spawn(extra)?;
         Ok(d)
@@ -124,7 +135,10 @@ impl Daemon {
         if !config.exists() {
             std::fs::write(&config, "{}").unwrap();
         }
-        let child = muelled()
+        // nsenter execs muelled: the child's pid is the daemon's.
+        let mut cmd = self.netns.command(env!("CARGO_BIN_EXE_muelled"));
+        cmd.env("MUELLE_INIT", muelle_test_support::static_init());
+        let child = cmd
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--data-root")
@@ -172,6 +186,24 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// The daemon's network namespace (a file under /run/netns; the same one after a
+    /// restart or respawn).
+    pub fn netns(&self) -> &Path {
+        &self.netns.path
+    }
+
+    /// `program` run inside the daemon's network namespace: how a test reaches what the
+    /// daemon publishes "on the host" (`-p 127.0.0.1:P:80`), or lists its links and rules.
+    pub fn in_netns(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        self.netns.command(program)
+    }
+
+    /// Makes 127.0.0.1:`port` of the test's namespace (a registry the test started) answer
+    /// at 127.0.0.1:`port` inside the daemon's, while the returned value lives.
+    pub fn reach_host_port(&self, port: u16) -> muelle_test_support::netns::HostPortBridge {
+        muelle_test_support::netns::HostPortBridge::new(self.netns(), port)
     }
 
     /// Sends SIGTERM and waits for the exit; returns whether it exited successfully.

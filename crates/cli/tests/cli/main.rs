@@ -182,14 +182,24 @@ impl Sandbox {
         Sandbox { dir }
     }
 
-    /// Runs `muelle ARGS` with /run (and /var/lib/muelle) replaced by empty tmpfs mounts.
+    /// Runs `muelle ARGS` with /run (and /var/lib/muelle) replaced by empty tmpfs mounts, in
+    /// a network namespace of its own (the daemon it starts makes its bridge and firewall
+    /// tables there, never on the host).
     fn muelle(&self, args: &str, env: &[(&str, &str)]) -> Output {
         let script = format!(
-            "mount -t tmpfs tmpfs /run && mkdir -p /var/lib/muelle && mount -t tmpfs tmpfs /var/lib/muelle && exec {}/muelle {args}",
+            "ip link set lo up && mount -t tmpfs tmpfs /run && mkdir -p /var/lib/muelle && mount -t tmpfs tmpfs /var/lib/muelle && exec {}/muelle {args}",
             self.dir.path().display()
         );
         let mut cmd = Command::new("/usr/bin/unshare");
-        cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+        cmd.args([
+            "--mount",
+            "--net",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ]);
         cmd.env_remove("MUELLE_HOST")
             .env_remove("DOCKER_HOST")
             .env_remove("MUELLE_NO_AUTOSTART");

@@ -5,6 +5,7 @@ use muelle_test_support::registry::start_registry;
 
 pub(crate) fn check_push_pull_needs_registry(d: &Daemon) {
     let reg = start_registry();
+    let _reach = d.reach_host_port(reg.port());
     let repo = format!("{}/{}", reg.host, unique("pp"));
     let name = format!("{repo}:1");
     let _untag = Untag::new(d, &name);
@@ -40,6 +41,7 @@ pub(crate) fn check_push_pull_needs_registry(d: &Daemon) {
 
 pub(crate) fn check_login_logout_needs_registry(d: &Daemon) {
     let reg = start_registry();
+    let _reach = d.reach_host_port(reg.port());
     let cfg = tempfile::tempdir().unwrap();
     let mut child = Command::new(MUELLE)
         .args([

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use muelle_test_support::{fixtures, host, proc};
+use muelle_test_support::{fixtures, host, netns, proc};
 
 pub const MUELLE: &str = env!("CARGO_BIN_EXE_muelle");
 pub const DOCKER: &str = "/usr/bin/docker";
@@ -21,13 +21,17 @@ pub const DOCKERD_HOST: &str = "unix:///var/run/docker.sock";
 
 /// The daemon a test talks to. For a private muelled: the process and its directories (the
 /// exec root under /run with a short name, as the socket and the shims' sockets live there
-/// and unix socket paths end at 107 bytes).
+/// and unix socket paths end at 107 bytes), and the network namespace it runs in (its own,
+/// so its bridges, nft tables and published ports never meet another test's nor the host's;
+/// see muelle_test_support::netns). The shared dockerd's "host" is the test's own namespace.
 pub struct Daemon {
     pub name: &'static str,
     pub host: String,
     child: Option<Child>,
     data: Option<tempfile::TempDir>,
     exec: Option<tempfile::TempDir>,
+    /// Declared last: deleted after the daemon stopped (Drop).
+    netns: Option<netns::NamedNetns>,
 }
 
 pub fn text(b: &[u8]) -> String {
@@ -121,6 +125,7 @@ pub fn dockerd() -> Daemon {
         child: None,
         data: None,
         exec: None,
+        netns: None,
     }
 }
 
@@ -172,7 +177,10 @@ pub fn start_muelled(seed: Seed) -> Daemon {
     std::fs::write(&config, "{}").unwrap();
     let log = std::fs::File::create(data.path().join("muelled.log")).unwrap();
     let host = format!("unix://{}", exec.path().join("m.sock").display());
-    let child = Command::new(bin)
+    let ns = netns::NamedNetns::create();
+    // nsenter execs muelled: the child's pid is the daemon's.
+    let child = ns
+        .command(bin)
         .env("MUELLE_INIT", muelle_test_support::static_init())
         .arg("-H")
         .arg(&host)
@@ -194,6 +202,7 @@ pub fn start_muelled(seed: Seed) -> Daemon {
         child: Some(child),
         data: Some(data),
         exec: Some(exec),
+        netns: Some(ns),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while !muelle(&d, &["version"]).status.success() {
@@ -275,6 +284,34 @@ pub fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
 }
 
 impl Daemon {
+    /// `program` run in the daemon's "host" network namespace: its own for a private
+    /// muelled, the test's for the shared dockerd.
+    pub fn in_netns(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        match &self.netns {
+            Some(ns) => ns.command(program),
+            None => Command::new(program),
+        }
+    }
+
+    /// What `readlink /proc/self/ns/net` prints in that namespace (and so in a
+    /// `--network host` container of this daemon).
+    pub fn netns_link(&self) -> String {
+        let out = self
+            .in_netns("readlink")
+            .arg("/proc/self/ns/net")
+            .output()
+            .expect("readlink");
+        text(&out.stdout).trim().to_owned()
+    }
+
+    /// Makes 127.0.0.1:`port` of the test's namespace (a registry it started) answer at the
+    /// same address in the daemon's, while the value lives (nothing to do for dockerd).
+    pub fn reach_host_port(&self, port: u16) -> Option<netns::HostPortBridge> {
+        self.netns
+            .as_ref()
+            .map(|ns| netns::HostPortBridge::new(&ns.path, port))
+    }
+
     pub fn log(&self) -> String {
         self.data
             .as_ref()
