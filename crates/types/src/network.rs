@@ -185,6 +185,9 @@ mod tests {
         assert_eq!(ipam.config[0].auxiliary_addresses["a"], "10.1.0.5");
         assert!(r.labels.is_empty());
         let p = NetworksPruneReport::default();
-        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"NetworksDeleted":null}"#);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"NetworksDeleted":null}"#
+        );
     }
 }

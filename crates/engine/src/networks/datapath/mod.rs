@@ -5,9 +5,9 @@
 //! again; after a daemon restart it rebuilds what running containers need.
 
 use crate::containers::ContainerRecord;
+use crate::networks::NetworkRecord;
 use crate::{Engine, Result};
 
-#[allow(dead_code)] // until network connect and disconnect call them
 impl Engine {
     /// Hot-plug: give the running container `rec` its endpoint on `network` (already in
     /// `rec.networks`); the caller records the returned record.
@@ -28,6 +28,13 @@ impl Engine {
         network: &str,
     ) -> Result<()> {
         let _ = (rec, network);
+        Ok(())
+    }
+
+    /// The network `net` was removed (no running container is on it): take down its
+    /// bridge and whatever else the datapath made for it.
+    pub(crate) async fn datapath_network_removed(&self, net: &NetworkRecord) -> Result<()> {
+        let _ = net;
         Ok(())
     }
 }
