@@ -34,6 +34,42 @@ impl Default for NetworkConfig {
     }
 }
 
+impl NetworkConfig {
+    /// The settings from daemon.json's `default-address-pools` and `bip` (or `--bip`):
+    /// pools as given (the defaults when absent or empty), `bip` an IPv4 address with its
+    /// prefix.
+    pub fn from_daemon(pools: Option<Vec<Pool>>, bip: Option<&str>) -> Result<Self, String> {
+        let mut cfg = NetworkConfig::default();
+        if let Some(p) = pools.filter(|p| !p.is_empty()) {
+            for pool in &p {
+                if pool.size < pool.base.prefix_len() || pool.size > pool.base.max_prefix_len() {
+                    return Err(format!(
+                        "invalid default-address-pools entry {}/{}: the size must be between the base's prefix length and {}",
+                        pool.base,
+                        pool.size,
+                        pool.base.max_prefix_len()
+                    ));
+                }
+            }
+            cfg.default_address_pools = p;
+        }
+        if let Some(b) = bip.filter(|b| !b.is_empty()) {
+            let net: IpNet = b.parse().map_err(|_| {
+                format!(
+                    "invalid bip {b:?}: expected an address with its prefix, e.g. 172.26.0.1/16"
+                )
+            })?;
+            if !net.addr().is_ipv4() || net.addr() == net.network() {
+                return Err(format!(
+                    "invalid bip {b:?}: expected the bridge's IPv4 address (not the subnet's first) with its prefix"
+                ));
+            }
+            cfg.bip = Some(net);
+        }
+        Ok(cfg)
+    }
+}
+
 /// Go's `strconv.ParseBool`, which dockerd uses for the driver's boolean options.
 pub(super) fn go_bool(s: &str) -> Option<bool> {
     match s {

@@ -91,8 +91,8 @@ impl Engine {
         net: &str,
         settings: EndpointSettings,
     ) -> Result<()> {
-        let net = self.network(net)?;
         let c = self.containers().find(ctr)?;
+        let net = self.network(net)?;
         let _op = c.lock_op().await?;
         let rec = c.record();
         let mode = rec.host_config.network_mode();
@@ -103,6 +103,10 @@ impl Engine {
             return Err(NetworkError::Forbidden(HOST.into()).into());
         }
         if endpoint_key(&rec, &net).is_some() {
+            // dockerd lets a second connect of a stopped container pass, changing nothing.
+            if !rec.is_running() {
+                return Ok(());
+            }
             return Err(NetworkError::Forbidden(format!(
                 "endpoint with name {} already exists in network {}",
                 rec.name, net.name

@@ -55,8 +55,8 @@ fn subnet_of(cfg: &IpamConfig, name: &str) -> Result<SubnetRecord, NetworkError>
     } else {
         let g = parse_ip(&cfg.gateway, "gateway")?;
         if !subnet.contains(&g) {
-            return Err(NetworkError::Invalid(format!(
-                "failed to allocate gateway ({g}): requested address is out of range"
+            return Err(NetworkError::Other(format!(
+                "failed to allocate gateway ({g}): Requested address is out of range"
             )));
         }
         g
@@ -70,7 +70,7 @@ fn subnet_of(cfg: &IpamConfig, name: &str) -> Result<SubnetRecord, NetworkError>
         })?;
         if !subnet.contains(&ip) {
             return Err(NetworkError::Forbidden(format!(
-                "auxilairy address: ({k}:{v}) must belong to the master pool: {subnet}"
+                "auxiliary address: ({k}:{v}) must belong to the master pool: {subnet}"
             )));
         }
         aux.insert(k.clone(), ip);
@@ -143,7 +143,8 @@ impl Engine {
             )));
         }
         if name.trim().is_empty() {
-            return Err(NetworkError::Invalid(format!("invalid name: {name}")));
+            // dockerd answers this one with 500.
+            return Err(NetworkError::Other(format!("invalid name: {name}")));
         }
         let driver = if req.driver.is_empty() {
             "bridge"
