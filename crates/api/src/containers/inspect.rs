@@ -27,6 +27,13 @@ pub(crate) fn docker_state(rec: &ContainerRecord) -> ContainerState {
 /// The container's one network, named as dockerd names the default one, with no address
 /// until muelle has networks.
 pub(super) fn networks(rec: &ContainerRecord) -> BTreeMap<String, EndpointSettings> {
+    if !rec.networks.is_empty() {
+        return rec
+            .networks
+            .iter()
+            .map(|(name, ep)| (name.clone(), crate::networks::endpoint_settings(ep)))
+            .collect();
+    }
     let mode = rec.host_config.network_mode();
     let name = if mode == "default" { "bridge" } else { mode };
     BTreeMap::from([(name.to_string(), EndpointSettings::default())])

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use muelle_engine::networks::{is_predefined, NetworkRecord};
+use muelle_engine::networks::{is_predefined, EndpointRecord, NetworkRecord};
 use muelle_engine::Engine;
+use muelle_types::container::EndpointSettings;
 use muelle_types::network::{ConfigReference, Ipam, IpamConfig, Network, NetworkContainer};
 
 type Eng = State<Arc<Engine>>;
@@ -92,4 +93,28 @@ pub(crate) fn to_docker(engine: &Engine, rec: NetworkRecord, detailed: bool) -> 
         options: rec.options,
         labels: rec.labels,
     }
+}
+
+/// A container's endpoint as `NetworkSettings.Networks.NAME` shows it: what create or
+/// connect asked for, and the live address, gateway and MAC while it is running.
+pub(crate) fn endpoint_settings(ep: &EndpointRecord) -> EndpointSettings {
+    let mut s = EndpointSettings {
+        network_id: ep.network_id.clone(),
+        ..ep.config.clone()
+    };
+    if let Some(a) = &ep.active {
+        s.endpoint_id = a.endpoint_id.clone();
+        s.mac_address = a.mac.clone();
+        if let Some(v4) = a.ipv4 {
+            s.ip_address = v4.addr().to_string();
+            s.ip_prefix_len = i64::from(v4.prefix_len());
+        }
+        if let Some(v6) = a.ipv6 {
+            s.global_ipv6_address = v6.addr().to_string();
+            s.global_ipv6_prefix_len = i64::from(v6.prefix_len());
+        }
+        s.gateway = a.gateway4.map(|g| g.to_string()).unwrap_or_default();
+        s.ipv6_gateway = a.gateway6.map(|g| g.to_string()).unwrap_or_default();
+    }
+    s
 }
