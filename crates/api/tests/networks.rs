@@ -316,6 +316,8 @@ fn network_errors_match_dockerd_needs_dockerd() {
         vec!["network", "rm", "nosuchnetwork"],
         vec!["network", "inspect", "nosuchnetwork"],
         vec!["network", "ls", "--filter", "type=bogus"],
+        vec!["network", "ls", "--filter", "bogus=1"],
+        vec!["network", "prune", "-f", "--filter", "bogus=1"],
     ];
     for c in &cases {
         let (o, t) = (ours(&b.d, c), theirs(c));
