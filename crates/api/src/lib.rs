@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod error;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod request;
 pub mod stdcopy;
 pub mod stream;
@@ -63,6 +64,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(images::router())
         .merge(system::router())
         .merge(volumes::router())
+        .merge(networks::router())
         .merge(swarm::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .with_state(engine)

@@ -114,7 +114,7 @@ impl Filters {
         let mut out = BTreeMap::new();
         for (k, v) in raw {
             if !allowed.contains(&k.as_str()) {
-                return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+                return Err(ApiError::bad_request(format!("Invalid filter '{k}'")));
             }
             let values = match v {
                 FilterValues::List(l) => l,
@@ -302,7 +302,7 @@ mod tests {
         let old = Filters::parse(r#"{"dangling":{"true":true}}"#, &["dangling"]).unwrap();
         assert_eq!(old.bool("dangling").unwrap(), Some(true));
         let e = Filters::parse(r#"{"bogus":["x"]}"#, &["dangling"]).unwrap_err();
-        assert_eq!(e.message, "invalid filter 'bogus'");
+        assert_eq!(e.message, "Invalid filter 'bogus'");
         assert!(Filters::parse("{not json", &[]).is_err());
         assert!(Filters::parse(r#"{"dangling":["maybe"]}"#, &["dangling"])
             .unwrap()

@@ -107,7 +107,7 @@ fn version_info_ping_and_bad_requests_needs_docker() {
         b"",
     );
     assert_eq!(r.status, 400);
-    assert_eq!(r.message(), "invalid filter 'bogus'");
+    assert_eq!(r.message(), "Invalid filter 'bogus'");
     let r = d.http("DELETE", "/images/busybox?force=maybe", b"");
     assert_eq!(r.status, 400);
     assert!(r.message().contains("force"), "{}", r.message());

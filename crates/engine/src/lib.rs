@@ -63,6 +63,8 @@ pub struct EngineConfig {
     pub userns_remap: Option<userns::Remap>,
     /// The daemon-wide logging driver and options (daemon.json's `log-driver`, `log-opts`).
     pub log_config: muelle_types::container::LogConfig,
+    /// The address pools and `bip` the networks' subnets come from.
+    pub network: networks::NetworkConfig,
 }
 
 impl EngineConfig {
@@ -73,6 +75,7 @@ impl EngineConfig {
             insecure_registries: Vec::new(),
             userns_remap: None,
             log_config: containers::log_driver::muelled_default(),
+            network: networks::NetworkConfig::default(),
         }
     }
 
@@ -101,6 +104,8 @@ pub enum EngineError {
     Container(containers::ContainerError),
     #[error(transparent)]
     Volume(volumes::VolumeError),
+    #[error(transparent)]
+    Network(networks::NetworkError),
     /// `rmi` of an image's last name while a container uses it (Docker's wording).
     #[error("conflict: unable to remove repository reference \"{reference}\" (must force) - container {container} is using its referenced image {image} ({})", if *running { "running" } else { "stopped" })]
     ImageInUse {
@@ -128,6 +133,7 @@ impl EngineError {
             EngineError::Image(e) => e.kind(),
             EngineError::Container(e) => e.kind(),
             EngineError::Volume(e) => e.kind(),
+            EngineError::Network(e) => e.kind(),
             EngineError::ImageInUse { .. } => muelle_types::ErrorKind::Conflict,
             EngineError::Net(e) => match e {
                 muelle_net::NetError::Invalid(_) => muelle_types::ErrorKind::InvalidParameter,
@@ -151,6 +157,7 @@ pub struct Engine {
     containers: containers::Containers,
     execs: containers::exec::ExecStore,
     volumes: volumes::Volumes,
+    networks: networks::NetworkStore,
     events: Events,
     started: SystemTime,
     datapath: networks::datapath::Datapath,
@@ -184,6 +191,8 @@ impl Engine {
         let id = engine_id(&config.data_root)?;
         let containers = containers::Containers::open(&config.data_root, &config.exec_root)?;
         let volumes = volumes::Volumes::open(&config.data_root)?;
+        let networks = networks::NetworkStore::open(&config.data_root)?;
+        networks::ensure_builtins(&networks, &config.network, &networks::host_routes())?;
         Ok(Engine {
             config,
             id,
@@ -191,6 +200,7 @@ impl Engine {
             containers,
             execs: containers::exec::ExecStore::default(),
             volumes,
+            networks,
             events: Events::new(),
             started: SystemTime::now(),
             datapath: Default::default(),

@@ -13,6 +13,7 @@ pub mod container;
 pub mod duration;
 pub mod errdefs;
 pub mod image;
+pub mod network;
 pub mod serde_util;
 pub mod system;
 pub mod time;

@@ -77,6 +77,9 @@ struct Args {
     /// `user:group` (names or ids).
     #[arg(long, value_name = "default|user[:group]")]
     userns_remap: Option<String>,
+    /// The default bridge's IPv4 address with its prefix (e.g. 172.26.0.1/16).
+    #[arg(long)]
+    bip: Option<String>,
 }
 
 fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
@@ -110,6 +113,11 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
         file.log_opts.unwrap_or_default(),
         &args.log_opts,
     )?;
+    let network = muelle_engine::networks::NetworkConfig::from_daemon(
+        file.default_address_pools,
+        args.bip.or(file.bip).as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut insecure = file.insecure_registries.unwrap_or_default();
     insecure.extend(args.insecure_registries);
     Ok((
@@ -133,6 +141,7 @@ fn settings(args: Args) -> Result<(Settings, Vec<String>)> {
             log_config,
             tls,
             userns_remap: args.userns_remap.or(file.userns_remap),
+            network,
         },
         ignored,
     ))

@@ -39,6 +39,10 @@ pub struct DaemonFile {
     pub tlscert: Option<PathBuf>,
     pub tlskey: Option<PathBuf>,
     pub userns_remap: Option<String>,
+    /// Where network subnets come from: `[{"base": "10.10.0.0/16", "size": 24}]`.
+    pub default_address_pools: Option<Vec<muelle_engine::networks::Pool>>,
+    /// The default bridge's address with its prefix (`172.26.0.1/16`).
+    pub bip: Option<String>,
 }
 
 const KNOWN: &[&str] = &[
@@ -57,6 +61,8 @@ const KNOWN: &[&str] = &[
     "tlscert",
     "tlskey",
     "userns-remap",
+    "default-address-pools",
+    "bip",
 ];
 
 impl DaemonFile {

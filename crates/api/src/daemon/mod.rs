@@ -35,6 +35,8 @@ pub struct Settings {
     /// `userns-remap`: `default`, `user` or `user:group`; containers then run in a user
     /// namespace on the subordinate ids of /etc/subuid and /etc/subgid.
     pub userns_remap: Option<String>,
+    /// daemon.json's `default-address-pools` and `bip` (or `--bip`).
+    pub network: muelle_engine::networks::NetworkConfig,
 }
 
 pub const DEFAULT_HOST: &str = "unix:///run/muelle/muelle.sock";
@@ -136,6 +138,7 @@ pub async fn run(settings: Settings) -> Result<()> {
             None => None,
         },
         log_config: settings.log_config.clone(),
+        network: settings.network.clone(),
     };
     // The data root first: its lock is what tells a second daemon to stop before it touches
     // anything else (sockets, the pid file).

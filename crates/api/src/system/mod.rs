@@ -1,5 +1,5 @@
 //! System routes: `/_ping`, `/version`, `/info`, `/events`, `/auth`, and the prune routes
-//! of resources muelle does not have yet (networks, the build cache).
+//! of resources muelle does not have yet (the build cache).
 
 mod auth;
 mod events;
@@ -22,6 +22,5 @@ pub fn router() -> Router<Arc<Engine>> {
         .route("/info", get(info::info))
         .route("/events", get(events::events))
         .route("/auth", post(auth::auth))
-        .route("/networks/prune", post(prune::networks_prune))
         .route("/build/prune", post(prune::build_prune))
 }

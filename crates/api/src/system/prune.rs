@@ -2,16 +2,10 @@
 //! `docker system prune` completes.
 
 use axum::Json;
-use muelle_types::system::{BuildCachePruneReport, NetworksPruneReport};
+use muelle_types::system::BuildCachePruneReport;
 
 use crate::error::ApiResult;
 use crate::request::Params;
-
-/// `POST /networks/prune`: there are no user-defined networks, so never one to remove.
-pub async fn networks_prune(params: Params) -> ApiResult<Json<NetworksPruneReport>> {
-    params.filters(&["label", "label!", "until"])?;
-    Ok(Json(NetworksPruneReport::default()))
-}
 
 /// `POST /build/prune`: there is no build cache before the builder exists.
 pub async fn build_prune(params: Params) -> ApiResult<Json<BuildCachePruneReport>> {

@@ -1,4 +1,4 @@
-//! `muelle inspect` (any object: containers, then images, then volumes), and the inspect that `image
+//! `muelle inspect` (any object: containers, then images, networks, volumes), and the inspect that `image
 //! inspect` and `container inspect` share: the daemon's JSON, re-indented but not re-encoded
 //! (as docker does), or a `--format` template per object.
 
@@ -26,10 +26,11 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let kinds: &[Kind] = match a.kind.as_deref() {
-        None | Some("") => &[Kind::Container, Kind::Image, Kind::Volume],
+        None | Some("") => &[Kind::Container, Kind::Image, Kind::Network, Kind::Volume],
         Some("image") => &[Kind::Image],
         Some("container") => &[Kind::Container],
         Some("volume") => &[Kind::Volume],
+        Some("network") => &[Kind::Network],
         Some(other) => bail!("\"{other}\" is not a valid value for --type"),
     };
     let client = ctx.client().await?;
@@ -44,6 +45,7 @@ pub enum Kind {
     Container,
     Image,
     Volume,
+    Network,
 }
 
 /// Fetches each object (trying each kind in turn, as docker's `inspect` without `--type`);
@@ -68,6 +70,7 @@ pub async fn inspect_all(
                 ),
                 Kind::Image => format!("/images/{}/json", encode_path(name)),
                 Kind::Volume => format!("/volumes/{}", encode_path(name)),
+                Kind::Network => format!("/networks/{}", encode_path(name)),
             };
             match client.get_bytes(&path).await {
                 Ok(b) => {

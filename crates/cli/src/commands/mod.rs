@@ -12,6 +12,7 @@ use crate::{autostart, config, contexts, Ctx};
 
 use container::ContainerCommand;
 use image::ImageCommand;
+use network::NetworkCommand;
 use shortcuts::Shortcuts;
 use system::SystemCommand;
 use volume::VolumeCommand;
@@ -25,6 +26,7 @@ pub mod image;
 pub mod inspect;
 pub mod login;
 pub mod logout;
+pub mod network;
 pub mod shortcuts;
 pub mod stream;
 pub mod stringid;
@@ -90,6 +92,11 @@ enum Cmd {
         #[command(subcommand)]
         command: ContainerCommand,
     },
+    /// Manage networks
+    Network {
+        #[command(subcommand)]
+        command: NetworkCommand,
+    },
     /// Manage volumes
     Volume {
         #[command(subcommand)]
@@ -150,6 +157,7 @@ const TOP_LEVEL_ORDER: &[&str] = &[
     "events",
     "system",
     "container",
+    "network",
     "volume",
     "context",
     "completion",
@@ -193,6 +201,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Containers(Shortcuts(c)) | Cmd::Container { command: c } => c.run(&ctx).await,
         Cmd::Systems(Shortcuts(c)) | Cmd::System { command: c } => c.run(&ctx).await,
         Cmd::Volume { command: c } => c.run(&ctx).await,
+        Cmd::Network { command: c } => c.run(&ctx).await,
         Cmd::Inspect(a) => inspect::run(&ctx, a).await,
         Cmd::Login(a) => login::run(&ctx, a).await,
         Cmd::Logout(a) => logout::run(&ctx, a).await,

@@ -171,7 +171,7 @@ impl Containers {
         dir.join(RECORD).exists()
     }
 
-    pub(super) fn save(&self, rec: &ContainerRecord) -> Result<()> {
+    pub(crate) fn save(&self, rec: &ContainerRecord) -> Result<()> {
         let dir = self.data_dir(&rec.id);
         let data =
             serde_json::to_vec_pretty(rec).map_err(|e| internal("encode record")(e.to_string()))?;

@@ -61,6 +61,10 @@ pub struct NetworkRecord {
     /// Masquerade of traffic leaving the bridge (`...bridge.enable_ip_masquerade`).
     #[serde(default = "yes")]
     pub masquerade: bool,
+    /// Whether the subnets were given at create (not chosen from the pools): dockerd takes a
+    /// static container address (`--ip`) only on such networks.
+    #[serde(default)]
+    pub user_subnets: bool,
 }
 
 fn yes() -> bool {

@@ -1,14 +1,9 @@
-//! Prune reports of resources without a module of their own yet (networks, the build
-//! cache), answered so that `docker system prune` completes.
+//! Prune reports of resources without a module of their own yet (the build cache),
+//! answered so that `docker system prune` completes; the networks' is `network`'s.
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /networks/prune`'s answer; `null` when nothing went.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetworksPruneReport {
-    pub networks_deleted: Option<Vec<String>>,
-}
+pub use crate::network::NetworksPruneReport;
 
 /// `POST /build/prune`'s answer; `null` when nothing went.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -75,7 +75,6 @@ pub(crate) fn has_active(rec: &ContainerRecord) -> bool {
     rec.networks.values().any(|e| e.active.is_some())
 }
 
-#[allow(dead_code)] // the hot-plug entry points wait for the network commands' merge
 impl Engine {
     /// Where the container's network namespace is bound while it runs (`SandboxKey`).
     pub fn netns_path(&self, id: &str) -> PathBuf {
