@@ -589,6 +589,15 @@ fn records_survive_restart_and_daemon_settings_apply() {
         .len(),
         3
     );
+    // `until`: only networks created before then; these are all newer than an hour ago.
+    let young = d
+        .http(
+            "POST",
+            "/networks/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%7D",
+            b"",
+        )
+        .json();
+    assert_eq!(young, serde_json::json!({ "NetworksDeleted": null }));
     let pruned = d.http("POST", "/networks/prune", b"").json();
     assert_eq!(pruned["NetworksDeleted"].as_array().unwrap().len(), 3);
     assert_eq!(

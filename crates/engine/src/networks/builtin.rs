@@ -24,12 +24,29 @@ pub(super) fn first_host(subnet: &IpNet) -> IpAddr {
     }
 }
 
+/// Now, as Go's JSON prints a time (RFC 3339, nanoseconds without trailing zeros), which
+/// is how dockerd's `Created` of a network reads.
+pub(super) fn created_now() -> String {
+    let full = muelle_types::time::rfc3339_nanos(std::time::SystemTime::now());
+    match full.strip_suffix('Z').and_then(|s| s.split_once('.')) {
+        Some((whole, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                format!("{whole}Z")
+            } else {
+                format!("{whole}.{frac}Z")
+            }
+        }
+        None => full,
+    }
+}
+
 fn record(name: &str, driver: &str) -> Result<NetworkRecord, NetworkError> {
     Ok(NetworkRecord {
         id: crate::containers::names::new_id()
             .map_err(|e| NetworkError::Other(format!("make a network ID: {e}")))?,
         name: name.to_string(),
-        created: muelle_types::time::rfc3339_nanos(std::time::SystemTime::now()),
+        created: created_now(),
         driver: driver.to_string(),
         internal: false,
         attachable: false,

@@ -147,6 +147,12 @@ impl Engine {
             r.networks.insert(name.clone(), ep);
             r.clone()
         });
+        // A removal of the network between the lookup and now (it checks for active
+        // endpoints, which this one is not yet) leaves nothing to connect to.
+        if self.networks.find(&net.id).is_err() {
+            c.update(|r| r.networks.remove(&name));
+            return Err(NetworkError::NotFound(net.name.clone()).into());
+        }
         if updated.is_running() {
             match self.datapath_connect(&updated, &name).await {
                 Ok(live) => {

@@ -269,7 +269,7 @@ impl Engine {
         let rec = NetworkRecord {
             id,
             name,
-            created: muelle_types::time::rfc3339_nanos(std::time::SystemTime::now()),
+            created: super::builtin::created_now(),
             driver: driver.to_string(),
             internal: req.internal,
             attachable: req.attachable,
