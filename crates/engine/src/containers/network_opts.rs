@@ -184,23 +184,27 @@ impl Engine {
         // dockerd accepts a network it does not know at create and fails the start with
         // `network X not found` (404), which the docker CLI prints as it is; the endpoint
         // is recorded under the name given, with no network id.
-        let record = |key: &str, config: EndpointSettings| match self.network(key) {
-            Ok(net) => (
-                net.name.clone(),
-                EndpointRecord {
-                    network_id: net.id,
-                    config,
-                    active: None,
-                },
-            ),
-            Err(_) => (
-                key.to_string(),
-                EndpointRecord {
-                    network_id: String::new(),
-                    config,
-                    active: None,
-                },
-            ),
+        let record = |key: &str, config: EndpointSettings| {
+            // The docker CLI names the default network `default` in EndpointsConfig too.
+            let key = if key == "default" { "bridge" } else { key };
+            match self.network(key) {
+                Ok(net) => (
+                    net.name.clone(),
+                    EndpointRecord {
+                        network_id: net.id,
+                        config,
+                        active: None,
+                    },
+                ),
+                Err(_) => (
+                    key.to_string(),
+                    EndpointRecord {
+                        network_id: String::new(),
+                        config,
+                        active: None,
+                    },
+                ),
+            }
         };
         let legacy_mac = config
             .extra

@@ -49,14 +49,6 @@ pub fn validate(
             "Minimum memory limit allowed is 6MB".into(),
         ));
     }
-    match host.network_mode() {
-        "default" | "bridge" | "none" | "host" => {}
-        other => {
-            return Err(ContainerError::NotFound(format!(
-                "network {other} not found"
-            )))
-        }
-    }
     if let Some(s) = &config.stop_signal {
         parse_signal(s)?;
     }

@@ -159,6 +159,12 @@ impl Engine {
         }
         let _guard = self.datapath.apply.lock().await;
         self.mark_addresses(rec);
+        // Its endpoints outlived the daemon, and so did their bridges.
+        for ep in rec.networks.values().filter(|e| e.active.is_some()) {
+            if let Ok(net) = self.network(&ep.network_id) {
+                lock(&self.datapath.state).bridges_ready.insert(net.bridge);
+            }
+        }
         let mut live = rec.clone();
         self.network_up_locked(&mut live, true).await
     }

@@ -98,10 +98,13 @@ impl Engine {
         extra: Option<&ContainerRecord>,
         without: Option<&str>,
     ) -> Result<()> {
+        // Only bridges that exist: a network's rules (and the sysctls of its bridge) come
+        // with its first endpoint, so adding the bridge changes the rule set.
+        let ready = lock(&self.datapath.state).bridges_ready.clone();
         let networks: Vec<NetRule> = self
             .networks()
             .into_iter()
-            .filter(|n| n.is_bridge() && !n.bridge.is_empty())
+            .filter(|n| n.is_bridge() && ready.contains(&n.bridge))
             .flat_map(|n| {
                 n.subnets
                     .iter()
