@@ -38,7 +38,7 @@ pub struct Network {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Ipam {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::serde_util::null_default")]
     pub driver: String,
     /// `null` for the built-in networks, as dockerd answers.
     #[serde(default)]
@@ -51,11 +51,24 @@ pub struct Ipam {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct IpamConfig {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "crate::serde_util::null_default"
+    )]
     pub subnet: String,
-    #[serde(default, rename = "IPRange", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "IPRange",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "crate::serde_util::null_default"
+    )]
     pub ip_range: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "crate::serde_util::null_default"
+    )]
     pub gateway: String,
     #[serde(
         default,
@@ -94,21 +107,32 @@ pub struct NetworkContainer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkCreateRequest {
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub name: String,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub check_duplicate: bool,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub driver: String,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub scope: String,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub internal: bool,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub attachable: bool,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub ingress: bool,
     #[serde(rename = "IPAM")]
     pub ipam: Option<Ipam>,
-    #[serde(rename = "EnableIPv6")]
+    #[serde(
+        rename = "EnableIPv6",
+        deserialize_with = "crate::serde_util::null_default"
+    )]
     pub enable_ipv6: bool,
     #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub options: BTreeMap<String, String>,
     #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "crate::serde_util::null_default")]
     pub config_only: bool,
     pub config_from: Option<ConfigReference>,
 }

@@ -80,7 +80,7 @@ pub(crate) fn to_docker(engine: &Engine, rec: NetworkRecord, detailed: bool) -> 
         ipam: Ipam {
             driver: "default".into(),
             // dockerd keeps `null` for its own networks and what the create sent otherwise.
-            options: (!builtin).then_some(rec.ipam_options),
+            options: if builtin { None } else { rec.ipam_options },
             config,
         },
         internal: rec.internal,

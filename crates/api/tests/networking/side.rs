@@ -128,10 +128,11 @@ impl Side {
         format!("{LABEL}={}", self.tag)
     }
 
-    /// `network create` with this test's label and a unique name; the name. On the shared
-    /// dockerd, a network without `--subnet` gets one of this process's own (10.A.B.64/26,
-    /// .128/26, .192/26 by pid; errors.rs takes .0/26): tests at once would otherwise use up
-    /// its default pools (some 30 networks).
+    /// `network create` with this test's label and a unique name; the name. A network
+    /// without `--subnet` gets one of this process's own (10.A.B.64/26, .128/26, .192/26 by
+    /// pid; errors.rs takes .0/26): tests at once would otherwise use up the shared dockerd's
+    /// default pools (some 30 networks), and muelled (in a namespace of its own) gets the
+    /// same, so addresses sort the same way on both sides.
     pub fn network(&self, flags: &[&str]) -> String {
         let name = self.name("net");
         let label = self.label();
@@ -145,7 +146,7 @@ impl Side {
             &format!(".{}", 64 * (k + 1) + 1),
             1,
         );
-        if !self.is_muelled() && k < 3 && !flags.contains(&"--subnet") {
+        if k < 3 && !flags.contains(&"--subnet") {
             self.subnets.set(k + 1);
             a.extend_from_slice(&["--subnet", &subnet, "--gateway", &gateway]);
         }

@@ -60,15 +60,8 @@ impl Engine {
             if !v6.is_empty() && v6.parse::<std::net::Ipv6Addr>().is_err() {
                 return Err(ContainerError::Invalid(format!("invalid IPv6 address: {v6}")).into());
             }
-            if !user_defined(mode)
-                && (!ipam_str(ep, "IPv4Address").is_empty()
-                    || !ipam_str(ep, "IPv6Address").is_empty())
-            {
-                return Err(ContainerError::Invalid(
-                    "user specified IP address is supported on user defined networks only".into(),
-                )
-                .into());
-            }
+            // A static address on a built-in network is refused at start, as dockerd does
+            // (the container stays, created).
             if !user_defined(mode) && ep.aliases.as_ref().is_some_and(|a| !a.is_empty()) {
                 return Err(ContainerError::Invalid(
                     "network-scoped alias is supported only for containers in user defined networks"

@@ -255,6 +255,7 @@ impl Engine {
         let facts = self.net_facts(rec);
         let etc_files = networks::write_etc_files(&networks::EtcFiles {
             hostname: &cfg.hostname,
+            domainname: &cfg.domainname,
             extra_hosts: &hc.extra_hosts,
             dns: &dns,
             dns_search: &dns_search,
@@ -267,6 +268,12 @@ impl Engine {
             addresses: &facts.addresses,
             links: &facts.link_hosts,
             embedded_dns: facts.embedded_dns,
+            host_gateway: self.network("bridge").ok().and_then(|n| {
+                n.subnets
+                    .iter()
+                    .find(|s| s.gateway.is_ipv4())
+                    .map(|s| s.gateway)
+            }),
         })
         .map_err(SpawnError::Setup)?;
         let mut env = cfg.env.clone();

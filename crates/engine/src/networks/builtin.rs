@@ -52,7 +52,7 @@ fn record(name: &str, driver: &str) -> Result<NetworkRecord, NetworkError> {
         attachable: false,
         enable_ipv6: false,
         subnets: Vec::new(),
-        ipam_options: BTreeMap::new(),
+        ipam_options: None,
         options: BTreeMap::new(),
         labels: BTreeMap::new(),
         bridge: String::new(),

@@ -104,7 +104,9 @@ impl Engine {
             return Err(NetworkError::Forbidden(HOST.into()).into());
         }
         if endpoint_key(&rec, &net).is_some() {
-            // dockerd lets a second connect of a stopped container pass, changing nothing.
+            // dockerd checks the settings also for a container already on the network, then
+            // lets a second connect of a stopped container pass, changing nothing.
+            check_endpoint(&net, &settings)?;
             if !rec.is_running() {
                 return Ok(());
             }
@@ -247,7 +249,7 @@ mod tests {
                 ip_range: None,
                 aux: BTreeMap::new(),
             }],
-            ipam_options: BTreeMap::new(),
+            ipam_options: None,
             options: BTreeMap::new(),
             labels: BTreeMap::new(),
             bridge: "br-x".into(),

@@ -275,7 +275,8 @@ impl Engine {
             attachable: req.attachable,
             enable_ipv6: req.enable_ipv6,
             subnets,
-            ipam_options: ipam_req.options.unwrap_or_default(),
+            // dockerd keeps `null` when none were sent.
+            ipam_options: ipam_req.options,
             options: req.options,
             labels: req.labels,
             bridge,

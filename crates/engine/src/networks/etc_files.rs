@@ -98,6 +98,8 @@ pub fn resolv_conf(host_network: bool) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct EtcFiles<'a> {
     pub hostname: &'a str,
+    /// `--domainname`: the container's own line in /etc/hosts names `host.domain host`.
+    pub domainname: &'a str,
     /// `--add-host` entries (`name:ip`, `name=ip`, `host-gateway` for the address).
     pub extra_hosts: &'a [String],
     /// `--dns`, `--dns-search`, `--dns-option`: when any is given, resolv.conf is built
@@ -118,13 +120,15 @@ pub struct EtcFiles<'a> {
     pub links: &'a [(std::net::IpAddr, String)],
     /// On a user-defined network: resolv.conf names the embedded resolver.
     pub embedded_dns: bool,
+    /// What `host-gateway` stands for: the default bridge's gateway.
+    pub host_gateway: Option<std::net::IpAddr>,
 }
 
 /// Writes the files a container does not have yet (a restart keeps what the container
 /// changed in them, as Docker does) and returns `(destination, host path)` pairs for the
 /// bind mounts. Errors are the text Docker's start error carries.
 pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String> {
-    let extra_hosts = super::extra_hosts::resolve(f.extra_hosts)?;
+    let extra_hosts = super::extra_hosts::resolve(f.extra_hosts, f.host_gateway)?;
     let resolv = if f.embedded_dns {
         resolv_conf_embedded(f.dns_search, f.dns_options)
     } else if f.dns.is_empty() && f.dns_search.is_empty() && f.dns_options.is_empty() {
@@ -139,10 +143,12 @@ pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String
             "/etc/hosts",
             f.hosts_path,
             hosts(
-                if f.no_network || f.host_network {
-                    ""
+                &if f.no_network || f.host_network {
+                    String::new()
+                } else if !f.addresses.is_empty() && !f.domainname.is_empty() {
+                    format!("{}.{} {}", f.hostname, f.domainname, f.hostname)
                 } else {
-                    f.hostname
+                    f.hostname.to_string()
                 },
                 &extra_hosts,
                 f.host_network && extra_hosts.is_empty(),
@@ -188,6 +194,7 @@ mod tests {
         std::fs::write(&hn, "changed\n").unwrap();
         let f = EtcFiles {
             hostname: "box",
+            domainname: "",
             extra_hosts: &[],
             dns: &[],
             dns_search: &[],
@@ -200,6 +207,7 @@ mod tests {
             addresses: &[],
             links: &[],
             embedded_dns: false,
+            host_gateway: None,
         };
         let mounts = write_etc_files(&f).unwrap();
         assert_eq!(mounts[0], ("/etc/hostname".to_string(), hn.clone()));

@@ -1,9 +1,8 @@
 //! `--add-host` entries as dockerd reads them: `name=ip` (docker 25+) or `name:ip`, the IP
-//! possibly in brackets, and `host-gateway` standing for the host's address. muelle has no
-//! bridge whose gateway address dockerd would use, so `host-gateway` is the host's own IPv4
-//! address on the interface of its default route (what a container reaches the host by on
-//! the host's network); without a default route it is refused as dockerd refuses it when it
-//! cannot derive the address.
+//! possibly in brackets, and `host-gateway` standing for the host's address: the default
+//! bridge's gateway, as dockerd uses; without one, the host's own IPv4 address on the
+//! interface of its default route; without a default route it is refused as dockerd refuses
+//! it when it cannot derive the address.
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 
@@ -50,9 +49,11 @@ pub fn host_gateway_ip() -> Result<IpAddr, String> {
 }
 
 /// Entries as `name:ip` with `host-gateway` replaced, in the order given.
-pub fn resolve(entries: &[String]) -> Result<Vec<String>, String> {
+/// `bridge_gateway` is the default bridge's address, which dockerd gives `host-gateway`;
+/// without one, the host's own address on its default-route interface.
+pub fn resolve(entries: &[String], bridge_gateway: Option<IpAddr>) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    let mut gateway = None;
+    let mut gateway = bridge_gateway;
     for e in entries {
         let (name, ip) = split(e)?;
         let ip = if ip == HOST_GATEWAY {
@@ -82,9 +83,14 @@ mod tests {
         assert_eq!(split("v6=[::1]").unwrap(), ("v6", "::1"));
         assert!(split("nothing").is_err());
         assert_eq!(
-            resolve(&["a=10.0.0.1".into(), "b:::1".into()]).unwrap(),
+            resolve(&["a=10.0.0.1".into(), "b:::1".into()], None).unwrap(),
             ["a:10.0.0.1", "b:::1"]
         );
-        assert!(resolve(&["a:notanip".into()]).is_err());
+        assert!(resolve(&["a:notanip".into()], None).is_err());
+        let gw = Some("172.18.0.1".parse().unwrap());
+        assert_eq!(
+            resolve(&["h:host-gateway".into()], gw).unwrap(),
+            ["h:172.18.0.1"]
+        );
     }
 }

@@ -42,7 +42,7 @@ pub struct NetworkRecord {
     pub subnets: Vec<SubnetRecord>,
     /// `IPAM.Options`.
     #[serde(default)]
-    pub ipam_options: BTreeMap<String, String>,
+    pub ipam_options: Option<BTreeMap<String, String>>,
     /// The driver options as given (`com.docker.network.bridge.name`, `...driver.mtu`, ...).
     #[serde(default)]
     pub options: BTreeMap<String, String>,

@@ -112,8 +112,10 @@ impl Engine {
         let mut out: Vec<NetworkRecord> = Vec::new();
         for n in self.networks() {
             let builtin = is_predefined(&n.name);
-            let keep = any(&f.names, &|v| n.name.contains(v))
-                && any(&f.ids, &|v| n.id.contains(v))
+            // dockerd matches a name filter as a regular expression.
+            let keep = any(&f.names, &|v| {
+                regex::Regex::new(v).map_or_else(|_| n.name.contains(v), |r| r.is_match(&n.name))
+            }) && any(&f.ids, &|v| n.id.contains(v))
                 && any(&f.drivers, &|v| n.driver == v)
                 && labels_match(&n.labels, &f.labels)
                 && any(&f.scopes, &|v| v == "local")

@@ -51,7 +51,7 @@ fn parse_host_ports(s: &str) -> Result<(u16, u16), String> {
     if s.is_empty() {
         return Ok((0, 0));
     }
-    let bad = || format!("invalid hostPort: {s}");
+    let bad = || format!("invalid port specification: \"{s}\"");
     let (lo, hi) = s.split_once('-').unwrap_or((s, s));
     let lo: u16 = lo.parse().map_err(|_| bad())?;
     let hi: u16 = hi.parse().map_err(|_| bad())?;
@@ -209,7 +209,10 @@ mod tests {
         let c = ContainerConfig::default();
         assert_eq!(wanted(&c, &h).unwrap_err(), "invalid containerPort: x");
         let h = host(json!({"80/tcp": [{"HostPort": "9-1"}]}), false);
-        assert_eq!(wanted(&c, &h).unwrap_err(), "invalid hostPort: 9-1");
+        assert_eq!(
+            wanted(&c, &h).unwrap_err(),
+            "invalid port specification: \"9-1\""
+        );
         let h = host(json!({"80/icmp": []}), false);
         assert_eq!(wanted(&c, &h).unwrap_err(), "invalid proto: icmp");
     }

@@ -208,6 +208,15 @@ impl Engine {
         if !net.is_bridge() {
             return Ok(());
         }
+        if net.is_default_bridge()
+            && (ipam_str(&ep, "IPv4Address").is_some() || ipam_str(&ep, "IPv6Address").is_some())
+        {
+            return Err(EngineError::Container(
+                crate::containers::ContainerError::Invalid(
+                    "user specified IP address is supported on user defined networks only".into(),
+                ),
+            ));
+        }
         let used: std::collections::HashSet<&str> = live
             .networks
             .values()
@@ -269,8 +278,8 @@ impl Engine {
                 .collect(),
             mtu,
         };
-        // An internal network has no way out, so no default route either.
-        let routed = !net.internal;
+        // The first interface gets the default route, on an internal network too (as
+        // dockerd 20.10 does): the firewall is what keeps an internal network in.
         let link = Endpoint {
             bridge: net.bridge.clone(),
             host_ifname: active.host_ifname.clone(),
@@ -278,11 +287,11 @@ impl Engine {
             mac,
             addrs: ipv4.into_iter().chain(ipv6).collect(),
             gateway4: match gateway4 {
-                Some(IpAddr::V4(g)) if routed && index == 0 => Some(g),
+                Some(IpAddr::V4(g)) if index == 0 => Some(g),
                 _ => None,
             },
             gateway6: match gateway6 {
-                Some(IpAddr::V6(g)) if routed && index == 0 => Some(g),
+                Some(IpAddr::V6(g)) if index == 0 => Some(g),
                 _ => None,
             },
             mtu,

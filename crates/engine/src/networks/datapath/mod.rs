@@ -226,7 +226,11 @@ impl Engine {
         let mut st = lock(&self.datapath.state);
         st.applied = None;
         st.bridges_ready.clear();
-        let _ = std::fs::remove_dir(self.config().exec_root.join("netns"));
+        // The directory is a private bind mount of itself (so the namespaces bound in it do
+        // not propagate); it goes with its mount.
+        let dir = self.config().exec_root.join("netns");
+        let _ = rustix::mount::unmount(&dir, rustix::mount::UnmountFlags::DETACH);
+        let _ = std::fs::remove_dir(&dir);
     }
 
     /// Hot-plug: give the running container `rec` its endpoint on `network` (already in
@@ -240,8 +244,11 @@ impl Engine {
         let mut live = rec.clone();
         self.attach_one(&mut live, network).await?;
         self.apply_rules(Some(&live), None).await?;
-        self.stop_dns(&live.id);
-        self.start_dns(&live)?;
+        // The resolver looks names up afresh for every query: one already serving sees the
+        // new network at once; a container that had none gets one now.
+        if !lock(&self.datapath.state).dns.contains_key(&live.id) {
+            self.start_dns(&live)?;
+        }
         Ok(live)
     }
 
@@ -257,8 +264,9 @@ impl Engine {
         self.detach_one(&mut live, network).await;
         live.networks.remove(network);
         self.apply_rules(Some(&live), None).await?;
-        self.stop_dns(&live.id);
-        self.start_dns(&live)?;
+        if !self.uses_embedded_dns(&live) {
+            self.stop_dns(&live.id);
+        }
         Ok(())
     }
 
