@@ -127,6 +127,18 @@ mod tests {
 
     use super::*;
 
+    /// What inspect shows of a container that is not running on the network of its mode.
+    fn mode_only(rec: &ContainerRecord) -> NetworkSettings {
+        let mode = rec.host_config.network_mode();
+        NetworkSettings {
+            networks: BTreeMap::from([(
+                if mode == "default" { "bridge" } else { mode }.to_string(),
+                muelle_types::container::EndpointSettings::default(),
+            )]),
+            ..NetworkSettings::default()
+        }
+    }
+
     fn record(host: Value) -> ContainerRecord {
         serde_json::from_value(json!({
             "id": "abc", "name": "web", "created": "2026-01-01T00:00:00.5Z",
@@ -253,7 +265,7 @@ mod tests {
                     graph.clone(),
                     execs.clone(),
                     sizes,
-                    NetworkSettings::default(),
+                    mode_only(&rec),
                 ))
                 .unwrap();
                 assert_eq!(ours, previous_shape(&rec, &graph, &execs, sizes));
@@ -269,7 +281,7 @@ mod tests {
             BTreeMap::new(),
             Vec::new(),
             Some((0, 0)),
-            NetworkSettings::default(),
+            mode_only(&rec),
         ))
         .unwrap();
         assert_eq!(

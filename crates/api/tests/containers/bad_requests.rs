@@ -162,7 +162,8 @@ fn bad_requests_get_docker_status_codes_needs_docker() {
         b"",
     );
     assert_eq!(r.status, 400, "{}", r.text());
-    assert_eq!(msg(&r), "invalid filter 'nope'");
+    // dockerd 20.10's own answer, capital I (checked against it).
+    assert_eq!(msg(&r), "Invalid filter 'nope'");
     // Removing a running container without force: 409.
     let r = d.http("DELETE", "/containers/taken", b"");
     assert_eq!(r.status, 409, "{}", r.text());

@@ -364,9 +364,22 @@ fn replace_shm(mounts: &mut [Mount], source: &str) {
 mod tests;
 
 /// The container joins the network namespace the datapath made for it (bound at `path`)
-/// instead of getting an empty one.
-pub fn set_network_path(spec: &mut Spec, path: &Path) {
+/// instead of getting an empty one. Docker's two defaults for a namespace of the container's
+/// own were written into it by the daemon (a remapped container's user namespace does not
+/// own it and could not write them); the spec keeps only what the container asked for.
+pub fn set_network_path(spec: &mut Spec, path: &Path, asked: &HashMap<String, String>) {
     if let Some(linux) = spec.linux_mut() {
+        if let Some(mut sysctl) = linux.sysctl().clone() {
+            for k in crate::networks::datapath::NETNS_SYSCTLS
+                .iter()
+                .map(|(k, _)| *k)
+            {
+                if !asked.contains_key(k) {
+                    sysctl.remove(k);
+                }
+            }
+            linux.set_sysctl((!sysctl.is_empty()).then_some(sysctl));
+        }
         let mut namespaces = linux.namespaces().clone().unwrap_or_default();
         for n in namespaces
             .iter_mut()

@@ -3,7 +3,7 @@
 //! Built as `oci_spec` types, the ones the runtime reads `config.json` into; every field is
 //! set here, since those types' `Default`s are another runtime's defaults, not Docker's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use oci_spec::runtime::{
@@ -268,13 +268,14 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
         .set_readonly_paths(None)
         .set_seccomp(None);
     if hc.network_mode() != "host" && !hc.network_mode().starts_with("container:") {
-        // Docker's defaults for a network namespace of the container's own: ping without
-        // CAP_NET_RAW and any port without CAP_NET_BIND_SERVICE; both only reach the
-        // container's own namespace.
-        linux.set_sysctl(Some(HashMap::from([
-            ("net.ipv4.ip_unprivileged_port_start".into(), "0".into()),
-            ("net.ipv4.ping_group_range".into(), "0 2147483647".into()),
-        ])));
+        // Docker's defaults for a network namespace of the container's own (a namespace
+        // the datapath makes gets them from the daemon instead).
+        linux.set_sysctl(Some(
+            crate::networks::datapath::NETNS_SYSCTLS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ));
     }
     if !privileged {
         let strings = |l: &[&str]| l.iter().map(|p| p.to_string()).collect();

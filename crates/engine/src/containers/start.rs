@@ -332,7 +332,12 @@ impl Engine {
         let mut spec = spec::build(&input).map_err(|e| SpawnError::Setup(e.to_string()))?;
         namespaces::apply(&mut spec, rec, &joined);
         if networks::datapath::has_active(rec) {
-            namespaces::set_network_path(&mut spec, &self.netns_path(id));
+            let asked: std::collections::HashMap<String, String> = hc
+                .sysctls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            namespaces::set_network_path(&mut spec, &self.netns_path(id), &asked);
         }
         if let Some(remap) = self.remap_of(hc) {
             let c = self.config();

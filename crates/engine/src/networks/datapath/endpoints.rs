@@ -84,6 +84,26 @@ impl Datapath {
 }
 
 impl Engine {
+    /// dockerd's check at start: a static address only on a user-defined network.
+    pub(super) fn check_static_addresses(&self, rec: &ContainerRecord) -> Result<()> {
+        for ep in rec.networks.values() {
+            let fixed =
+                ipam_str(ep, "IPv4Address").is_some() || ipam_str(ep, "IPv6Address").is_some();
+            let builtin = self
+                .network(&ep.network_id)
+                .is_ok_and(|n| crate::networks::is_predefined(&n.name));
+            if fixed && builtin {
+                return Err(EngineError::Container(
+                    crate::containers::ContainerError::Invalid(
+                        "user specified IP address is supported on user defined networks only"
+                            .into(),
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Addresses held on `net_id` by running containers' live endpoints.
     fn held_addresses(&self, net_id: &str) -> Vec<IpAddr> {
         self.containers
@@ -207,15 +227,6 @@ impl Engine {
         let net = self.network(&ep.network_id).map_err(|_| missing())?;
         if !net.is_bridge() {
             return Ok(());
-        }
-        if net.is_default_bridge()
-            && (ipam_str(&ep, "IPv4Address").is_some() || ipam_str(&ep, "IPv6Address").is_some())
-        {
-            return Err(EngineError::Container(
-                crate::containers::ContainerError::Invalid(
-                    "user specified IP address is supported on user defined networks only".into(),
-                ),
-            ));
         }
         let used: std::collections::HashSet<&str> = live
             .networks

@@ -25,6 +25,14 @@ use super::NetworkRecord;
 use crate::containers::ContainerRecord;
 use crate::{Engine, Result};
 
+/// Docker's defaults for a network namespace of the container's own (ping without
+/// CAP_NET_RAW, any port without CAP_NET_BIND_SERVICE; both reach only that namespace),
+/// written by the daemon into the namespaces it makes.
+pub(crate) const NETNS_SYSCTLS: [(&str, &str); 2] = [
+    ("net.ipv4.ip_unprivileged_port_start", "0"),
+    ("net.ipv4.ping_group_range", "0 2147483647"),
+];
+
 /// The name of the daemon's nftables tables (`ip muelle`, `ip6 muelle`).
 pub const FIREWALL_TABLE: &str = "muelle";
 
@@ -91,6 +99,7 @@ impl Engine {
         self: &Arc<Self>,
         rec: &ContainerRecord,
     ) -> Result<ContainerRecord> {
+        self.check_static_addresses(rec)?;
         if !wants_endpoints(rec) {
             return Ok(rec.clone());
         }
@@ -114,7 +123,18 @@ impl Engine {
             let path = netns.clone();
             blocking(move || {
                 let _ = muelle_net::netns::remove(&path);
-                muelle_net::netns::create(&path)
+                muelle_net::netns::create(&path)?;
+                // /proc/sys/net is the namespace of the thread that opens it.
+                muelle_net::netns::run_in(&path, || {
+                    for (k, v) in NETNS_SYSCTLS {
+                        let file = format!("/proc/sys/{}", k.replace('.', "/"));
+                        std::fs::write(&file, v).map_err(|source| muelle_net::NetError::Io {
+                            what: format!("writing {file} in the container's namespace"),
+                            source,
+                        })?;
+                    }
+                    Ok(())
+                })?
             })
             .await?;
             self.attach_endpoints(live).await?;
