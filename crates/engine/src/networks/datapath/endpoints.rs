@@ -203,6 +203,15 @@ impl Engine {
     ) -> Result<()> {
         for name in ordered(live) {
             self.attach_one(live, &name).await?;
+            // dockerd announces each endpoint of a starting container.
+            if let Some(net) = live
+                .networks
+                .get(&name)
+                .filter(|e| e.active.is_some())
+                .and_then(|e| self.network(&e.network_id).ok())
+            {
+                self.network_event("connect", &net, Some(&live.id));
+            }
         }
         Ok(())
     }
@@ -347,7 +356,17 @@ impl Engine {
     pub(super) async fn detach_endpoints(self: &Arc<Self>, live: &mut ContainerRecord) {
         let names: Vec<String> = live.networks.keys().cloned().collect();
         for name in names {
+            let was_live = live.networks.get(&name).is_some_and(|e| e.active.is_some());
             self.detach_one(live, &name).await;
+            if was_live {
+                if let Some(net) = live
+                    .networks
+                    .get(&name)
+                    .and_then(|e| self.network(&e.network_id).ok())
+                {
+                    self.network_event("disconnect", &net, Some(&live.id));
+                }
+            }
         }
     }
 
