@@ -26,4 +26,6 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let _ = validate(&config, &host);
+    // The published ports it asks for (`PortBindings`, `-P` over `ExposedPorts`).
+    let _ = muelle_engine::networks::ports::wanted(&config, &host);
 });

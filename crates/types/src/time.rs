@@ -112,6 +112,19 @@ pub fn rfc3339_nanos(t: SystemTime) -> String {
     )
 }
 
+/// RFC 3339 with nanoseconds, trailing zeros trimmed (and the dot with them), as Go's
+/// `time.RFC3339Nano` prints: "2026-11-23T17:33:03.5Z", "2026-11-23T17:33:03Z".
+pub fn go_rfc3339_nano(t: SystemTime) -> String {
+    let full = rfc3339_nanos(t);
+    match full.strip_suffix('Z').and_then(|s| s.split_once('.')) {
+        Some((whole, frac)) => match frac.trim_end_matches('0') {
+            "" => format!("{whole}Z"),
+            frac => format!("{whole}.{frac}Z"),
+        },
+        None => full,
+    }
+}
+
 /// RFC 3339 in UTC, whole seconds: "2026-11-23T17:33:03Z".
 pub fn rfc3339(unix: i64) -> String {
     let (y, mo, d, h, mi, s) = split(unix);

@@ -27,18 +27,7 @@ pub(super) fn first_host(subnet: &IpNet) -> IpAddr {
 /// Now, as Go's JSON prints a time (RFC 3339, nanoseconds without trailing zeros), which
 /// is how dockerd's `Created` of a network reads.
 pub(super) fn created_now() -> String {
-    let full = muelle_types::time::rfc3339_nanos(std::time::SystemTime::now());
-    match full.strip_suffix('Z').and_then(|s| s.split_once('.')) {
-        Some((whole, frac)) => {
-            let frac = frac.trim_end_matches('0');
-            if frac.is_empty() {
-                format!("{whole}Z")
-            } else {
-                format!("{whole}.{frac}Z")
-            }
-        }
-        None => full,
-    }
+    muelle_types::time::go_rfc3339_nano(std::time::SystemTime::now())
 }
 
 fn record(name: &str, driver: &str) -> Result<NetworkRecord, NetworkError> {

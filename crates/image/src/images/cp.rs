@@ -26,7 +26,6 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use serde::Serialize;
 
-use super::history::rfc3339;
 use super::{ImageError, Result};
 use crate::unpack::{self, CopyInto};
 
@@ -95,18 +94,7 @@ fn go_rfc3339_nano(sec: i64, nsec: i64) -> String {
         // Before 1970 is not something a container file claims honestly; clamp.
         SystemTime::UNIX_EPOCH
     };
-    let full = rfc3339(t); // …:SS.nnnnnnnnnZ
-    match full.strip_suffix('Z').and_then(|s| s.split_once('.')) {
-        Some((whole, frac)) => {
-            let frac = frac.trim_end_matches('0');
-            if frac.is_empty() {
-                format!("{whole}Z")
-            } else {
-                format!("{whole}.{frac}Z")
-            }
-        }
-        None => full,
-    }
+    muelle_types::time::go_rfc3339_nano(t)
 }
 
 /// How a path given to `docker cp` ends, which decides whether its last component is

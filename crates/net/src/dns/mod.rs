@@ -49,6 +49,16 @@ pub fn name_candidates(name: &str) -> Vec<(&str, Option<&str>)> {
     out
 }
 
+/// What the resolver sends back for `packet` without asking an upstream: the reply, or
+/// `None` when it drops the packet or would forward it. The pure core of the server, for
+/// fuzzing (fuzz/fuzz_targets/dns_query.rs) and tests.
+pub fn answer_locally(names: &dyn Names, packet: &[u8]) -> Option<Vec<u8>> {
+    match answer::decide(names, packet, answer::Transport::Udp, 0) {
+        answer::Decision::Reply(r) => Some(r),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::name_candidates;

@@ -1,8 +1,6 @@
 //! Interface names: what the kernel accepts, and the temporary name of a veth's container end
 //! between its creation on the host and its rename inside the container.
 
-use std::hash::{BuildHasher, Hasher};
-
 use crate::{NetError, Result};
 
 /// IFNAMSIZ less the terminating NUL.
@@ -27,19 +25,6 @@ pub(crate) fn check(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A fresh name for a veth's container end while it is still on the host: random, so that
-/// concurrent attaches (and a leftover of a crash) never collide, and distinct from the
-/// `veth` prefix the host ends use.
-pub(crate) fn temp_peer() -> String {
-    // RandomState is seeded per instance from the OS: random enough for a name, with no crate.
-    let n = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    let mut name = format!("mtmp{n:016x}");
-    name.truncate(MAX_LEN);
-    name
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,15 +42,5 @@ mod tests {
             let err = check(bad).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("invalid interface name"), "{bad}: {err}");
         }
-    }
-
-    #[test]
-    fn temporary_peer_names_are_valid_and_differ() {
-        let a = temp_peer();
-        let b = temp_peer();
-        assert!(check(&a).is_ok(), "{a}");
-        assert_eq!(a.len(), MAX_LEN);
-        assert!(a.starts_with("mtmp") && !a.starts_with("veth"));
-        assert_ne!(a, b);
     }
 }

@@ -1,16 +1,16 @@
 //! `attach`: a container's endpoint as a veth pair, the host end a port of the bridge, the
-//! other end moved into the container's namespace and set up there as `eth0`, `eth1`, ...
-//!
-//! The container end is made on the host under a random temporary name, because the name it
-//! will have (`eth0`) is almost certainly taken on the host; it is renamed once inside.
-//! Whatever fails after the pair exists, the host end is deleted, which deletes both ends
-//! wherever they are.
+//! other end made directly inside the container's namespace (the create request names the
+//! namespace, the name `eth0`, the MAC and the MTU of the peer), so no end is moved between
+//! namespaces afterwards, which would cost the start a network-wide RCU wait; inside, only
+//! addresses, up and routes are left to do. Whatever fails after the pair exists, the host
+//! end is deleted, which deletes both ends wherever they are.
 
 use std::fs::File;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
+use rtnetlink::packet_route::link::{InfoData, InfoVeth};
 use rtnetlink::{Handle, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use super::{names, nl, Endpoint};
@@ -30,13 +30,12 @@ pub(super) fn attach(netns_path: &Path, ep: &Endpoint) -> Result<()> {
             e,
         )
     })?;
-    let peer = names::temp_peer();
-    let (peer_ref, ns_ref) = (peer.as_str(), &ns);
-    nl::session(|h| async move { host_side(&h, ep, peer_ref, ns_ref).await })?;
+    let ns_ref = &ns;
+    nl::session(|h| async move { host_side(&h, ep, ns_ref).await })?;
     let inside = {
         let ep = ep.clone();
         netns::run_in(netns_path, move || {
-            nl::session(|h| async move { container_side(&h, &ep, &peer).await })
+            nl::session(|h| async move { container_side(&h, &ep).await })
         })
         .and_then(|done| done)
     };
@@ -50,17 +49,31 @@ pub(super) fn attach(netns_path: &Path, ep: &Endpoint) -> Result<()> {
     Ok(())
 }
 
-/// Make the pair, put the host end on the bridge and up, move the other end into `ns`.
-/// Nothing is made when the bridge is missing or the host name taken; after that, a failure
-/// deletes the pair.
-async fn host_side(h: &Handle, ep: &Endpoint, peer: &str, ns: &File) -> Result<()> {
+/// Make the pair with its container end already in `ns` (named, with its MAC and MTU), put
+/// the host end on the bridge and up. Nothing is made when the bridge is missing or the host
+/// name taken; after that, a failure deletes the pair.
+async fn host_side(h: &Handle, ep: &Endpoint, ns: &File) -> Result<()> {
     let bridge = nl::need_link(h, &ep.bridge).await?;
     let host = ep.host_ifname.as_str();
-    h.link()
-        .add(LinkVeth::new(host, peer).build())
-        .execute()
-        .await
-        .map_err(|e| nl::nl_err(format!("create veth pair {host} (peer {peer})"), e))?;
+    let ifname = ep.ifname.as_str();
+    let mut peer = LinkUnspec::new_with_name(ifname)
+        .address(ep.mac.to_vec())
+        .setns_by_fd(ns.as_raw_fd());
+    if ep.mtu != 0 {
+        peer = peer.mtu(ep.mtu);
+    }
+    let pair = LinkVeth::new(host, ifname)
+        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
+        .build();
+    h.link().add(pair).execute().await.map_err(|e| {
+        nl::nl_err(
+            format!(
+                "create veth pair {host} (peer {ifname}, MAC {}, in the container's namespace)",
+                mac_text(&ep.mac)
+            ),
+            e,
+        )
+    })?;
     let configured = async {
         let link = nl::need_link(h, host).await?;
         let mut set = LinkUnspec::new_with_index(link.header.index)
@@ -78,12 +91,7 @@ async fn host_side(h: &Handle, ep: &Endpoint, peer: &str, ns: &File) -> Result<(
             .execute()
             .await
             .map_err(|e| nl::nl_err(format!("set hairpin mode on {host}"), e))?;
-        let other = nl::need_link(h, peer).await?;
-        let to_ns = LinkUnspec::new_with_index(other.header.index)
-            .setns_by_fd(ns.as_raw_fd())
-            .build();
-        let what = format!("move {peer} (peer of {host}) into the container's namespace");
-        nl::set_link(h, to_ns, what).await
+        Ok(())
     }
     .await;
     if configured.is_err() {
@@ -97,23 +105,10 @@ async fn host_side(h: &Handle, ep: &Endpoint, peer: &str, ns: &File) -> Result<(
     configured
 }
 
-/// Inside the container's namespace: name, MAC, MTU, addresses, up, default routes.
-async fn container_side(h: &Handle, ep: &Endpoint, peer: &str) -> Result<()> {
+/// Inside the container's namespace: addresses, up, default routes.
+async fn container_side(h: &Handle, ep: &Endpoint) -> Result<()> {
     let ifname = ep.ifname.as_str();
-    let index = nl::need_link(h, peer).await?.header.index;
-    // Renaming needs the link down, which a new veth end is.
-    let mut set = LinkUnspec::new_with_index(index)
-        .name(ifname)
-        .address(ep.mac.to_vec());
-    if ep.mtu != 0 {
-        set = set.mtu(ep.mtu);
-    }
-    let what = format!(
-        "rename {peer} to {ifname} and set its MAC {} (peer of {})",
-        mac_text(&ep.mac),
-        ep.host_ifname
-    );
-    nl::set_link(h, set.build(), what).await?;
+    let index = nl::need_link(h, ifname).await?.header.index;
     for net in &ep.addrs {
         nl::add_addr(h, index, *net, ifname).await?;
     }

@@ -353,11 +353,15 @@ impl Engine {
     }
 
     /// Every live endpoint of the record goes, its address back to its network.
+    /// Every live endpoint of a stopping container is given up: its address goes back to
+    /// its network. The veths are not deleted one by one: they go with the namespace when
+    /// its file is removed (the kernel deletes a namespace's devices with it, and a veth
+    /// pair with either end), which spares the stop a synchronous RTM_DELLINK each.
     pub(super) async fn detach_endpoints(self: &Arc<Self>, live: &mut ContainerRecord) {
         let names: Vec<String> = live.networks.keys().cloned().collect();
         for name in names {
             let was_live = live.networks.get(&name).is_some_and(|e| e.active.is_some());
-            self.detach_one(live, &name).await;
+            self.detach_one(live, &name, false).await;
             if was_live {
                 if let Some(net) = live
                     .networks
@@ -370,7 +374,14 @@ impl Engine {
         }
     }
 
-    pub(super) async fn detach_one(self: &Arc<Self>, live: &mut ContainerRecord, name: &str) {
+    /// The endpoint on network `name` is given up; with `delete`, its veth is deleted now
+    /// (a hot-unplug, where the namespace stays).
+    pub(super) async fn detach_one(
+        self: &Arc<Self>,
+        live: &mut ContainerRecord,
+        name: &str,
+        delete: bool,
+    ) {
         let Some(ep) = live.networks.get_mut(name) else {
             return;
         };
@@ -378,6 +389,11 @@ impl Engine {
             return;
         };
         let host = active.host_ifname.clone();
+        if !delete {
+            let net_id = ep.network_id.clone();
+            self.release(&net_id, &active);
+            return;
+        }
         if let Err(e) = blocking(move || muelle_net::link::detach(&host)).await {
             tracing::warn!(container = %live.id, network = name, error = %e, "removing an endpoint");
         }

@@ -119,6 +119,7 @@ impl Engine {
         restoring: bool,
     ) -> Result<()> {
         let netns = self.netns_path(&live.id);
+        let t0 = std::time::Instant::now();
         if !restoring {
             let path = netns.clone();
             blocking(move || {
@@ -137,11 +138,16 @@ impl Engine {
                 })?
             })
             .await?;
+            let made = t0.elapsed();
             self.attach_endpoints(live).await?;
+            tracing::debug!(container = %live.id, netns_us = made.as_micros() as u64, endpoints_us = (t0.elapsed() - made).as_micros() as u64, "network namespace and endpoints");
         }
+        let t1 = std::time::Instant::now();
         self.publish_ports(live, restoring)?;
         self.apply_rules(Some(live), None).await?;
+        let t2 = std::time::Instant::now();
         self.start_dns(live)?;
+        tracing::debug!(container = %live.id, rules_us = (t2 - t1).as_micros() as u64, dns_us = t2.elapsed().as_micros() as u64, "ports, rules, resolver");
         Ok(())
     }
 
@@ -153,7 +159,9 @@ impl Engine {
             return live;
         }
         let _guard = self.datapath.apply.lock().await;
+        let t0 = std::time::Instant::now();
         self.network_down_locked(&mut live).await;
+        tracing::debug!(container = %live.id, down_us = t0.elapsed().as_micros() as u64, "network down");
         live
     }
 
@@ -281,7 +289,7 @@ impl Engine {
     ) -> Result<()> {
         let _guard = self.datapath.apply.lock().await;
         let mut live = rec.clone();
-        self.detach_one(&mut live, network).await;
+        self.detach_one(&mut live, network, true).await;
         live.networks.remove(network);
         self.apply_rules(Some(&live), None).await?;
         if !self.uses_embedded_dns(&live) {
