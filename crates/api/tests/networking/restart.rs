@@ -9,11 +9,23 @@ use muelle_test_support::{netns, registry::next_port};
 use crate::side::{Side, GET};
 use crate::support::mounts_under;
 
+/// The host ends of endpoints (muelled names them `mveth…`) left in the daemon's namespace.
+/// A stopped container's veths go with its namespace, which the kernel tears down
+/// asynchronously: they are waited for (bounded) before being counted as leaked.
 fn veths(s: &Side) -> Vec<String> {
-    netns::links(s.netns().expect("muelled"))
-        .into_iter()
-        .filter(|l| l.starts_with("veth"))
-        .collect()
+    let list = || -> Vec<String> {
+        netns::links(s.netns().expect("muelled"))
+            .into_iter()
+            .filter(|l| l.starts_with("mveth") || l.starts_with("veth"))
+            .collect()
+    };
+    for _ in 0..50 {
+        if list().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    list()
 }
 
 #[test]
@@ -58,6 +70,11 @@ fn kill9_and_restart_keep_ports_and_names_and_leak_nothing_needs_docker() {
         "a new container after the restart: {fresh:?}"
     );
 
+    let live: Vec<String> = netns::links(s.netns().expect("muelled"))
+        .into_iter()
+        .filter(|l| l.starts_with("mveth"))
+        .collect();
+    assert!(live.len() >= 2, "the running containers' veths: {live:?}");
     s.ok(&["rm", "-f", &web, &cl]);
     s.ok(&["network", "rm", &n]);
     assert_eq!(veths(&s), Vec::<String>::new(), "veths left\n{}", s.log());
