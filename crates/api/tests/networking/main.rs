@@ -19,6 +19,7 @@ mod dockerpy;
 mod errors;
 mod files;
 mod inspect;
+mod ipv6;
 mod reach;
 mod restart;
 mod side;
