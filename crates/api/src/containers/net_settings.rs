@@ -67,9 +67,10 @@ pub(crate) fn networks(
 }
 
 /// Whether the daemon's network namespace has IPv6 (a port published on every address is
-/// held on `::` too).
+/// held on `::` too). Asked once: `ps` would otherwise stat for every container it lists.
 fn host_has_v6() -> bool {
-    std::path::Path::new("/proc/net/if_inet6").exists()
+    static V6: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *V6.get_or_init(|| std::path::Path::new("/proc/net/if_inet6").exists())
 }
 
 /// The whole `NetworkSettings` of inspect.

@@ -72,7 +72,7 @@ pub use attach::AttachTarget;
 pub use create::CreateRequest;
 pub use exec::ExecRecord;
 pub use model::{ContainerConfig, ContainerRecord, HostConfig, MountPoint};
-pub(crate) use network_opts::host_config_list;
+pub(crate) use network_opts::{host_config_list, links};
 pub use runtime_ops::parse_signal;
 pub use start::start_exit_code;
 pub use state::{State, Status};

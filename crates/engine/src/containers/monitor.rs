@@ -47,11 +47,7 @@ impl Engine {
         super::namespaces::unmount_shm(&self.containers.bundle(&ctr.id));
         let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
         self.unmount_volumes(&ctr.id, &ctr.record().mounts);
-        let down = self.network_down(&ctr.record()).await;
-        ctr.update(|r| {
-            r.networks = down.networks;
-            r.published = down.published;
-        });
+        self.network_down(ctr).await;
         let lost = reply
             .is_none()
             .then(|| "the container's supervisor died without recording an exit".to_string());

@@ -16,14 +16,6 @@ fn user_defined(mode: &str) -> bool {
     !matches!(mode, "default" | "bridge" | "host" | "none") && !mode.starts_with("container:")
 }
 
-fn ipam_str<'a>(ep: &'a EndpointSettings, key: &str) -> &'a str {
-    ep.ipam_config
-        .as_ref()
-        .and_then(|v| v.get(key))
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-}
-
 /// A list field of `HostConfig` muelle keeps as it was sent (`Dns`, `DnsSearch`,
 /// `DnsOptions`); absent or null is empty.
 pub fn host_config_list(host: &HostConfig, key: &str) -> Vec<String> {
@@ -31,6 +23,19 @@ pub fn host_config_list(host: &HostConfig, key: &str) -> Vec<String> {
         .get(key)
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default()
+}
+
+/// `HostConfig.Links` as `(target name, alias)` pairs: `NAME:ALIAS` (or just `NAME`), the
+/// name without its leading `/` and the alias without dockerd's `/parent/` prefix.
+pub fn links(host: &HostConfig) -> Vec<(String, String)> {
+    host_config_list(host, "Links")
+        .iter()
+        .map(|l| {
+            let (name, alias) = l.split_once(':').unwrap_or((l, l));
+            let alias = alias.rsplit('/').next().unwrap_or(alias);
+            (name.trim_start_matches('/').to_string(), alias.to_string())
+        })
+        .collect()
 }
 
 /// `HostConfig.Annotations` (API 1.43+), which become the OCI spec's annotations.
@@ -53,7 +58,8 @@ impl Engine {
     ) -> Result<()> {
         let mode = host.network_mode();
         for ep in endpoints.values() {
-            let (v4, v6) = (ipam_str(ep, "IPv4Address"), ipam_str(ep, "IPv6Address"));
+            let addr = |k| crate::networks::ipam_address(ep, k).unwrap_or("");
+            let (v4, v6) = (addr("IPv4Address"), addr("IPv6Address"));
             if !v4.is_empty() && v4.parse::<std::net::Ipv4Addr>().is_err() {
                 return Err(ContainerError::Invalid(format!("invalid IPv4 address: {v4}")).into());
             }
@@ -89,11 +95,7 @@ impl Engine {
 
     /// `HostConfig.Links` (`--link NAME:ALIAS` on a built-in network).
     fn check_links(&self, host: &HostConfig) -> Result<()> {
-        let links: Vec<String> = host
-            .extra
-            .get("Links")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
+        let links = links(host);
         if links.is_empty() {
             return Ok(());
         }
@@ -104,9 +106,7 @@ impl Engine {
             )
             .into());
         }
-        for l in &links {
-            let name = l.split_once(':').map_or(l.as_str(), |(n, _)| n);
-            let name = name.trim_start_matches('/');
+        for (name, _) in &links {
             let target = self.container(name).map_err(|_| {
                 ContainerError::Invalid(format!(
                     "could not get container for {name}: No such container: {name}"
@@ -133,21 +133,14 @@ impl Engine {
         let missing = || ContainerError::NotFound(format!("{parent}/{alias}"));
         let ctr = self.containers.find(parent).map_err(|_| missing())?;
         let rec = ctr.update(|r| {
-            let links: Vec<String> = r
-                .host_config
-                .extra
-                .get("Links")
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default();
-            let kept: Vec<String> = links
+            let all = host_config_list(&r.host_config, "Links");
+            let kept: Vec<String> = all
                 .iter()
-                .filter(|l| {
-                    let a = l.split_once(':').map_or(l.as_str(), |(_, a)| a);
-                    a.rsplit('/').next() != Some(alias)
-                })
-                .cloned()
+                .zip(links(&r.host_config))
+                .filter(|(_, (_, a))| a != alias)
+                .map(|(l, _)| l.clone())
                 .collect();
-            if kept.len() == links.len() {
+            if kept.len() == all.len() {
                 return None;
             }
             r.host_config

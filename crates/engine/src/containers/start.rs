@@ -164,11 +164,7 @@ impl Engine {
                 let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
                 namespaces::unmount_shm(&bundle);
                 self.unmount_volumes(&id, &rec.mounts);
-                let down = self.network_down(&ctr.record()).await;
-                ctr.update(|r| {
-                    r.networks = down.networks;
-                    r.published = down.published;
-                });
+                self.network_down(ctr).await;
                 let finished = now();
                 let rec = ctr.update(|r| {
                     r.state
@@ -195,11 +191,9 @@ impl Engine {
                 drop(w);
             }
             let _ = self.runtime(&id, RuntimeOp::Kill(SIGKILL, true));
-            let down = self.network_down(&ctr.record()).await;
+            self.network_down(ctr).await;
             let code = start_exit_code(&e);
             let rec = ctr.update(|r| {
-                r.networks = down.networks;
-                r.published = down.published;
                 r.state.set_start_failed(code, e.clone(), None);
                 r.clone()
             });

@@ -21,18 +21,10 @@ const HOST: &str =
 const NONE: &str =
     "container cannot be connected to multiple networks with one of the networks in private (none) mode";
 
-fn ipam_addr(ep: &EndpointSettings, key: &str) -> String {
-    ep.ipam_config
-        .as_ref()
-        .and_then(|v| v.get(key))
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string()
-}
-
 /// dockerd's `validateNetworkingConfig` for an endpoint on `net`.
 fn check_endpoint(net: &NetworkRecord, ep: &EndpointSettings) -> Result<(), NetworkError> {
-    let (v4, v6) = (ipam_addr(ep, "IPv4Address"), ipam_addr(ep, "IPv6Address"));
+    let addr = |k| super::ipam_address(ep, k).unwrap_or("").to_string();
+    let (v4, v6) = (addr("IPv4Address"), addr("IPv6Address"));
     let user_defined = !is_predefined(&net.name);
     if !user_defined {
         if !v4.is_empty() || !v6.is_empty() {

@@ -31,7 +31,7 @@ pub use config::{
 };
 pub use error::NetworkError;
 pub use etc_files::{hostname, hosts, resolv_conf, write_etc_files, EtcFiles};
-pub use model::{ActiveEndpoint, EndpointRecord, NetworkRecord, SubnetRecord};
+pub use model::{ipam_address, ActiveEndpoint, EndpointRecord, NetworkRecord, SubnetRecord};
 pub use muelle_net::ipam::Pool;
 pub use ops::{NetworkEndpoint, NetworkFilters, NetworksPrune};
 pub use routes::host_routes;

@@ -67,6 +67,16 @@ pub struct NetworkRecord {
     pub user_subnets: bool,
 }
 
+/// The address an endpoint's `IPAMConfig` asks for (`IPv4Address` or `IPv6Address`), when
+/// it names one.
+pub fn ipam_address<'a>(ep: &'a EndpointSettings, key: &str) -> Option<&'a str> {
+    ep.ipam_config
+        .as_ref()
+        .and_then(|v| v.get(key))
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
 fn yes() -> bool {
     true
 }

@@ -20,6 +20,7 @@ use ipnet::IpNet;
 use crate::Result;
 
 pub(crate) use nl::loopback_up;
+pub use veth::mac_text;
 
 /// A bridge as a network wants it.
 #[derive(Clone, Debug, PartialEq, Eq)]

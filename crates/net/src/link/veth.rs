@@ -114,22 +114,15 @@ async fn container_side(h: &Handle, ep: &Endpoint) -> Result<()> {
     }
     let up = LinkUnspec::new_with_index(index).up().build();
     nl::set_link(h, up, format!("set {ifname} up")).await?;
-    if let Some(gw) = ep.gateway4 {
-        let route = RouteMessageBuilder::<Ipv4Addr>::new()
-            .gateway(gw)
-            .output_interface(index)
-            .build();
-        h.route()
-            .add(route)
-            .execute()
-            .await
-            .map_err(|e| nl::nl_err(format!("add default route via {gw} on {ifname}"), e))?;
-    }
-    if let Some(gw) = ep.gateway6 {
-        let route = RouteMessageBuilder::<Ipv6Addr>::new()
-            .gateway(gw)
-            .output_interface(index)
-            .build();
+    let v4 = ep.gateway4.map(|gw| {
+        let r = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw);
+        (gw.to_string(), r.output_interface(index).build())
+    });
+    let v6 = ep.gateway6.map(|gw| {
+        let r = RouteMessageBuilder::<Ipv6Addr>::new().gateway(gw);
+        (gw.to_string(), r.output_interface(index).build())
+    });
+    for (gw, route) in v4.into_iter().chain(v6) {
         h.route()
             .add(route)
             .execute()
@@ -139,8 +132,8 @@ async fn container_side(h: &Handle, ep: &Endpoint) -> Result<()> {
     Ok(())
 }
 
-/// `02:42:ac:11:00:02`, for messages.
-pub(crate) fn mac_text(mac: &[u8; 6]) -> String {
+/// A MAC address as `02:42:ac:11:00:02` (messages, and how inspect shows it).
+pub fn mac_text(mac: &[u8; 6]) -> String {
     mac.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()

@@ -42,24 +42,6 @@ fn user_networks(engine: &Engine, rec: &ContainerRecord) -> Vec<(String, String)
         .collect()
 }
 
-/// `--link NAME:ALIAS` pairs of a record, names without a leading `/`.
-pub(crate) fn links(rec: &ContainerRecord) -> Vec<(String, String)> {
-    let list: Vec<String> = rec
-        .host_config
-        .extra
-        .get("Links")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    list.iter()
-        .map(|l| {
-            let (name, alias) = l.split_once(':').unwrap_or((l, l));
-            let name = name.trim_start_matches('/').to_string();
-            let alias = alias.rsplit('/').next().unwrap_or(alias).to_string();
-            (name, alias)
-        })
-        .collect()
-}
-
 impl Engine {
     /// Does the container get the embedded resolver (a live endpoint on a user-defined
     /// network)?
@@ -77,7 +59,7 @@ impl Engine {
         let nets = user_networks(self, &me);
         // A link's alias names its target on the networks the two share.
         let mut wanted = name.to_string();
-        for (target, alias) in links(&me) {
+        for (target, alias) in crate::containers::links(&me.host_config) {
             if alias.eq_ignore_ascii_case(name) {
                 wanted = target;
             }

@@ -10,20 +10,11 @@ use muelle_net::link::{BridgeConfig, Endpoint};
 
 use super::{blocking, lock, Datapath};
 use crate::containers::ContainerRecord;
-use crate::networks::{ActiveEndpoint, EndpointRecord, NetworkRecord};
+use crate::networks::{ipam_address, ActiveEndpoint, EndpointRecord, NetworkRecord};
 use crate::{Engine, EngineError, Result};
 
 /// The host side of every veth of ours starts with this, so leaked ones can be found.
 pub(super) const VETH_PREFIX: &str = "mveth";
-
-fn ipam_str<'a>(ep: &'a EndpointRecord, key: &str) -> Option<&'a str> {
-    ep.config
-        .ipam_config
-        .as_ref()
-        .and_then(|v| v.get(key))
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-}
 
 fn net_err(msg: String) -> EngineError {
     EngineError::Net(muelle_net::NetError::Invalid(msg))
@@ -37,13 +28,6 @@ pub(super) fn ordered(rec: &ContainerRecord) -> Vec<String> {
     let mut names: Vec<String> = rec.networks.keys().cloned().collect();
     names.sort_by_key(|n| (n != primary, n.clone()));
     names
-}
-
-fn mac_text(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn parse_mac(s: &str) -> Option<[u8; 6]> {
@@ -87,8 +71,8 @@ impl Engine {
     /// dockerd's check at start: a static address only on a user-defined network.
     pub(super) fn check_static_addresses(&self, rec: &ContainerRecord) -> Result<()> {
         for ep in rec.networks.values() {
-            let fixed =
-                ipam_str(ep, "IPv4Address").is_some() || ipam_str(ep, "IPv6Address").is_some();
+            let fixed = ipam_address(&ep.config, "IPv4Address").is_some()
+                || ipam_address(&ep.config, "IPv6Address").is_some();
             let builtin = self
                 .network(&ep.network_id)
                 .is_ok_and(|n| crate::networks::is_predefined(&n.name));
@@ -141,13 +125,13 @@ impl Engine {
         net: &NetworkRecord,
         ep: &EndpointRecord,
     ) -> Result<(Option<IpNet>, Option<IpNet>)> {
-        let want4 = ipam_str(ep, "IPv4Address")
+        let want4 = ipam_address(&ep.config, "IPv4Address")
             .map(|s| {
                 s.parse::<IpAddr>()
                     .map_err(|_| net_err(format!("invalid IPv4 address: {s}")))
             })
             .transpose()?;
-        let want6 = ipam_str(ep, "IPv6Address")
+        let want6 = ipam_address(&ep.config, "IPv6Address")
             .map(|s| {
                 s.parse::<IpAddr>()
                     .map_err(|_| net_err(format!("invalid IPv6 address: {s}")))
@@ -269,7 +253,7 @@ impl Engine {
             endpoint_id: endpoint_id.clone(),
             ifname: ifname.clone(),
             host_ifname: format!("{VETH_PREFIX}{}", &endpoint_id[..9]),
-            mac: mac_text(mac),
+            mac: muelle_net::link::mac_text(&mac),
             ipv4,
             ipv6,
             gateway4,

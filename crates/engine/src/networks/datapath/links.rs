@@ -5,7 +5,6 @@
 
 use std::net::IpAddr;
 
-use super::dns::links;
 use crate::containers::ContainerRecord;
 use crate::Engine;
 
@@ -42,7 +41,7 @@ impl Engine {
         if !on_default_bridge {
             return f;
         }
-        for (target, alias) in links(rec) {
+        for (target, alias) in crate::containers::links(&rec.host_config) {
             let Ok(t) = self.container(&target) else {
                 continue;
             };

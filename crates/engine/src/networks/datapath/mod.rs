@@ -22,7 +22,7 @@ use muelle_net::ipam::Allocator;
 use muelle_net::ports::Reservation;
 
 use super::NetworkRecord;
-use crate::containers::ContainerRecord;
+use crate::containers::{ContainerRecord, Ctr};
 use crate::{Engine, Result};
 
 /// Docker's defaults for a network namespace of the container's own (ping without
@@ -151,18 +151,21 @@ impl Engine {
         Ok(())
     }
 
-    /// Takes the container's networking down (its exit, a failed start); the record comes
-    /// back with no live endpoint and no published port.
-    pub(crate) async fn network_down(self: &Arc<Self>, rec: &ContainerRecord) -> ContainerRecord {
-        let mut live = rec.clone();
-        if !has_active(rec) && rec.published.is_empty() && !self.netns_path(&rec.id).exists() {
-            return live;
+    /// Takes the container's networking down (its exit, a failed start) and records that it
+    /// has no live endpoint and no published port any more.
+    pub(crate) async fn network_down(self: &Arc<Self>, ctr: &Ctr) {
+        let mut live = ctr.record();
+        if !has_active(&live) && live.published.is_empty() && !self.netns_path(&live.id).exists() {
+            return;
         }
         let _guard = self.datapath.apply.lock().await;
         let t0 = std::time::Instant::now();
         self.network_down_locked(&mut live).await;
         tracing::debug!(container = %live.id, down_us = t0.elapsed().as_micros() as u64, "network down");
-        live
+        ctr.update(|r| {
+            r.networks = live.networks;
+            r.published = live.published;
+        });
     }
 
     async fn network_down_locked(self: &Arc<Self>, live: &mut ContainerRecord) {
@@ -324,6 +327,9 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| crate::EngineError::Net(muelle_net::NetError::Invalid(format!("task: {e}"))))?
+        .map_err(|e| crate::EngineError::Task {
+            what: "host networking",
+            reason: e.to_string(),
+        })?
         .map_err(crate::EngineError::Net)
 }
