@@ -20,7 +20,7 @@ mod forward;
 mod resolv_conf;
 mod server;
 
-pub use bind::bind_in;
+pub use bind::{bind_here, bind_in};
 pub use resolv_conf::upstreams_from_resolv_conf;
 pub use server::serve;
 

@@ -113,12 +113,20 @@ impl Engine {
 
     /// Serves the container's resolver from sockets bound inside its namespace, when it is
     /// on a user-defined network.
-    pub(super) fn start_dns(self: &Arc<Self>, rec: &ContainerRecord) -> Result<()> {
+    /// `bound`: the sockets when the caller already bound them inside the namespace.
+    pub(super) fn start_dns(
+        self: &Arc<Self>,
+        rec: &ContainerRecord,
+        bound: Option<super::Resolver>,
+    ) -> Result<()> {
         if !self.uses_embedded_dns(rec) || !super::has_active(rec) {
             return Ok(());
         }
-        let (udp, tcp) =
-            muelle_net::dns::bind_in(&self.netns_path(&rec.id)).map_err(crate::EngineError::Net)?;
+        let (udp, tcp) = match bound {
+            Some(pair) => pair,
+            None => muelle_net::dns::bind_in(&self.netns_path(&rec.id))
+                .map_err(crate::EngineError::Net)?,
+        };
         let dns: Vec<String> = crate::containers::host_config_list(&rec.host_config, "Dns");
         let upstreams: Vec<SocketAddr> = if dns.is_empty() {
             let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();

@@ -15,7 +15,7 @@ mod links;
 mod rules;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use muelle_net::ipam::Allocator;
@@ -120,24 +120,13 @@ impl Engine {
     ) -> Result<()> {
         let netns = self.netns_path(&live.id);
         let t0 = std::time::Instant::now();
+        // A container on a user-defined network gets its resolver's sockets bound in the same
+        // visit to its new namespace that writes the sysctls.
+        let mut resolver = None;
         if !restoring {
             let path = netns.clone();
-            blocking(move || {
-                let _ = muelle_net::netns::remove(&path);
-                muelle_net::netns::create(&path)?;
-                // /proc/sys/net is the namespace of the thread that opens it.
-                muelle_net::netns::run_in(&path, || {
-                    for (k, v) in NETNS_SYSCTLS {
-                        let file = format!("/proc/sys/{}", k.replace('.', "/"));
-                        std::fs::write(&file, v).map_err(|source| muelle_net::NetError::Io {
-                            what: format!("writing {file} in the container's namespace"),
-                            source,
-                        })?;
-                    }
-                    Ok(())
-                })?
-            })
-            .await?;
+            let with_dns = self.uses_embedded_dns(live);
+            resolver = blocking(move || new_namespace(&path, with_dns)).await?;
             let made = t0.elapsed();
             self.attach_endpoints(live).await?;
             tracing::debug!(container = %live.id, netns_us = made.as_micros() as u64, endpoints_us = (t0.elapsed() - made).as_micros() as u64, "network namespace and endpoints");
@@ -146,7 +135,7 @@ impl Engine {
         self.publish_ports(live, restoring)?;
         self.apply_rules(Some(live), None).await?;
         let t2 = std::time::Instant::now();
-        self.start_dns(live)?;
+        self.start_dns(live, resolver)?;
         tracing::debug!(container = %live.id, rules_us = (t2 - t1).as_micros() as u64, dns_us = t2.elapsed().as_micros() as u64, "ports, rules, resolver");
         Ok(())
     }
@@ -278,7 +267,7 @@ impl Engine {
         // The resolver looks names up afresh for every query: one already serving sees the
         // new network at once; a container that had none gets one now.
         if !lock(&self.datapath.state).dns.contains_key(&live.id) {
-            self.start_dns(&live)?;
+            self.start_dns(&live, None)?;
         }
         Ok(live)
     }
@@ -320,6 +309,36 @@ impl Engine {
         }
     }
 }
+
+/// The container's namespace file, made afresh, with Docker's sysctls written inside it (a
+/// remapped container's user namespace could not) and, on a user-defined network, the
+/// resolver's sockets bound in that same visit.
+fn new_namespace(path: &Path, with_dns: bool) -> muelle_net::Result<Option<Resolver>> {
+    let _ = muelle_net::netns::remove(path);
+    muelle_net::netns::create(path)?;
+    // /proc/sys/net is the namespace of the thread that opens it.
+    muelle_net::netns::run_in(path, move || {
+        for (k, v) in NETNS_SYSCTLS {
+            let file = format!("/proc/sys/{}", k.replace('.', "/"));
+            std::fs::write(&file, v).map_err(|source| muelle_net::NetError::Io {
+                what: format!("writing {file} in the container's namespace"),
+                source,
+            })?;
+        }
+        if !with_dns {
+            return Ok(None);
+        }
+        muelle_net::dns::bind_here()
+            .map(Some)
+            .map_err(|source| muelle_net::NetError::Io {
+                what: "binding the DNS resolver in the container's namespace".into(),
+                source,
+            })
+    })?
+}
+
+/// The resolver's sockets, bound inside a container's namespace.
+type Resolver = (std::net::UdpSocket, std::net::TcpListener);
 
 /// Runs blocking host networking work (netlink, nft, mounts) off the async threads.
 async fn blocking<T: Send + 'static>(
