@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod builds;
 pub mod containers;
 pub mod events;
 mod fsutil;
@@ -125,6 +126,8 @@ pub enum EngineError {
     /// Host networking (namespaces, links, addresses, ports, rules) failed.
     #[error(transparent)]
     Net(muelle_net::NetError),
+    #[error(transparent)]
+    Build(builds::BuildError),
 }
 
 impl EngineError {
@@ -134,6 +137,7 @@ impl EngineError {
             EngineError::Container(e) => e.kind(),
             EngineError::Volume(e) => e.kind(),
             EngineError::Network(e) => e.kind(),
+            EngineError::Build(e) => e.kind(),
             EngineError::ImageInUse { .. } => muelle_types::ErrorKind::Conflict,
             EngineError::Net(e) => match e {
                 muelle_net::NetError::Invalid(_) => muelle_types::ErrorKind::InvalidParameter,

@@ -1,0 +1,1 @@
+//! The build context (to be written).

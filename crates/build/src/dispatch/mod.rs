@@ -1,0 +1,1 @@
+//! Per-instruction evolution of a stage (to be written).

@@ -1,0 +1,1 @@
+//! The Dockerfile parser (to be written).
