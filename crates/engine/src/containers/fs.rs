@@ -377,6 +377,7 @@ impl Engine {
             author: req.author.clone().filter(|a| !a.is_empty()),
             reference: reference.clone(),
             created_by: Some(rec.config.cmd.join(" ")),
+            cache_key: None,
         };
         let images = self.images_handle();
         let key = container_key(&rec.id);
