@@ -310,7 +310,7 @@ impl Engine {
     }
 
     /// Runs `f` on the mounted rootfs of `name_or_id`. Blocking.
-    fn with_rootfs<T>(
+    pub(crate) fn with_rootfs<T>(
         &self,
         name_or_id: &str,
         f: impl FnOnce(&Path, &ContainerRecord) -> Result<T>,

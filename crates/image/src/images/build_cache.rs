@@ -14,7 +14,7 @@ use crate::manifest::{ContainerConfig, History, ImageConfig, Platform, RootFs};
 use crate::Digest;
 
 /// A build step that changes only the config: the new image's `config`, the history
-/// entry's `created_by` and the image's author (MAINTAINER).
+/// entry's `created_by` (none when empty) and the image's author (MAINTAINER).
 #[derive(Debug, Clone, Default)]
 pub struct ConfigStep {
     pub config: ContainerConfig,
@@ -70,13 +70,16 @@ impl ImageService {
         if step.author.is_some() {
             config.author = step.author.clone();
         }
-        config.history.push(History {
-            created: Some(now),
-            created_by: Some(step.created_by.clone()),
-            author: step.author.clone(),
-            empty_layer: Some(true),
-            ..History::default()
-        });
+        // The builder's empty base for steps on `scratch` has no history of its own.
+        if !step.created_by.is_empty() {
+            config.history.push(History {
+                created: Some(now),
+                created_by: Some(step.created_by.clone()),
+                author: step.author.clone(),
+                empty_layer: Some(true),
+                ..History::default()
+            });
+        }
         let lease = self.new_lease("build")?;
         let record = match cache_key {
             Some(key) => RecordName::Cache(key),

@@ -419,6 +419,15 @@ impl ImageService {
     }
 }
 
+/// The name an image made here is recorded under.
+pub(super) enum RecordName<'a> {
+    Reference(&'a Reference),
+    /// `<none>`: a dangling image.
+    Untagged,
+    /// A build step's result, by its cache key.
+    Cache(&'a str),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,13 +500,4 @@ mod tests {
             assert!(err.contains(needle), "{change}: {err}");
         }
     }
-}
-
-/// The name an image made here is recorded under.
-pub(super) enum RecordName<'a> {
-    Reference(&'a Reference),
-    /// `<none>`: a dangling image.
-    Untagged,
-    /// A build step's result, by its cache key.
-    Cache(&'a str),
 }
