@@ -82,7 +82,7 @@ impl Driver {
                     "ADD: URLs and local paths in one instruction are not supported; use one ADD for each",
                 ));
             }
-            let dir = self.work_path(&format!("add-{}", self.step));
+            let dir = self.work_path(&format!("add-{}", self.next_seq()));
             std::fs::create_dir_all(&dir).map_err(build_err)?;
             let mut names = Vec::new();
             for u in &urls {
@@ -158,7 +158,7 @@ impl Driver {
     /// The rootfs a `--from` names: a stage built before, or an image.
     async fn source_root(&self, from: &str, stages: &Stages, stage: usize) -> Result<Root> {
         let image = match stages.find(from, stage) {
-            Some(dep) => match self.stage_images.get(&dep).cloned().flatten() {
+            Some(dep) => match self.stage_image(dep) {
                 Some(id) => id,
                 None => self.scratch_base().await?,
             },
@@ -203,7 +203,7 @@ impl Driver {
                 .transpose()?,
             add: step.add,
             use_ignore: ignore_ctx,
-            work: self.work_path(&format!("copy-{}", self.step)),
+            work: self.work_path(&format!("copy-{}", self.next_seq())),
             ignore_text: std::fs::read_to_string(self.context_root().join(".dockerignore"))
                 .unwrap_or_default(),
         };

@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use muelle_build::dispatch::{self, BuildArgs, StageState, Step};
 use muelle_build::dockerfile::{Command, Instruction};
@@ -36,11 +37,13 @@ pub(super) struct Driver {
     pub build_args: BuildArgs,
     pub meta_args: BTreeMap<String, Option<String>>,
     /// Each built stage's image (`None`: an empty scratch stage).
-    pub stage_images: BTreeMap<usize, Option<String>>,
-    pub step: usize,
+    pub stage_images: Mutex<BTreeMap<usize, Option<String>>>,
+    pub step: AtomicUsize,
     pub total: usize,
+    /// Names for temporary files, unique in the build.
+    pub seq: AtomicUsize,
     /// Build args no built stage declared.
-    pub unused: Option<BTreeSet<String>>,
+    pub unused: Mutex<Option<BTreeSet<String>>>,
 }
 
 impl Driver {
@@ -56,12 +59,41 @@ impl Driver {
             .map(|&i| 1 + stages.stages[i].body.len())
             .sum::<usize>()
             + usize::from(!self.opts.labels.is_empty());
-        for &i in &needed {
-            let label = (i == target && !self.opts.labels.is_empty()).then(|| self.label_step());
-            let image = self.build_stage(stages, i, label).await?;
-            self.stage_images.insert(i, image);
+        // Stages whose dependencies are built run together: independent stages in parallel.
+        let this = &*self;
+        let mut pending = needed;
+        while !pending.is_empty() {
+            let built: BTreeSet<usize> = this.images().keys().copied().collect();
+            let ready: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    stages
+                        .deps(i, &|s: &Stage| this.base_text(s))
+                        .is_subset(&built)
+                })
+                .collect();
+            if ready.is_empty() {
+                return Err(BuildError::Invalid(
+                    "the stages depend on each other in a circle".into(),
+                )
+                .into());
+            }
+            let wave = ready.iter().map(|&i| async move {
+                let label =
+                    (i == target && !this.opts.labels.is_empty()).then(|| this.label_step());
+                let image = this.build_stage(stages, i, label).await?;
+                this.images().insert(i, image);
+                Ok::<(), crate::EngineError>(())
+            });
+            futures_util::future::try_join_all(wave).await?;
+            for i in ready {
+                pending.remove(&i);
+            }
         }
-        let unused = self.unused.take().unwrap_or_default();
+        let mut unused = self.unused_args().take().unwrap_or_default();
+        // An ARG before the first FROM consumes a build arg too.
+        unused.retain(|a| !self.meta_args.contains_key(a));
         if !unused.is_empty() {
             let list: Vec<String> = unused.into_iter().collect();
             self.send(BuildEvent::Warning(format!(
@@ -70,7 +102,8 @@ impl Driver {
             )))
             .await;
         }
-        match self.stage_images.get(&target).cloned().flatten() {
+        let image = self.stage_image(target);
+        match image {
             Some(id) => Ok(id),
             // FROM scratch and nothing else: an image with no layers and no history.
             None => self.scratch_base().await,
@@ -120,10 +153,33 @@ impl Driver {
         }
     }
 
-    async fn announce(&mut self, ins: &Instruction) {
-        self.step += 1;
+    /// The images of the stages built so far.
+    pub fn images(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Option<String>>> {
+        self.stage_images
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The image stage `i` made (`None`: not built, or an empty scratch stage).
+    pub fn stage_image(&self, i: usize) -> Option<String> {
+        self.images().get(&i).cloned().flatten()
+    }
+
+    fn unused_args(&self) -> std::sync::MutexGuard<'_, Option<BTreeSet<String>>> {
+        self.unused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A number unique in this build, for temporary names.
+    pub fn next_seq(&self) -> usize {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn announce(&self, ins: &Instruction) {
+        let index = self.step.fetch_add(1, Ordering::Relaxed) + 1;
         let e = BuildEvent::Step {
-            index: self.step,
+            index,
             total: self.total,
             text: ins.original.clone(),
         };
@@ -131,7 +187,7 @@ impl Driver {
     }
 
     async fn build_stage(
-        &mut self,
+        &self,
         stages: &Stages,
         i: usize,
         extra: Option<Instruction>,
@@ -149,7 +205,7 @@ impl Driver {
         let parent: Option<String> = if from.eq_ignore_ascii_case("scratch") {
             None
         } else if let Some(dep) = stages.find(&from, i) {
-            self.stage_images.get(&dep).cloned().flatten()
+            self.stage_image(dep)
         } else {
             Some(
                 self.base_image(&from, platform.as_deref())
@@ -203,10 +259,13 @@ impl Driver {
                 .await?;
         }
         let unused: BTreeSet<String> = state.unused().into_iter().collect();
-        self.unused = Some(match self.unused.take() {
-            None => unused,
-            Some(before) => before.intersection(&unused).cloned().collect(),
-        });
+        {
+            let mut all = self.unused_args();
+            *all = Some(match all.take() {
+                None => unused,
+                Some(before) => before.intersection(&unused).cloned().collect(),
+            });
+        }
         Ok(parent)
     }
 
@@ -280,7 +339,7 @@ impl Driver {
 
     /// One instruction: announced, dispatched, looked up in the cache, run on a miss.
     async fn run_step(
-        &mut self,
+        &self,
         state: &mut StageState,
         ins: &Instruction,
         parent: Option<String>,

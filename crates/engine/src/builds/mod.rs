@@ -166,10 +166,11 @@ impl Engine {
             escape: dockerfile.escape,
             build_args,
             meta_args,
-            stage_images: BTreeMap::new(),
-            step: 0,
+            stage_images: Default::default(),
+            step: Default::default(),
             total: 0,
-            unused: None,
+            seq: Default::default(),
+            unused: Default::default(),
         };
         let id = driver.build(&stages, target).await?;
         let digest: muelle_image::Digest = id
@@ -258,4 +259,15 @@ impl From<BuildError> for crate::EngineError {
     fn from(e: BuildError) -> Self {
         crate::EngineError::Build(e)
     }
+}
+
+/// The API runs a build on its own task: the future must be `Send`.
+#[allow(dead_code)]
+fn build_is_send(e: Arc<Engine>, events: tokio::sync::mpsc::Sender<BuildEvent>) {
+    fn send<T: Send>(_: T) {}
+    send(async move {
+        let _ = e
+            .build(BuildOptions::default(), Box::new(std::io::empty()), events)
+            .await;
+    });
 }

@@ -121,7 +121,7 @@ impl Driver {
                         }
                         continue;
                     };
-                    let file = self.work_path(&format!("secret-{n}"));
+                    let file = self.work_path(&format!("secret-{n}-{}", self.next_seq()));
                     write_secret(&file, bytes, *mode, *uid, *gid)?;
                     spec.binds.push(format!("{}:{target}:ro", file.display()));
                 }

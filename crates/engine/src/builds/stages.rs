@@ -100,27 +100,27 @@ impl Stages {
         let mut need = BTreeSet::new();
         let mut todo = vec![target];
         while let Some(i) = todo.pop() {
-            if !need.insert(i) {
-                continue;
-            }
-            let stage = &self.stages[i];
-            let mut refs = vec![from_of(stage)];
-            for ins in &stage.body {
-                match &ins.command {
-                    Command::Copy(a) | Command::Add(a) => refs.extend(a.from.clone()),
-                    Command::Run { mounts, .. } => {
-                        refs.extend(mounts.iter().filter_map(|m| mount_from(m)));
-                    }
-                    _ => {}
-                }
-            }
-            for r in refs {
-                if let Some(dep) = self.find(&r, i) {
-                    todo.push(dep);
-                }
+            if need.insert(i) {
+                todo.extend(self.deps(i, from_of));
             }
         }
         need
+    }
+
+    /// The earlier stages stage `i` uses directly.
+    pub fn deps(&self, i: usize, from_of: &dyn Fn(&Stage) -> String) -> BTreeSet<usize> {
+        let stage = &self.stages[i];
+        let mut refs = vec![from_of(stage)];
+        for ins in &stage.body {
+            match &ins.command {
+                Command::Copy(a) | Command::Add(a) => refs.extend(a.from.clone()),
+                Command::Run { mounts, .. } => {
+                    refs.extend(mounts.iter().filter_map(|m| mount_from(m)));
+                }
+                _ => {}
+            }
+        }
+        refs.iter().filter_map(|r| self.find(r, i)).collect()
     }
 }
 
