@@ -116,10 +116,9 @@ impl Driver {
             &state.config,
             &extra,
         );
-        let hit = (!self.opts.no_cache)
-            .then(|| self.engine.images_handle().build_cache_get(&key))
-            .transpose()?
-            .flatten();
+        let hit = self
+            .cached(&key, parent.as_deref(), &created_by, state)
+            .await?;
         let result = match hit {
             Some(hit) => {
                 self.send(super::BuildEvent::Cached).await;

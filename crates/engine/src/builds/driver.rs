@@ -44,6 +44,8 @@ pub(super) struct Driver {
     pub seq: AtomicUsize,
     /// Build args no built stage declared.
     pub unused: Mutex<Option<BTreeSet<String>>>,
+    /// The `--cache-from` images' IDs.
+    pub cache_from: Vec<String>,
 }
 
 impl Driver {
@@ -301,12 +303,62 @@ impl Driver {
         }
     }
 
-    /// The image a cache key names, unless `--no-cache`.
-    fn cached(&self, key: &str) -> Result<Option<ImageSummary>> {
+    /// The image a cache key names, or a `--cache-from` image's matching step, unless
+    /// `--no-cache`.
+    pub async fn cached(
+        &self,
+        key: &str,
+        parent: Option<&str>,
+        created_by: &str,
+        state: &StageState,
+    ) -> Result<Option<ImageSummary>> {
         if self.opts.no_cache {
             return Ok(None);
         }
-        Ok(self.engine.images_handle().build_cache_get(key)?)
+        let images = self.engine.images_handle();
+        if let Some(hit) = images.build_cache_get(key)? {
+            return Ok(Some(hit));
+        }
+        if self.cache_from.is_empty() {
+            return Ok(None);
+        }
+        let step = ConfigStep {
+            config: state.config.clone(),
+            created_by: created_by.to_string(),
+            author: state.author.clone(),
+        };
+        let (sources, parent, key) = (
+            self.cache_from.clone(),
+            parent.map(str::to_string),
+            key.to_string(),
+        );
+        let found = tokio::task::spawn_blocking(move || {
+            for source in &sources {
+                if let Some(hit) = images.restore_cached(parent.as_deref(), source, &step, &key)? {
+                    return Ok(Some(hit));
+                }
+            }
+            Ok::<_, muelle_image::ImageError>(None)
+        })
+        .await
+        .map_err(|e| BuildError::Internal(format!("cache: {e}")))??;
+        Ok(found)
+    }
+
+    /// `--cache-from`: the images named, local or pulled; one that can't be had is a
+    /// warning, as with dockerd.
+    pub async fn resolve_cache_from(&mut self) {
+        for name in self.opts.cache_from.clone() {
+            match self.base_image(&name, None).await {
+                Ok(img) => self.cache_from.push(img.id.to_string()),
+                Err(e) => {
+                    self.send(BuildEvent::Warning(format!(
+                        "[Warning] --cache-from {name}: {e}\n"
+                    )))
+                    .await
+                }
+            }
+        }
     }
 
     /// An empty image (no layers, no history) for the container of a step on scratch.
@@ -362,7 +414,7 @@ impl Driver {
         let id = match step {
             Step::Meta { created_by } | Step::Onbuild { created_by } => {
                 let key = step_key(p, &ins.original, &created_by, &state.config, "");
-                if let Some(hit) = self.cached(&key)? {
+                if let Some(hit) = self.cached(&key, p, &created_by, state).await? {
                     self.send(BuildEvent::Cached).await;
                     hit.id.to_string()
                 } else {
@@ -384,7 +436,7 @@ impl Driver {
             }
             Step::Workdir { path, created_by } => {
                 let key = step_key(p, &ins.original, &created_by, &state.config, "");
-                match self.cached(&key)? {
+                match self.cached(&key, p, &created_by, state).await? {
                     Some(hit) => {
                         self.send(BuildEvent::Cached).await;
                         hit.id.to_string()
@@ -408,7 +460,7 @@ impl Driver {
                 let argv = super::run::with_heredocs(argv, &heredocs);
                 let extra = format!("{argv:?}{env:?}{network:?}");
                 let key = step_key(p, &ins.original, &created_by, &state.config, &extra);
-                match self.cached(&key)? {
+                match self.cached(&key, p, &created_by, state).await? {
                     Some(hit) => {
                         self.send(BuildEvent::Cached).await;
                         hit.id.to_string()

@@ -171,7 +171,9 @@ impl Engine {
             total: 0,
             seq: Default::default(),
             unused: Default::default(),
+            cache_from: Vec::new(),
         };
+        driver.resolve_cache_from().await;
         let id = driver.build(&stages, target).await?;
         let digest: muelle_image::Digest = id
             .parse()

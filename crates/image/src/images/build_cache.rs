@@ -188,3 +188,95 @@ impl ImageService {
         Ok(())
     }
 }
+
+impl ImageService {
+    /// `docker build --cache-from source`, as the legacy builder does it: when `source`'s
+    /// history continues `parent`'s (the same layers and history entries so far) with an
+    /// entry made by `step.created_by`, the step's result is `parent` plus that entry and
+    /// its layer (if it has one), with `step`'s config. Recorded as the cache entry
+    /// `cache_key`. `None` when `source` holds no such step.
+    pub fn restore_cached(
+        &self,
+        parent: Option<&str>,
+        source: &str,
+        step: &ConfigStep,
+        cache_key: &str,
+    ) -> Result<Option<ImageSummary>> {
+        let groups = self.groups()?;
+        let resolved = |name: &str| -> Result<super::Resolved> {
+            let id = self.find_id(name, &groups)?;
+            groups
+                .get(&id)
+                .map(|(r, _)| r.clone())
+                .ok_or_else(|| ImageError::NotFound {
+                    name: name.to_string(),
+                })
+        };
+        let src = resolved(source)?;
+        let (mut config, mut layers) = match parent {
+            Some(p) => {
+                let p = resolved(p)?;
+                (p.config, p.manifest.layers)
+            }
+            None => {
+                let host = Platform::host();
+                let config = ImageConfig {
+                    architecture: host.architecture,
+                    os: host.os,
+                    rootfs: RootFs {
+                        kind: "layers".into(),
+                        ..RootFs::default()
+                    },
+                    ..ImageConfig::default()
+                };
+                (config, Vec::new())
+            }
+        };
+        let n = config.history.len();
+        let k = config.rootfs.diff_ids.len();
+        let same = |a: &History, b: &History| {
+            a.created_by == b.created_by
+                && a.empty_layer.unwrap_or(false) == b.empty_layer.unwrap_or(false)
+        };
+        let Some(next) = src.config.history.get(n) else {
+            return Ok(None);
+        };
+        let continues = src.config.history.len() > n
+            && config
+                .history
+                .iter()
+                .zip(&src.config.history)
+                .all(|(a, b)| same(a, b))
+            && src.config.rootfs.diff_ids.get(..k) == Some(&config.rootfs.diff_ids[..])
+            && next.created_by.as_deref() == Some(step.created_by.as_str());
+        if !continues {
+            return Ok(None);
+        }
+        if !next.empty_layer.unwrap_or(false) {
+            let (Some(diff_id), Some(layer)) = (
+                src.config.rootfs.diff_ids.get(k),
+                src.manifest.layers.get(k),
+            ) else {
+                return Ok(None);
+            };
+            config.rootfs.diff_ids.push(diff_id.clone());
+            layers.push(layer.clone());
+        }
+        config.history.push(next.clone());
+        config.created = next.created.clone();
+        config.config = Some(step.config.clone());
+        if step.author.is_some() {
+            config.author = step.author.clone();
+        }
+        let lease = self.new_lease("build")?;
+        let result = self.store_image_as(
+            &lease,
+            "build cache",
+            config,
+            layers,
+            RecordName::Cache(cache_key),
+        );
+        let _ = self.meta.delete_lease(&lease);
+        result.map(Some)
+    }
+}
