@@ -206,6 +206,44 @@ impl Engine {
     }
 }
 
+/// One build-cache entry as `docker system df -v` lists it.
+#[derive(Debug, Clone)]
+pub struct CacheUsage {
+    /// The step's cache key.
+    pub id: String,
+    /// The step's history entry.
+    pub description: String,
+    /// What the step added (its layer), bytes.
+    pub size: u64,
+    /// RFC 3339.
+    pub created: Option<String>,
+    /// Whether an image (not only the cache) holds the step's image.
+    pub shared: bool,
+}
+
+impl Engine {
+    /// The build cache's entries.
+    pub fn build_cache_usage(&self) -> Result<Vec<CacheUsage>> {
+        let images = self.images_handle();
+        let named: std::collections::BTreeSet<String> = images
+            .list()?
+            .into_iter()
+            .map(|i| i.id.to_string())
+            .collect();
+        Ok(images
+            .build_cache_entries()?
+            .into_iter()
+            .map(|e| CacheUsage {
+                shared: named.contains(&e.image.id.to_string()),
+                id: e.key,
+                description: e.created_by,
+                size: e.own_size,
+                created: e.created,
+            })
+            .collect())
+    }
+}
+
 /// A build's private directory under `<data-root>/builder`, removed when the build ends.
 struct Workspace {
     path: PathBuf,

@@ -27,6 +27,11 @@ pub struct ConfigStep {
 pub struct CacheEntry {
     pub key: String,
     pub image: ImageSummary,
+    /// What the step added: its layer's stored size (0 for a config-only step).
+    pub own_size: u64,
+    /// The step's history entry: `created_by` and when.
+    pub created_by: String,
+    pub created: Option<String>,
 }
 
 impl ImageService {
@@ -133,9 +138,17 @@ impl ImageService {
             };
             let key = key.to_string();
             if let Ok(resolved) = self.resolve(&record) {
+                let last = resolved.config.history.last().cloned().unwrap_or_default();
+                let own_size = match last.empty_layer {
+                    Some(true) => 0,
+                    _ => resolved.manifest.layers.last().map_or(0, |l| l.size),
+                };
                 out.push(CacheEntry {
                     key,
                     image: summary(&resolved, &[record]),
+                    own_size,
+                    created_by: last.created_by.unwrap_or_default(),
+                    created: last.created,
                 });
             }
         }
