@@ -453,3 +453,7 @@ impl<R: Read> Read for Exact<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+#[path = "copy_tests.rs"]
+mod tests;

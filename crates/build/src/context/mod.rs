@@ -22,5 +22,7 @@ pub mod remote;
 pub mod select;
 pub mod send;
 mod tarsum;
+#[cfg(test)]
+mod testutil;
 
 pub use error::ContextError;

@@ -5,37 +5,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use super::*;
-
-pub(super) fn write(root: &Path, rel: &str, content: &str, mode: u32) {
-    let p = root.join(rel);
-    if let Some(parent) = p.parent() {
-        must(fs::create_dir_all(parent));
-    }
-    must(fs::write(&p, content));
-    must(fs::set_permissions(&p, fs::Permissions::from_mode(mode)));
-}
-
-pub(super) fn mkdir(root: &Path, rel: &str, mode: u32) {
-    let p = root.join(rel);
-    must(fs::create_dir_all(&p));
-    must(fs::set_permissions(&p, fs::Permissions::from_mode(mode)));
-}
-
-pub(super) fn must<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{e:?}"),
-    }
-}
-
-pub(super) fn tmp() -> tempfile::TempDir {
-    must(tempfile::tempdir())
-}
-
-pub(super) fn sel(root: &Path, sources: &[&str]) -> Result<Selection, ContextError> {
-    let s: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
-    select(root, &s, &IgnoreMatcher::empty())
-}
+use crate::context::testutil::*;
 
 fn hash(root: &Path, sources: &[&str]) -> String {
     must(sel(root, sources)).content_hash()

@@ -222,19 +222,21 @@ impl Sender<'_> {
         content: &[u8],
     ) -> Result<(), ContextError> {
         let werr = || ContextError::io("writing the context tar", dir);
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(0o100600);
-        h.set_mtime(now());
-        h.set_size(content.len() as u64);
-        self.b.append_data(&mut h, name, content).map_err(werr())?;
-        if !self.wrote_ignore {
-            let text = format!("\n{name}\n");
+        let file = |size: usize| {
             let mut h = tar::Header::new_ustar();
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(0o100600);
+            h.set_uid(0);
+            h.set_gid(0);
             h.set_mtime(now());
-            h.set_size(text.len() as u64);
+            h.set_size(size as u64);
+            h
+        };
+        let mut h = file(content.len());
+        self.b.append_data(&mut h, name, content).map_err(werr())?;
+        if !self.wrote_ignore {
+            let text = format!("\n{name}\n");
+            let mut h = file(text.len());
             self.b
                 .append_data(&mut h, ".dockerignore", text.as_bytes())
                 .map_err(werr())?;

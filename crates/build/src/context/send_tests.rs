@@ -1,1 +1,158 @@
+//! The context tar as the docker CLI makes it, and its extraction on the daemon's side.
 
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{symlink, PermissionsExt};
+
+use tar::EntryType as T;
+
+use super::*;
+use crate::context::receive::extract_context;
+use crate::context::testutil::*;
+
+fn send(dir: &Path, opts: &SendOptions<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    must(write_context_tar_with(dir, opts, &mut out));
+    out
+}
+
+fn names(entries: &[TarEntry]) -> Vec<&str> {
+    entries.iter().map(|e| e.0.as_str()).collect()
+}
+
+#[test]
+fn sends_what_dockerignore_leaves_in_walk_order() {
+    let t = tmp();
+    write(t.path(), "Dockerfile", "FROM busybox\n", 0o644);
+    write(
+        t.path(),
+        ".dockerignore",
+        "*.log\nsecret\ndocs\n!docs/keep.md\nDockerfile\n",
+        0o644,
+    );
+    write(t.path(), "b.txt", "b", 0o644);
+    write(t.path(), "a.log", "log", 0o644);
+    mkdir(t.path(), "docs", 0o755);
+    write(t.path(), "docs/keep.md", "k", 0o644);
+    write(t.path(), "docs/other.md", "o", 0o644);
+    mkdir(t.path(), "sub", 0o750);
+    write(t.path(), "sub/c", "c", 0o600);
+    must(symlink("../b.txt", t.path().join("sub/link")));
+    // An excluded file is never opened: an unreadable one does not fail the send.
+    write(t.path(), "secret", "s", 0o000);
+    let e = read_tar(&send(t.path(), &SendOptions::default()));
+    assert_eq!(
+        names(&e),
+        vec![
+            ".dockerignore",
+            "Dockerfile",
+            "b.txt",
+            "docs/keep.md",
+            "sub/",
+            "sub/c",
+            "sub/link"
+        ]
+    );
+    for x in &e {
+        assert_eq!((x.3, x.4), (0, 0), "{}", x.0);
+    }
+    let sub = &e[4];
+    assert_eq!((sub.1, sub.2), (T::Directory, 0o750));
+    assert_eq!((e[6].1, e[6].6.as_str()), (T::Symlink, "../b.txt"));
+}
+
+#[test]
+fn headers_carry_type_bits_and_mtimes() {
+    let t = tmp();
+    write(t.path(), "f", "x", 0o754);
+    let f = must(fs::File::options().write(true).open(t.path().join("f")));
+    must(f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_234_567_890)));
+    must(fs::hard_link(t.path().join("f"), t.path().join("g")));
+    let bytes = send(t.path(), &SendOptions::default());
+    let mut ar = tar::Archive::new(&bytes[..]);
+    let mut seen = Vec::new();
+    for e in must(ar.entries()) {
+        let e = must(e);
+        let h = e.header();
+        seen.push((
+            String::from_utf8_lossy(&e.path_bytes()).into_owned(),
+            h.entry_type(),
+            must(h.mode()),
+            must(h.mtime()),
+        ));
+    }
+    assert_eq!(seen[0], ("f".into(), T::Regular, 0o100754, 1_234_567_890));
+    assert_eq!((seen[1].0.as_str(), seen[1].1), ("g", T::Link));
+}
+
+#[test]
+fn outside_dockerfile_is_added_and_hidden_from_copy() {
+    let t = tmp();
+    write(t.path(), "a", "a", 0o644);
+    let name = ".dockerfile.0123456789abcdef0123";
+    let bytes = send(
+        t.path(),
+        &SendOptions {
+            dockerfile: None,
+            dockerfile_override: Some((name, b"FROM scratch\n")),
+        },
+    );
+    let e = read_tar(&bytes);
+    assert_eq!(names(&e), vec!["a", name, ".dockerignore"]);
+    assert_eq!((e[1].2, e[1].6.as_str()), (0o600, "FROM scratch\n"));
+    let out = tmp();
+    must(extract_context(&mut &bytes[..], out.path()));
+    let ig = must(read_ignore(out.path()));
+    assert!(ig.excluded(name, false));
+    assert!(!ig.excluded("a", false));
+}
+
+#[test]
+fn compressed_contexts_are_extracted() {
+    let t = tmp();
+    write(t.path(), "Dockerfile", "FROM busybox\n", 0o644);
+    write(t.path(), "d/x", "x", 0o640);
+    let plain = send(t.path(), &SendOptions::default());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    must(gz.write_all(&plain));
+    let gz = must(gz.finish());
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    must(bz.write_all(&plain));
+    let bz = must(bz.finish());
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    must(xz.write_all(&plain));
+    let xz = must(xz.finish());
+    let zst = must(zstd::stream::encode_all(&plain[..], 1));
+    for body in [plain, gz, bz, xz, zst] {
+        let out = tmp();
+        must(extract_context(&mut &body[..], out.path()));
+        assert_eq!(must(fs::read_to_string(out.path().join("d/x"))), "x");
+        let md = must(fs::metadata(out.path().join("d/x")));
+        assert_eq!(md.permissions().mode() & 0o7777, 0o640);
+    }
+}
+
+#[test]
+fn hostile_contexts_are_refused() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_mode(0o644);
+    {
+        // The tar crate refuses to write `..` itself: the name goes in raw.
+        let name = b"../escape";
+        let gnu = must(h.as_gnu_mut().ok_or("gnu"));
+        gnu.name[..name.len()].copy_from_slice(name);
+    }
+    h.set_cksum();
+    must(b.append(&h, &b"x"[..]));
+    let bytes = must(b.into_inner());
+    let root = tmp();
+    let dir = root.path().join("ctx");
+    must(fs::create_dir(&dir));
+    let e = extract_context(&mut &bytes[..], &dir);
+    assert!(e.is_err());
+    assert!(!root.path().join("escape").exists());
+    let e = extract_context(&mut &b"not a tar at all, clearly"[..], &dir).map_err(|e| e.kind());
+    assert_eq!(e, Err(muelle_types::ErrorKind::InvalidParameter));
+}
