@@ -156,3 +156,23 @@ fn hostile_contexts_are_refused() {
     let e = extract_context(&mut &b"not a tar at all, clearly"[..], &dir).map_err(|e| e.kind());
     assert_eq!(e, Err(muelle_types::ErrorKind::InvalidParameter));
 }
+
+#[test]
+fn symlinks_above_the_context_are_kept_as_dockerd_keeps_them() {
+    let t = tmp();
+    must(symlink("../../outside", t.path().join("l")));
+    write(t.path(), "Dockerfile", "FROM busybox\n", 0o644);
+    let bytes = send(t.path(), &SendOptions::default());
+    let out = tmp();
+    must(extract_context(&mut &bytes[..], out.path()));
+    assert_eq!(
+        must(fs::read_link(out.path().join("l"))).to_string_lossy(),
+        "../../outside"
+    );
+    // COPY resolves it inside the context, where nothing is.
+    let e = sel(out.path(), &["l"]).map(|_| ());
+    assert!(matches!(
+        e,
+        Err(crate::context::ContextError::NotFound { .. })
+    ));
+}
