@@ -271,6 +271,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics(p in "[a-c*?\\[\\]\\\\^/☺-]{0,10}", n in "[a-c/☺*-]{0,10}") {
+            let m = matches(&p, &n);
+            // A pattern Go calls malformed is malformed whatever the name.
+            proptest::prop_assert_eq!(m.is_err(), validate(&p).is_err());
+        }
+    }
+
     #[test]
     fn wildcards_detected_unless_escaped() {
         assert!(has_wildcards("a*"));

@@ -145,12 +145,7 @@ fn expand(root: &Root, pattern: &str, ignore: &IgnoreMatcher) -> Result<Vec<Stri
         for dir in &level {
             let names = match root.list(dir) {
                 Ok(n) => n,
-                Err(e)
-                    if is_missing(&e)
-                        || e.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) =>
-                {
-                    continue
-                }
+                Err(e) if is_missing(&e) => continue,
                 Err(e) => return Err(read_err(root, dir)(e)),
             };
             for name in names {
@@ -165,7 +160,9 @@ fn expand(root: &Root, pattern: &str, ignore: &IgnoreMatcher) -> Result<Vec<Stri
                     if !excluded {
                         next.push(rel);
                     }
-                } else if !excluded || ignore.may_reinclude_under(&rel) {
+                } else if (!excluded || ignore.may_reinclude_under(&rel))
+                    && is_real_dir(root, &rel)?
+                {
                     next.push(rel);
                 }
             }
@@ -173,6 +170,16 @@ fn expand(root: &Root, pattern: &str, ignore: &IgnoreMatcher) -> Result<Vec<Stri
         level = next;
     }
     Ok(level)
+}
+
+/// Whether `rel` is a directory and not a symlink to one: Go's Walk, which dockerd's glob
+/// expansion uses, does not enter symlinked directories.
+fn is_real_dir(root: &Root, rel: &str) -> Result<bool, ContextError> {
+    match root.lstat(rel) {
+        Ok(m) => Ok(m.kind == Kind::Dir),
+        Err(e) if is_missing(&e) => Ok(false),
+        Err(e) => Err(read_err(root, rel)(e)),
+    }
 }
 
 /// Follows symlinks in `rel` inside the root (Go's FollowSymlinkInScope): `..` stops at
