@@ -2,8 +2,8 @@
 //! .dockerignore's patterns): the directory walked in Go's order (names sorted, parents
 //! first, the root itself not an entry), excluded files never opened and excluded
 //! directories not entered unless an exception may re-include something below them; the
-//! Dockerfile and .dockerignore always sent; headers with uid/gid 0, no user or group
-//! names, mode with its file type bits, mtimes in seconds; hard links as links to the
+//! Dockerfile and .dockerignore always sent; ustar headers with uid/gid 0, no user or
+//! group names, permission bits only, mtimes in seconds, directories named `d/`; hard links as links to the
 //! first name seen; sockets skipped. A Dockerfile from outside the directory (`-f path`
 //! or `-f -`) is added under a name of the caller's choosing, mode 0600, and that name is
 //! appended to the sent .dockerignore so the daemon does not offer it to COPY, as the CLI
@@ -142,8 +142,8 @@ impl Sender<'_> {
     fn header(md: &fs::Metadata, t: tar::EntryType) -> tar::Header {
         let mut h = tar::Header::new_ustar();
         h.set_entry_type(t);
-        // The CLI's headers carry the file type bits in the mode (moby's Go 1.8 fix-up).
-        h.set_mode(md.mode() & 0o177777);
+        // Permission bits only, as the docker CLI 28 writes them (20.10's added the type).
+        h.set_mode(md.mode() & 0o7777);
         h.set_uid(0);
         h.set_gid(0);
         h.set_mtime(md.mtime().max(0) as u64);
@@ -225,7 +225,7 @@ impl Sender<'_> {
         let file = |size: usize| {
             let mut h = tar::Header::new_ustar();
             h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(0o100600);
+            h.set_mode(0o600);
             h.set_uid(0);
             h.set_gid(0);
             h.set_mtime(now());

@@ -81,7 +81,7 @@ fn headers_carry_type_bits_and_mtimes() {
             must(h.mtime()),
         ));
     }
-    assert_eq!(seen[0], ("f".into(), T::Regular, 0o100754, 1_234_567_890));
+    assert_eq!(seen[0], ("f".into(), T::Regular, 0o754, 1_234_567_890));
     assert_eq!((seen[1].0.as_str(), seen[1].1), ("g", T::Link));
 }
 
@@ -175,4 +175,160 @@ fn symlinks_above_the_context_are_kept_as_dockerd_keeps_them() {
         e,
         Err(crate::context::ContextError::NotFound { .. })
     ));
+}
+
+/// What the docker CLI sends as the context: a fake daemon on a unix socket answers its
+/// ping and keeps POST /build's body.
+fn docker_cli_context(dir: &Path) -> Option<Vec<u8>> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::net::UnixListener;
+    let cli = Path::new("/usr/local/bin/docker");
+    if !cli.exists() {
+        return None;
+    }
+    let sock_dir = tmp();
+    let sock = sock_dir.path().join("d.sock");
+    let l = must(UnixListener::bind(&sock));
+    let server = std::thread::spawn(move || -> Option<Vec<u8>> {
+        for _ in 0..8 {
+            let (s, _) = l.accept().ok()?;
+            let mut r = BufReader::new(s.try_clone().ok()?);
+            let mut line = String::new();
+            r.read_line(&mut line).ok()?;
+            let (mut chunked, mut length) = (false, 0usize);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).ok()? == 0 || h.trim_end().is_empty() {
+                    break;
+                }
+                let lower = h.to_ascii_lowercase();
+                chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().ok()?;
+                }
+            }
+            let mut s = s;
+            if !line.starts_with("POST") || !line.contains("/build") {
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK",
+                );
+                continue;
+            }
+            let mut body = Vec::new();
+            if chunked {
+                loop {
+                    let mut size = String::new();
+                    r.read_line(&mut size).ok()?;
+                    let n = usize::from_str_radix(size.trim(), 16).ok()?;
+                    if n == 0 {
+                        break;
+                    }
+                    let mut chunk = vec![0u8; n + 2];
+                    r.read_exact(&mut chunk).ok()?;
+                    body.extend_from_slice(&chunk[..n]);
+                }
+            } else {
+                body.resize(length, 0);
+                r.read_exact(&mut body).ok()?;
+            }
+            let msg = b"{\"stream\":\"ok\\n\"}\n";
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                msg.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(msg);
+            return Some(body);
+        }
+        None
+    });
+    let status = std::process::Command::new(cli)
+        .arg("build")
+        .arg("-q")
+        .arg(dir)
+        .env("DOCKER_BUILDKIT", "0")
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("DOCKER_CONFIG", sock_dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if status.is_err() {
+        return None;
+    }
+    server.join().ok().flatten()
+}
+
+/// Raw name, typeflag, mode, uid, gid, mtime, size, link target, content.
+type Fields = (Vec<u8>, u8, u32, u64, u64, u64, u64, String, Vec<u8>);
+
+/// Every header field that matters, and the raw name bytes.
+fn fields(bytes: &[u8]) -> Vec<Fields> {
+    use std::io::Read;
+    let mut ar = tar::Archive::new(bytes);
+    let mut out = Vec::new();
+    for e in must(ar.entries()) {
+        let mut e = must(e);
+        let h = e.header().clone();
+        let link = e
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        let mut body = Vec::new();
+        must(e.read_to_end(&mut body));
+        out.push((
+            h.path_bytes().into_owned(),
+            h.entry_type().as_byte(),
+            must(h.mode()),
+            must(h.uid()),
+            must(h.gid()),
+            must(h.mtime()),
+            must(h.size()),
+            link,
+            body,
+        ));
+    }
+    out
+}
+
+#[test]
+fn context_tar_matches_the_docker_cli_needs_docker() {
+    let t = tmp();
+    write(t.path(), "Dockerfile", "FROM busybox\n", 0o644);
+    write(
+        t.path(),
+        ".dockerignore",
+        "*.log\nskip\n!skip/keep\n",
+        0o640,
+    );
+    write(t.path(), "a", "a\n", 0o600);
+    write(t.path(), "x.log", "log", 0o644);
+    mkdir(t.path(), "d", 0o750);
+    write(t.path(), "d/f", "f\n", 0o4755);
+    mkdir(t.path(), "d/sub", 0o755);
+    mkdir(t.path(), "skip", 0o755);
+    write(t.path(), "skip/keep", "k", 0o644);
+    write(t.path(), "skip/drop", "d", 0o644);
+    must(symlink("../a", t.path().join("d/l")));
+    must(fs::hard_link(t.path().join("a"), t.path().join("hl")));
+    for p in [
+        "Dockerfile",
+        ".dockerignore",
+        "a",
+        "d/f",
+        "skip/keep",
+        "d/sub",
+        "d",
+        "skip",
+        ".",
+    ] {
+        let f = must(fs::File::open(t.path().join(p)));
+        must(f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000)));
+    }
+    let Some(theirs) = docker_cli_context(t.path()) else {
+        eprintln!("no docker CLI at /usr/local/bin/docker: skipped");
+        return;
+    };
+    let ours = send(t.path(), &SendOptions::default());
+    assert_eq!(fields(&theirs).len(), 9, "the CLI's context");
+    assert_eq!(fields(&ours), fields(&theirs));
 }
