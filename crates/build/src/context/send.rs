@@ -10,10 +10,11 @@
 //! does.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ignore::{clean, IgnoreMatcher};
@@ -76,7 +77,7 @@ pub fn write_context_tar_with(
         wrote_ignore: false,
     };
     w.b.mode(tar::HeaderMode::Complete);
-    w.walk(dir, "")?;
+    w.walk(dir, Path::new(""))?;
     if let Some((name, content)) = opts.dockerfile_override {
         w.override_files(dir, &clean(name), content)?;
     }
@@ -88,12 +89,19 @@ struct Sender<'a> {
     b: tar::Builder<&'a mut dyn Write>,
     ignore: IgnoreMatcher,
     /// (dev, inode) of files with several links → the first name sent.
-    links: HashMap<(u64, u64), String>,
+    links: HashMap<(u64, u64), PathBuf>,
     /// The override's name: a file of that name in the directory is replaced.
     skip: Option<String>,
     /// The name to append to the sent .dockerignore.
     extra_ignore: Option<String>,
     wrote_ignore: bool,
+}
+
+/// A directory's name in the tar: with a trailing '/', as the CLI writes it.
+fn dir_name(rel: &Path) -> PathBuf {
+    let mut n = OsString::from(rel.as_os_str());
+    n.push("/");
+    PathBuf::from(n)
 }
 
 fn now() -> u64 {
@@ -104,7 +112,9 @@ fn now() -> u64 {
 }
 
 impl Sender<'_> {
-    fn walk(&mut self, dir: &Path, rel: &str) -> Result<(), ContextError> {
+    /// Names are kept as the OS gives them (a non-UTF-8 name is sent as its bytes); the
+    /// matcher sees them lossily converted.
+    fn walk(&mut self, dir: &Path, rel: &Path) -> Result<(), ContextError> {
         let host = dir.join(rel);
         let mut names: Vec<_> = fs::read_dir(&host)
             .map_err(ContextError::io("reading", &host))?
@@ -113,27 +123,23 @@ impl Sender<'_> {
             .map_err(ContextError::io("reading", &host))?;
         names.sort();
         for name in names {
-            let name = name.to_string_lossy().into_owned();
-            let rel = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            let path = dir.join(&rel);
+            let rel_path = rel.join(&name);
+            let rel = rel_path.to_string_lossy().into_owned();
+            let path = dir.join(&rel_path);
             let md = fs::symlink_metadata(&path).map_err(ContextError::io("reading", &path))?;
             let is_dir = md.is_dir();
             if self.ignore.excluded(&rel, is_dir) {
                 if is_dir && self.ignore.may_reinclude_under(&rel) {
-                    self.walk(dir, &rel)?;
+                    self.walk(dir, &rel_path)?;
                 }
                 continue;
             }
             if self.skip.as_deref() == Some(rel.as_str()) {
                 continue;
             }
-            self.entry(&path, &rel, &md)?;
+            self.entry(&path, &rel_path, &md)?;
             if is_dir {
-                self.walk(dir, &rel)?;
+                self.walk(dir, &rel_path)?;
             }
         }
         Ok(())
@@ -151,7 +157,7 @@ impl Sender<'_> {
         h
     }
 
-    fn entry(&mut self, path: &Path, rel: &str, md: &fs::Metadata) -> Result<(), ContextError> {
+    fn entry(&mut self, path: &Path, rel: &Path, md: &fs::Metadata) -> Result<(), ContextError> {
         let werr = ContextError::io("writing the context tar", path);
         let ft = md.file_type();
         if ft.is_socket() {
@@ -161,7 +167,7 @@ impl Sender<'_> {
             let mut h = Self::header(md, tar::EntryType::Directory);
             return self
                 .b
-                .append_data(&mut h, format!("{rel}/"), io::empty())
+                .append_data(&mut h, dir_name(rel), io::empty())
                 .map_err(werr);
         }
         if ft.is_symlink() {
@@ -177,9 +183,9 @@ impl Sender<'_> {
                     let first = first.clone();
                     return self.b.append_link(&mut h, rel, first).map_err(werr);
                 }
-                self.links.insert(key, rel.to_string());
+                self.links.insert(key, rel.to_path_buf());
             }
-            if rel == ".dockerignore" {
+            if rel == Path::new(".dockerignore") {
                 if let Some(extra) = self.extra_ignore.clone() {
                     let mut text = fs::read(path).map_err(ContextError::io("reading", path))?;
                     text.extend_from_slice(format!("\n{extra}\n").as_bytes());

@@ -332,3 +332,17 @@ fn context_tar_matches_the_docker_cli_needs_docker() {
     assert_eq!(fields(&theirs).len(), 9, "the CLI's context");
     assert_eq!(fields(&ours), fields(&theirs));
 }
+
+#[test]
+fn non_utf8_names_are_sent_as_their_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = tmp();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    must(fs::write(t.path().join(name), "x"));
+    let bytes = send(t.path(), &SendOptions::default());
+    let mut ar = tar::Archive::new(&bytes[..]);
+    let names: Vec<Vec<u8>> = must(ar.entries())
+        .map(|e| must(e).path_bytes().into_owned())
+        .collect();
+    assert_eq!(names, vec![b"caf\xe9".to_vec()]);
+}
