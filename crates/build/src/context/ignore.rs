@@ -153,6 +153,16 @@ impl IgnoreMatcher {
         matched
     }
 
+    /// The docker CLI's narrower test for entering an excluded directory: some exception's
+    /// text starts with `dir/` literally. `!**/*.go` re-includes nothing below an
+    /// excluded directory there, so the context tar does not either.
+    pub fn cli_descends_into(&self, dir: &str) -> bool {
+        let prefix = format!("{}/", clean(dir).trim_start_matches('/'));
+        self.patterns
+            .iter()
+            .any(|p| p.exception && format!("{}/", p.text).starts_with(&prefix))
+    }
+
     /// Whether an exception could re-include something below the excluded directory `dir`:
     /// a walker must then descend into it instead of skipping it.
     pub fn may_reinclude_under(&self, dir: &str) -> bool {

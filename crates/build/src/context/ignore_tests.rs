@@ -96,6 +96,9 @@ fn reinclusion_under_excluded_dirs() {
     assert!(!y.excluded("deep/x.go", false));
     assert!(y.excluded("deep/x.rs", false));
     assert!(!m("docs").may_reinclude_under("docs"));
+    // The docker CLI only enters a directory an exception names literally.
+    assert!(x.cli_descends_into("docs"));
+    assert!(!y.cli_descends_into("deep"));
 }
 
 #[test]

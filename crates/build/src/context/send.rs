@@ -1,13 +1,14 @@
 //! The client's context tar, as the docker CLI makes it (`archive.TarWithOptions` with the
 //! .dockerignore's patterns): the directory walked in Go's order (names sorted, parents
-//! first, the root itself not an entry), excluded files never opened and excluded
-//! directories not entered unless an exception may re-include something below them; the
-//! Dockerfile and .dockerignore always sent; ustar headers with uid/gid 0, no user or
-//! group names, permission bits only, mtimes in seconds, directories named `d/`; hard links as links to the
-//! first name seen; sockets skipped. A Dockerfile from outside the directory (`-f path`
-//! or `-f -`) is added under a name of the caller's choosing, mode 0600, and that name is
-//! appended to the sent .dockerignore so the daemon does not offer it to COPY, as the CLI
-//! does.
+//! first, the root itself not an entry); excluded files never opened; an excluded
+//! directory entered (without an entry of its own) only when an exception's text starts
+//! with its path, the CLI's test (`!**/*.go` does not reach into one); the Dockerfile and
+//! .dockerignore always sent. Headers as the CLI 28 writes them: ustar, uid/gid 0, no user
+//! or group names, permission bits only, mtimes in seconds, directories named `d/`, hard
+//! links as links to the first name seen; sockets skipped. A Dockerfile from outside the
+//! directory (`-f path` or `-f -`) is added under a name of the caller's choosing, mode
+//! 0600, and that name is appended to the sent .dockerignore so the daemon does not offer
+//! it to COPY, as the CLI does.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -129,7 +130,7 @@ impl Sender<'_> {
             let md = fs::symlink_metadata(&path).map_err(ContextError::io("reading", &path))?;
             let is_dir = md.is_dir();
             if self.ignore.excluded(&rel, is_dir) {
-                if is_dir && self.ignore.may_reinclude_under(&rel) {
+                if is_dir && self.ignore.cli_descends_into(&rel) {
                     self.walk(dir, &rel_path)?;
                 }
                 continue;

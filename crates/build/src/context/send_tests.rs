@@ -297,7 +297,7 @@ fn context_tar_matches_the_docker_cli_needs_docker() {
     write(
         t.path(),
         ".dockerignore",
-        "*.log\nskip\n!skip/keep\n",
+        "*.log\nskip\n!skip/keep\ndeep\n!**/*.go\n",
         0o640,
     );
     write(t.path(), "a", "a\n", 0o600);
@@ -307,6 +307,8 @@ fn context_tar_matches_the_docker_cli_needs_docker() {
     mkdir(t.path(), "d/sub", 0o755);
     mkdir(t.path(), "skip", 0o755);
     write(t.path(), "skip/keep", "k", 0o644);
+    write(t.path(), "deep/x.go", "package x\n", 0o644);
+    write(t.path(), "y.go", "package y\n", 0o644);
     write(t.path(), "skip/drop", "d", 0o644);
     must(symlink("../a", t.path().join("d/l")));
     must(fs::hard_link(t.path().join("a"), t.path().join("hl")));
@@ -316,6 +318,7 @@ fn context_tar_matches_the_docker_cli_needs_docker() {
         "a",
         "d/f",
         "skip/keep",
+        "y.go",
         "d/sub",
         "d",
         "skip",
@@ -329,7 +332,7 @@ fn context_tar_matches_the_docker_cli_needs_docker() {
         return;
     };
     let ours = send(t.path(), &SendOptions::default());
-    assert_eq!(fields(&theirs).len(), 9, "the CLI's context");
+    assert_eq!(fields(&theirs).len(), 10, "the CLI's context");
     assert_eq!(fields(&ours), fields(&theirs));
 }
 
