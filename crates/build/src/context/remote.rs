@@ -352,6 +352,21 @@ pub fn fetch(url: &str, checksum: Option<&str>, into: &Path) -> Result<Fetched, 
     })
 }
 
+/// The hash dockerd's legacy builder writes for a downloaded source in `created_by`
+/// (`ADD <hex> in /dest`, without a `file:` prefix): the tarsum of the file as its lazy
+/// source sees it (name, mode 0600, owner with the host's names, bytes).
+pub fn content_hash(f: &Fetched) -> Result<String, ContextError> {
+    let dir = f.path.parent().unwrap_or_else(|| Path::new("/"));
+    let sel = super::select::select_from(
+        dir,
+        std::slice::from_ref(&f.name),
+        &super::ignore::IgnoreMatcher::empty(),
+        super::select::Origin::Rootfs,
+    )?;
+    let hash = sel.content_hash();
+    Ok(hash.strip_prefix("file:").unwrap_or(&hash).to_string())
+}
+
 struct Hashing<'f> {
     file: &'f mut File,
     h: Sha256,

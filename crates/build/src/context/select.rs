@@ -12,7 +12,7 @@ use std::path::Path;
 use super::fsutil::{is_missing, join, split, Kind, Meta, Root};
 use super::glob;
 use super::ignore::{clean, IgnoreMatcher};
-use super::tarsum;
+use super::tarsum::{self, Names};
 use super::ContextError;
 
 pub use super::copy_tar::{
@@ -82,13 +82,38 @@ impl Selection {
     }
 }
 
-/// Resolves `sources` in `root`. Errors as dockerd words them: a source leaving the root,
-/// a missing one (naming it), none at all after globbing.
+/// Where the sources are: it decides the user and group names in dockerd's hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// The build context (dockerd hashes the uploaded tar's headers, names blanked).
+    #[default]
+    Context,
+    /// Another stage's or an image's rootfs (`--from`), or a download: dockerd's lazy
+    /// source, whose headers carry the host's names for the owners' ids.
+    Rootfs,
+}
+
+/// Resolves `sources` in the build context `root`. Errors as dockerd words them: a source
+/// leaving the root, a missing one (naming it), none at all after globbing.
 pub fn select(
     root: &Path,
     sources: &[String],
     ignore: &IgnoreMatcher,
 ) -> Result<Selection, ContextError> {
+    select_from(root, sources, ignore, Origin::Context)
+}
+
+/// [`select`] in a root of the given origin (a rootfs for `COPY --from`).
+pub fn select_from(
+    root: &Path,
+    sources: &[String],
+    ignore: &IgnoreMatcher,
+    origin: Origin,
+) -> Result<Selection, ContextError> {
+    let names = match origin {
+        Origin::Context => Names::blank(),
+        Origin::Rootfs => Names::host(),
+    };
     let root = Root::open(root)?;
     let mut items = Vec::new();
     for source in sources {
@@ -109,10 +134,10 @@ pub fn select(
                 pattern: source.clone(),
             })?;
             for rel in expand(&root, &cleaned, ignore)? {
-                items.push(item(&root, &rel, &rel, ignore)?);
+                items.push(item(&root, &rel, &rel, ignore, &names)?);
             }
         } else {
-            items.push(item(&root, &cleaned, trimmed, ignore)?);
+            items.push(item(&root, &cleaned, trimmed, ignore, &names)?);
         }
     }
     if items.is_empty() {
@@ -223,7 +248,13 @@ fn resolve(root: &Root, rel: &str, shown: &str) -> Result<Option<String>, Contex
 }
 
 /// One source: resolved, listed and hashed.
-fn item(root: &Root, rel: &str, shown: &str, ignore: &IgnoreMatcher) -> Result<Item, ContextError> {
+fn item(
+    root: &Root,
+    rel: &str,
+    shown: &str,
+    ignore: &IgnoreMatcher,
+    names: &Names,
+) -> Result<Item, ContextError> {
     let not_found = || ContextError::NotFound {
         path: shown.to_string(),
     };
@@ -241,7 +272,7 @@ fn item(root: &Root, rel: &str, shown: &str, ignore: &IgnoreMatcher) -> Result<I
     };
     let name = split(rel).1.unwrap_or("").to_string();
     if meta.kind != Kind::Dir {
-        let hash = format!("file:{}", entry_sum(root, &resolved, &meta)?);
+        let hash = format!("file:{}", entry_sum(root, &resolved, &meta, names)?);
         return Ok(Item {
             rel: resolved,
             name,
@@ -255,10 +286,10 @@ fn item(root: &Root, rel: &str, shown: &str, ignore: &IgnoreMatcher) -> Result<I
     let mut sums = Vec::with_capacity(entries.len() + 1);
     if !resolved.is_empty() {
         // dockerd's walk visits the directory itself too, except for the root.
-        sums.push(entry_sum(root, &resolved, &meta)?);
+        sums.push(entry_sum(root, &resolved, &meta, names)?);
     }
     for e in &entries {
-        sums.push(entry_sum(root, &join(&resolved, &e.sub), &e.meta)?);
+        sums.push(entry_sum(root, &join(&resolved, &e.sub), &e.meta, names)?);
     }
     sums.sort();
     Ok(Item {
@@ -306,8 +337,8 @@ fn walk(
 }
 
 /// tarsum of one entry, its bytes read for a regular file.
-fn entry_sum(root: &Root, rel: &str, meta: &Meta) -> Result<String, ContextError> {
-    let mut h = tarsum::start(rel, meta);
+fn entry_sum(root: &Root, rel: &str, meta: &Meta, names: &Names) -> Result<String, ContextError> {
+    let mut h = tarsum::start(rel, meta, names);
     if meta.kind == Kind::File && meta.size > 0 {
         let mut f = root.open_file(rel).map_err(read_err(root, rel))?;
         let mut buf = vec![0u8; 64 * 1024];

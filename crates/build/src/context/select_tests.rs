@@ -191,3 +191,36 @@ fn hash_without_secret(root: &Path) -> String {
     ));
     hash(t.path(), &["d"])
 }
+
+#[test]
+fn rootfs_hashes_carry_host_names_as_dockerd_lazy_source() {
+    // dockerd 20.10 wrote these for `COPY --from=a /d/f` and `/d` of a stage holding them.
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let t = tmp();
+    mkdir(t.path(), "d", 0o755);
+    write(t.path(), "d/f", "x\n", 0o644);
+    let h = |s: &str| {
+        must(select_from(
+            t.path(),
+            &[s.to_string()],
+            &IgnoreMatcher::empty(),
+            Origin::Rootfs,
+        ))
+        .content_hash()
+    };
+    assert_eq!(
+        h("/d/f"),
+        "file:2adc9e228f7464e30d11fd8003c1805688101cf075f1caf4b52d91da3cbad89a"
+    );
+    assert_eq!(
+        h("/d"),
+        "dir:7f398da84beed6c8b6bb3973e3e0f19fb3d2affd7e958d9b2e68e37bcc245d1c"
+    );
+    assert_ne!(
+        h("/d"),
+        hash(t.path(), &["d"]),
+        "the context's names are blank"
+    );
+}

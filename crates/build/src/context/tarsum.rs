@@ -4,6 +4,8 @@
 //! over several sources. Computed from the tree as dockerd's lazy source does, so the
 //! spelling in `created_by` matches dockerd's for the same files.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use super::fsutil::{Kind, Meta};
@@ -21,8 +23,64 @@ pub(crate) fn typeflag(kind: Kind) -> u8 {
     }
 }
 
+/// User and group names in the header: blank for the context (tarsum blanks them), the
+/// host's names for a rootfs or a download (dockerd's lazy source takes the header from
+/// Go's `FileInfoHeader`, which looks the ids up in dockerd's own /etc/passwd and group).
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    users: Option<HashMap<u32, String>>,
+    groups: Option<HashMap<u32, String>>,
+}
+
+impl Names {
+    /// Blank names (the context).
+    pub fn blank() -> Names {
+        Names::default()
+    }
+
+    /// The host's names, read once.
+    pub fn host() -> Names {
+        Names {
+            users: Some(read_ids("/etc/passwd")),
+            groups: Some(read_ids("/etc/group")),
+        }
+    }
+
+    fn user(&self, uid: u32) -> String {
+        lookup(&self.users, uid)
+    }
+
+    fn group(&self, gid: u32) -> String {
+        lookup(&self.groups, gid)
+    }
+}
+
+fn lookup(map: &Option<HashMap<u32, String>>, id: u32) -> String {
+    map.as_ref()
+        .and_then(|m| m.get(&id).cloned())
+        .unwrap_or_default()
+}
+
+/// `name:x:id:…` lines; the first name of an id wins, as getpwuid answers.
+fn read_ids(path: &str) -> HashMap<u32, String> {
+    let mut out = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return out;
+    };
+    for line in text.lines() {
+        let mut f = line.split(':');
+        let (Some(name), Some(_), Some(id)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        if let Ok(id) = id.parse::<u32>() {
+            out.entry(id).or_insert_with(|| name.to_string());
+        }
+    }
+    out
+}
+
 /// A started tarsum of one entry: its header is in, file content may follow.
-pub(crate) fn start(rel: &str, meta: &Meta) -> Sha256 {
+pub(crate) fn start(rel: &str, meta: &Meta, names: &Names) -> Sha256 {
     let name = if meta.kind == Kind::Dir {
         format!("{rel}/")
     } else {
@@ -36,9 +94,8 @@ pub(crate) fn start(rel: &str, meta: &Meta) -> Sha256 {
         ("size", meta.size.to_string()),
         ("typeflag", (typeflag(meta.kind) as char).to_string()),
         ("linkname", meta.link.clone().unwrap_or_default()),
-        // tarsum blanks the user and group names (compatibility with Go before 1.10).
-        ("uname", String::new()),
-        ("gname", String::new()),
+        ("uname", names.user(meta.uid)),
+        ("gname", names.group(meta.gid)),
         ("devmajor", meta.dev_major.to_string()),
         ("devminor", meta.dev_minor.to_string()),
     ];
