@@ -224,3 +224,11 @@ fn rootfs_hashes_carry_host_names_as_dockerd_lazy_source() {
         "the context's names are blank"
     );
 }
+
+#[test]
+fn selections_and_errors_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Selection>();
+    send_sync::<ContextError>();
+    send_sync::<IgnoreMatcher>();
+}
