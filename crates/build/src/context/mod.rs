@@ -1,82 +1,28 @@
-// LEAD-STUB (uncommitted)
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ContextError(pub String);
-impl ContextError {
-    pub fn kind(&self) -> muelle_types::ErrorKind {
-        muelle_types::ErrorKind::InvalidParameter
-    }
-}
-pub mod ignore {
-    pub struct IgnoreMatcher;
-    impl IgnoreMatcher {
-        pub fn parse(_t: &str) -> Result<IgnoreMatcher, super::ContextError> {
-            Ok(IgnoreMatcher)
-        }
-        pub fn empty() -> IgnoreMatcher {
-            IgnoreMatcher
-        }
-    }
-}
-pub mod receive {
-    pub fn extract_context(
-        _i: &mut dyn std::io::Read,
-        _d: &std::path::Path,
-    ) -> Result<(), super::ContextError> {
-        Ok(())
-    }
-}
-pub mod select {
-    use std::path::Path;
-    pub struct Selection;
-    pub fn select(
-        _root: &Path,
-        _s: &[String],
-        _i: &super::ignore::IgnoreMatcher,
-    ) -> Result<Selection, super::ContextError> {
-        Ok(Selection)
-    }
-    impl Selection {
-        pub fn content_hash(&self) -> String {
-            String::new()
-        }
-        pub fn is_empty(&self) -> bool {
-            true
-        }
-    }
-    pub struct CopyOptions {
-        pub dest: String,
-        pub chown: Option<(u32, u32)>,
-        pub chmod: Option<u32>,
-        pub add_extract: bool,
-        pub mtime_now: bool,
-    }
-    pub fn write_copy_tar(
-        _s: &Selection,
-        _o: &CopyOptions,
-        _d: bool,
-        _out: &mut dyn std::io::Write,
-    ) -> Result<(), super::ContextError> {
-        Ok(())
-    }
-    pub fn write_heredoc_tar(
-        _n: &str,
-        _c: &[u8],
-        _o: &CopyOptions,
-        _d: bool,
-        _out: &mut dyn std::io::Write,
-    ) -> Result<(), super::ContextError> {
-        Ok(())
-    }
-}
-pub mod remote {
-    use std::path::{Path, PathBuf};
-    pub struct Fetched {
-        pub path: PathBuf,
-        pub name: String,
-        pub digest: String,
-    }
-    pub fn fetch(_u: &str, _c: Option<&str>, _i: &Path) -> Result<Fetched, super::ContextError> {
-        Err(super::ContextError("stub".into()))
-    }
-}
+//! The build context: what `docker build` sends and what COPY/ADD read from it.
+//!
+//! - [`ignore`]: .dockerignore as moby/patternmatcher reads it.
+//! - [`send`]: the client's context tar (only what .dockerignore leaves).
+//! - [`receive`]: the daemon's extraction of that tar (compressed or not) into a private dir.
+//! - [`select`]: COPY/ADD sources resolved inside a root, their content hash (the legacy
+//!   builder's `file:`/`dir:`/`multi:` spelling), and the tar a COPY extracts at '/'.
+//! - [`remote`]: ADD of an http:// URL.
+//!
+//! Paths here are '/'-separated strings relative to a root; every file is opened with
+//! openat2(RESOLVE_IN_ROOT) below the root's descriptor, so neither a symlink nor `..`
+//! reaches outside the context (or another stage's rootfs for `--from`).
+
+mod archive;
+mod copy_tar;
+mod error;
+mod fsutil;
+pub mod glob;
+pub mod ignore;
+pub mod receive;
+pub mod remote;
+pub mod select;
+pub mod send;
+mod tarsum;
+#[cfg(test)]
+mod testutil;
+
+pub use error::ContextError;
