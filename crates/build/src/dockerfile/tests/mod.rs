@@ -1,0 +1,1 @@
+//! Tests of the parser, one file per concept.
