@@ -1,0 +1,162 @@
+//! Variable substitution, with cases from BuildKit's lexer tests (`envVarTest`,
+//! `wordsTest`) and the Dockerfile reference.
+
+use crate::dockerfile::{expand, expand_words, ExpandError};
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "PWD" => Some("/home".into()),
+        "SHELL" => Some("bash".into()),
+        "EMPTY" => Some(String::new()),
+        "SPACED" => Some(" a  b ".into()),
+        "KOREAN" => Some("한국어".into()),
+        _ => None,
+    }
+}
+
+fn x(word: &str) -> String {
+    expand(word, '\\', &env).unwrap_or_else(|e| panic!("{word}: {e}"))
+}
+
+fn xb(word: &str) -> String {
+    expand(word, '`', &env).unwrap_or_else(|e| panic!("{word}: {e}"))
+}
+
+fn w(text: &str) -> Vec<String> {
+    expand_words(text, '\\', &env).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+#[test]
+fn plain_and_variables() {
+    let cases = [
+        ("A", "A"),
+        ("$PWD", "/home"),
+        ("${PWD}", "/home"),
+        ("${PWD}x", "/homex"),
+        ("$PWDx", ""),
+        ("$PWD/x", "/home/x"),
+        ("$nonexist", ""),
+        ("${nonexist}", ""),
+        ("$", "$"),
+        ("a$", "a$"),
+        ("$ a", "$ a"),
+        ("$KOREAN", "한국어"),
+        ("${KOREAN}!", "한국어!"),
+        ("$1", ""),
+        ("$@x", "x"),
+    ];
+    for (word, want) in cases {
+        assert_eq!(x(word), want, "{word}");
+    }
+}
+
+#[test]
+fn operators() {
+    let cases = [
+        ("${nonexist:-word}", "word"),
+        ("${EMPTY:-word}", "word"),
+        ("${EMPTY-word}", ""),
+        ("${nonexist-word}", "word"),
+        ("${PWD:-word}", "/home"),
+        ("${PWD:+word}", "word"),
+        ("${EMPTY:+word}", ""),
+        ("${EMPTY+word}", "word"),
+        ("${nonexist+word}", ""),
+        ("${nonexist:-$PWD}", "/home"),
+        ("${nonexist:-${SHELL:-x}y}", "bashy"),
+        ("${nonexist:-'a b'}", "a b"),
+        ("${nonexist:-\"$PWD x\"}", "/home x"),
+        ("${PWD:?oops}", "/home"),
+        ("${EMPTY?oops}", ""),
+    ];
+    for (word, want) in cases {
+        assert_eq!(x(word), want, "{word}");
+    }
+}
+
+#[test]
+fn quotes_and_escapes() {
+    let cases = [
+        ("'$PWD'", "$PWD"),
+        ("\"$PWD\"", "/home"),
+        ("\\$PWD", "$PWD"),
+        ("'\\$PWD'", "\\$PWD"),
+        ("abc\\\\def", "abc\\def"),
+        ("\"abc\\\\def\"", "abc\\def"),
+        ("'abc\\\\def'", "abc\\\\def"),
+        ("hello\\", "hello"),
+        ("he\\'llo", "he'llo"),
+        ("he\\\"llo", "he\"llo"),
+        ("\"he'llo\"", "he'llo"),
+        ("'he\"llo'", "he\"llo"),
+        ("\"he\\\"llo\"", "he\"llo"),
+        ("abc\\tdef", "abctdef"),
+        ("\"abc\\tdef\"", "abc\\tdef"),
+        ("'abc\\tdef'", "abc\\tdef"),
+        ("\"a\\$b\"", "a$b"),
+        ("a\"b\"c'd'e", "abcde"),
+        ("\"\"", ""),
+        ("a b", "a b"),
+        ("\"Rex The Dog\"", "Rex The Dog"),
+        ("Rex\\ The\\ Dog", "Rex The Dog"),
+    ];
+    for (word, want) in cases {
+        assert_eq!(x(word), want, "{word}");
+    }
+}
+
+#[test]
+fn backtick_escape() {
+    assert_eq!(xb("`$PWD"), "$PWD");
+    assert_eq!(xb("c:\\windows"), "c:\\windows");
+    assert_eq!(xb("\"a`\"b\""), "a\"b");
+    assert_eq!(xb("a``b"), "a`b");
+    assert_eq!(x("a`b"), "a`b");
+}
+
+#[test]
+fn errors() {
+    let e = expand("${nonexist:?}", '\\', &env).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "failed to process \"${nonexist:?}\": nonexist: is not allowed to be unset"
+    );
+    assert_eq!(e.kind(), muelle_types::ErrorKind::InvalidParameter);
+    let e = expand("${EMPTY:?must be set}", '\\', &env).unwrap_err();
+    assert!(matches!(&e, ExpandError::Required { message, .. } if message == "must be set"));
+    let e = expand("${EMPTY:?}", '\\', &env).unwrap_err();
+    assert!(
+        matches!(&e, ExpandError::Required { message, .. } if message == "is not allowed to be empty")
+    );
+    let e = expand("${nonexist?}", '\\', &env).unwrap_err();
+    assert!(matches!(&e, ExpandError::Required { .. }));
+    for (word, what) in [
+        ("${PWD", "missing '}'"),
+        ("${PWD:-x", "missing '}'"),
+        ("${", "missing '}'"),
+        ("${}", "bad substitution"),
+        ("${:x}", "bad substitution"),
+        ("${PWD:x}", "unsupported modifier (x) in substitution"),
+        ("${PWD%x}", "unsupported modifier (%) in substitution"),
+        ("'abc", "matching single-quote"),
+        ("\"abc", "matching double-quote"),
+    ] {
+        let e = expand(word, '\\', &env).unwrap_err();
+        assert!(e.to_string().contains(what), "{word}: {e}");
+    }
+}
+
+#[test]
+fn words() {
+    assert_eq!(w("a b  c"), ["a", "b", "c"]);
+    assert_eq!(w("  a  "), ["a"]);
+    assert_eq!(w("\"a b\" c"), ["a b", "c"]);
+    assert_eq!(w("a\\ b c"), ["a b", "c"]);
+    assert_eq!(w("$SPACED"), ["a", "b"]);
+    assert_eq!(w("\"$SPACED\""), [" a  b "]);
+    assert_eq!(w("x$SPACED"), ["x", "a", "b"]);
+    assert_eq!(w("80/tcp ${nonexist:-443}"), ["80/tcp", "443"]);
+    // An empty quoted word does not survive, as in BuildKit.
+    assert_eq!(w("\"\" a"), ["a"]);
+    assert_eq!(w(""), Vec::<String>::new());
+}
