@@ -55,7 +55,7 @@ pub(crate) fn instruction(node: Node) -> Result<Instruction, String> {
             match args {
                 Args::Json(a) if !a.is_empty() => Command::Shell(a),
                 Args::Empty | Args::Json(_) => return Err(at_least_one("SHELL")),
-                _ => return Err("SHELL requires the arguments to be in JSON form".to_string()),
+                _ => return Err(not_json("SHELL", &original)),
             }
         }
         "COPY" => Command::Copy(copy_args("COPY", args, &flags, heredocs)?),
@@ -79,6 +79,9 @@ pub(crate) fn instruction(node: Node) -> Result<Instruction, String> {
             let Args::Words(words) = args else {
                 return Err(at_least_one("ARG"));
             };
+            if words.iter().any(|w| w.starts_with('=')) {
+                return Err("ARG names can not be blank".to_string());
+            }
             Command::Arg(
                 words
                     .into_iter()
@@ -103,9 +106,12 @@ pub(crate) fn instruction(node: Node) -> Result<Instruction, String> {
         }
         "EXPOSE" => {
             no_flags(&flags)?;
-            let Args::Words(words) = args else {
+            let Args::Words(mut words) = args else {
                 return Err(at_least_one("EXPOSE"));
             };
+            // Docker sorts the raw words at parse time: dockerd 20.10 records
+            // `EXPOSE 8080 443/udp 80` as `#(nop)  EXPOSE 443/udp 80 8080`.
+            words.sort();
             Command::Expose(words)
         }
         "VOLUME" => {
@@ -152,6 +158,28 @@ pub(crate) fn instruction(node: Node) -> Result<Instruction, String> {
         original,
         command,
     })
+}
+
+/// Docker's refusal of a shell form where JSON is required, with its hint for a Windows
+/// path whose backslashes were not doubled (`SHELL ["c:\\bin\\sh.exe"]`).
+fn not_json(keyword: &str, original: &str) -> String {
+    let lower = original.to_lowercase();
+    let rest = lower.replace(&format!("{} ", keyword.to_lowercase()), "");
+    let windows_path = rest.match_indices('"').any(|(i, _)| {
+        let b = rest.as_bytes();
+        b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+            && b.get(i + 2) == Some(&b':')
+            && b.get(i + 3) == Some(&b'\\')
+    });
+    let hint = if windows_path && !rest.contains("\\\\") && rest.contains('[') && rest.contains(']')
+    {
+        format!(
+            ". It looks like '{rest}' includes a file path without an escaped back-slash. JSON requires back-slashes to be escaped such as [\"c:\\\\path\\\\to\\\\file.exe\", \"/parameter\"]"
+        )
+    } else {
+        String::new()
+    };
+    format!("{keyword} requires the arguments to be in JSON form{hint}")
 }
 
 fn at_least_one(keyword: &str) -> String {

@@ -132,11 +132,13 @@ pub(crate) fn is_comment(line: &str) -> bool {
 }
 
 /// Removes a trailing escape character (blanks after it allowed); the bool says whether the
-/// line ends the instruction (no continuation).
+/// line ends the instruction (no continuation). An escaped escape (`echo a\\`) does not
+/// continue, as BuildKit's `([^\\])\\[ \t]*$|^\\[ \t]*$` has it (dockerd 20.10 runs
+/// `RUN echo a\\` as is).
 fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
     let body = line.trim_end_matches([' ', '\t']);
     match body.strip_suffix(escape) {
-        Some(kept) => (kept, false),
-        None => (line, true),
+        Some(kept) if !kept.ends_with(escape) => (kept, false),
+        _ => (line, true),
     }
 }

@@ -304,6 +304,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("CMD --help", "unknown flag: help"),
     ("ENV", "ENV requires at least one argument"),
     ("ARG", "ARG requires at least one argument"),
+    ("ARG =x", "ARG names can not be blank"),
     ("LABEL", "LABEL requires at least one argument"),
     ("WORKDIR", "WORKDIR requires exactly one argument"),
     ("USER", "USER requires exactly one argument"),

@@ -73,3 +73,13 @@ fn hash_inside_instruction_is_not_a_comment() {
     let i = second("RUN echo a # not a comment\n");
     assert_eq!(i.original, "RUN echo a # not a comment");
 }
+
+#[test]
+fn escaped_escape_does_not_continue() {
+    // dockerd 20.10: "Step 2/3 : RUN echo a\\" then "Step 3/3 : RUN echo b".
+    let d = ok("FROM busybox\nRUN echo a\\\\\nRUN echo b\n");
+    assert_eq!(d.instructions.len(), 3);
+    assert_eq!(d.instructions[1].original, "RUN echo a\\\\");
+    let d = ok("FROM busybox\nRUN echo a \\\n\\\n b\n");
+    assert_eq!(d.instructions[1].original, "RUN echo a  b");
+}

@@ -114,7 +114,12 @@ fn instruction() -> impl Strategy<Value = (String, Command)> {
         word().prop_map(|w| (format!("USER {w}"), Command::User(w))),
         word().prop_map(|w| (format!("STOPSIGNAL {w}"), Command::StopSignal(w))),
         word().prop_map(|w| (format!("MAINTAINER {w}"), Command::Maintainer(w))),
-        words(3).prop_map(|w| (format!("EXPOSE {}", w.join(" ")), Command::Expose(w))),
+        words(3).prop_map(|w| {
+            let text = format!("EXPOSE {}", w.join(" "));
+            let mut sorted = w;
+            sorted.sort();
+            (text, Command::Expose(sorted))
+        }),
         words(3).prop_map(|w| (format!("VOLUME {}", json(&w)), Command::Volume(w))),
         prop::collection::vec(json_string(), 1..3)
             .prop_map(|w| (format!("SHELL {}", json(&w)), Command::Shell(w))),
