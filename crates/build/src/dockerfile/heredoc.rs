@@ -39,7 +39,9 @@ pub(crate) fn opener(word: &str) -> Option<Opener> {
         return None;
     }
     let (name, quoted) = unquote(rest)?;
-    if name.is_empty() || name.chars().any(char::is_whitespace) {
+    // `<<""` names nothing (BuildKit's lexer yields no word for it); whitespace can only
+    // be there quoted, which BuildKit keeps in the name.
+    if name.is_empty() {
         return None;
     }
     Some(Opener {

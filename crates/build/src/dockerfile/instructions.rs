@@ -93,7 +93,10 @@ pub(crate) fn instruction(node: Node) -> Result<Instruction, String> {
             )
         }
         "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" => {
-            no_flags(&flags)?;
+            // Docker never checks STOPSIGNAL's flags: `STOPSIGNAL --x SIGTERM` sets SIGTERM.
+            if keyword != "STOPSIGNAL" {
+                no_flags(&flags)?;
+            }
             let Args::Text(text) = args else {
                 return Err(format!("{keyword} requires exactly one argument"));
             };

@@ -12,6 +12,10 @@
 //! `("k", "v w")`), COPY sources and FROM images keep `$`; the dispatcher runs them through
 //! `expand`, which removes quotes and escapes as BuildKit's lexer does. Heredoc bodies are
 //! already chomped for `<<-`. A CMD/ENTRYPOINT/RUN with no arguments is `Shell("")`.
+//!
+//! Where Docker is more lenient than this parser: an ONBUILD trigger is parsed and checked
+//! here (Docker stores `ONBUILD COPY a` or `ONBUILD FOO` unchecked and fails only in the
+//! child build), because the syntax tree holds the trigger as an `Instruction`.
 
 mod ast;
 mod directives;
@@ -34,6 +38,31 @@ pub use error::{ParseError, Phase, Warning};
 pub use expand::{expand, expand_words, ExpandError};
 
 use lines::Reader;
+
+/// The text Docker stores in the image config's `OnBuild` for an ONBUILD trigger (BuildKit's
+/// `Expression`): the trigger's own text, each heredoc's body and delimiter appended on
+/// their lines so that parsing it again gives the same instruction.
+pub fn trigger_text(trigger: &Instruction) -> String {
+    let mut text = trigger.original.clone();
+    let docs: Vec<&Heredoc> = match &trigger.command {
+        Command::Run { heredocs, .. } => heredocs.iter().collect(),
+        Command::Copy(c) | Command::Add(c) => c
+            .sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Heredoc(h) => Some(h),
+                Source::Path(_) => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for doc in docs {
+        text.push('\n');
+        text.push_str(&doc.content);
+        text.push_str(&doc.name);
+    }
+    text
+}
 
 /// Parses a Dockerfile named `file` (for error messages). A file without FROM parses: the
 /// dispatcher reports that.

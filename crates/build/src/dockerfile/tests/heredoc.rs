@@ -160,3 +160,11 @@ fn file_descriptor_prefix() {
     let (_, docs) = run_parts(cmd("RUN 3<<EOF cat /dev/fd/3\nx\nEOF\n"));
     assert_eq!(docs, [doc("EOF", "x\n", true, false)]);
 }
+
+#[test]
+fn quoted_delimiter_with_a_space() {
+    let (_, docs) = run_parts(cmd("RUN <<\"E F\" cat\nx\nE F\n"));
+    assert_eq!(docs, [doc("E F", "x\n", false, false)]);
+    let (_, docs) = run_parts(cmd("RUN cat <<\"\"\n"));
+    assert!(docs.is_empty());
+}

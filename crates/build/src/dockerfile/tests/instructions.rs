@@ -270,6 +270,18 @@ fn onbuild() {
         panic!()
     };
     assert_eq!(trigger.original, "run --mount=type=cache,target=/x make");
+    // dockerd 20.10 stored ["run echo hi"] for `onbuild  run echo hi`.
+    let Command::Onbuild(trigger) = cmd("onbuild  run echo hi") else {
+        panic!()
+    };
+    assert_eq!(crate::dockerfile::trigger_text(&trigger), "run echo hi");
+    let Command::Onbuild(trigger) = cmd("ONBUILD COPY <<EOF /x\nhi\nEOF") else {
+        panic!()
+    };
+    let text = crate::dockerfile::trigger_text(&trigger);
+    assert_eq!(text, "COPY <<EOF /x\nhi\nEOF");
+    let again = ok(&format!("FROM busybox\n{text}\n"));
+    assert_eq!(again.instructions[1].command, trigger.command);
 }
 
 /// (instruction after `FROM busybox`, dockerd's message, line)
