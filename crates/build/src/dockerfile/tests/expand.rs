@@ -160,3 +160,63 @@ fn words() {
     assert_eq!(w("\"\" a"), ["a"]);
     assert_eq!(w(""), Vec::<String>::new());
 }
+
+/// Each `ENV vN=word` of this Dockerfile, run by dockerd 20.10's legacy builder, gave the
+/// value listed: the parser's raw values expanded here must give the same.
+#[test]
+fn dockerd_agrees() {
+    let text = "FROM busybox\nENV base=/home sp=\" a  b \" e=\nENV v0=${base}x\nENV v1=$basex\nENV v2=\\$base\nENV v3='$base'\nENV v4=\"$base\"\nENV v5=${nope:-def}\nENV v6=${e:-def}\nENV v7=${base:+alt}\nENV v8=${e:+alt}\nENV v9=a\\ b\nENV v10=\"a \\\"q\\\" b\"\nENV v11='a\\b'\nENV v12=a\\\\b\nENV v13=\"a\\\\b\"\nENV v14=\"a\\b\"\nENV v15=${nope:-'x y'}\nENV v16=$1x\nENV v17=$@\nENV v18=a$\nENV v19=${sp}\nENV v20=\"${sp}\"\nENV v21=$\nENV v22=\\\\\nENV v23=\"a'b\"\nENV v24='a\"b'\nENV v25=${nope:-\"q $base\"}\nENV v26=x${base}y${base}\nENV v27=\"\\$base\"\n";
+    let want: &[&str] = &[
+        "v0=/homex",
+        "v1=",
+        "v2=$base",
+        "v3=$base",
+        "v4=/home",
+        "v5=def",
+        "v6=def",
+        "v7=alt",
+        "v8=",
+        "v9=a b",
+        "v10=a \"q\" b",
+        "v11=a\\b",
+        "v12=a\\b",
+        "v13=a\\b",
+        "v14=a\\b",
+        "v15=x y",
+        "v16=x",
+        "v17=",
+        "v18=a$",
+        "v19= a  b ",
+        "v20= a  b ",
+        "v21=$",
+        "v22=\\",
+        "v23=a'b",
+        "v24=a\"b",
+        "v25=q /home",
+        "v26=x/homey/home",
+        "v27=$base",
+    ];
+    let d = crate::dockerfile::parse("Dockerfile", text).unwrap();
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut got = Vec::new();
+    for ins in &d.instructions {
+        let crate::dockerfile::Command::Env(pairs) = &ins.command else {
+            continue;
+        };
+        for (k, v) in pairs {
+            let lookup = |n: &str| {
+                env.iter()
+                    .rev()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.clone())
+            };
+            let key = expand(k, '\\', &lookup).unwrap();
+            let value = expand(v, '\\', &lookup).unwrap();
+            if key.starts_with('v') {
+                got.push(format!("{key}={value}"));
+            }
+            env.push((key, value));
+        }
+    }
+    assert_eq!(got, want);
+}
