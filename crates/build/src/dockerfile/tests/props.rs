@@ -163,14 +163,49 @@ proptest! {
     }
 
     #[test]
-    fn rendered_instructions_parse_back(list in prop::collection::vec(instruction(), 1..8)) {
-        let text: String = list.iter().map(|(t, _)| format!("{t}\n")).collect();
+    fn rendered_instructions_parse_back(
+        list in prop::collection::vec((instruction(), any::<[bool; 5]>()), 1..8)
+    ) {
+        let text: String = list.iter().map(|((t, _), style)| styled(t, *style)).collect();
         let parsed = parse("Dockerfile", &text);
         prop_assert!(parsed.is_ok(), "{text:?}: {parsed:?}");
         let commands: Vec<Command> = parsed
             .map(|d| d.instructions.into_iter().map(|i| i.command).collect())
             .unwrap_or_default();
-        let want: Vec<Command> = list.into_iter().map(|(_, c)| c).collect();
+        let want: Vec<Command> = list.into_iter().map(|((_, c), _)| c).collect();
         prop_assert_eq!(commands, want, "{:?}", text);
     }
+}
+
+/// One instruction's text written in one of the ways that must not change its meaning: the
+/// keyword in lower case, the arguments on a continuation line (a comment and an empty line
+/// inside the continuation), a blank line and a comment before it.
+fn styled(
+    text: &str,
+    [lower, continued, comment_inside, empty_inside, comment_before]: [bool; 5],
+) -> String {
+    let (keyword, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let keyword = if lower {
+        keyword.to_lowercase()
+    } else {
+        keyword.to_string()
+    };
+    let mut out = String::new();
+    if comment_before {
+        out.push_str("\n  # a comment\n");
+    }
+    out.push_str(&keyword);
+    out.push(' ');
+    if continued {
+        out.push_str("\\\n");
+        if comment_inside {
+            out.push_str("   # inside\n");
+        }
+        if empty_inside {
+            out.push_str("  \n");
+        }
+    }
+    out.push_str(rest);
+    out.push('\n');
+    out
 }
