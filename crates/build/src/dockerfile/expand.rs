@@ -1,14 +1,18 @@
 //! Variable substitution in instruction arguments, as BuildKit's shell lexer
 //! (`frontend/dockerfile/shell/lex.go`) does it: `$V`, `${V}`, `${V:-w}`, `${V-w}`,
-//! `${V:+w}`, `${V+w}`, `${V:?msg}`, `${V?msg}`; single quotes literal, double quotes
-//! expanding, the escape character (`\` or the `# escape=` one) quoting the next character;
-//! quotes and escapes are removed. Unset variables expand to "" (no error), as Docker's.
+//! `${V:+w}`, `${V+w}`, `${V:?msg}`, `${V?msg}`, and BuildKit's newer `${V#p}`, `${V##p}`,
+//! `${V%p}`, `${V%%p}`, `${V/p/r}`, `${V//p/r}` (dockerd 20.10's lexer knows only the `:`
+//! forms); single quotes literal, double quotes expanding, the escape character (`\` or
+//! the `# escape=` one) quoting the next character; quotes and escapes are removed. Unset
+//! variables expand to "" (no error), as Docker's.
 //!
 //! `expand` gives one word (ENV values, WORKDIR, USER, …); `expand_words` splits on
 //! unquoted whitespace, where whitespace coming out of a variable splits too but whitespace
 //! inside quotes or escaped does not (EXPOSE, VOLUME, COPY sources).
 
 use muelle_types::ErrorKind;
+
+use super::pattern::Pattern;
 
 /// Why a word could not be expanded. Each variant names the whole word, as BuildKit's
 /// `failed to process "…": …` does.
@@ -29,7 +33,17 @@ pub enum ExpandError {
     BadSubstitution { word: String },
     /// `${V:x}`, `${V%x}`: an operator BuildKit's lexer does not offer here.
     #[error("failed to process {word:?}: unsupported modifier ({modifier}) in substitution")]
-    UnsupportedModifier { word: String, modifier: char },
+    UnsupportedModifier { word: String, modifier: String },
+    /// `${V/p` without the `/` before the replacement.
+    #[error("failed to process {word:?}: syntax error: missing '/' in ${{}}")]
+    MissingSlash { word: String },
+    /// A pattern with an escape BuildKit refuses (`${V#\x}`).
+    #[error("failed to process {word:?}: invalid pattern ({pattern}) in substitution: {reason}")]
+    InvalidPattern {
+        word: String,
+        pattern: String,
+        reason: String,
+    },
     /// A quote opened and never closed.
     #[error(
         "failed to process {word:?}: unexpected end of statement while looking for matching {what}"
@@ -50,9 +64,9 @@ pub fn expand(
     escape: char,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, ExpandError> {
-    let mut lexer = Lexer::new(word, escape, lookup);
+    let mut lexer = Lexer::new(word, escape, true, lookup);
     lexer
-        .process_until(None)
+        .process_until(None, false)
         .map(|(text, _)| text)
         .map_err(|e| e.for_word(word))
 }
@@ -64,11 +78,25 @@ pub fn expand_words(
     escape: char,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>, ExpandError> {
-    let mut lexer = Lexer::new(text, escape, lookup);
+    let mut lexer = Lexer::new(text, escape, true, lookup);
     lexer
-        .process_until(None)
+        .process_until(None, false)
         .map(|(_, words)| words)
         .map_err(|e| e.for_word(text))
+}
+
+/// The body of a heredoc whose delimiter was not quoted (`COPY <<EOF`), expanded as
+/// BuildKit's `ExpandRaw` does: variables substituted, quotes left as they are, `\` (always
+/// `\`, whatever the escape directive) still quoting the next character.
+pub fn expand_heredoc(
+    content: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ExpandError> {
+    let mut lexer = Lexer::new(content, '\\', false, lookup);
+    lexer
+        .process_until(None, false)
+        .map(|(text, _)| text)
+        .map_err(|e| e.for_word(content))
 }
 
 /// An error before the word it happened in is known (the lexer recurses into `${…}`).
@@ -76,7 +104,9 @@ enum Fault {
     Required { name: String, message: String },
     MissingBrace,
     BadSubstitution,
-    Unsupported(char),
+    Unsupported(String),
+    MissingSlash,
+    Pattern(String, String),
     Unterminated(&'static str),
 }
 
@@ -92,6 +122,12 @@ impl Fault {
             Fault::MissingBrace => ExpandError::MissingBrace { word },
             Fault::BadSubstitution => ExpandError::BadSubstitution { word },
             Fault::Unsupported(modifier) => ExpandError::UnsupportedModifier { word, modifier },
+            Fault::MissingSlash => ExpandError::MissingSlash { word },
+            Fault::Pattern(pattern, reason) => ExpandError::InvalidPattern {
+                word,
+                pattern,
+                reason,
+            },
             Fault::Unterminated(what) => ExpandError::Unterminated {
                 word,
                 what: what.to_string(),
@@ -149,15 +185,26 @@ struct Lexer<'a> {
     chars: Vec<char>,
     pos: usize,
     escape: char,
+    /// False for heredoc bodies: quotes are plain characters there.
+    quotes: bool,
+    /// Escapes kept in the result (patterns of `#`, `%`, `/`, which read them themselves).
+    raw_escapes: bool,
     lookup: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl<'a> Lexer<'a> {
-    fn new(text: &str, escape: char, lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+    fn new(
+        text: &str,
+        escape: char,
+        quotes: bool,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+    ) -> Self {
         Lexer {
             chars: text.chars().collect(),
             pos: 0,
             escape,
+            quotes,
+            raw_escapes: false,
             lookup,
         }
     }
@@ -176,7 +223,18 @@ impl<'a> Lexer<'a> {
 
     /// Reads up to `stop` (consumed) or the end; with a `stop`, reaching the end is an
     /// error the caller words (`${V:-w` is a missing brace).
-    fn process_until(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), Fault> {
+    fn process_until(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<(String, Vec<String>), Fault> {
+        let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        let result = self.process_inner(stop);
+        self.raw_escapes = saved;
+        result
+    }
+
+    fn process_inner(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), Fault> {
         let mut result = String::new();
         let mut words = Words::default();
         while let Some(ch) = self.peek() {
@@ -190,12 +248,12 @@ impl<'a> Lexer<'a> {
                     result.push_str(&value);
                     words.add_string(&value);
                 }
-                '\'' => {
+                '\'' if self.quotes => {
                     let value = self.single_quoted()?;
                     result.push_str(&value);
                     words.add_raw_string(&value);
                 }
-                '"' => {
+                '"' if self.quotes => {
                     let value = self.double_quoted()?;
                     result.push_str(&value);
                     words.add_raw_string(&value);
@@ -203,6 +261,10 @@ impl<'a> Lexer<'a> {
                 _ => {
                     self.pos += 1;
                     if ch == self.escape {
+                        if self.raw_escapes {
+                            words.add_raw_char(ch);
+                            result.push(ch);
+                        }
                         // An escape at the very end is dropped.
                         let Some(escaped) = self.next() else { break };
                         words.add_raw_char(escaped);
@@ -247,6 +309,9 @@ impl<'a> Lexer<'a> {
                 Some(c) => {
                     self.pos += 1;
                     if c == self.escape {
+                        if self.raw_escapes {
+                            out.push(c);
+                        }
                         match self.peek() {
                             None => continue,
                             Some(n) if n == '"' || n == '$' || n == self.escape => {
@@ -267,6 +332,16 @@ impl<'a> Lexer<'a> {
         (self.lookup)(name)
     }
 
+    /// The word of an operator up to `stop`; running out of text is reported as the missing
+    /// `missing` (BuildKit rewords any error at the end of the text so).
+    fn operand(&mut self, stop: char, raw: bool, missing: Fault) -> Result<String, Fault> {
+        match self.process_until(Some(stop), raw) {
+            Ok((word, _)) => Ok(word),
+            Err(_) if self.peek().is_none() => Err(missing),
+            Err(e) => Err(e),
+        }
+    }
+
     /// After the `$`: a name, or `${…}` with its operators.
     fn dollar(&mut self) -> Result<String, Fault> {
         self.pos += 1;
@@ -284,54 +359,81 @@ impl<'a> Lexer<'a> {
             Some(_) => {}
         }
         let name = self.name();
-        match self.next() {
-            None => Err(Fault::MissingBrace),
-            Some('}') => Ok(self.get(&name).unwrap_or_default()),
-            Some('?') => {
-                let (word, _) = self.process_until(Some('}'))?;
-                match self.get(&name) {
-                    Some(v) => Ok(v),
-                    None => Err(required(name, word, "is not allowed to be unset")),
-                }
+        let (op, null_is_unset) = match self.next() {
+            None => return Err(Fault::MissingBrace),
+            Some('}') => return Ok(self.get(&name).unwrap_or_default()),
+            Some('/') => return self.replace(&name),
+            Some(':') => match self.next() {
+                None => return Err(Fault::MissingBrace),
+                Some(op) => (op, true),
+            },
+            Some(op) => (op, false),
+        };
+        let shown = if null_is_unset {
+            format!(":{op}")
+        } else {
+            op.to_string()
+        };
+        if !matches!(op, '+' | '-' | '?' | '#' | '%') {
+            if null_is_unset {
+                // BuildKit reads the word before refusing the operator.
+                self.operand('}', false, Fault::MissingBrace)?;
             }
-            Some(':') => {
-                let modifier = self.next();
-                let (word, _) = self.process_until(Some('}'))?;
-                let value = self.get(&name);
-                match modifier {
-                    Some('+') => Ok(match value {
-                        Some(v) if !v.is_empty() => word,
-                        _ => String::new(),
-                    }),
-                    Some('-') => Ok(match value {
-                        Some(v) if !v.is_empty() => v,
-                        _ => word,
-                    }),
-                    Some('?') => match value {
-                        None => Err(required(name, word, "is not allowed to be unset")),
-                        Some(v) if v.is_empty() => {
-                            Err(required(name, word, "is not allowed to be empty"))
-                        }
-                        Some(v) => Ok(v),
-                    },
-                    Some(m) => Err(Fault::Unsupported(m)),
-                    None => Err(Fault::MissingBrace),
+            return Err(Fault::Unsupported(shown));
+        }
+        let pattern = op == '#' || op == '%';
+        if null_is_unset && pattern {
+            return Err(Fault::Unsupported(shown));
+        }
+        let word = self.operand('}', pattern, Fault::MissingBrace)?;
+        let value = self.get(&name);
+        let unset = match &value {
+            None => true,
+            Some(v) => null_is_unset && v.is_empty(),
+        };
+        match op {
+            '-' => Ok(if unset {
+                word
+            } else {
+                value.unwrap_or_default()
+            }),
+            '+' => Ok(if unset { String::new() } else { word }),
+            '?' => match value {
+                None => Err(required(name, word, "is not allowed to be unset")),
+                Some(v) if null_is_unset && v.is_empty() => {
+                    Err(required(name, word, "is not allowed to be empty"))
                 }
-            }
-            Some('+') => {
-                let (word, _) = self.process_until(Some('}'))?;
-                Ok(if self.get(&name).is_some() {
-                    word
+                Some(v) => Ok(v),
+            },
+            _ => {
+                // `##` / `%%`: the longest match.
+                let (raw, longest) = match word.strip_prefix(op) {
+                    Some(rest) => (rest, true),
+                    None => (word.as_str(), false),
+                };
+                let pattern =
+                    Pattern::compile(raw).map_err(|e| Fault::Pattern(raw.to_string(), e))?;
+                let value = value.unwrap_or_default();
+                Ok(if op == '#' {
+                    pattern.trim_prefix(&value, longest)
                 } else {
-                    String::new()
+                    pattern.trim_suffix(&value, longest)
                 })
             }
-            Some('-') => {
-                let (word, _) = self.process_until(Some('}'))?;
-                Ok(self.get(&name).unwrap_or(word))
-            }
-            Some(m) => Err(Fault::Unsupported(m)),
         }
+    }
+
+    /// `${V/p/r}` and `${V//p/r}`, after the first `/`.
+    fn replace(&mut self, name: &str) -> Result<String, Fault> {
+        let all = self.peek() == Some('/');
+        if all {
+            self.pos += 1;
+        }
+        let raw = self.operand('/', true, Fault::MissingSlash)?;
+        let replacement = self.operand('}', true, Fault::MissingBrace)?;
+        let value = self.get(name).unwrap_or_default();
+        let pattern = Pattern::compile(&raw).map_err(|e| Fault::Pattern(raw.clone(), e))?;
+        Ok(pattern.replace(&value, &replacement, all))
     }
 
     /// A variable name: letters, digits and `_`; a run of digits (`$1`) or one special

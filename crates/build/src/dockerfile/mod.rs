@@ -26,6 +26,7 @@ mod heredoc;
 mod instructions;
 mod lines;
 mod node;
+mod pattern;
 mod words;
 
 #[cfg(test)]
@@ -35,7 +36,7 @@ pub use ast::{
     CmdLine, Command, CopyArgs, Dockerfile, HealthArgs, Heredoc, Instruction, Pos, Source,
 };
 pub use error::{ParseError, Phase, Warning};
-pub use expand::{expand, expand_words, ExpandError};
+pub use expand::{expand, expand_heredoc, expand_words, ExpandError};
 
 use lines::Reader;
 

@@ -1,7 +1,7 @@
 //! Variable substitution, with cases from BuildKit's lexer tests (`envVarTest`,
 //! `wordsTest`) and the Dockerfile reference.
 
-use crate::dockerfile::{expand, expand_words, ExpandError};
+use crate::dockerfile::{expand, expand_heredoc, expand_words, ExpandError};
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -10,6 +10,7 @@ fn env(name: &str) -> Option<String> {
         "EMPTY" => Some(String::new()),
         "SPACED" => Some(" a  b ".into()),
         "KOREAN" => Some("한국어".into()),
+        "FILE" => Some("dir/sub/file.tar.gz".into()),
         _ => None,
     }
 }
@@ -136,8 +137,14 @@ fn errors() {
         ("${", "missing '}'"),
         ("${}", "bad substitution"),
         ("${:x}", "bad substitution"),
-        ("${PWD:x}", "unsupported modifier (x) in substitution"),
-        ("${PWD%x}", "unsupported modifier (%) in substitution"),
+        ("${PWD:x}", "unsupported modifier (:x) in substitution"),
+        ("${PWD:#x}", "unsupported modifier (:#) in substitution"),
+        ("${PWD^x}", "unsupported modifier (^) in substitution"),
+        ("${PWD/x}", "missing '/' in ${}"),
+        (
+            "${PWD#\\x}",
+            "invalid pattern (\\x) in substitution: invalid escape '\\x'",
+        ),
         ("'abc", "matching single-quote"),
         ("\"abc", "matching double-quote"),
     ] {
@@ -219,4 +226,39 @@ fn dockerd_agrees() {
         }
     }
     assert_eq!(got, want);
+}
+
+#[test]
+fn patterns() {
+    // BuildKit's newer operators, with bash's results.
+    let cases = [
+        ("${FILE#*/}", "sub/file.tar.gz"),
+        ("${FILE##*/}", "file.tar.gz"),
+        ("${FILE%.*}", "dir/sub/file.tar"),
+        ("${FILE%%.*}", "dir/sub/file"),
+        ("${FILE#nomatch}", "dir/sub/file.tar.gz"),
+        ("${FILE#d?r}", "/sub/file.tar.gz"),
+        ("${FILE/sub/top}", "dir/top/file.tar.gz"),
+        ("${FILE//\\//-}", "dir-sub-file.tar.gz"),
+        ("${FILE/*/x}", "x"),
+        ("${FILE//a/}", "dir/sub/file.tr.gz"),
+        ("${nonexist#x}", ""),
+        ("${FILE%\\*}", "dir/sub/file.tar.gz"),
+    ];
+    for (word, want) in cases {
+        assert_eq!(x(word), want, "{word}");
+    }
+}
+
+#[test]
+fn heredoc_bodies_keep_quotes() {
+    let lookup = |n: &str| (n == "NAME").then(|| "world".to_string());
+    assert_eq!(
+        expand_heredoc("echo \"hello $NAME\" 'it''s'\n", &lookup).unwrap(),
+        "echo \"hello world\" 'it''s'\n"
+    );
+    assert_eq!(
+        expand_heredoc("cost: \\$5 ${NAME:-x}\n", &lookup).unwrap(),
+        "cost: $5 world\n"
+    );
 }
