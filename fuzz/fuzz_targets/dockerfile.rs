@@ -3,7 +3,7 @@
 //! dispatcher will expand expands to a value or an error, with both escape characters.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use muelle_build::dockerfile::{expand, expand_words, parse, Command, Source};
+use muelle_build::dockerfile::{expand, expand_heredoc, expand_words, parse, Command, Source};
 
 fn lookup(name: &str) -> Option<String> {
     match name.len() % 3 {
@@ -18,6 +18,7 @@ fn expand_all(word: &str) {
         let _ = expand(word, escape, &lookup);
         let _ = expand_words(word, escape, &lookup);
     }
+    let _ = expand_heredoc(word, &lookup);
 }
 
 fuzz_target!(|data: &[u8]| {
