@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
     };
     expand_all(text);
     let first = parse("Dockerfile", text);
-    assert_eq!(first, parse("Dockerfile", text), "parse is not deterministic");
+    assert_eq!(
+        first,
+        parse("Dockerfile", text),
+        "parse is not deterministic"
+    );
     let Ok(dockerfile) = first else { return };
     for ins in &dockerfile.instructions {
         match &ins.command {

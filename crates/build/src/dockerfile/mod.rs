@@ -10,8 +10,15 @@
 //! What the dispatcher receives is raw: ENV/LABEL/ARG keys and values keep their quotes
 //! and escapes (`LABEL a="b c"` gives `("a", "\"b c\"")`; the legacy `ENV k v w` gives
 //! `("k", "v w")`), COPY sources and FROM images keep `$`; the dispatcher runs them through
-//! `expand`, which removes quotes and escapes as BuildKit's lexer does. Heredoc bodies are
-//! already chomped for `<<-`. A CMD/ENTRYPOINT/RUN with no arguments is `Shell("")`.
+//! `expand`, which removes quotes and escapes as BuildKit's lexer does (or `expand_words`
+//! for EXPOSE/VOLUME words, `expand_heredoc` for the body of a COPY heredoc whose
+//! `expand` is set). Heredoc bodies are already chomped for `<<-`. A CMD/ENTRYPOINT/RUN
+//! with no arguments is `Shell("")`. Two things Docker does at parse time are done here too:
+//! a stage name is lower-cased (`AS Build` names `build`) and EXPOSE's words are sorted.
+//!
+//! Errors carry Docker's message and the phase Docker found them in, so the API can answer
+//! with dockerd's wording (`ParseError::docker_message`); `parse_with_warnings` also gives
+//! the warnings dockerd prints (empty continuation lines).
 //!
 //! Where Docker is more lenient than this parser: an ONBUILD trigger is parsed and checked
 //! here (Docker stores `ONBUILD COPY a` or `ONBUILD FOO` unchecked and fails only in the
