@@ -150,11 +150,19 @@ proptest! {
 
     #[test]
     fn parse_never_panics_on_dockerfile_like_text(
-        text in "((FROM|RUN|COPY|ENV|ONBUILD|HEALTHCHECK|#|--|<<-?|EOF|\\[|\\]|\"|'|\\\\|`|=| |\t|\n|\r|a|\\$|\\{|\\})){0,40}"
+        text in "((FROM|RUN|COPY|ENV|ONBUILD|HEALTHCHECK|#|--|<<-?|EOF|\\[|\\]|\"|'|\\\\|`|=| |\t|\n|\r|a|\\$|\\{|\\}|:|-|\\+|\\?|#|%|/|\\*)){0,40}"
     ) {
         let _ = parse("Dockerfile", &text);
         let _ = expand(&text, '\\', &|_| Some("v v".into()));
         let _ = expand_words(&text, '`', &|_| None);
+    }
+
+    #[test]
+    fn expansion_never_panics(text in "((\\$|\\{|\\}|:|-|\\+|\\?|#|%|/|\\*|\\\\|'|\"|a|b| )){0,24}") {
+        let lookup = |n: &str| (n == "a").then(|| "ab/ba*".to_string());
+        let _ = expand(&text, '\\', &lookup);
+        let _ = expand_words(&text, '\\', &lookup);
+        let _ = crate::dockerfile::expand_heredoc(&text, &lookup);
     }
 
     #[test]
