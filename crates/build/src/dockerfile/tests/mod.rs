@@ -7,6 +7,7 @@ mod heredoc;
 mod instructions;
 mod lines;
 mod props;
+mod words;
 
 use super::{parse, Command, Dockerfile, Instruction, ParseError};
 
