@@ -89,7 +89,10 @@ impl<'a> Lexer<'a> {
     fn raw(&mut self, s: &str) {
         self.joined.push_str(s);
         self.current.push_str(s);
-        self.in_word = true;
+        // As BuildKit's `addRawString`: an empty quoted string makes no word.
+        if !s.is_empty() {
+            self.in_word = true;
+        }
     }
 
     fn split(&mut self, s: &str) {
@@ -134,7 +137,6 @@ impl<'a> Lexer<'a> {
                     self.raw(&lit);
                 }
                 '"' => {
-                    self.in_word = true;
                     loop {
                         match self.chars.get(self.pos) {
                             None => return Err("unexpected end of statement while looking for matching double-quote".into()),

@@ -283,10 +283,12 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
                     return Ok(fields);
                 }
                 Some(',') => col += 1,
-                Some(_) => return Err(format!(
+                Some(_) => {
+                    return Err(format!(
                     "parse error on line 1, column {}: extraneous or missing \" in quoted-field",
                     col + 1
-                )),
+                ))
+                }
             }
         } else {
             loop {
