@@ -609,3 +609,67 @@ fn accepted_oddities() {
         )
     );
 }
+
+/// docker build --build-arg HTTPS_PROXY=hs
+/// ARG V=1 / ARG HTTPS_PROXY=metaproxy / FROM busybox / ARG V=5 / ENV $V=1 / ENV P=9000 /
+/// EXPOSE $P 80 / ENV VV="/a b" / VOLUME $VV /
+/// CMD ["héllo", "<TAB>tab", "\u0001", "a\\b", "\u00a0"] (not JSON: the tab) /
+/// HEALTHCHECK --retries=1000 CMD x / RUN echo $V $HTTPS_PROXY / SHELL ["/bin/sh", "-ec"] /
+/// RUN echo $V / COPY --chown=$V f.txt /x
+/// (expected values pasted as dockerd printed them, JSON-encoded)
+#[test]
+fn go_quoting_sorting_and_meta_proxies() {
+    let cmd_text = "[\"héllo\", \"\ttab\", \"\\u0001\", \"a\\\\b\", \"\\u00a0\"]";
+    let (st, h) = stage(
+        Some(&busybox()),
+        &[("HTTPS_PROXY", Some("hs"))],
+        &[
+            arg(&[("V", Some("1"))]),
+            arg(&[("HTTPS_PROXY", Some("metaproxy"))]),
+        ],
+        &[
+            arg(&[("V", Some("5"))]),
+            env(&[("$V", "1")]),
+            env(&[("P", "9000")]),
+            expose(&["$P", "80"]),
+            env(&[("VV", "\"/a b\"")]),
+            volume(&["$VV"]),
+            cmd(sh(cmd_text)),
+            health(sh("x"), [None, None, None, Some("1000")]),
+            run("echo $V $HTTPS_PROXY"),
+            shell(&["/bin/sh", "-ec"]),
+            run("echo $V"),
+            copy_chown(&["f.txt"], "/x", "$V"),
+        ],
+    );
+    let config: serde_json::Value = serde_json::from_str(
+        r#"{"ExposedPorts":{"80/tcp":{},"9000/tcp":{}},"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","5=1","P=9000","VV=/a b"],"Cmd":["/bin/sh","-c","[\"héllo\", \"\ttab\", \"\\u0001\", \"a\\\\b\", \"\\u00a0\"]"],"Volumes":{"/a b":{}},"Healthcheck":{"Test":["CMD-SHELL","x"],"Retries":1000},"Shell":["/bin/sh","-ec"]}"#,
+    )
+    .unwrap();
+    let expected: Vec<String> = [
+        r#""/bin/sh -c #(nop)  ARG V=5""#,
+        r#""/bin/sh -c #(nop)  ENV 5=1""#,
+        r#""/bin/sh -c #(nop)  ENV P=9000""#,
+        r#""/bin/sh -c #(nop)  EXPOSE 9000 80""#,
+        r#""/bin/sh -c #(nop)  ENV VV=/a b""#,
+        r#""/bin/sh -c #(nop)  VOLUME [/a b]""#,
+        r#""/bin/sh -c #(nop)  CMD [\"/bin/sh\" \"-c\" \"[\\\"héllo\\\", \\\"\\ttab\\\", \\\"\\\\u0001\\\", \\\"a\\\\\\\\b\\\", \\\"\\\\u00a0\\\"]\"]""#,
+        r#""/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD-SHELL\" \"x\"] \"0s\" \"0s\" \"0s\" 'Ϩ'}""#,
+        r#""|1 V=5 /bin/sh -c echo $V $HTTPS_PROXY""#,
+        r#""/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]""#,
+        r#""|1 V=5 /bin/sh -ec echo $V""#,
+        r#""/bin/sh -ec #(nop) COPY --chown=5file:a76d97b9e333b20275d3a840325f2eb49929ce711c732e45f5b6a24cce4caac3 in /x ""#,
+    ]
+    .iter()
+    .map(|j| serde_json::from_str(j).unwrap())
+    .collect();
+    assert_eq!(config_json(&st), config);
+    assert_eq!(h, expected);
+    // The RUN saw the given proxy, not the meta default.
+    let mut st = st;
+    let run_env = match st.dispatch(&run("true")).unwrap() {
+        crate::dispatch::Step::Run { env, .. } => env,
+        _ => unreachable!(),
+    };
+    assert!(run_env.contains(&"HTTPS_PROXY=hs".to_string()));
+}
