@@ -54,6 +54,17 @@ impl StageState {
         Ok(self.meta(&comment))
     }
 
+    /// One `--label k=v` of the build options: dockerd appends one unexpanded LABEL per
+    /// label, in key order, to the last stage it builds (the target); the progress line
+    /// of that step is `LABEL k=v`, as the history entry.
+    pub fn label_option(&mut self, key: &str, value: &str) -> Step {
+        self.config
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.to_string(), value.to_string());
+        self.meta(&format!("LABEL {key}={value}"))
+    }
+
     fn expand_pairs(
         &self,
         ins: &Instruction,

@@ -673,3 +673,33 @@ fn go_quoting_sorting_and_meta_proxies() {
     };
     assert!(run_env.contains(&"HTTPS_PROXY=hs".to_string()));
 }
+
+/// docker build --label 'b=2 $x' --label a=1 --label 'c=it"s'
+/// FROM busybox / ENV x=1 / LABEL a=0 — the options come last, one unexpanded LABEL each,
+/// in key order.
+#[test]
+fn label_options() {
+    let (mut st, mut h) = stage(
+        Some(&busybox()),
+        &[],
+        &[],
+        &[env(&[("x", "1")]), label(&[("a", "0")])],
+    );
+    let given: std::collections::BTreeMap<&str, &str> =
+        [("b", "2 $x"), ("a", "1"), ("c", "it\"s")].into();
+    for (k, v) in given {
+        h.push(st.label_option(k, v).created_by(""));
+    }
+    check(
+        &st,
+        &h,
+        json!({"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","x=1"],"Cmd":["/bin/sh"],"Labels":{"a":"1","b":"2 $x","c":"it\"s"}}),
+        &[
+            "/bin/sh -c #(nop)  ENV x=1",
+            "/bin/sh -c #(nop)  LABEL a=0",
+            "/bin/sh -c #(nop)  LABEL a=1",
+            "/bin/sh -c #(nop)  LABEL b=2 $x",
+            "/bin/sh -c #(nop)  LABEL c=it\"s",
+        ],
+    );
+}
