@@ -176,16 +176,13 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
         let int_part = &s[..int_len];
         s = &s[int_len..];
         let mut frac_part = "";
-        let mut had_dot = false;
         if let Some(rest) = s.strip_prefix('.') {
-            had_dot = true;
             let n = rest.bytes().take_while(u8::is_ascii_digit).count();
             frac_part = &rest[..n];
             s = &rest[n..];
         }
         if int_part.is_empty() && frac_part.is_empty() {
             // "." alone, or no digits at all before the unit.
-            let _ = had_dot;
             return Err(invalid());
         }
         let unit_len = s

@@ -703,3 +703,28 @@ fn label_options() {
         ],
     );
 }
+
+/// ARG HTTPS_PROXY=metaproxy / FROM busybox / RUN echo "[$HTTPS_PROXY]" /
+/// ENV E=$HTTPS_PROXY — a predefined arg set before FROM is visible in the stage without
+/// re-declaring, and still kept out of RUN's history (`|0`).
+#[test]
+fn predefined_meta_arg() {
+    let (st, h) = stage(
+        Some(&busybox()),
+        &[],
+        &[arg(&[("HTTPS_PROXY", Some("metaproxy"))])],
+        &[
+            run("echo \"[$HTTPS_PROXY]\""),
+            env(&[("E", "$HTTPS_PROXY")]),
+        ],
+    );
+    check(
+        &st,
+        &h,
+        json!({"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","E=metaproxy"],"Cmd":["/bin/sh"]}),
+        &[
+            "|0 /bin/sh -c echo \"[$HTTPS_PROXY]\"",
+            "/bin/sh -c #(nop)  ENV E=metaproxy",
+        ],
+    );
+}
