@@ -39,6 +39,17 @@ impl DispatchError {
         matches!(self, DispatchError::Parse { .. })
     }
 
+    /// The message as dockerd words it to the client: parse-time refusals prefixed
+    /// `dockerfile parse error line N: `.
+    pub fn dockerd_message(&self) -> String {
+        match self {
+            DispatchError::Parse { line, message } => {
+                format!("dockerfile parse error line {line}: {message}")
+            }
+            other => other.to_string(),
+        }
+    }
+
     pub(crate) fn parse(line: usize, message: impl Into<String>) -> DispatchError {
         DispatchError::Parse {
             line,

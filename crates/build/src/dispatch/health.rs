@@ -84,6 +84,11 @@ impl StageState {
     }
 }
 
+/// The flag checks alone (dockerd makes them while parsing).
+pub(crate) fn check(line: usize, a: &HealthArgs) -> Result<(), DispatchError> {
+    parse(line, a).map(|_| ())
+}
+
 fn parse(line: usize, a: &HealthArgs) -> Result<Health, DispatchError> {
     let err = |m: String| DispatchError::parse(line, m);
     let test = match &a.cmd {

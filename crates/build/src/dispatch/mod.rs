@@ -11,9 +11,10 @@
 //! `config` (ENV ARG LABEL USER WORKDIR VOLUME STOPSIGNAL SHELL CMD ENTRYPOINT MAINTAINER
 //! ONBUILD), `ports` (EXPOSE), `health` (HEALTHCHECK), `run` and `mounts` (RUN and its
 //! `--mount`s), `copy` (COPY/ADD), `onbuild` (the base's triggers), `history` and `gofmt`
-//! (dockerd's spellings), `expand` (variable substitution), `error`.
+//! (dockerd's spellings), `expand` (variable substitution), `check` (dockerd's parse-time refusals), `error`.
 
 mod args;
+mod check;
 mod config;
 mod copy;
 mod error;
@@ -31,6 +32,7 @@ mod state;
 mod tests;
 
 pub use args::{meta_args, resolve_from, BuildArgs, PREDEFINED_ARGS};
+pub use check::precheck;
 pub use error::DispatchError;
 pub use mounts::RunMount;
 pub use onbuild::onbuild_triggers;

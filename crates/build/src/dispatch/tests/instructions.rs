@@ -295,3 +295,27 @@ fn triggers_need_the_parser() {
     };
     assert!(crate::dispatch::onbuild_triggers(&base, '\\').is_err());
 }
+
+#[test]
+fn precheck_finds_parse_time_refusals() {
+    use crate::dispatch::precheck;
+    let good = [
+        run("x"),
+        health(sh("x"), [Some("5s"), None, None, Some("2")]),
+    ];
+    assert!(precheck(&good).is_ok());
+    let mut bad = health(sh("x"), [Some("0s"), None, None, None]);
+    bad.pos.line = 7;
+    let err = precheck(&[run("x"), bad]).unwrap_err();
+    assert_eq!(
+        err.dockerd_message(),
+        "dockerfile parse error line 7: Interval \"interval\" cannot be less than 1ms"
+    );
+    let nested = onbuild(
+        "ONBUILD HEALTHCHECK --retries=0 CMD x",
+        health(sh("x"), [None, None, None, Some("0")]),
+    );
+    assert!(precheck(&[nested]).is_ok());
+    assert!(precheck(&[onbuild("ONBUILD FROM x", from("x"))]).is_err());
+    assert!(precheck(&[shell(&[])]).is_err());
+}
