@@ -1,9 +1,8 @@
-//! COPY and ADD: sources, destination, `--chown`, `--chmod`, `--checksum` and `--from`
-//! substituted; the destination made absolute against WORKDIR (a trailing `/` kept: it
-//! says "into this directory"); the history entry's two halves around the content hash
-//! the executor computes (dockerd writes the destination as written, and glues
-//! `--chown=<v>` to the hash without a space).
-
+//! COPY and ADD: sources, destination, `--chown`, `--chmod` and `--checksum` substituted
+//! (`--from` not, as dockerd); the destination made absolute against WORKDIR (a trailing
+//! `/` kept: it says "into this directory"); the history entry's two halves around the
+//! content hash the executor computes (dockerd writes the destination as written, and
+//! glues `--chown=<v>` to the hash without a space). Heredoc sources are passed as parsed.
 use super::config::clean_path;
 use super::error::DispatchError;
 use super::history;
@@ -41,7 +40,8 @@ impl StageState {
         let chown = opt(&c.chown)?;
         let chmod = opt(&c.chmod)?;
         let checksum = opt(&c.checksum)?;
-        let from = opt(&c.from)?;
+        // dockerd's legacy builder takes `--from` as written (a stage name or an image).
+        let from = c.from.clone().filter(|f| !f.is_empty());
         let chown_comment = chown
             .as_ref()
             .map(|v| format!("--chown={v}"))
