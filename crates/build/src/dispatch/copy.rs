@@ -3,6 +3,7 @@
 //! `/` kept: it says "into this directory"); the history entry's two halves around the
 //! content hash the executor computes (dockerd writes the destination as written, and
 //! glues `--chown=<v>` to the hash without a space). Heredoc sources are passed as parsed.
+
 use super::config::clean_path;
 use super::error::DispatchError;
 use super::history;
