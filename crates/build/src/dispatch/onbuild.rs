@@ -36,17 +36,9 @@ pub fn onbuild_triggers(
 
 /// One trigger's text as instructions.
 fn parse_trigger(text: &str) -> Result<Vec<Instruction>, DispatchError> {
-    standin_parse(text)
-}
-
-/// STAND-IN for
-/// `crate::dockerfile::parse("ONBUILD", text).map(|d| d.instructions)
-///     .map_err(|e| DispatchError::Invalid(e.message))`
-/// (switch when the parser lands): until then every trigger is refused.
-fn standin_parse(text: &str) -> Result<Vec<Instruction>, DispatchError> {
-    Err(DispatchError::Unsupported(format!(
-        "ONBUILD trigger {text:?}: the Dockerfile parser is not available"
-    )))
+    crate::dockerfile::parse("ONBUILD", text)
+        .map(|d| d.instructions)
+        .map_err(|e| DispatchError::Invalid(e.message))
 }
 
 #[cfg(test)]

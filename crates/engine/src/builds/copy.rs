@@ -28,6 +28,7 @@ pub(super) struct CopyStep {
     pub chmod: Option<String>,
     pub checksum: Option<String>,
     pub created_by_prefix: String,
+    pub created_by_suffix: String,
 }
 
 /// Where the paths of a COPY are read from.
@@ -122,7 +123,7 @@ impl Driver {
             }
             None => hash,
         };
-        let created_by = format!("{}{hash} in {} ", step.created_by_prefix, step.dest);
+        let created_by = format!("{}{hash}{}", step.created_by_prefix, step.created_by_suffix);
         let extra = format!("{:?}{:?}", step.chown, step.chmod);
         let key = step_key(
             parent.as_deref(),

@@ -288,12 +288,27 @@ fn healthcheck_none_after_none_and_exec_form() {
 }
 
 #[test]
-fn triggers_need_the_parser() {
+fn triggers_are_parsed_and_refused_as_dockerd() {
     let base = ContainerConfig {
-        on_build: Some(vec!["RUN x".into()]),
+        on_build: Some(vec!["RUN echo hi".into(), "COPY a /b".into()]),
         ..ContainerConfig::default()
     };
-    assert!(crate::dispatch::onbuild_triggers(&base, '\\').is_err());
+    let t = crate::dispatch::onbuild_triggers(&base, '\\').unwrap();
+    assert_eq!(
+        t.iter().map(|i| i.keyword.as_str()).collect::<Vec<_>>(),
+        ["RUN", "COPY"]
+    );
+    assert_eq!(t[0].original, "RUN echo hi");
+    for bad in ["FROM x", "MAINTAINER me"] {
+        let base = ContainerConfig {
+            on_build: Some(vec![bad.into()]),
+            ..ContainerConfig::default()
+        };
+        assert!(
+            crate::dispatch::onbuild_triggers(&base, '\\').is_err(),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
