@@ -157,3 +157,47 @@ fn build_cache_routes() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.json()["BuildCache"].is_array(), "{}", r.text());
 }
+
+/// The docker CLIs' legacy build requests (28 without buildx, and Debian's 20.10) pass the
+/// query parsing: whatever the builder then says, it is not a refusal of their parameters.
+#[test]
+fn docker_cli_requests_are_understood_needs_docker() {
+    let d = Daemon::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM busybox\nRUN true\n").unwrap();
+    let ctx = dir.path().to_str().unwrap();
+    for docker in ["/usr/local/bin/docker", "/usr/bin/docker"] {
+        if !std::path::Path::new(docker).exists() {
+            continue;
+        }
+        let out = d
+            .docker_command()
+            .env("DOCKER_BUILDKIT", "0")
+            .arg("build")
+            .args(["-t", "hfront-cli:1", "--build-arg", "A=1", "--label", "l=v"])
+            .args([
+                "--add-host",
+                "h:1.2.3.4",
+                "--network",
+                "none",
+                "--pull=false",
+            ])
+            .arg(ctx)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!("{docker}: {stderr}");
+        for refusal in [
+            "error reading",
+            "invalid builder version",
+            "not supported",
+            "BuildKit",
+        ] {
+            assert!(
+                !stderr.contains(refusal),
+                "{docker}: {stderr}\nmuelled log:\n{}",
+                d.log()
+            );
+        }
+    }
+}

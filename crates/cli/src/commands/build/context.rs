@@ -257,6 +257,10 @@ mod fallback {
             let full = root.join(&rel);
             let meta = std::fs::symlink_metadata(&full)
                 .with_context(|| format!("reading {}", full.display()))?;
+            // Sockets cannot be archived; docker's client skips them too.
+            if std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                continue;
+            }
             tar.append_path_with_name(&full, &rel)
                 .with_context(|| format!("adding {} to the context", full.display()))?;
             if meta.is_dir() {

@@ -11,7 +11,7 @@ pub mod prune;
 #[derive(Subcommand, Debug)]
 pub enum BuilderCommand {
     /// Build an image from a Dockerfile
-    Build(super::build::Args),
+    Build(Box<super::build::Args>),
     /// Remove build cache
     Prune(prune::Args),
 }
@@ -19,7 +19,7 @@ pub enum BuilderCommand {
 impl BuilderCommand {
     pub async fn run(self, ctx: &Ctx) -> Result<()> {
         match self {
-            Self::Build(a) => super::build::run(ctx, a).await,
+            Self::Build(a) => super::build::run(ctx, *a).await,
             Self::Prune(a) => prune::run(ctx, a).await,
         }
     }

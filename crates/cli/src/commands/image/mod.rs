@@ -23,7 +23,7 @@ pub mod tag;
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// Build an image from a Dockerfile
-    Build(crate::commands::build::Args),
+    Build(Box<crate::commands::build::Args>),
     /// List images
     #[command(visible_alias = "list")]
     Ls(ls::Args),
@@ -80,7 +80,7 @@ impl Resource for ImageCommand {
 impl ImageCommand {
     pub async fn run(self, ctx: &Ctx) -> Result<()> {
         match self {
-            Self::Build(a) => crate::commands::build::run(ctx, a).await,
+            Self::Build(a) => crate::commands::build::run(ctx, *a).await,
             Self::Ls(a) => ls::run(ctx, a).await,
             Self::Inspect(a) => inspect::run(ctx, a).await,
             Self::Rm(a) => rm::run(ctx, a).await,
