@@ -45,9 +45,14 @@ impl Screen {
                 }
             }
             Screen::Tty { multi, .. } => {
-                for l in lines {
-                    let _ = multi.println(l);
-                }
+                // Written with the status line cleared and redrawn after, as plain lines:
+                // the terminal keeps them in its scrollback.
+                multi.suspend(|| {
+                    let mut err = std::io::stderr().lock();
+                    for l in lines {
+                        let _ = writeln!(err, "{l}");
+                    }
+                });
             }
             Screen::Quiet { held } => held.extend(lines),
         }
@@ -72,7 +77,7 @@ impl Screen {
             multi.remove(&pb);
         }
         if let Some((label, ran)) = active {
-            let style = ProgressStyle::with_template("{spinner} {msg} {elapsed_precise}")
+            let style = ProgressStyle::with_template("{spinner} {msg} {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
             let pb = multi.add(
                 ProgressBar::new_spinner()
