@@ -127,6 +127,7 @@ fn extract(r: impl Read, base: &Path, rename: Option<&str>) -> Result<()> {
         rename_top: rename.map(str::to_owned),
         // As Docker's client (`archive.CopyTo`).
         no_overwrite_dir_non_dir: true,
+        symlinks_out: false,
     };
     extract_to_dir(r, base, &opts)
         .with_context(|| format!("extracting into {}", base.display()))?;
