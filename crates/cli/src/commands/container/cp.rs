@@ -87,10 +87,19 @@ fn cp_not_found(e: anyhow::Error, arg: &str) -> anyhow::Error {
     }
 }
 
-/// A blocking reader over body chunks sent from the async side.
-struct ChanReader {
+/// A blocking reader over body chunks sent from the async side (also `build --output`'s).
+pub(crate) struct ChanReader {
     rx: std::sync::mpsc::Receiver<bytes::Bytes>,
     cur: bytes::Bytes,
+}
+
+impl ChanReader {
+    pub(crate) fn new(rx: std::sync::mpsc::Receiver<bytes::Bytes>) -> Self {
+        ChanReader {
+            rx,
+            cur: bytes::Bytes::new(),
+        }
+    }
 }
 
 impl Read for ChanReader {
