@@ -117,6 +117,7 @@ async fn extract(res: hyper::Response<hyper::body::Incoming>, dir: &Path) -> Res
         let opts = muelle_image::ExtractOptions {
             rename_top: None,
             no_overwrite_dir_non_dir: true,
+            symlinks_out: false,
         };
         muelle_image::extract_to_dir(
             crate::commands::container::cp::ChanReader::new(rx),
