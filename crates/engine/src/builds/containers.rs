@@ -39,9 +39,16 @@ pub(super) struct StepContainer {
 impl StepContainer {
     /// A container of `parent` (an image ID) that would run `spec`.
     pub async fn create(engine: &Arc<Engine>, parent: &str, spec: &RunSpec) -> Result<Self> {
+        // A container that is never started (COPY, WORKDIR) still needs a command; the
+        // legacy builder gives such containers this one.
+        let cmd = if spec.argv.is_empty() {
+            vec!["/bin/sh".into(), "-c".into(), "#(nop) ".into()]
+        } else {
+            spec.argv.clone()
+        };
         let config = ContainerConfig {
             image: parent.to_string(),
-            cmd: spec.argv.clone(),
+            cmd,
             // The step's command is the whole command line: no image entrypoint before it.
             entrypoint: Some(Vec::new()),
             env: spec.env.clone(),

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use muelle_build::context::select::{self, CopyOptions};
+use muelle_build::context::select::{self, CopyOptions, DestKind, Origin};
 use muelle_build::dispatch::StageState;
 use muelle_build::dockerfile::{Instruction, Source};
 
@@ -28,6 +28,7 @@ pub(super) struct CopyStep {
     pub chmod: Option<String>,
     pub checksum: Option<String>,
     pub created_by_prefix: String,
+    pub created_by_suffix: String,
 }
 
 /// Where the paths of a COPY are read from.
@@ -70,6 +71,8 @@ impl Driver {
             Some(from) => self.source_root(from, stages, stage).await?,
         };
         let urls: Vec<String> = paths.iter().filter(|p| is_url(p)).cloned().collect();
+        // dockerd hashes a download as its own kind of source, and never unpacks it.
+        let mut url_hash: Option<String> = None;
         if !urls.is_empty() {
             if !step.add {
                 return Err(build_err(format!(
@@ -85,18 +88,23 @@ impl Driver {
             let dir = self.work_path(&format!("add-{}", self.next_seq()));
             std::fs::create_dir_all(&dir).map_err(build_err)?;
             let mut names = Vec::new();
+            let mut hashes = Vec::new();
             for u in &urls {
                 let (u, dir2, sum) = (u.clone(), dir.clone(), step.checksum.clone());
                 let fetched = tokio::task::spawn_blocking(move || {
-                    muelle_build::context::remote::fetch(&u, sum.as_deref(), &dir2)
+                    let f = muelle_build::context::remote::fetch(&u, sum.as_deref(), &dir2)?;
+                    let h = muelle_build::context::remote::content_hash(&f)?;
+                    Ok::<_, muelle_build::context::ContextError>((f, h))
                 })
                 .await
                 .map_err(build_err)?
                 .map_err(build_err)?;
-                names.push(fetched.name);
+                names.push(fetched.0.name);
+                hashes.push(fetched.1);
             }
             paths = names;
             root = Root::Dir(dir);
+            url_hash = Some(hashes.join(""));
         } else if step.checksum.is_some() {
             return Err(build_err(format!(
                 "{verb} --checksum can only be used with URL sources"
@@ -104,10 +112,18 @@ impl Driver {
         }
 
         // The content hash decides the cache before anything is written.
-        let (hash, tar) = self
+        let (hash, mut tar) = self
             .select_and_pack(&root, &paths, &heredocs, &step)
             .await?;
-        let created_by = format!("{}{hash} in {} ", step.created_by_prefix, step.dest);
+        let hash = match url_hash {
+            Some(h) => {
+                tar.add = false;
+                tar.origin = Origin::Rootfs;
+                h
+            }
+            None => hash,
+        };
+        let created_by = format!("{}{hash}{}", step.created_by_prefix, step.created_by_suffix);
         let extra = format!("{:?}{:?}", step.chown, step.chmod);
         let key = step_key(
             parent.as_deref(),
@@ -177,6 +193,11 @@ impl Driver {
         step: &CopyStep,
     ) -> Result<(String, CopyPlan)> {
         let ignore_ctx = matches!(root, Root::Dir(_)) && step.from.is_none();
+        let origin = if step.from.is_some() {
+            Origin::Rootfs
+        } else {
+            Origin::Context
+        };
         let plan = CopyPlan {
             root: match root {
                 Root::Dir(d) => Some(d.clone()),
@@ -201,6 +222,7 @@ impl Driver {
                 })
                 .transpose()?,
             add: step.add,
+            origin,
             use_ignore: ignore_ctx,
             work: self.work_path(&format!("copy-{}", self.next_seq())),
             ignore_text: std::fs::read_to_string(self.context_root().join(".dockerignore"))
@@ -226,6 +248,7 @@ pub(super) struct CopyPlan {
     chown: Option<String>,
     chmod: Option<u32>,
     add: bool,
+    origin: Origin,
     use_ignore: bool,
     work: PathBuf,
     ignore_text: String,
@@ -259,7 +282,8 @@ impl CopyPlan {
         let mut parts = Vec::new();
         if !self.paths.is_empty() {
             parts.push(self.with_root(engine, |root| {
-                let sel = select::select(root, &self.paths, &ignore).map_err(build_err)?;
+                let sel = select::select_from(root, &self.paths, &ignore, self.origin)
+                    .map_err(build_err)?;
                 Ok(sel.content_hash())
             })?);
         }
@@ -278,46 +302,61 @@ impl CopyPlan {
 
     /// The tars to extract at the destination container's `/`, in order. Blocking.
     fn into_parts(self, engine: &crate::Engine, dest_ctr: &str) -> Result<Vec<File>> {
-        let (dest_is_dir, owner) = engine.with_rootfs(dest_ctr, |root, _| {
-            let is_dir = muelle_image::images::stat_in_root(root, &format!("{}/", self.dest))
-                .map(|s| s.mode & (1 << 31) != 0)
-                .unwrap_or(false);
+        std::fs::create_dir_all(&self.work).map_err(build_err)?;
+        let ignore = self.ignore()?;
+        engine.with_rootfs(dest_ctr, |droot, _| {
+            let probe = |p: &str| -> DestKind {
+                let path = format!("/{p}");
+                match muelle_image::images::stat_in_root(droot, &format!("{path}/")) {
+                    Ok(s) if s.mode & (1 << 31) != 0 => DestKind::Dir,
+                    _ => match muelle_image::images::stat_in_root(droot, &path) {
+                        Ok(_) => DestKind::Other,
+                        Err(_) => DestKind::Missing,
+                    },
+                }
+            };
+            let dest = self.dest.trim_end_matches('/').trim_start_matches('/');
+            let dest_is_dir = probe(dest) == DestKind::Dir;
             let owner = match &self.chown {
                 None => None,
                 Some(spec) => {
-                    let u = crate::containers::etc::resolve_user(root, spec)
+                    let u = crate::containers::etc::resolve_user(droot, spec)
                         .map_err(|e| build_err(format!("--chown={spec}: {e}")))?;
                     Some((u.uid, u.gid))
                 }
             };
-            Ok((is_dir, owner))
-        })?;
-        std::fs::create_dir_all(&self.work).map_err(build_err)?;
-        let opts = CopyOptions {
-            dest: self.dest.clone(),
-            chown: owner,
-            chmod: self.chmod,
-            add_extract: self.add,
-            mtime_now: false,
-        };
-        let ignore = self.ignore()?;
-        let mut files = Vec::new();
-        if !self.paths.is_empty() {
-            let mut f = tempfile_in(&self.work, files.len())?;
-            self.with_root(engine, |root| {
-                let sel = select::select(root, &self.paths, &ignore).map_err(build_err)?;
-                select::write_copy_tar(&sel, &opts, dest_is_dir, &mut f).map_err(build_err)
-            })?;
-            files.push(f);
-        }
-        for h in &self.heredocs {
-            let mut f = tempfile_in(&self.work, files.len())?;
-            let dest_is_dir = dest_is_dir || self.heredocs.len() > 1 || !self.paths.is_empty();
-            select::write_heredoc_tar(&h.name, h.content.as_bytes(), &opts, dest_is_dir, &mut f)
+            let opts = CopyOptions {
+                dest: self.dest.clone(),
+                chown: owner,
+                chmod: self.chmod,
+                add_extract: self.add,
+                mtime_now: false,
+            };
+            let mut files = Vec::new();
+            if !self.paths.is_empty() {
+                let mut f = tempfile_in(&self.work, files.len())?;
+                self.with_root(engine, |root| {
+                    let sel = select::select_from(root, &self.paths, &ignore, self.origin)
+                        .map_err(build_err)?;
+                    select::write_copy_tar_probed(&sel, &opts, &probe, &mut f).map_err(build_err)
+                })?;
+                files.push(f);
+            }
+            for h in &self.heredocs {
+                let mut f = tempfile_in(&self.work, files.len())?;
+                let dest_is_dir = dest_is_dir || self.heredocs.len() > 1 || !self.paths.is_empty();
+                select::write_heredoc_tar(
+                    &h.name,
+                    h.content.as_bytes(),
+                    &opts,
+                    dest_is_dir,
+                    &mut f,
+                )
                 .map_err(build_err)?;
-            files.push(f);
-        }
-        Ok(files)
+                files.push(f);
+            }
+            Ok(files)
+        })
     }
 }
 

@@ -60,7 +60,7 @@ impl Driver {
             .iter()
             .map(|&i| 1 + stages.stages[i].body.len())
             .sum::<usize>()
-            + usize::from(!self.opts.labels.is_empty());
+            + self.opts.labels.len();
         // Stages whose dependencies are built run together: independent stages in parallel.
         let this = &*self;
         let mut pending = needed;
@@ -82,9 +82,7 @@ impl Driver {
                 .into());
             }
             let wave = ready.iter().map(|&i| async move {
-                let label =
-                    (i == target && !this.opts.labels.is_empty()).then(|| this.label_step());
-                let image = this.build_stage(stages, i, label).await?;
+                let image = this.build_stage(stages, i, i == target).await?;
                 this.images().insert(i, image);
                 Ok::<(), crate::EngineError>(())
             });
@@ -119,39 +117,6 @@ impl Driver {
                     .unwrap_or_else(|_| image.clone())
             }
             _ => String::new(),
-        }
-    }
-
-    /// `--label k=v`: a LABEL step at the end of the target stage, as the legacy builder
-    /// appends one.
-    fn label_step(&self) -> Instruction {
-        let quote = |s: &str| {
-            let mut q = String::from("\"");
-            for c in s.chars() {
-                if matches!(c, '"' | '\\' | '$') {
-                    q.push('\\');
-                }
-                q.push(c);
-            }
-            q.push('"');
-            q
-        };
-        let pairs: Vec<(String, String)> = self
-            .opts
-            .labels
-            .iter()
-            .map(|(k, v)| (quote(k), quote(v)))
-            .collect();
-        let text = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        Instruction {
-            pos: Default::default(),
-            keyword: "LABEL".into(),
-            original: format!("LABEL {text}"),
-            command: Command::Label(pairs),
         }
     }
 
@@ -192,7 +157,7 @@ impl Driver {
         &self,
         stages: &Stages,
         i: usize,
-        extra: Option<Instruction>,
+        is_target: bool,
     ) -> Result<Option<String>> {
         let stage = &stages.stages[i];
         let Command::From {
@@ -255,10 +220,27 @@ impl Driver {
                 .run_step(&mut state, ins, parent, stages, i, false)
                 .await?;
         }
-        for ins in stage.body.iter().chain(extra.as_ref()) {
+        for ins in &stage.body {
             parent = self
                 .run_step(&mut state, ins, parent, stages, i, true)
                 .await?;
+        }
+        // `--label k=v`: one LABEL step each, in key order, at the end of the target, as
+        // the legacy builder appends them.
+        if is_target {
+            for (k, v) in &self.opts.labels {
+                let ins = Instruction {
+                    pos: Default::default(),
+                    keyword: "LABEL".into(),
+                    original: format!("LABEL {k}={v}"),
+                    command: Command::Label(vec![(k.clone(), v.clone())]),
+                };
+                self.announce(&ins).await;
+                let step = state.label_option(k, v);
+                parent = self
+                    .execute(&mut state, &ins, step, parent, stages, i)
+                    .await?;
+            }
         }
         let unused: BTreeSet<String> = state.unused().into_iter().collect();
         {
@@ -409,7 +391,20 @@ impl Driver {
         }
         let step = state
             .dispatch(ins)
-            .map_err(|e| BuildError::Invalid(format!("line {}: {e}", ins.pos.line)))?;
+            .map_err(|e| BuildError::Invalid(e.dockerd_message()))?;
+        self.execute(state, ins, step, parent, stages, stage).await
+    }
+
+    /// A dispatched step: looked up in the cache, run on a miss.
+    async fn execute(
+        &self,
+        state: &mut StageState,
+        ins: &Instruction,
+        step: Step,
+        parent: Option<String>,
+        stages: &Stages,
+        stage: usize,
+    ) -> Result<Option<String>> {
         let p = parent.as_deref();
         let id = match step {
             Step::Meta { created_by } | Step::Onbuild { created_by } => {
@@ -484,6 +479,7 @@ impl Driver {
                 link: _,
                 checksum,
                 created_by_prefix,
+                created_by_suffix,
             } => {
                 let copy = super::copy::CopyStep {
                     add,
@@ -494,6 +490,7 @@ impl Driver {
                     chmod,
                     checksum,
                     created_by_prefix,
+                    created_by_suffix,
                 };
                 self.copy(state, ins, parent.clone(), copy, stages, stage)
                     .await?

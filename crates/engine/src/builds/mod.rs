@@ -144,7 +144,9 @@ impl Engine {
         };
         let text = read_dockerfile(&ctx, name)?;
         let dockerfile = muelle_build::dockerfile::parse(name, &text)
-            .map_err(|e| BuildError::Invalid(e.to_string()))?;
+            .map_err(|e| BuildError::Invalid(e.docker_message()))?;
+        muelle_build::dispatch::precheck(&dockerfile.instructions)
+            .map_err(|e| BuildError::Invalid(e.dockerd_message()))?;
         let stages = Stages::split(&dockerfile.instructions)?;
         let target = stages.target(opts.target.as_deref())?;
         let build_args = muelle_build::dispatch::BuildArgs {
