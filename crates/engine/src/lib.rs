@@ -193,6 +193,8 @@ impl Engine {
             },
         )?;
         let id = engine_id(&config.data_root)?;
+        // The data root is ours alone now: what builds a crash cut short left can go.
+        builds::remove_stale_workspaces(&config.data_root);
         let containers = containers::Containers::open(&config.data_root, &config.exec_root)?;
         let volumes = volumes::Volumes::open(&config.data_root)?;
         let networks = networks::NetworkStore::open(&config.data_root)?;

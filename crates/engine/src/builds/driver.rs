@@ -461,11 +461,12 @@ impl Driver {
                         hit.id.to_string()
                     }
                     None => {
-                        let spec = self
+                        let (spec, held) = self
                             .run_spec(argv, env, user, workdir, &mounts, network, stages, stage)
                             .await?;
-                        self.run(state, parent.clone(), spec, created_by, key)
-                            .await?
+                        let id = self.run(state, parent.clone(), spec, created_by, key).await;
+                        drop(held);
+                        id?
                     }
                 }
             }

@@ -276,6 +276,20 @@ impl Drop for Workspace {
     }
 }
 
+/// Removes the workspaces of builds a crashed daemon left (contexts, downloads, secrets).
+pub(crate) fn remove_stale_workspaces(data_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_root.join("builder")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with("build-") {
+            if let Err(err) = std::fs::remove_dir_all(e.path()) {
+                tracing::warn!(path = %e.path().display(), error = %err, "removing a stale build workspace");
+            }
+        }
+    }
+}
+
 /// The Dockerfile at `name` in the context, which must stay inside it.
 fn read_dockerfile(ctx: &Path, name: &str) -> Result<String> {
     let missing = || BuildError::Invalid(format!("Cannot locate specified Dockerfile: {name}"));

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use muelle_build::dispatch::{RunMount, StageState};
 use muelle_build::dockerfile::Heredoc;
 
-use super::containers::RunSpec;
+use super::containers::{RunSpec, StepContainer};
 use super::driver::Driver;
 use super::stages::Stages;
 use super::BuildError;
@@ -43,9 +43,10 @@ impl Driver {
         workdir: Option<String>,
         mounts: &[RunMount],
         network: Option<String>,
-        _stages: &Stages,
-        _stage: usize,
-    ) -> Result<RunSpec> {
+        stages: &Stages,
+        stage: usize,
+    ) -> Result<(RunSpec, Vec<HeldRootfs>)> {
+        let mut held = Vec::new();
         let network_mode = match network.as_deref() {
             Some("default") | None => self.opts.network_mode.clone().unwrap_or_default(),
             Some("none") => "none".into(),
@@ -94,13 +95,15 @@ impl Driver {
                     source,
                     readonly,
                 } => {
-                    if from.is_some() {
-                        return Err(BuildError::Invalid(format!(
-                            "RUN --mount=type=bind,from=…: mounting another stage or image is not supported yet (target {target})"
-                        ))
-                        .into());
-                    }
-                    let src = self.context_path(source)?;
+                    let src = match from {
+                        None => self.context_path(source)?,
+                        Some(from) => {
+                            let h = self.hold_rootfs(from, stages, stage).await?;
+                            let src = inside(&h.path, source)?;
+                            held.push(h);
+                            src
+                        }
+                    };
                     let ro = if *readonly { ":ro" } else { "" };
                     spec.binds.push(format!("{}:{target}{ro}", src.display()));
                 }
@@ -131,7 +134,43 @@ impl Driver {
                 }
             }
         }
-        Ok(spec)
+        Ok((spec, held))
+    }
+
+    /// The rootfs of a stage or image mounted until the returned value is dropped.
+    async fn hold_rootfs(&self, from: &str, stages: &Stages, stage: usize) -> Result<HeldRootfs> {
+        let image = match stages.find(from, stage) {
+            Some(dep) => match self.stage_image(dep) {
+                Some(id) => id,
+                None => self.scratch_base().await?,
+            },
+            None => self.base_image(from, None).await?.id.to_string(),
+        };
+        let ctr = StepContainer::create(&self.engine, &image, &RunSpec::default()).await?;
+        let (path_tx, path_rx) = tokio::sync::oneshot::channel::<PathBuf>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let (engine, id) = (self.engine.clone(), ctr.id.clone());
+        // The mount lives as long as this blocking task waits.
+        tokio::task::spawn_blocking(move || {
+            let r = engine.with_rootfs(&id, |root, _| {
+                let _ = path_tx.send(root.to_path_buf());
+                let _ = done_rx.recv();
+                Ok(())
+            });
+            if let Err(e) = r {
+                tracing::warn!(container = %id, error = %e, "mounting a build mount's rootfs");
+            }
+        });
+        let path = path_rx.await.map_err(|_| {
+            BuildError::Internal(format!(
+                "RUN --mount from={from}: its rootfs could not be mounted"
+            ))
+        })?;
+        Ok(HeldRootfs {
+            path,
+            done: Some(done_tx),
+            _ctr: ctr,
+        })
     }
 
     /// Where a `type=cache` mount's data lives between builds.
@@ -153,18 +192,7 @@ impl Driver {
 
     /// A path of the context, which must stay inside it (symlinks included).
     fn context_path(&self, source: &str) -> Result<PathBuf> {
-        let root = std::fs::canonicalize(self.context_root())
-            .map_err(|e| BuildError::Internal(format!("context: {e}")))?;
-        let joined = root.join(source.trim_start_matches('/'));
-        let real = std::fs::canonicalize(&joined)
-            .map_err(|e| BuildError::Invalid(format!("RUN --mount source {source}: {e}")))?;
-        if !real.starts_with(&root) {
-            return Err(BuildError::Invalid(format!(
-                "RUN --mount source {source}: outside the build context"
-            ))
-            .into());
-        }
-        Ok(real)
+        inside(self.context_root(), source)
     }
 
     /// A RUN whose result is not cached.
@@ -177,7 +205,35 @@ impl Driver {
         key: String,
     ) -> Result<String> {
         let command = spec.argv.join(" ");
+        let targets: Vec<String> = spec
+            .binds
+            .iter()
+            .filter_map(|b| b.split(':').nth(1).map(str::to_string))
+            .chain(spec.tmpfs.keys().cloned())
+            .collect();
         let ctr = self.container(parent, &spec).await?;
+        // The mount points the runtime will make are not the step's content: what is
+        // missing now goes again after the run (BuildKit leaves no trace of its mounts).
+        let made = if targets.is_empty() {
+            Vec::new()
+        } else {
+            let (engine, id) = (self.engine.clone(), ctr.id.clone());
+            tokio::task::spawn_blocking(move || {
+                engine.with_rootfs(&id, |root, _| {
+                    let mut made = Vec::new();
+                    for t in &targets {
+                        for m in missing_dirs(root, t) {
+                            if !made.contains(&m) {
+                                made.push(m);
+                            }
+                        }
+                    }
+                    Ok(made)
+                })
+            })
+            .await
+            .map_err(|e| BuildError::Internal(format!("run: {e}")))??
+        };
         self.send(super::BuildEvent::Running {
             container: ctr.id.clone(),
         })
@@ -186,6 +242,17 @@ impl Driver {
         if code != 0 {
             // Dropping the container removes it: nothing of a failed step stays.
             return Err(BuildError::RunFailed { command, code }.into());
+        }
+        if !made.is_empty() {
+            let (engine, id) = (self.engine.clone(), ctr.id.clone());
+            tokio::task::spawn_blocking(move || {
+                engine.with_rootfs(&id, |root, _| {
+                    remove_mount_points(root, &made);
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e| BuildError::Internal(format!("run: {e}")))??;
         }
         self.finish(ctr, state, created_by, key).await
     }
@@ -217,6 +284,38 @@ impl Driver {
     }
 }
 
+/// A rootfs mounted for a RUN's `--mount=type=bind,from=…`; unmounted (and its container
+/// removed) when dropped.
+pub(super) struct HeldRootfs {
+    pub path: PathBuf,
+    done: Option<std::sync::mpsc::Sender<()>>,
+    _ctr: StepContainer,
+}
+
+impl Drop for HeldRootfs {
+    fn drop(&mut self) {
+        // The holding task returns, which unmounts; the container's removal waits for it.
+        self.done.take();
+    }
+}
+
+/// `source` under `root`, which it must not leave: symlinks are resolved on the host and
+/// the result must still be under `root` (a link pointing out, absolute or not, is refused).
+fn inside(root: &std::path::Path, source: &str) -> Result<PathBuf> {
+    let root = std::fs::canonicalize(root)
+        .map_err(|e| BuildError::Internal(format!("{}: {e}", root.display())))?;
+    let joined = root.join(source.trim_start_matches('/'));
+    let real = std::fs::canonicalize(&joined)
+        .map_err(|e| BuildError::Invalid(format!("RUN --mount source {source}: {e}")))?;
+    if !real.starts_with(&root) {
+        return Err(BuildError::Invalid(format!(
+            "RUN --mount source {source}: it leads outside its root"
+        ))
+        .into());
+    }
+    Ok(real)
+}
+
 /// The components of `path` that do not exist in `root`, outermost first, as paths
 /// relative to `/`.
 fn missing_dirs(root: &std::path::Path, path: &str) -> Vec<String> {
@@ -233,6 +332,36 @@ fn missing_dirs(root: &std::path::Path, path: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Removes the mount points a RUN's mounts made (`made`, outermost first, relative to
+/// `/`), innermost first, each only while it is an empty file or an empty directory: what
+/// the step itself wrote there stays. The container has stopped; a path whose resolution
+/// leaves `root` (the step may have put a symlink on the way) is left alone.
+fn remove_mount_points(root: &std::path::Path, made: &[String]) {
+    let Ok(root) = std::fs::canonicalize(root) else {
+        return;
+    };
+    for rel in made.iter().rev() {
+        let path = root.join(rel);
+        let Some(parent) = path.parent() else {
+            continue;
+        };
+        match std::fs::canonicalize(parent) {
+            Ok(p) if p.starts_with(&root) => {}
+            _ => continue,
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let _ = if meta.is_dir() {
+            std::fs::remove_dir(&path)
+        } else if meta.is_file() && meta.len() == 0 {
+            std::fs::remove_file(&path)
+        } else {
+            Ok(())
+        };
+    }
 }
 
 /// A tar of directories (root's, 0755).
