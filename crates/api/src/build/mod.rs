@@ -1,9 +1,9 @@
 //! `docker build` over the API: `POST /build` (the context tar in, the legacy builder's JSON
 //! progress out), `POST /build/prune` and `POST /build/cancel`. The query is [`query`]'s,
-//! the body's decompression [`body`]'s, the wire form of the events [`render`]'s; the build
-//! itself is the engine's.
+//! the wire form of the events [`render`]'s; the build itself is the engine's, which also
+//! decompresses the body (gzip, bzip2, xz, zstd, as dockerd's `DecompressStream`): the body
+//! goes to it as a blocking reader pulling the request as the engine reads, never whole.
 
-mod body;
 mod prune;
 pub mod query;
 pub mod render;
@@ -43,8 +43,7 @@ pub async fn build(
 ) -> ApiResult<Response> {
     let opts = query::parse(&params)?;
     let quiet = opts.quiet;
-    let context: Box<dyn std::io::Read + Send> =
-        Box::new(body::ContextReader::new(body_reader(body)));
+    let context: Box<dyn std::io::Read + Send> = Box::new(body_reader(body));
     let (sink, rx) = Sink::new();
     let (tx, mut events) = mpsc::channel::<BuildEvent>(EVENT_BACKLOG);
     let running = {

@@ -19,6 +19,8 @@ pub struct Renderer {
     held: Vec<Bytes>,
     /// The end of the last output chunk when it stopped inside a UTF-8 character.
     partial: Vec<u8>,
+    /// The unused build args' warning, held for its place after the image's ID.
+    unconsumed: Vec<Bytes>,
 }
 
 impl Renderer {
@@ -27,6 +29,7 @@ impl Renderer {
             quiet,
             held: Vec::new(),
             partial: Vec::new(),
+            unconsumed: Vec::new(),
         }
     }
 
@@ -64,13 +67,20 @@ impl Renderer {
                 if !text.ends_with('\n') {
                     text.push('\n');
                 }
-                lines.push(stream(text));
+                // dockerd checks the build args once the image exists: its warning comes
+                // between the image's ID and "Successfully built".
+                if text.contains("were not consumed") {
+                    self.unconsumed.push(stream(text));
+                } else {
+                    lines.push(stream(text));
+                }
             }
             BuildEvent::Built { id } => {
                 lines.push(go_json_line(&JsonMessage {
                     aux: Some(Aux::Build(BuildResult { id: id.clone() })),
                     ..Default::default()
                 }));
+                lines.append(&mut self.unconsumed);
                 lines.push(stream(format!("Successfully built {}\n", short_id(&id))));
             }
             BuildEvent::Tagged { name } => {
@@ -297,9 +307,17 @@ mod tests {
         let l = r.event(BuildEvent::Warning(
             "One or more build-args [NOPE] were not consumed".into(),
         ));
+        assert!(l.is_empty());
+        let l = r.event(BuildEvent::Built { id: ID.into() });
         assert_eq!(
             text(&l),
-            "{\"stream\":\"[Warning] One or more build-args [NOPE] were not consumed\\n\"}\n"
+            format!(
+                "{{\"aux\":{{\"ID\":\"{ID}\"}}}}\n\
+                 {{\"stream\":\"[Warning] One or more build-args [NOPE] were not consumed\\n\"}}\n\
+                 {{\"stream\":\"Successfully built 79c03d7c923f\\n\"}}\n"
+            )
         );
+        let l = r.event(BuildEvent::Warning("[Warning] other".into()));
+        assert_eq!(text(&l), "{\"stream\":\"[Warning] other\\n\"}\n");
     }
 }

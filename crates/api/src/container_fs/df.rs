@@ -9,7 +9,7 @@ use muelle_engine::familiar;
 use muelle_image::ImageSummary;
 use muelle_types::container::{ContainerSummary, SummaryHostConfig};
 use muelle_types::image::ImageSummary as DfImage;
-use muelle_types::system::DiskUsage;
+use muelle_types::system::{BuildCache, DiskUsage};
 use muelle_types::volume::UsageData;
 
 use super::Eng;
@@ -21,6 +21,27 @@ use crate::time::{unix_of, unix_secs};
 use crate::version::ApiVersion;
 
 const DF_TYPES: &[&str] = &["container", "image", "volume", "build-cache"];
+
+/// Go's zero time, for a cache record whose step has no creation time.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// A cached build step as `system df` lists build cache. Nothing holds a cached step while
+/// no build runs, so none is in use; `Shared` when an image still names its result.
+fn df_build_cache(c: muelle_engine::builds::CacheUsage) -> BuildCache {
+    let created = c.created.unwrap_or_else(|| ZERO_TIME.to_string());
+    BuildCache {
+        id: c.id,
+        parents: Vec::new(),
+        kind: "regular".into(),
+        description: c.description,
+        in_use: false,
+        shared: c.shared,
+        size: i64::try_from(c.size).unwrap_or(i64::MAX),
+        last_used_at: Some(created.clone()),
+        created_at: created,
+        usage_count: 0,
+    }
+}
 
 /// A container as `system df` lists it: `ps`'s summary with sizes, its command unquoted,
 /// no networks or mounts.
@@ -123,7 +144,12 @@ pub async fn df(
             );
         }
         if want("build-cache") {
-            out.build_cache = Some(Vec::new());
+            out.build_cache = Some(
+                e.build_cache_usage()?
+                    .into_iter()
+                    .map(df_build_cache)
+                    .collect(),
+            );
         }
         Ok(out)
     })

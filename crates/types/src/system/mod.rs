@@ -9,7 +9,7 @@ pub mod prune;
 pub mod version;
 
 pub use auth::AuthResponse;
-pub use df::DiskUsage;
+pub use df::{BuildCache, DiskUsage};
 pub use event::{EventActor, EventMessage};
 pub use info::{
     Commit, IndexInfo, Info, PeerNode, PluginsInfo, RegistryConfig, Runtime, SwarmInfo,

@@ -4,11 +4,12 @@
 //! a Dockerfile outside the context, or from stdin, travels inside the tar under a random
 //! name, as docker does it.
 //!
-//! The tar is written on a blocking thread into a channel that the request body drains, so
+//! The tar is `muelle_build::context::send`'s (.dockerignore as the docker CLI applies it),
+//! written on a blocking thread into a channel that the request body drains, so
 //! a large context is streamed, never held whole.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -116,8 +117,7 @@ pub async fn prepare(path: &str, dockerfile: Option<&str>) -> Result<Prepared> {
             tx: writer_tx,
             buf: Vec::with_capacity(CHUNK),
         };
-        let over = content.as_deref().map(|c| (override_name.as_str(), c));
-        let result = write_context_tar(&dir, over, &mut out)
+        let result = write_context_tar(&dir, &override_name, content.as_deref(), &mut out)
             .and_then(|()| out.flush().map_err(anyhow::Error::from));
         if let Err(e) = result {
             let _ = out
@@ -213,68 +213,28 @@ fn slash_path(p: &Path) -> String {
         .join("/")
 }
 
-/// The context tar of `dir`. The one switch point to `muelle_build::context::send`.
+/// The context tar of `dir`: only what its .dockerignore leaves, the Dockerfile (`name`
+/// inside the directory, or `content` from elsewhere under `name`) always.
 fn write_context_tar(
     dir: &Path,
-    dockerfile_override: Option<(&str, &[u8])>,
+    name: &str,
+    content: Option<&[u8]>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    fallback::write_context_tar(dir, dockerfile_override, out)
-}
-
-/// TEMPORARY STAND-IN for `muelle_build::context::send::write_context_tar`, which is being
-/// written: tars the whole directory and does NOT honor `.dockerignore`. Remove it when the
-/// real one lands (only [`write_context_tar`] calls it).
-mod fallback {
-    use super::*;
-
-    pub fn write_context_tar(
-        dir: &Path,
-        dockerfile_override: Option<(&str, &[u8])>,
-        out: &mut dyn Write,
-    ) -> Result<()> {
-        let mut tar = tar::Builder::new(out);
-        tar.follow_symlinks(false);
-        tar.mode(tar::HeaderMode::Deterministic);
-        walk(&mut tar, dir, Path::new(""))?;
-        if let Some((name, content)) = dockerfile_override {
-            append_file(&mut tar, name, content)?;
-        }
-        tar.finish().context("writing the context tar")?;
-        Ok(())
-    }
-
-    fn walk<W: Write>(tar: &mut tar::Builder<W>, root: &Path, rel: &Path) -> Result<()> {
-        let dir = root.join(rel);
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .with_context(|| format!("reading {}", dir.display()))?
-            .map(|e| e.map(|e| PathBuf::from(e.file_name())))
-            .collect::<io::Result<_>>()
-            .with_context(|| format!("reading {}", dir.display()))?;
-        names.sort();
-        for name in names {
-            let rel = rel.join(&name);
-            let full = root.join(&rel);
-            let meta = std::fs::symlink_metadata(&full)
-                .with_context(|| format!("reading {}", full.display()))?;
-            // Sockets cannot be archived; docker's client skips them too.
-            if std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
-                continue;
-            }
-            tar.append_path_with_name(&full, &rel)
-                .with_context(|| format!("adding {} to the context", full.display()))?;
-            if meta.is_dir() {
-                walk(tar, root, &rel)?;
-            }
-        }
-        Ok(())
-    }
+    let opts = muelle_build::context::send::SendOptions {
+        dockerfile: content.is_none().then_some(name),
+        dockerfile_override: content.map(|c| (name, c)),
+    };
+    muelle_build::context::send::write_context_tar_with(dir, &opts, out)
+        .with_context(|| format!("unable to prepare context: {}", dir.display()))
 }
 
 fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, content: &[u8]) -> Result<()> {
     let mut h = tar::Header::new_gnu();
     h.set_size(content.len() as u64);
     h.set_mode(0o600);
+    h.set_uid(0);
+    h.set_gid(0);
     h.set_mtime(0);
     h.set_entry_type(tar::EntryType::Regular);
     h.set_cksum();
@@ -371,14 +331,16 @@ mod tests {
     }
 
     #[test]
-    fn the_fallback_tars_the_directory() {
+    fn the_context_honors_dockerignore() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Dockerfile"), "FROM busybox\n").unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/a"), "a").unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "secret\n").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();
         let mut out = Vec::new();
-        write_context_tar(dir.path(), Some((".dockerfile.x", b"FROM x\n")), &mut out).unwrap();
+        write_context_tar(dir.path(), ".dockerfile.x", Some(b"FROM x\n"), &mut out).unwrap();
         let mut ar = tar::Archive::new(&out[..]);
         let names: Vec<String> = ar
             .entries()
@@ -387,9 +349,15 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec!["Dockerfile", "link", "sub", "sub/a", ".dockerfile.x"]
+            vec![
+                ".dockerignore",
+                "Dockerfile",
+                "link",
+                "sub/",
+                "sub/a",
+                ".dockerfile.x"
+            ]
         );
-        assert!(out.len() >= 5 * 512);
     }
 
     #[test]

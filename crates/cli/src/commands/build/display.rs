@@ -222,7 +222,8 @@ impl Display {
             *k += 1;
         }
         let label = match self.stage {
-            None => text.to_string(),
+            // The ARGs before the first FROM: steps of the legacy builder, none of BuildKit.
+            None => format!("[meta-args] {text}"),
             Some((stage, k)) => {
                 let known = stage.and_then(|i| self.stages.get(i));
                 match known {
@@ -482,6 +483,19 @@ out
                     .into()
             }
         );
+    }
+
+    #[test]
+    fn meta_args_are_steps_too() {
+        let stream = r#"{"stream":"Step 1/2 : ARG V=1"}
+{"stream":"\n"}
+{"stream":"Step 2/2 : FROM busybox"}
+{"stream":"\n"}
+{"stream":" ---\u003e 9afb9e2993e1\n"}
+"#;
+        let (out, _) = run(Vec::new(), stream);
+        assert!(out.contains("#3 [meta-args] ARG V=1\n#3 DONE"), "{out}");
+        assert!(out.contains("#4 [1] FROM busybox\n"), "{out}");
     }
 
     #[test]

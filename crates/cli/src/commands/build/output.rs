@@ -115,9 +115,8 @@ async fn extract(res: hyper::Response<hyper::body::Incoming>, dir: &Path) -> Res
     let base = dir.to_path_buf();
     let worker = tokio::task::spawn_blocking(move || {
         let opts = muelle_image::ExtractOptions {
-            rename_top: None,
             no_overwrite_dir_non_dir: true,
-            symlinks_out: false,
+            ..Default::default()
         };
         muelle_image::extract_to_dir(
             crate::commands::container::cp::ChanReader::new(rx),
