@@ -55,7 +55,8 @@ fn refused(
     let message = r
         .err
         .lines()
-        .filter(|l| {
+        .rev()
+        .find(|l| {
             let l = l.trim();
             !l.is_empty()
                 && !l.starts_with("DEPRECATED")
@@ -64,7 +65,6 @@ fn refused(
                 && !l.starts_with("Install the buildx")
                 && !l.starts_with("https://docs.docker.com")
         })
-        .last()
         .map(|l| ids.replace_all(l.trim(), "<id>").into_owned())
         .unwrap_or_default();
     let says = phrases
