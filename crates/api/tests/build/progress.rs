@@ -76,6 +76,12 @@ pub fn cache_pattern(steps: &[Step]) -> Vec<String> {
         .collect()
 }
 
+/// Whether a [`cache_pattern`] line is a step that makes no layer (ENV, ARG, CMD, ...).
+pub fn is_meta(line: &str) -> bool {
+    let verb = line.split(':').next().unwrap_or("");
+    !matches!(verb, "RUN" | "COPY" | "ADD" | "WORKDIR" | "ran")
+}
+
 /// The image IDs a legacy stream printed (` ---> 0123456789ab`, `Successfully built ...`).
 pub fn image_ids(out: &str) -> Vec<String> {
     let id = Regex::new(r"^(?: ---> |Successfully built )([0-9a-f]{12})\s*$").unwrap();

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::support::both::{unique, Res, DOCKERD};
-use crate::support::{daemon_with_busybox, kill_shims_and_unmount, remove_all_containers};
+use crate::support::{kill_shims_and_unmount, remove_all_containers, shim_binary};
 use crate::support::{Daemon, DOCKER};
 use muelle_test_support::proc::run_cmd;
 
@@ -69,13 +69,20 @@ impl Side {
         }
     }
 
+    /// A private muelled with dockerd's own busybox:latest (saved from dockerd, loaded
+    /// here): both sides build on the same base image, so its files and history compare.
     pub fn muelled() -> Side {
         assert!(
             Path::new(DOCKER28).exists(),
             "{DOCKER28} (docker CLI 28) is needed"
         );
+        let tar = dockerd_image_tar("busybox:latest");
+        shim_binary();
+        let d = Daemon::start();
+        let out = d.docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
+        assert!(out.status.success(), "docker load: {out:?}\n{}", d.log());
         Side {
-            d: Some(daemon_with_busybox()),
+            d: Some(d),
             tags: RefCell::new(Vec::new()),
             built: RefCell::new(Vec::new()),
         }
@@ -213,24 +220,14 @@ impl Side {
         r
     }
 
-    /// Loads the Debian base (scripts/debian-image.sh) under [`DEBIAN`]: on dockerd once per
-    /// machine (under a lock: tests run at once), on a private muelled each time.
+    /// Loads the Debian base (scripts/debian-image.sh) under [`DEBIAN`]: imported into
+    /// dockerd once per machine (under a lock: tests run at once), and on a private muelled
+    /// loaded from dockerd's (`docker save`), so that both build on the same image.
     pub fn with_debian(&self) {
-        let tar = debian_tar();
-        let tar = tar.to_str().unwrap();
-        match &self.d {
-            Some(_) => {
-                self.ok(&["import", "-c", r#"CMD ["/bin/bash"]"#, tar, DEBIAN]);
-            }
-            None => {
-                let script = format!(
-                    "{DOCKER} -H {DOCKERD} image inspect {DEBIAN} >/dev/null 2>&1 || \
-                     {DOCKER} -H {DOCKERD} import -c 'CMD [\"/bin/bash\"]' {tar} {DEBIAN}"
-                );
-                let mut c = Command::new("flock");
-                c.args(["/var/tmp/muelle-test-debian.lock", "sh", "-c", &script]);
-                run_cmd(c, BUILD_LIMIT).ok();
-            }
+        debian_on_dockerd();
+        if self.is_muelled() {
+            let tar = dockerd_image_tar(DEBIAN);
+            self.ok(&["load", "-q", "-i", tar.to_str().unwrap()]);
         }
     }
 }
@@ -258,6 +255,39 @@ impl Drop for Side {
             }
         }
     }
+}
+
+/// Imports the Debian base into dockerd unless it is there.
+fn debian_on_dockerd() {
+    let tar = debian_tar();
+    let script = format!(
+        "{DOCKER} -H {DOCKERD} image inspect {DEBIAN} >/dev/null 2>&1 || \
+         {DOCKER} -H {DOCKERD} import -c 'CMD [\"/bin/bash\"]' {} {DEBIAN}",
+        tar.display()
+    );
+    let mut c = Command::new("flock");
+    c.args(["/var/tmp/muelle-test-debian.lock", "sh", "-c", &script]);
+    run_cmd(c, BUILD_LIMIT).ok();
+}
+
+/// `docker save` of one of dockerd's images, made once per image ID into the test
+/// binary's scratch directory (written aside and renamed: test processes run at once).
+pub fn dockerd_image_tar(image: &str) -> PathBuf {
+    let mut c = Command::new(DOCKER);
+    c.args(["-H", DOCKERD, "image", "inspect", "-f", "{{.Id}}", image]);
+    let id = run_cmd(c, BUILD_LIMIT).ok().stdout;
+    let id = id.trim().trim_start_matches("sha256:");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("muelle-build-bases");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tar = dir.join(format!("{id}.tar"));
+    if !tar.is_file() {
+        let tmp = dir.join(format!("{id}.tar.{}", unique("part")));
+        let mut c = Command::new(DOCKER);
+        c.args(["-H", DOCKERD, "save", "-o"]).arg(&tmp).arg(image);
+        run_cmd(c, BUILD_LIMIT).ok();
+        std::fs::rename(&tmp, &tar).unwrap();
+    }
+    tar
 }
 
 /// `muelle` (the CLI), beside muelled in the target directory.

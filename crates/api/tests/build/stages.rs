@@ -110,7 +110,7 @@ pub fn heredocs(side: &Side, via: Via) {
     assert_eq!(mode.trim(), "644 0:0");
 }
 
-/// A heredoc whose terminator never comes: refused by both clients, naming the heredoc,
+/// A heredoc whose terminator never comes: refused by both clients, saying so,
 /// nothing tagged or left behind.
 pub fn unterminated_heredoc(side: &Side) {
     for via in [Via::Legacy, Via::Muelle] {
