@@ -253,4 +253,10 @@ pub fn compared(case: &str, via: Via) {
         );
     }
     check_facts(&ours, case, &got);
+    let left = ours.ok(&["ps", "-a", "-q"]);
+    assert_eq!(
+        left.trim(),
+        "",
+        "{case}: the build left containers on muelled"
+    );
 }

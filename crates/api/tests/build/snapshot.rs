@@ -68,6 +68,13 @@ fn streaming(side: &Side, args: &[&str]) -> std::process::Child {
         .expect("run docker")
 }
 
+/// Reads what follows the archive's end marker: docker fails with a broken pipe when its
+/// last blocks find the pipe closed.
+fn drain<R: Read>(ar: tar::Archive<R>) {
+    let mut rest = ar.into_inner();
+    let _ = std::io::copy(&mut rest, &mut std::io::sink());
+}
+
 fn finish(side: &Side, mut child: std::process::Child, what: &str) {
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
@@ -104,6 +111,7 @@ pub fn raw_config(side: &Side, image: &str) -> Value {
                 jsons.insert(path, b);
             }
         }
+        drain(ar);
     }
     finish(side, child, &format!("docker save {image}"));
     let manifest: Value = serde_json::from_slice(
@@ -231,6 +239,7 @@ pub fn filesystem(side: &Side, image: &str, built_after: i64) -> Vec<String> {
             };
             lines.push((path.clone(), format!("{path} {mode:04o} {owner} {what}")));
         }
+        drain(ar);
     }
     finish(side, child, &format!("docker export {cid}"));
     let _ = side.docker(&["rm", "-f", &cid]);
