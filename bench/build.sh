@@ -18,7 +18,7 @@
 #   cprog    crates/api/tests/build/corpus/c-program: a static C program compiled with gcc
 #            in a Debian stage (scripts/debian-image.sh, made from this host's packages and
 #            imported into every engine) and copied into scratch
-# Wall time of the CLI process ($EPOCHREALTIME around it); medians (with q1/q3) per tool,
+# Wall time of the CLI process ($EPOCHREALTIME around it; its progress output to a file); medians (with q1/q3) per tool,
 # scenario and context, and the ratios muelle/docker_bk, muelle/docker_legacy and
 # muelle/podman. Targets (issue #13): cached rebuild <= 0.3 x docker's, cold build <= 0.7 x
 # docker's (docker = BuildKit, docker_bk).
@@ -76,9 +76,11 @@ cleanup() {
   set +e
   if [ $HAVE_DOCKER = 1 ]; then
     $DOCKER images --format '{{.Repository}}:{{.Tag}}' | grep "^$TAG-" | xargs -r $DOCKER rmi -f >/dev/null 2>&1
+    drop_ids $DOCKER "$W/ids.docker"
   fi
   if [ $HAVE_PODMAN = 1 ] || [ $HAVE_BUILDAH = 1 ]; then
     $PODMAN images --format '{{.Repository}}:{{.Tag}}' | grep "/$TAG-" | xargs -r $PODMAN rmi -f >/dev/null 2>&1
+    drop_ids $PODMAN "$W/ids.podman"
   fi
   if [ -n "$MD_PID" ]; then
     kill "$MD_PID" 2>/dev/null
@@ -206,19 +208,53 @@ declare -A LABEL=(
   [docker_bk]="docker BuildKit (dockerd)" [docker_legacy]="docker legacy (dockerd)"
   [podman]="podman build" [buildah]="buildah bud")
 
-build_with() { # build_with TOOL CASE [extra args...]
+build_with() { # build_with TOOL CASE [extra args...]: its output in $W/out.last
   local tool=$1 case=$2; shift 2
-  local ctx=$W/ctx-$case img=$TAG-$tool:$case
+  local ctx=$W/ctx-$case img=$TAG-$tool:$case rc=0
   local args=("$@")
+  # podman and buildah print each step's image ID unless --iidfile is given.
+  case $tool in podman|buildah) ;; *) args=(--iidfile "$W/iid.last" "${args[@]}") ;; esac
   [ "$case" = cprog ] && args+=(--build-arg "DEBIAN=$DEBIAN")
+  rm -f "$W/iid.last"
   case $tool in
-    muelle)         M build -q -t "$img" "${args[@]}" "$ctx" ;;
-    docker_muelled) DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$SOCK" $DOCKER28 build -q -t "$img" "${args[@]}" "$ctx" ;;
-    docker_bk)      DOCKER_BUILDKIT=1 $DOCKER build -q -t "$img" "${args[@]}" "$ctx" ;;
-    docker_legacy)  DOCKER_BUILDKIT=0 $DOCKER28 build -q -t "$img" "${args[@]}" "$ctx" ;;
-    podman)         $PODMAN build -q --pull=never --layers -t "$img" "${args[@]}" "$ctx" ;;
-    buildah)        $BUILDAH bud -q --pull=never --layers -t "$img" "${args[@]}" "$ctx" ;;
+    muelle)         M build -t "$img" "${args[@]}" "$ctx" ;;
+    docker_muelled) DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$SOCK" $DOCKER28 build -t "$img" "${args[@]}" "$ctx" ;;
+    docker_bk)      DOCKER_BUILDKIT=1 $DOCKER build --progress=plain -t "$img" "${args[@]}" "$ctx" ;;
+    docker_legacy)  DOCKER_BUILDKIT=0 $DOCKER28 build -t "$img" "${args[@]}" "$ctx" ;;
+    podman)         $PODMAN build --pull=never --layers -t "$img" "${args[@]}" "$ctx" ;;
+    buildah)        $BUILDAH bud --pull=never --layers -t "$img" "${args[@]}" "$ctx" ;;
+  esac >"$W/out.last" 2>&1 || rc=$?
+  note_ids "$tool"
+  return $rc
+}
+# Every image a build made on a shared engine (the final one from --iidfile, the legacy
+# builder's and podman's per-step images from the output), so that cleanup removes those
+# left untagged: a rebuild untags the previous result, a stage's image has no name.
+note_ids() {
+  local f
+  case $1 in
+    docker_bk|docker_legacy) f=$W/ids.docker ;;
+    podman|buildah) f=$W/ids.podman ;;
+    *) return 0 ;;
   esac
+  # docker: " ---> 0123456789ab"; podman/buildah: "--> 0123456789a", "--> Using cache ID",
+  # the full ID last
+  { sed -n -E 's/^ ---> ([0-9a-f]{12})\s*$/\1/p; s/^--> (Using cache )?([0-9a-f]{11,64})\s*$/\2/p; s/^([0-9a-f]{64})\s*$/\1/p' "$W/out.last"
+    cat "$W/iid.last" 2>/dev/null && echo; } | sed 's/^sha256://' | grep -E '^[0-9a-f]{11,}' >>"$f" || true
+}
+drop_ids() { # drop_ids ENGINE_CLI IDS_FILE: only what no name holds, children first
+  local e=$1 f=$2 id pass
+  [ -f "$f" ] || return 0
+  # A cached step's image is named again by later builds, after its children: passes
+  # until one removes nothing more.
+  for pass in 1 2 3 4 5 6; do
+    local gone=0
+    while read -r id; do
+      [ "$($e image inspect --format '{{len .RepoTags}}' "$id" </dev/null 2>/dev/null)" = 0 ] || continue
+      $e rmi "$id" </dev/null >/dev/null 2>&1 && gone=1
+    done < <(tac "$f" | awk '!seen[$0]++')
+    [ $gone = 1 ] || break
+  done
 }
 
 usec() { local t=${1/./}; echo $((10#$t)); }
@@ -238,13 +274,13 @@ timed() { # timed TOOL CASE SCEN ROUND: one build, its time recorded unless warm
   [ "$scen" = cold ] && extra=(--no-cache)
   [ "$scen" = onefile ] && change_one "$case" "$r.$tool"
   t0=$EPOCHREALTIME
-  if build_with "$tool" "$case" "${extra[@]}" >/dev/null 2>"$W/err.last"; then
+  if build_with "$tool" "$case" "${extra[@]}"; then
     t1=$EPOCHREALTIME
     ((r < 0)) || T[$tool.$case.$scen]+="$(($(usec "$t1") - $(usec "$t0"))) "
   else
     rc=$?
-    BAD[$tool.$case.$scen]="exit $rc: $(grep -v -e '^DEPRECATED' -e '^ *BuildKit is currently' -e '^ *environment-variable' -e '^$' "$W/err.last" | head -1 | cut -c1-100)"
-    { echo "== $tool $case $scen round $r: exit $rc"; cat "$W/err.last"; } >>"$W/err.$tool"
+    BAD[$tool.$case.$scen]="exit $rc: $(grep -v -e '^DEPRECATED' -e '^ *BuildKit is currently' -e '^ *environment-variable' -e '^$' -e '^Sending build context' -e '^Step ' -e '^ --->' -e "^Run '" "$W/out.last" | tail -1 | cut -c1-100)"
+    { echo "== $tool $case $scen round $r: exit $rc"; cat "$W/out.last"; } >>"$W/err.$tool"
   fi
 }
 
@@ -254,8 +290,8 @@ for case in $CASES; do
   n=${#tools[@]}
   log "$case: a priming build per tool"
   for tool in "${tools[@]}"; do
-    build_with "$tool" "$case" >/dev/null 2>"$W/err.prime" \
-      || log "$tool: the priming build of $case failed: $(grep -v -e '^DEPRECATED' -e '^ ' -e '^$' "$W/err.prime" | head -1 | cut -c1-200)"
+    build_with "$tool" "$case" \
+      || log "$tool: the priming build of $case failed: $(grep -v -e '^DEPRECATED' -e '^ ' -e '^$' -e '^Sending build context' -e '^Step ' -e "^Run '" "$W/out.last" | tail -1 | cut -c1-200)"
   done
   log "$case: $WARMUP warm-up + $ROUNDS rounds of ${tools[*]} x ${SCENARIOS[*]}"
   for ((r = -WARMUP; r < ROUNDS; r++)); do
@@ -264,7 +300,7 @@ for case in $CASES; do
         tool=${tools[$(((i + r + n * WARMUP) % n))]}
         # cached: the previous scenario (cold, or onefile of the round before) left the
         # context built; build it once untimed so that every tool starts from its own hit.
-        if [ "$scen" = cached ]; then build_with "$tool" "$case" >/dev/null 2>&1 || true; fi
+        if [ "$scen" = cached ]; then build_with "$tool" "$case" || true; fi
         timed "$tool" "$case" "$scen" "$r"
       done
     done
