@@ -12,6 +12,7 @@
 #![cfg_attr(test, recursion_limit = "256")]
 
 mod blocking;
+pub mod build;
 pub mod container_fs;
 pub mod containers;
 pub mod daemon;
@@ -62,6 +63,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(exec::router())
         .merge(container_fs::router())
         .merge(images::router())
+        .merge(build::router())
         .merge(system::router())
         .merge(volumes::router())
         .merge(networks::router())

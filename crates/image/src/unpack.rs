@@ -549,7 +549,7 @@ impl Applier<'_> {
                 // The destination itself (`./`): kept as it is, as Docker does.
                 return Ok(());
             }
-            if kind.is_symlink() {
+            if kind.is_symlink() && !copy.symlinks_out {
                 check_copy_symlink(entry, &comps).map_err(&refuse)?;
             }
             let mut full = copy.dest.clone();

@@ -181,6 +181,7 @@ fn diff_commit_and_changes_through_two_commits() {
                 author: Some("tester <t@example.com>".into()),
                 reference: Some(Reference::parse("muelle.test/committed:1").unwrap()),
                 created_by: Some("/bin/sh -c echo hi".into()),
+                cache_key: None,
             },
         )
         .expect("commit");

@@ -1,11 +1,9 @@
-//! System routes: `/_ping`, `/version`, `/info`, `/events`, `/auth`, and the prune routes
-//! of resources muelle does not have yet (the build cache).
+//! System routes: `/_ping`, `/version`, `/info`, `/events`, `/auth`.
 
 mod auth;
 mod events;
 mod info;
 mod ping;
-mod prune;
 mod version;
 
 use std::sync::Arc;
@@ -22,5 +20,4 @@ pub fn router() -> Router<Arc<Engine>> {
         .route("/info", get(info::info))
         .route("/events", get(events::events))
         .route("/auth", post(auth::auth))
-        .route("/build/prune", post(prune::build_prune))
 }

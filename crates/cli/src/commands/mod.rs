@@ -17,6 +17,8 @@ use shortcuts::Shortcuts;
 use system::SystemCommand;
 use volume::VolumeCommand;
 
+pub mod build;
+pub mod builder;
 pub mod completion;
 pub mod confirm;
 pub mod container;
@@ -97,6 +99,11 @@ enum Cmd {
         #[command(subcommand)]
         command: NetworkCommand,
     },
+    /// Manage builds
+    Builder {
+        #[command(subcommand)]
+        command: builder::BuilderCommand,
+    },
     /// Manage volumes
     Volume {
         #[command(subcommand)]
@@ -116,6 +123,7 @@ enum Cmd {
 
 /// The top-level commands in the order docker's help lists them.
 const TOP_LEVEL_ORDER: &[&str] = &[
+    "build",
     "pull",
     "push",
     "images",
@@ -156,6 +164,7 @@ const TOP_LEVEL_ORDER: &[&str] = &[
     "cp",
     "events",
     "system",
+    "builder",
     "container",
     "network",
     "volume",
@@ -202,6 +211,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Systems(Shortcuts(c)) | Cmd::System { command: c } => c.run(&ctx).await,
         Cmd::Volume { command: c } => c.run(&ctx).await,
         Cmd::Network { command: c } => c.run(&ctx).await,
+        Cmd::Builder { command: c } => c.run(&ctx).await,
         Cmd::Inspect(a) => inspect::run(&ctx, a).await,
         Cmd::Login(a) => login::run(&ctx, a).await,
         Cmd::Logout(a) => logout::run(&ctx, a).await,

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod archives;
+mod build;
 #[path = "../common/mod.rs"]
 mod common;
 mod images;

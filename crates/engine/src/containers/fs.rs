@@ -310,7 +310,7 @@ impl Engine {
     }
 
     /// Runs `f` on the mounted rootfs of `name_or_id`. Blocking.
-    fn with_rootfs<T>(
+    pub(crate) fn with_rootfs<T>(
         &self,
         name_or_id: &str,
         f: impl FnOnce(&Path, &ContainerRecord) -> Result<T>,
@@ -377,6 +377,7 @@ impl Engine {
             author: req.author.clone().filter(|a| !a.is_empty()),
             reference: reference.clone(),
             created_by: Some(rec.config.cmd.join(" ")),
+            cache_key: None,
         };
         let images = self.images_handle();
         let key = container_key(&rec.id);

@@ -172,7 +172,7 @@ fn ensure_running(rec: &ContainerRecord) -> Result<()> {
 }
 
 /// The image service's key of a container's rootfs snapshot.
-fn container_key(id: &str) -> String {
+pub(crate) fn container_key(id: &str) -> String {
     format!("container-{id}")
 }
 

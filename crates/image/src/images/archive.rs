@@ -247,7 +247,7 @@ impl ImageService {
             .meta
             .list_images()?
             .into_iter()
-            .filter(|r| !r.name.starts_with(UNTAGGED_PREFIX))
+            .filter(|r| !r.name.starts_with(UNTAGGED_PREFIX) && !super::is_cache_record(&r.name))
             .filter_map(|r| r.labels.get(super::LABEL_CONFIG).cloned())
             .collect();
         let mut out = Vec::new();

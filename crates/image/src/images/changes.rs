@@ -19,6 +19,7 @@ use rustix::io::Errno;
 use serde_json::Value;
 
 use super::history::rfc3339;
+use super::import::RecordName;
 use super::tree::{write_tree_tar_with, TreeOptions};
 use super::{
     parse_doc, read_blob, snap_err, unique_ingest_ref, ImageError, ImageService, ImageSummary,
@@ -82,6 +83,9 @@ pub struct CommitOptions {
     /// The history entry's `created_by`. Docker writes the container's command joined with
     /// spaces (`/bin/sh -c echo hi`).
     pub created_by: Option<String>,
+    /// A build step's commit: the image is recorded as the build-cache entry of this key
+    /// instead of under `reference` or as `<none>`.
+    pub cache_key: Option<String>,
 }
 
 /// Where a container snapshot's tree lives on disk.
@@ -272,7 +276,12 @@ impl ImageService {
             config.rootfs.diff_ids.push(diff_id.clone());
             layers.push(Descriptor::new(media_type::OCI_LAYER, diff_id, layer_size));
         }
-        self.store_image(lease, &what, config, layers, opts.reference.as_ref())
+        let record = match (&opts.cache_key, &opts.reference) {
+            (Some(key), _) => RecordName::Cache(key),
+            (None, Some(r)) => RecordName::Reference(r),
+            (None, None) => RecordName::Untagged,
+        };
+        self.store_image_as(lease, &what, config, layers, record)
     }
 
     /// Checks that `key` is a container rootfs: an active snapshot.

@@ -30,7 +30,7 @@ impl ImageService {
             chain
                 .get(i)
                 .and_then(|c| self.snapshotter.usage(&c.to_string()).ok())
-                .map_or(0, |u| u.bytes)
+                .map_or(0, |u| u.content_bytes)
         };
         let mut out = Vec::new();
         let mut layer = 0usize;

@@ -297,6 +297,22 @@ impl ImageService {
         layers: Vec<Descriptor>,
         reference: Option<&Reference>,
     ) -> Result<ImageSummary> {
+        let record = match reference {
+            Some(r) => RecordName::Reference(r),
+            None => RecordName::Untagged,
+        };
+        self.store_image_as(lease, what, config, layers, record)
+    }
+
+    /// [`store_image`](Self::store_image) under the record `record`.
+    pub(super) fn store_image_as(
+        &self,
+        lease: &str,
+        what: &str,
+        config: ImageConfig,
+        layers: Vec<Descriptor>,
+        record: RecordName<'_>,
+    ) -> Result<ImageSummary> {
         let doc_err = |digest: Digest, source| ImageError::Document {
             reference: what.to_string(),
             digest,
@@ -330,11 +346,12 @@ impl ImageService {
             manifest_bytes.len() as u64,
         );
         let labels = record_labels(&manifest_digest, &config_digest);
-        let name = reference.map_or_else(
-            || format!("{UNTAGGED_PREFIX}{config_digest}"),
-            |r| r.to_string(),
-        );
-        let record = self.meta.put_image(&name, target, labels)?;
+        let name = match record {
+            RecordName::Cache(key) => format!("{}{key}", super::BUILD_CACHE_PREFIX),
+            RecordName::Reference(r) => r.to_string(),
+            RecordName::Untagged => format!("{UNTAGGED_PREFIX}{config_digest}"),
+        };
+        let stored = self.meta.put_image(&name, target, labels)?;
         Ok(summary(
             &super::Resolved {
                 manifest_digest,
@@ -342,7 +359,7 @@ impl ImageService {
                 config_digest,
                 config,
             },
-            &[record],
+            &[stored],
         ))
     }
 
@@ -400,6 +417,15 @@ impl ImageService {
         let _ = self.meta.delete_lease(&lease);
         result
     }
+}
+
+/// The name an image made here is recorded under.
+pub(super) enum RecordName<'a> {
+    Reference(&'a Reference),
+    /// `<none>`: a dangling image.
+    Untagged,
+    /// A build step's result, by its cache key.
+    Cache(&'a str),
 }
 
 #[cfg(test)]

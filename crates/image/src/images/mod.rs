@@ -51,6 +51,7 @@ use crate::snapshot::{self, MountSpec, SnapshotError, Snapshotter};
 use crate::store::{ContentStore, StoreError};
 
 mod archive;
+mod build_cache;
 mod changes;
 mod cp;
 mod healthcheck;
@@ -62,6 +63,7 @@ mod push;
 mod tree;
 
 pub use archive::LoadedImage;
+pub use build_cache::{CacheEntry, ConfigStep};
 pub use changes::{Change, ChangeKind, CommitOptions};
 pub use cp::{
     archive_from_root, extract_into_root, extract_into_root_as, go_file_mode, stat_in_root,
@@ -88,6 +90,17 @@ pub const LABEL_SOURCE_PREFIX: &str = "containerd.io/distribution.source.";
 /// The record name of an image that has no name (a `docker load` of an untagged image, an
 /// untagged import): `<none>@` and the image ID. Never shown as a tag or digest name.
 const UNTAGGED_PREFIX: &str = "<none>@";
+
+/// The name prefix of build-cache records: an image a build step made, named by the step's
+/// cache key. Such records keep the image's content and snapshots (they are GC roots like
+/// any name) but are not names: lists, tags, digests and removal ignore them, and only
+/// `docker builder prune` deletes them.
+const BUILD_CACHE_PREFIX: &str = "<build-cache>@";
+
+/// Whether a record is a name a user gave or sees (not a build-cache entry).
+fn is_cache_record(name: &str) -> bool {
+    name.starts_with(BUILD_CACHE_PREFIX)
+}
 /// Label on a container rootfs snapshot record: the ID (config digest) of the image it was
 /// prepared from, the parent of a `commit`.
 pub const LABEL_ROOTFS_IMAGE: &str = "muelle.io/rootfs.image";
@@ -426,6 +439,7 @@ impl ImageService {
         Ok(self
             .groups()?
             .values()
+            .filter(|(_, records)| records.iter().any(|r| !is_cache_record(&r.name)))
             .map(|(resolved, records)| summary(resolved, records))
             .collect())
     }
@@ -567,6 +581,15 @@ impl ImageService {
                 name: name_or_id.to_string(),
             });
         };
+        let records: Vec<&ImageRecord> = records
+            .iter()
+            .filter(|r| !is_cache_record(&r.name))
+            .collect();
+        if records.is_empty() {
+            return Err(ImageError::NotFound {
+                name: name_or_id.to_string(),
+            });
+        }
         let by_name = Reference::parse(name_or_id)
             .ok()
             .map(|r| r.to_string())
@@ -580,7 +603,7 @@ impl ImageService {
                 if !is_digest_name(&name) {
                     let repo = repository_of(&name);
                     let of_repo =
-                        |r: &&ImageRecord| r.name != name && repository_of(&r.name) == repo;
+                        |r: &&&ImageRecord| r.name != name && repository_of(&r.name) == repo;
                     let tag_left = records
                         .iter()
                         .filter(of_repo)
@@ -620,6 +643,7 @@ impl ImageService {
             .meta
             .list_images()?
             .iter()
+            .filter(|r| !is_cache_record(&r.name))
             .any(|r| records.iter().any(|old| old.target == r.target));
         if !remaining {
             out.push(Removed::Deleted(id));
@@ -937,7 +961,7 @@ fn summary(resolved: &Resolved, records: &[ImageRecord]) -> ImageSummary {
     let mut repo_tags: Vec<String> = Vec::new();
     let mut repo_digests: Vec<String> = Vec::new();
     for r in records {
-        if r.name.starts_with(UNTAGGED_PREFIX) {
+        if r.name.starts_with(UNTAGGED_PREFIX) || is_cache_record(&r.name) {
             continue;
         }
         if r.name.contains('@') {

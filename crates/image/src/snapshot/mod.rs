@@ -151,6 +151,9 @@ pub struct Usage {
     pub bytes: u64,
     /// Distinct inodes, the directory itself included.
     pub inodes: u64,
+    /// Apparent size of everything but directories, each hard-linked inode once: what
+    /// Docker reports as a layer's size (`docker history`).
+    pub content_bytes: u64,
 }
 
 /// One mount, as `mount(8)` would take it. `typ` is `"overlay"` or `"bind"`.
@@ -926,11 +929,15 @@ fn mkdir_mode(path: &Path, mode: u32) -> io::Result<()> {
 fn du(dir: BorrowedFd<'_>, seen: &mut HashSet<(u64, u64)>, usage: &mut Usage) -> io::Result<()> {
     for name in list_dir(dir)? {
         let st = rustix::fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
         if seen.insert((st.st_dev, st.st_ino)) {
             usage.inodes += 1;
             usage.bytes += st.st_blocks as u64 * 512;
+            if !is_dir {
+                usage.content_bytes += st.st_size as u64;
+            }
         }
-        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+        if is_dir {
             let sub = open_dir(dir, &name)?;
             du(sub.as_fd(), seen, usage)?;
         }

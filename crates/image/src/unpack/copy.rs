@@ -33,6 +33,9 @@ pub(crate) struct CopyInto {
     /// Every entry owned by this uid and gid instead of the archive's (dockerd's
     /// `ChownOpts` for `copyUIDGID` when the container has a user).
     pub owner: Option<(u32, u32)>,
+    /// Symlinks whose relative target climbs above the destination are kept
+    /// ([`ExtractOptions::symlinks_out`]).
+    pub symlinks_out: bool,
 }
 
 impl CopyInto {
@@ -84,6 +87,10 @@ pub struct ExtractOptions {
     pub rename_top: Option<String>,
     /// Refuse to replace a directory by a non-directory or the reverse, as Docker's client.
     pub no_overwrite_dir_non_dir: bool,
+    /// Keep symlinks whose relative target climbs above `dir` instead of refusing them: a
+    /// build context, which dockerd extracts chrooted (so `..` stops at its root). Later
+    /// entries are still resolved inside `dir`, so such a link never leads a write out.
+    pub symlinks_out: bool,
 }
 
 /// `docker cp CONTAINER:path DIR` on the client: extracts the uncompressed tar `input` (a
@@ -113,6 +120,7 @@ pub fn extract_to_dir<R: Read>(
         rename_top,
         host: true,
         owner: None,
+        symlinks_out: opts.symlinks_out,
     };
     apply_tar(input, dir, &UnpackOptions::default(), Some(copy))
 }

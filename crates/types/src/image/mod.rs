@@ -10,6 +10,6 @@ pub mod summary;
 
 pub use history::HistoryItem;
 pub use inspect::{GraphDriverData, ImageContainerConfig, ImageInspect, ImageMetadata, RootFs};
-pub use progress::{Aux, ErrorDetail, JsonMessage, ProgressDetail, PushResult};
+pub use progress::{Aux, BuildResult, ErrorDetail, JsonMessage, ProgressDetail, PushResult};
 pub use remove::{ImageDeleteItem, ImagesPruneReport};
 pub use summary::ImageSummary;

@@ -67,6 +67,7 @@ impl JsonMessage {
         let message = message.into();
         JsonMessage {
             error_detail: Some(ErrorDetail {
+                code: None,
                 message: message.clone(),
             }),
             error: Some(message),
@@ -86,6 +87,9 @@ pub struct ProgressDetail {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ErrorDetail {
+    /// A failed build step's exit code (dockerd's `jsonmessage.JSONError.Code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
     pub message: String,
 }
 
@@ -95,6 +99,15 @@ pub struct ErrorDetail {
 pub enum Aux {
     /// What a push of one tag made (moby's `types.PushResult`).
     Push(PushResult),
+    /// The image a build made (moby's `types.BuildResult`).
+    Build(BuildResult),
+}
+
+/// `{"ID": "sha256:…"}`: the `aux` of a build's last step.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BuildResult {
+    #[serde(rename = "ID")]
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -136,6 +149,27 @@ mod tests {
         assert_eq!(
             s(&aux),
             r#"{"progressDetail":{},"aux":{"Tag":"1","Digest":"sha256:x","Size":3}}"#
+        );
+        let built = JsonMessage {
+            aux: Some(Aux::Build(BuildResult {
+                id: "sha256:y".into(),
+            })),
+            ..Default::default()
+        };
+        assert_eq!(s(&built), r#"{"aux":{"ID":"sha256:y"}}"#);
+        let back: JsonMessage = serde_json::from_str(r#"{"aux":{"ID":"sha256:y"}}"#).unwrap();
+        assert_eq!(back, built);
+        let failed = JsonMessage {
+            error_detail: Some(ErrorDetail {
+                code: Some(3),
+                message: "m".into(),
+            }),
+            error: Some("m".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s(&failed),
+            r#"{"errorDetail":{"code":3,"message":"m"},"error":"m"}"#
         );
     }
 }

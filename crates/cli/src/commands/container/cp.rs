@@ -87,10 +87,19 @@ fn cp_not_found(e: anyhow::Error, arg: &str) -> anyhow::Error {
     }
 }
 
-/// A blocking reader over body chunks sent from the async side.
-struct ChanReader {
+/// A blocking reader over body chunks sent from the async side (also `build --output`'s).
+pub(crate) struct ChanReader {
     rx: std::sync::mpsc::Receiver<bytes::Bytes>,
     cur: bytes::Bytes,
+}
+
+impl ChanReader {
+    pub(crate) fn new(rx: std::sync::mpsc::Receiver<bytes::Bytes>) -> Self {
+        ChanReader {
+            rx,
+            cur: bytes::Bytes::new(),
+        }
+    }
 }
 
 impl Read for ChanReader {
@@ -118,6 +127,7 @@ fn extract(r: impl Read, base: &Path, rename: Option<&str>) -> Result<()> {
         rename_top: rename.map(str::to_owned),
         // As Docker's client (`archive.CopyTo`).
         no_overwrite_dir_non_dir: true,
+        symlinks_out: false,
     };
     extract_to_dir(r, base, &opts)
         .with_context(|| format!("extracting into {}", base.display()))?;

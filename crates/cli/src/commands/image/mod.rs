@@ -22,6 +22,8 @@ pub mod tag;
 
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(Box<crate::commands::build::Args>),
     /// List images
     #[command(visible_alias = "list")]
     Ls(ls::Args),
@@ -50,6 +52,7 @@ pub enum ImageCommand {
 
 impl Resource for ImageCommand {
     const SHORTCUTS: &'static [Shortcut] = &[
+        Shortcut::same("build"),
         Shortcut::same("pull"),
         Shortcut::same("push"),
         Shortcut::renamed("ls", "images"),
@@ -77,6 +80,7 @@ impl Resource for ImageCommand {
 impl ImageCommand {
     pub async fn run(self, ctx: &Ctx) -> Result<()> {
         match self {
+            Self::Build(a) => crate::commands::build::run(ctx, *a).await,
             Self::Ls(a) => ls::run(ctx, a).await,
             Self::Inspect(a) => inspect::run(ctx, a).await,
             Self::Rm(a) => rm::run(ctx, a).await,
