@@ -176,12 +176,7 @@ fn target_docker_cli_on_muelled_needs_dockerd() {
     let want = stages::target(&side::Side::dockerd(), Via::BuildKit);
     let ours = side::Side::muelled();
     let got = stages::target(&ours, Via::Legacy);
-    assert_eq!(
-        got,
-        want,
-        "muelled (left) vs dockerd BuildKit (right)\n{}",
-        ours.log()
-    );
+    snapshot::assert_same_lines("--target", &got, &want, &ours.log());
 }
 
 #[test]
@@ -189,12 +184,7 @@ fn target_muelle_cli_on_muelled_needs_dockerd() {
     let want = stages::target(&side::Side::dockerd(), Via::BuildKit);
     let ours = side::Side::muelled();
     let got = stages::target(&ours, Via::Muelle);
-    assert_eq!(
-        got,
-        want,
-        "muelle build (left) vs dockerd BuildKit (right)\n{}",
-        ours.log()
-    );
+    snapshot::assert_same_lines("--target", &got, &want, &ours.log());
 }
 
 /// `COPY --chmod` (BuildKit's in dockerd 20.10; the legacy builder refuses it): the

@@ -179,8 +179,10 @@ impl Side {
             Via::BuildKit => {
                 assert!(!self.is_muelled(), "BuildKit is dockerd's");
                 let mut c = self.client(DOCKER);
+                // Without its cache: a step answered from an earlier run's result carries
+                // that run's file times.
                 c.env("DOCKER_BUILDKIT", "1")
-                    .args(["build", "--progress=plain"]);
+                    .args(["build", "--progress=plain", "--no-cache"]);
                 c
             }
             Via::Muelle => {

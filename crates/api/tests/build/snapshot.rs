@@ -149,6 +149,11 @@ pub fn normalise_config(mut c: Value) -> Value {
     }
     for k in ["config", "container_config"] {
         if let Some(cc) = o.get_mut(k).and_then(Value::as_object_mut) {
+            // A field at its zero value reads the same as an absent one (Go's decoding, which
+            // every client of these configs uses): dockerd writes them all, others may not.
+            cc.retain(|_, v| {
+                !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some("")
+            });
             for f in ["Image", "Hostname"] {
                 if cc
                     .get(f)
@@ -170,7 +175,8 @@ pub fn normalise_config(mut c: Value) -> Value {
         }
     }
     let text = serde_json::to_string(&c).unwrap();
-    let hash = Regex::new(r"\b(file|dir|multi):[0-9a-f]{64}\b").unwrap();
+    // Not at a word boundary: dockerd writes `COPY --chown=1:2file:<hex>` (no space).
+    let hash = Regex::new(r"(file|dir|multi):[0-9a-f]{64}").unwrap();
     let text = hash.replace_all(&text, "$1:<hash>");
     let id = Regex::new(r"sha256:[0-9a-f]{64}").unwrap();
     let text = id.replace_all(&text, "<id>");
