@@ -58,6 +58,25 @@ corpus! {
     corpus_debian_steps => "debian-steps",
 }
 
+/// The legacy stream's step lines, the same on both daemons (a case with ARGs before FROM).
+#[test]
+fn steps_announced_docker_cli_on_muelled_needs_dockerd() {
+    corpus::steps_announced("instructions");
+}
+
+/// The legacy builder's bookkeeping in the image config (the parent image, the last step's
+/// container and its config, the daemon version), apart from the corpus comparison: a
+/// busybox-based and a scratch-based result.
+#[test]
+fn bookkeeping_copy_docker_cli_on_muelled_needs_dockerd() {
+    corpus::bookkeeping("copy", Via::Legacy);
+}
+
+#[test]
+fn bookkeeping_multistage_docker_cli_on_muelled_needs_dockerd() {
+    corpus::bookkeeping("multistage", Via::Legacy);
+}
+
 /// The cache scenarios (cache.rs), each on dockerd alone and compared.
 macro_rules! cached {
     ($($s:ident),* $(,)?) => {

@@ -253,20 +253,34 @@ pub fn filesystem(side: &Side, image: &str, built_after: i64) -> Vec<String> {
     lines.into_iter().map(|(_, l)| l).collect()
 }
 
-/// Fails with the lines only one side has (muelle's first) unless the two lists are equal.
-pub fn assert_same_lines(what: &str, ours: &[String], theirs: &[String], log: &str) {
+/// The lines only one side has (muelle's first), or None when the two lists are equal.
+pub fn diff_lines(what: &str, ours: &[String], theirs: &[String]) -> Option<String> {
     if ours == theirs {
-        return;
+        return None;
     }
-    let only_ours: Vec<&String> = ours.iter().filter(|l| !theirs.contains(l)).collect();
-    let only_theirs: Vec<&String> = theirs.iter().filter(|l| !ours.contains(l)).collect();
-    panic!(
-        "{what}: muelle and docker differ\nonly muelle's:\n  {}\nonly docker's:\n  {}\n(same lines in another order: {})\nmuelled log (tail):\n{}",
-        only_ours.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "),
-        only_theirs.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "),
+    let only_ours: Vec<&str> = ours
+        .iter()
+        .filter(|l| !theirs.contains(l))
+        .map(String::as_str)
+        .collect();
+    let only_theirs: Vec<&str> = theirs
+        .iter()
+        .filter(|l| !ours.contains(l))
+        .map(String::as_str)
+        .collect();
+    Some(format!(
+        "{what}: muelle and docker differ\nonly muelle's:\n  {}\nonly docker's:\n  {}\n(same lines in another order: {})",
+        only_ours.join("\n  "),
+        only_theirs.join("\n  "),
         only_ours.is_empty() && only_theirs.is_empty(),
-        tail(log, 80)
-    );
+    ))
+}
+
+/// Fails with [`diff_lines`] (and the daemon log's tail) unless the two lists are equal.
+pub fn assert_same_lines(what: &str, ours: &[String], theirs: &[String], log: &str) {
+    if let Some(d) = diff_lines(what, ours, theirs) {
+        panic!("{d}\nmuelled log (tail):\n{}", tail(log, 80));
+    }
 }
 
 /// The config as sorted `path = value` lines, so a difference reads field by field.
