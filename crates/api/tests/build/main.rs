@@ -25,7 +25,8 @@ mod stages;
 use side::Via;
 
 macro_rules! corpus {
-    ($($m:ident => $case:literal),* $(,)?) => {
+    // `case => "dir" [#[attr]...]`: the attributes go on the muelle CLI's test alone.
+    ($($m:ident => $case:literal $([$(#[$a:meta])*])?),* $(,)?) => {
         $(
             mod $m {
                 use crate::side::Via;
@@ -40,6 +41,7 @@ macro_rules! corpus {
                     crate::corpus::compared($case, Via::Legacy);
                 }
 
+                $($(#[$a])*)?
                 #[test]
                 fn muelle_cli_on_muelled_needs_dockerd() {
                     crate::corpus::compared($case, Via::Muelle);
