@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::corpus::context;
+use crate::corpus::own_cache_context;
 use crate::progress::{cache_pattern, legacy_steps, muelle_steps};
 use crate::side::{Side, Via};
 use crate::support::both::unique;
@@ -25,7 +25,7 @@ fn pattern(via: Via, out: &str, err: &str) -> Vec<String> {
 
 /// A fresh context of the cache case, its copied files made unique, and a first build.
 fn first_build(side: &Side, via: Via, args: &[&str]) -> (tempfile::TempDir, String) {
-    let ctx = context("cache");
+    let (ctx, _) = own_cache_context();
     let u = unique("cache");
     for f in ["app.txt", "other.txt", "unrelated.txt"] {
         std::fs::write(ctx.path().join(f), format!("{f} {u}\n")).unwrap();

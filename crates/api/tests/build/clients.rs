@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::corpus::context;
+use crate::corpus::own_cache_context;
 use crate::side::Side;
 use crate::support::both::unique;
 use crate::support::require_docker_py;
@@ -26,7 +26,7 @@ c.images.remove(tag)
 
 pub fn dockerpy_build(side: &Side) -> String {
     require_docker_py();
-    let ctx = context("cache");
+    let (ctx, token) = own_cache_context();
     let tag = side.tag("dockerpy");
     let mut c = Command::new("/usr/bin/python3");
     c.args(["-c", PY, &side.host()])
@@ -41,7 +41,7 @@ pub fn dockerpy_build(side: &Side) -> String {
         side.what(),
         side.log()
     );
-    o.stdout.replace(&tag, "<tag>")
+    o.stdout.replace(&tag, "<tag>").replace(&token, "<stage>")
 }
 
 const COMPOSE_FILE: &str = r#"version: "2.4"
@@ -64,7 +64,7 @@ pub fn compose_build(side: &Side) -> String {
         .prefix("muelle-build-compose-")
         .tempdir_in("/var/tmp")
         .unwrap();
-    let ctx = context("cache");
+    let (ctx, token) = own_cache_context();
     let mut cp = Command::new("cp");
     cp.arg("-a").arg(ctx.path()).arg(dir.path().join("app"));
     run_cmd(cp, std::time::Duration::from_secs(60)).ok();
@@ -114,5 +114,7 @@ pub fn compose_build(side: &Side) -> String {
     ));
     let d = run(&["down", "--rmi", "local", "-v"]);
     assert_eq!(d.code, 0, "{}: compose down: {d:#?}", side.what());
-    seen.join("\n").replace(&project, "<project>")
+    seen.join("\n")
+        .replace(&project, "<project>")
+        .replace(&token, "<stage>")
 }

@@ -30,6 +30,27 @@ pub fn context(case: &str) -> tempfile::TempDir {
     dir
 }
 
+/// corpus/cache with its first step (`ENV STAGE=cache`) made the test's own, and that
+/// token, which outputs print and callers mask: tests building it at once on the shared
+/// dockerd would otherwise share the first step's image, which one test's clean-up can
+/// remove while another builds on it.
+pub fn own_cache_context() -> (tempfile::TempDir, String) {
+    let ctx = context("cache");
+    let token = crate::support::both::unique("stage").replace('-', "x");
+    let file = ctx.path().join("Dockerfile");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("ENV STAGE=cache\n"),
+        "corpus/cache changed: {text}"
+    );
+    std::fs::write(
+        &file,
+        text.replace("ENV STAGE=cache\n", &format!("ENV STAGE={token}\n")),
+    )
+    .unwrap();
+    (ctx, token)
+}
+
 /// What one side built for a case: the snapshot of its image and the build's output.
 pub struct Built {
     pub image: String,

@@ -110,8 +110,13 @@ pub fn bad_failing_run(side: &Side, via: Via) -> Outcome {
     let o = refused(
         side,
         via,
-        "FROM busybox:latest\nENV X=1\n\
-         RUN echo output-before-failure && echo to-stderr >&2 && exit 7\nRUN echo never\n",
+        // The ENV value is the test's own: its image is no other test's to share (see
+        // corpus::own_cache_context).
+        &format!(
+            "FROM busybox:latest\nENV X={}\n\
+             RUN echo output-before-failure && echo to-stderr >&2 && exit 7\nRUN echo never\n",
+            unique("x")
+        ),
         &[],
         &["output-before-failure", "to-stderr", "non-zero code: 7"],
     );
