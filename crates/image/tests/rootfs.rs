@@ -182,6 +182,7 @@ fn diff_commit_and_changes_through_two_commits() {
                 reference: Some(Reference::parse("muelle.test/committed:1").unwrap()),
                 created_by: Some("/bin/sh -c echo hi".into()),
                 cache_key: None,
+                extra: Default::default(),
             },
         )
         .expect("commit");

@@ -53,15 +53,14 @@ macro_rules! corpus {
 
 corpus! {
     corpus_instructions => "instructions",
-    corpus_copy => "copy" [#[ignore = "builder lands with issue 13"]],
+    corpus_copy => "copy",
     corpus_multistage => "multistage",
-    corpus_onbuild => "onbuild-child" [#[ignore = "builder lands with issue 13"]],
+    corpus_onbuild => "onbuild-child",
     corpus_c_program => "c-program",
-    corpus_debian_steps => "debian-steps" [#[ignore = "builder lands with issue 13"]],
+    corpus_debian_steps => "debian-steps",
 }
 
 /// The legacy stream's step lines, the same on both daemons (a case with ARGs before FROM).
-#[ignore = "builder lands with issue 13"]
 #[test]
 fn steps_announced_docker_cli_on_muelled_needs_dockerd() {
     corpus::steps_announced("instructions");
@@ -70,13 +69,11 @@ fn steps_announced_docker_cli_on_muelled_needs_dockerd() {
 /// The legacy builder's bookkeeping in the image config (the parent image, the last step's
 /// container and its config, the daemon version), apart from the corpus comparison: a
 /// busybox-based and a scratch-based result.
-#[ignore = "builder lands with issue 13"]
 #[test]
 fn bookkeeping_copy_docker_cli_on_muelled_needs_dockerd() {
     corpus::bookkeeping("copy", Via::Legacy);
 }
 
-#[ignore = "builder lands with issue 13"]
 #[test]
 fn bookkeeping_multistage_docker_cli_on_muelled_needs_dockerd() {
     corpus::bookkeeping("multistage", Via::Legacy);
@@ -227,7 +224,6 @@ fn chmod_docker_cli_on_muelled_needs_dockerd() {
     snapshot::assert_same_lines("--chmod", &got, &want, &ours.log());
 }
 
-#[ignore = "builder lands with issue 13"]
 #[test]
 fn chmod_muelle_cli_on_muelled_needs_dockerd() {
     let want = stages::chmod(&side::Side::dockerd(), Via::BuildKit);
@@ -238,13 +234,11 @@ fn chmod_muelle_cli_on_muelled_needs_dockerd() {
 
 /// Heredocs: no peer here parses them (dockerd 20.10's builders need a `# syntax=` frontend
 /// image from a registry), so the expectations are the Dockerfile reference's, written down.
-#[ignore = "builder lands with issue 13"]
 #[test]
 fn heredocs_docker_cli_on_muelled_needs_dockerd() {
     stages::heredocs(&side::Side::muelled(), Via::Legacy);
 }
 
-#[ignore = "builder lands with issue 13"]
 #[test]
 fn heredocs_muelle_cli_on_muelled_needs_dockerd() {
     stages::heredocs(&side::Side::muelled(), Via::Muelle);

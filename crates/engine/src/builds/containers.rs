@@ -34,6 +34,9 @@ pub(super) struct StepContainer {
     engine: Arc<Engine>,
     pub id: String,
     pub removed: bool,
+    /// The step's parent image (`None` on scratch, whose container stands on an empty
+    /// base).
+    pub parent: Option<String>,
 }
 
 impl StepContainer {
@@ -82,6 +85,7 @@ impl StepContainer {
             engine: engine.clone(),
             id,
             removed: false,
+            parent: Some(parent.to_string()),
         })
     }
 
@@ -121,6 +125,7 @@ impl StepContainer {
         created_by: String,
         author: Option<String>,
         cache_key: String,
+        extra: BTreeMap<String, serde_json::Value>,
     ) -> Result<ImageSummary> {
         let images = self.engine.images_handle();
         let key = container_key(&self.id);
@@ -129,6 +134,7 @@ impl StepContainer {
             author,
             created_by: Some(created_by),
             cache_key: Some(cache_key),
+            extra,
             ..CommitOptions::default()
         };
         tokio::task::spawn_blocking(move || images.commit(&key, &opts))

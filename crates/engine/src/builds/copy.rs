@@ -167,7 +167,15 @@ impl Driver {
         })
         .await
         .map_err(build_err)??;
-        self.finish(ctr, state, created_by, key).await
+        self.finish(
+            ctr,
+            state,
+            created_by,
+            key,
+            None,
+            super::legacy::Made::Export,
+        )
+        .await
     }
 
     /// The rootfs a `--from` names: a stage built before, or an image.

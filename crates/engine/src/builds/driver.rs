@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use muelle_build::dispatch::{self, BuildArgs, StageState, Step};
-use muelle_build::dockerfile::{Command, Instruction};
+use muelle_build::dockerfile::{Command, Instruction, Source};
 use muelle_image::images::ConfigStep;
 use muelle_image::images::NoPullProgress;
 use muelle_image::manifest::ContainerConfig as ImageContainerConfig;
@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::cache::step_key;
 use super::containers::{RunSpec, StepContainer};
+use super::legacy;
 use super::stages::{Stage, Stages};
 use super::{BuildError, BuildEvent, BuildOptions};
 use crate::{Engine, Result};
@@ -61,6 +62,11 @@ impl Driver {
             .map(|&i| 1 + stages.stages[i].body.len())
             .sum::<usize>()
             + self.opts.labels.len();
+        // The ARGs before the first FROM are steps of their own in the legacy stream.
+        self.total += stages.meta.len();
+        for ins in &stages.meta {
+            self.announce(ins).await;
+        }
         // Stages whose dependencies are built run together: independent stages in parallel.
         let this = &*self;
         let mut pending = needed;
@@ -304,10 +310,19 @@ impl Driver {
         if self.cache_from.is_empty() {
             return Ok(None);
         }
+        let config = legacy::with_parent(&state.config, parent);
+        let extra = legacy::fields(
+            &config,
+            created_by,
+            &state.shell,
+            None,
+            legacy::Made::Nop(legacy::nop_container_id(key)),
+        );
         let step = ConfigStep {
-            config: state.config.clone(),
+            config,
             created_by: created_by.to_string(),
             author: state.author.clone(),
+            extra,
         };
         let (sources, parent, key) = (
             self.cache_from.clone(),
@@ -414,10 +429,19 @@ impl Driver {
                     hit.id.to_string()
                 } else {
                     let images = self.engine.images_handle();
+                    let config = legacy::with_parent(&state.config, p);
+                    let extra = legacy::fields(
+                        &config,
+                        &created_by,
+                        &state.shell,
+                        None,
+                        legacy::Made::Nop(legacy::nop_container_id(&key)),
+                    );
                     let step = ConfigStep {
-                        config: state.config.clone(),
+                        config,
                         created_by,
                         author: state.author.clone(),
+                        extra,
                     };
                     let parent = parent.clone();
                     tokio::task::spawn_blocking(move || {
@@ -482,6 +506,21 @@ impl Driver {
                 created_by_prefix,
                 created_by_suffix,
             } => {
+                // An unquoted heredoc's body is expanded with the stage's variables.
+                let sources = sources
+                    .into_iter()
+                    .map(|s| match s {
+                        Source::Heredoc(mut h) if h.expand => {
+                            h.content =
+                                muelle_build::dockerfile::expand_heredoc(&h.content, &|n| {
+                                    state.lookup(n)
+                                })
+                                .map_err(|e| BuildError::Invalid(e.to_string()))?;
+                            Ok(Source::Heredoc(h))
+                        }
+                        other => Ok(other),
+                    })
+                    .collect::<std::result::Result<Vec<_>, BuildError>>()?;
                 let copy = super::copy::CopyStep {
                     add,
                     sources,
@@ -503,11 +542,13 @@ impl Driver {
 
     /// A container of `parent` (or of the empty base on scratch).
     pub async fn container(&self, parent: Option<String>, spec: &RunSpec) -> Result<StepContainer> {
-        let base = match parent {
-            Some(p) => p,
+        let base = match &parent {
+            Some(p) => p.clone(),
             None => self.scratch_base().await?,
         };
-        StepContainer::create(&self.engine, &base, spec).await
+        let mut ctr = StepContainer::create(&self.engine, &base, spec).await?;
+        ctr.parent = parent;
+        Ok(ctr)
     }
 
     /// The container's changes committed as the step's image; the container goes.
@@ -517,9 +558,13 @@ impl Driver {
         state: &StageState,
         created_by: String,
         key: String,
+        run: Option<&[String]>,
+        made: legacy::Made,
     ) -> Result<String> {
+        let config = legacy::with_parent(&state.config, ctr.parent.as_deref());
+        let extra = legacy::fields(&config, &created_by, &state.shell, run, made);
         let summary = ctr
-            .commit(state.config.clone(), created_by, state.author.clone(), key)
+            .commit(config, created_by, state.author.clone(), key, extra)
             .await?;
         if self.opts.remove || self.opts.force_remove {
             ctr.remove(Some(&self.events)).await?;

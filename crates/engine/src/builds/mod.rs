@@ -8,6 +8,7 @@ mod cache;
 mod containers;
 mod copy;
 mod driver;
+mod legacy;
 mod run;
 mod stages;
 

@@ -19,6 +19,18 @@ pub(super) fn with_heredocs(mut argv: Vec<String>, heredocs: &[Heredoc]) -> Vec<
     if heredocs.is_empty() {
         return argv;
     }
+    // `RUN <<EOF` alone: the body is the script the shell runs (BuildKit's rule).
+    if let ([h], Some(last)) = (heredocs, argv.last_mut()) {
+        let words: Vec<&str> = last.split_whitespace().collect();
+        if let [only] = words.as_slice() {
+            let delim = only.trim_start_matches("<<").trim_start_matches('-');
+            let unquoted = delim.trim_matches(|c| c == '"' || c == '\'');
+            if only.starts_with("<<") && unquoted == h.name {
+                *last = h.content.clone();
+                return argv;
+            }
+        }
+    }
     if let Some(last) = argv.last_mut() {
         for h in heredocs {
             last.push('\n');
@@ -205,6 +217,7 @@ impl Driver {
         key: String,
     ) -> Result<String> {
         let command = spec.argv.join(" ");
+        let argv = spec.argv.clone();
         let targets: Vec<String> = spec
             .binds
             .iter()
@@ -254,7 +267,9 @@ impl Driver {
             .await
             .map_err(|e| BuildError::Internal(format!("run: {e}")))??;
         }
-        self.finish(ctr, state, created_by, key).await
+        let made = super::legacy::Made::InContainer(ctr.id.clone());
+        self.finish(ctr, state, created_by, key, Some(&argv), made)
+            .await
     }
 
     /// WORKDIR: the directory is made (root's, 0755) when missing, as Docker does.
@@ -280,7 +295,8 @@ impl Driver {
         })
         .await
         .map_err(|e| BuildError::Internal(format!("workdir: {e}")))??;
-        self.finish(ctr, state, created_by, key).await
+        let made = super::legacy::Made::InContainer(ctr.id.clone());
+        self.finish(ctr, state, created_by, key, None, made).await
     }
 }
 

@@ -378,6 +378,7 @@ impl Engine {
             reference: reference.clone(),
             created_by: Some(rec.config.cmd.join(" ")),
             cache_key: None,
+            extra: Default::default(),
         };
         let images = self.images_handle();
         let key = container_key(&rec.id);

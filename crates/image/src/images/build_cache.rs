@@ -20,6 +20,8 @@ pub struct ConfigStep {
     pub config: ContainerConfig,
     pub created_by: String,
     pub author: Option<String>,
+    /// Top-level config fields to set besides the standard ones.
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One entry of the build cache.
@@ -74,6 +76,14 @@ impl ImageService {
         config.config = Some(step.config.clone());
         if step.author.is_some() {
             config.author = step.author.clone();
+        }
+        // A null removes the field (the parent's value must not carry over).
+        for (k, v) in &step.extra {
+            if v.is_null() {
+                config.extra.remove(k);
+            } else {
+                config.extra.insert(k.clone(), v.clone());
+            }
         }
         // The builder's empty base for steps on `scratch` has no history of its own.
         if !step.created_by.is_empty() {

@@ -86,6 +86,9 @@ pub struct CommitOptions {
     /// A build step's commit: the image is recorded as the build-cache entry of this key
     /// instead of under `reference` or as `<none>`.
     pub cache_key: Option<String>,
+    /// Top-level config fields to set besides the standard ones (the legacy builder's
+    /// `container`, `container_config`, `docker_version`).
+    pub extra: std::collections::BTreeMap<String, Value>,
 }
 
 /// Where a container snapshot's tree lives on disk.
@@ -261,6 +264,14 @@ impl ImageService {
             }
             None => {
                 config.extra.remove("comment");
+            }
+        }
+        // A null removes the field (the parent's value must not carry over).
+        for (k, v) in &opts.extra {
+            if v.is_null() {
+                config.extra.remove(k);
+            } else {
+                config.extra.insert(k.clone(), v.clone());
             }
         }
         config.history.push(History {
