@@ -12,7 +12,7 @@ mkdir -p "$PEERS_RUN"
 log() { printf 'peers: %s\n' "$*" >&2; }
 
 install() {
-  local want="docker.io containerd podman runc crun busybox-static skopeo docker-registry umoci iproute2 uidmap catatonit python3-docker apache2-utils openssl tmux jq docker-compose iperf3 nftables util-linux"
+  local want="docker.io containerd podman runc crun busybox-static skopeo docker-registry umoci iproute2 uidmap catatonit python3-docker apache2-utils openssl tmux jq docker-compose iperf3 nftables util-linux gcc-12 libc6-dev binutils"
   local missing=""
   for p in $want; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   [ -z "$missing" ] && return 0
