@@ -175,6 +175,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         prepared.dockerfile_text.as_ref().map(String::len),
         start.elapsed(),
     ));
+    let dockerfile_text = prepared.dockerfile_text.clone();
     let client = ctx.client().await?;
     let res = client
         .request(
@@ -188,7 +189,7 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             screen.failed();
-            return Err(e);
+            return Err(with_location(e, &shown_name, dockerfile_text.as_deref()));
         }
     };
     screen.print(display.context_sent(prepared.sent.load(Ordering::Relaxed), start.elapsed()));
@@ -252,10 +253,40 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     Ok(())
 }
 
+/// A Dockerfile the daemon refused to parse: its answer is in dockerd's words (a line, no
+/// column), so the file, line and column are added from our own parser's reading of it.
+fn with_location(e: anyhow::Error, name: &str, text: Option<&str>) -> anyhow::Error {
+    let said = e.to_string();
+    if !(said.contains("dockerfile parse error") || said.contains("failed to parse Dockerfile")) {
+        return e;
+    }
+    match text.map(|t| muelle_build::dockerfile::parse(name, t)) {
+        Some(Err(p)) if p.pos.line > 0 => {
+            anyhow!("{said} (at {name}:{}:{})", p.pos.line, p.pos.column)
+        }
+        _ => e,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_dockerfile_is_located() {
+        let e = anyhow!(
+            "Error response from daemon: dockerfile parse error line 3: unknown instruction: FROBNICATE"
+        );
+        let got = with_location(
+            e,
+            "Dockerfile",
+            Some("FROM busybox\nRUN true\nFROBNICATE x\n"),
+        );
+        assert!(got.to_string().ends_with("(at Dockerfile:3:1)"), "{got}");
+        let other = with_location(anyhow!("no such image"), "Dockerfile", Some("FOO"));
+        assert_eq!(other.to_string(), "no such image");
+    }
     use clap::Parser;
 
     #[derive(Parser)]
