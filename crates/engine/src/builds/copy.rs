@@ -6,6 +6,9 @@
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use muelle_build::context::ignore::IgnoreMatcher;
 
 use muelle_build::context::select::{self, CopyOptions, DestKind, Origin};
 use muelle_build::dispatch::StageState;
@@ -180,14 +183,7 @@ impl Driver {
 
     /// The rootfs a `--from` names: a stage built before, or an image.
     async fn source_root(&self, from: &str, stages: &Stages, stage: usize) -> Result<Root> {
-        let image = match stages.find(from, stage) {
-            Some(dep) => match self.stage_image(dep) {
-                Some(id) => id,
-                None => self.scratch_base().await?,
-            },
-            None => self.base_image(from, None).await?.id.to_string(),
-        };
-        let ctr = StepContainer::create(&self.engine, &image, &RunSpec::default()).await?;
+        let ctr = self.container_of(from, stages, stage).await?;
         Ok(Root::Container(ctr))
     }
 
@@ -231,10 +227,13 @@ impl Driver {
                 .transpose()?,
             add: step.add,
             origin,
-            use_ignore: ignore_ctx,
+            // Only the context's files are subject to its .dockerignore.
+            ignore: if ignore_ctx {
+                self.ignore.clone()
+            } else {
+                Arc::new(IgnoreMatcher::empty())
+            },
             work: self.work_path(&format!("copy-{}", self.next_seq())),
-            ignore_text: std::fs::read_to_string(self.context_root().join(".dockerignore"))
-                .unwrap_or_default(),
         };
         let engine = self.engine.clone();
         let plan2 = plan.clone();
@@ -257,21 +256,11 @@ pub(super) struct CopyPlan {
     chmod: Option<u32>,
     add: bool,
     origin: Origin,
-    use_ignore: bool,
+    ignore: Arc<IgnoreMatcher>,
     work: PathBuf,
-    ignore_text: String,
 }
 
 impl CopyPlan {
-    fn ignore(&self) -> Result<muelle_build::context::ignore::IgnoreMatcher> {
-        if self.use_ignore {
-            muelle_build::context::ignore::IgnoreMatcher::parse(&self.ignore_text)
-                .map_err(build_err)
-        } else {
-            Ok(muelle_build::context::ignore::IgnoreMatcher::empty())
-        }
-    }
-
     /// Runs `f` with the source root (mounting the `--from` container's rootfs).
     fn with_root<T>(
         &self,
@@ -286,11 +275,10 @@ impl CopyPlan {
     }
 
     fn hash(&self, engine: &crate::Engine) -> Result<String> {
-        let ignore = self.ignore()?;
         let mut parts = Vec::new();
         if !self.paths.is_empty() {
             parts.push(self.with_root(engine, |root| {
-                let sel = select::select_from(root, &self.paths, &ignore, self.origin)
+                let sel = select::select_from(root, &self.paths, &self.ignore, self.origin)
                     .map_err(build_err)?;
                 Ok(sel.content_hash())
             })?);
@@ -311,7 +299,6 @@ impl CopyPlan {
     /// The tars to extract at the destination container's `/`, in order. Blocking.
     fn into_parts(self, engine: &crate::Engine, dest_ctr: &str) -> Result<Vec<File>> {
         std::fs::create_dir_all(&self.work).map_err(build_err)?;
-        let ignore = self.ignore()?;
         engine.with_rootfs(dest_ctr, |droot, _| {
             let probe = |p: &str| -> DestKind {
                 let path = format!("/{p}");
@@ -344,7 +331,7 @@ impl CopyPlan {
             if !self.paths.is_empty() {
                 let mut f = tempfile_in(&self.work, files.len())?;
                 self.with_root(engine, |root| {
-                    let sel = select::select_from(root, &self.paths, &ignore, self.origin)
+                    let sel = select::select_from(root, &self.paths, &self.ignore, self.origin)
                         .map_err(build_err)?;
                     select::write_copy_tar_probed(&sel, &opts, &probe, &mut f).map_err(build_err)
                 })?;

@@ -47,6 +47,8 @@ pub(super) struct Driver {
     pub unused: Mutex<Option<BTreeSet<String>>>,
     /// The `--cache-from` images' IDs.
     pub cache_from: Vec<String>,
+    /// The context's .dockerignore, parsed once.
+    pub ignore: Arc<muelle_build::context::ignore::IgnoreMatcher>,
 }
 
 impl Driver {
@@ -549,6 +551,24 @@ impl Driver {
         let mut ctr = StepContainer::create(&self.engine, &base, spec).await?;
         ctr.parent = parent;
         Ok(ctr)
+    }
+
+    /// A container (never started) of what a `--from`/`from=` names: a stage built
+    /// before (an empty scratch stage: the empty base), or an image.
+    pub async fn container_of(
+        &self,
+        from: &str,
+        stages: &Stages,
+        stage: usize,
+    ) -> Result<StepContainer> {
+        let image = match stages.find(from, stage) {
+            Some(dep) => match self.stage_image(dep) {
+                Some(id) => id,
+                None => self.scratch_base().await?,
+            },
+            None => self.base_image(from, None).await?.id.to_string(),
+        };
+        StepContainer::create(&self.engine, &image, &RunSpec::default()).await
     }
 
     /// The container's changes committed as the step's image; the container goes.

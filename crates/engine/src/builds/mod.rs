@@ -158,7 +158,7 @@ impl Engine {
                 .map_err(|e| BuildError::Invalid(e.to_string()))?;
         let ignore_text = std::fs::read_to_string(ctx.join(".dockerignore")).unwrap_or_default();
         // A bad .dockerignore fails the build before any step.
-        muelle_build::context::ignore::IgnoreMatcher::parse(&ignore_text)
+        let ignore = muelle_build::context::ignore::IgnoreMatcher::parse(&ignore_text)
             .map_err(|e| BuildError::Invalid(format!(".dockerignore: {e}")))?;
         let mut driver = Driver {
             engine: self.clone(),
@@ -175,6 +175,7 @@ impl Engine {
             seq: Default::default(),
             unused: Default::default(),
             cache_from: Vec::new(),
+            ignore: Arc::new(ignore),
         };
         driver.resolve_cache_from().await;
         let id = driver.build(&stages, target).await?;

@@ -151,14 +151,7 @@ impl Driver {
 
     /// The rootfs of a stage or image mounted until the returned value is dropped.
     async fn hold_rootfs(&self, from: &str, stages: &Stages, stage: usize) -> Result<HeldRootfs> {
-        let image = match stages.find(from, stage) {
-            Some(dep) => match self.stage_image(dep) {
-                Some(id) => id,
-                None => self.scratch_base().await?,
-            },
-            None => self.base_image(from, None).await?.id.to_string(),
-        };
-        let ctr = StepContainer::create(&self.engine, &image, &RunSpec::default()).await?;
+        let ctr = self.container_of(from, stages, stage).await?;
         let (path_tx, path_rx) = tokio::sync::oneshot::channel::<PathBuf>();
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let (engine, id) = (self.engine.clone(), ctr.id.clone());

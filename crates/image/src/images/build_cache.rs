@@ -57,19 +57,7 @@ impl ImageService {
                 };
                 (resolved.config.clone(), resolved.manifest.layers.clone())
             }
-            None => {
-                let host = Platform::host();
-                let config = ImageConfig {
-                    architecture: host.architecture.clone(),
-                    os: host.os.clone(),
-                    rootfs: RootFs {
-                        kind: "layers".into(),
-                        ..RootFs::default()
-                    },
-                    ..ImageConfig::default()
-                };
-                (config, Vec::new())
-            }
+            None => (scratch_config(), Vec::new()),
         };
         let now = rfc3339(SystemTime::now());
         config.created = Some(now.clone());
@@ -116,27 +104,6 @@ impl ImageService {
             Err(ImageError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// Records the existing image `id` as the result of the build step `key`.
-    pub fn build_cache_put(&self, key: &str, id: &Digest) -> Result<()> {
-        let groups = self.groups()?;
-        let Some((_, records)) = groups.get(id) else {
-            return Err(ImageError::NotFound {
-                name: id.to_string(),
-            });
-        };
-        let Some(from) = records.first() else {
-            return Err(ImageError::NotFound {
-                name: id.to_string(),
-            });
-        };
-        self.meta.put_image(
-            &format!("{BUILD_CACHE_PREFIX}{key}"),
-            from.target.clone(),
-            from.labels.clone(),
-        )?;
-        Ok(())
     }
 
     /// Every build-cache entry.
@@ -241,19 +208,7 @@ impl ImageService {
                 let p = resolved(p)?;
                 (p.config, p.manifest.layers)
             }
-            None => {
-                let host = Platform::host();
-                let config = ImageConfig {
-                    architecture: host.architecture,
-                    os: host.os,
-                    rootfs: RootFs {
-                        kind: "layers".into(),
-                        ..RootFs::default()
-                    },
-                    ..ImageConfig::default()
-                };
-                (config, Vec::new())
-            }
+            None => (scratch_config(), Vec::new()),
         };
         let n = config.history.len();
         let k = config.rootfs.diff_ids.len();
@@ -301,5 +256,19 @@ impl ImageService {
         );
         let _ = self.meta.delete_lease(&lease);
         result.map(Some)
+    }
+}
+
+/// The config of `scratch`: no layers, the host's platform.
+fn scratch_config() -> ImageConfig {
+    let host = Platform::host();
+    ImageConfig {
+        architecture: host.architecture,
+        os: host.os,
+        rootfs: RootFs {
+            kind: "layers".into(),
+            ..RootFs::default()
+        },
+        ..ImageConfig::default()
     }
 }
