@@ -5,7 +5,9 @@
 use std::path::Path;
 
 // The shim writes its exit record the same way: one implementation, the supervisor's.
-pub(crate) use muelle_supervisor::durable::{write_durable, write_durable_mode};
+pub(crate) use muelle_supervisor::durable::{
+    write_atomic, write_atomic_mode, write_durable, write_durable_mode,
+};
 
 /// Removes what a write cut short by a crash or a full disk left in a directory:
 /// `write_durable`'s `.NAME.tmp` (the shim's exit record is written the same way).

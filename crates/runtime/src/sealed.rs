@@ -66,10 +66,18 @@ pub fn ensure_sealed() -> Result<()> {
 /// mount_setattr RDONLY): executing through it leaves nothing in any filesystem or mount table,
 /// and the mount lives exactly as long as something executes from it.
 fn ro_bind_view() -> std::io::Result<OwnedFd> {
+    readonly_view(std::path::Path::new("/proc/self/exe"))
+}
+
+/// A detached, read-only bind mount of the file at `path`, as an fd to execute through
+/// (`/proc/self/fd/N`): a process started that way is protected from its first instruction
+/// and [`ensure_sealed`] has nothing to do. The daemon makes one of the supervisor's binary
+/// once, instead of each supervisor re-executing itself.
+pub fn readonly_view(path: &std::path::Path) -> std::io::Result<OwnedFd> {
     use rustix::mount::OpenTreeFlags;
     let tree = rustix::mount::open_tree(
         rustix::fs::CWD,
-        "/proc/self/exe",
+        path,
         OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
     )?;
     sys::mount_setattr_fd(tree.as_fd(), libc::MOUNT_ATTR_RDONLY, 0)?;

@@ -3,7 +3,7 @@
 //! and exec read as [`Output`] values, so that no caller sees the framing. Async (tokio),
 //! which is why it is behind a feature: the shim itself must not link tokio.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -52,13 +52,32 @@ impl ClientError {
 /// line: the container is created, not started. `Err(ClientError::Shim)` carries the
 /// shim's error text.
 pub async fn spawn(binary: &Path, args: &[String], log: &Path) -> Result<Ready, ClientError> {
+    spawn_via(binary, None, args, log).await
+}
+
+/// [`spawn`] executing `view` (an open read-only view of `binary`, from
+/// `muelle_runtime::sealed::readonly_view`) instead of the path: the shim then runs
+/// protected from its start and skips the re-execution that would make it so.
+pub async fn spawn_via(
+    binary: &Path,
+    view: Option<BorrowedFd<'_>>,
+    args: &[String],
+    log: &Path,
+) -> Result<Ready, ClientError> {
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(log)
         .map_err(|e| ClientError::Spawn(format!("open {}: {e}", log.display())))?;
-    let mut child = tokio::process::Command::new(binary)
+    // The descriptor is close-on-exec, which the kernel applies only after it has opened
+    // the file a `/proc/self/fd/N` path names.
+    let program = match view {
+        Some(fd) => PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())),
+        None => binary.to_path_buf(),
+    };
+    let mut child = tokio::process::Command::new(program)
+        .arg0(binary)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -243,9 +262,30 @@ pub struct Waiter {
 }
 
 impl Waiter {
-    /// The exit record; an error when the shim went away without answering.
-    pub async fn exit(mut self) -> Result<ExitRecord, ClientError> {
-        read_reply(&mut self.conn).await
+    /// The exit record; an error when the shim went away without answering. The shim
+    /// answers before its unmounts; [`Gone`] tells when it has done them and exited.
+    pub async fn exit(mut self) -> Result<(ExitRecord, Gone), ClientError> {
+        let record = read_reply(&mut self.conn).await?;
+        Ok((record, Gone { conn: self.conn }))
+    }
+}
+
+/// The connection of an answered wait, which the shim closes as it exits, after its
+/// unmounts: whoever mounts on the same paths again waits for it.
+#[derive(Debug)]
+pub struct Gone {
+    conn: UnixStream,
+}
+
+impl Gone {
+    /// Returns once the shim closed the connection (or it failed).
+    pub async fn wait(mut self) {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = self.conn.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
     }
 }
 

@@ -1,8 +1,9 @@
-//! Files written so that a reader, or a crash of the machine, sees the old content or the
-//! new, never part of it: temp file, fsync, rename. The daemon's records and the shim's
-//! exit record both go through here.
+//! Files written so that a reader sees the old content or the new, never part of it: temp
+//! file, rename. `write_durable` adds an fsync before the rename, so that a crash of the
+//! machine cannot tear the file either; `write_atomic` leaves it out for what a reboot makes
+//! moot anyway (an exit record: after a reboot the container is gone whatever it said; the
+//! records of `--rm` containers, which the daemon removes at its start).
 
-use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -18,6 +19,21 @@ pub fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// The temporary file is `.NAME.tmp` beside `path`, which whoever owns the directory
 /// removes after a crash.
 pub fn write_durable_mode(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    write_file(path, data, mode, true)
+}
+
+/// Writes `path` (mode 0600) whole or not at all for every reader and for a killed writer,
+/// without waiting for the disk: a crash of the machine may leave the old content or none.
+pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_file(path, data, 0o600, false)
+}
+
+/// [`write_atomic`] with another mode.
+pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    write_file(path, data, mode, false)
+}
+
+fn write_file(path: &Path, data: &[u8], mode: u32, sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
@@ -29,22 +45,19 @@ pub fn write_durable_mode(path: &Path, data: &[u8], mode: u32) -> std::io::Resul
         .truncate(true)
         .mode(mode)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(data).and_then(|()| f.sync_all()))
+        .and_then(|mut f| {
+            f.write_all(data)?;
+            if sync {
+                f.sync_all()?;
+            }
+            Ok(())
+        })
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         // On a full disk a torn temporary file would only hold on to space.
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-/// Makes the last rename in `path`'s directory durable too: for a file that is all that
-/// is left of something after a crash (the exit record).
-pub fn sync_parent(path: &Path) {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 #[cfg(test)]
@@ -66,7 +79,11 @@ mod tests {
             std::fs::metadata(&hosts)?.permissions().mode() & 0o777,
             0o644
         );
-        sync_parent(&hosts);
+        write_atomic_mode(&hosts, b"127.0.0.1 localhost\n::1 localhost\n", 0o644)?;
+        assert_eq!(
+            std::fs::read(&hosts)?,
+            b"127.0.0.1 localhost\n::1 localhost\n"
+        );
         let names: Vec<_> = std::fs::read_dir(dir.path())?
             .flatten()
             .map(|e| e.file_name())

@@ -13,7 +13,7 @@ use super::{
     HostConfig, State, DEFAULT_RUNTIME,
 };
 use super::{devices, health, platform};
-use crate::fsutil::{create_private_dir, write_durable};
+use crate::fsutil::{create_private_dir, write_atomic, write_durable};
 use crate::{Engine, EngineError, Result};
 
 /// The mounts of the rootfs snapshot, beside the record.
@@ -214,7 +214,12 @@ impl Engine {
             })??;
         let data =
             serde_json::to_vec(&mounts).map_err(|e| internal("encode mounts")(e.to_string()))?;
-        write_durable(&dir.join(ROOTFS_MOUNTS), &data).map_err(|source| EngineError::Io {
+        let write = if rec.host_config.auto_remove {
+            write_atomic
+        } else {
+            write_durable
+        };
+        write(&dir.join(ROOTFS_MOUNTS), &data).map_err(|source| EngineError::Io {
             what: "writing",
             path: dir.join(ROOTFS_MOUNTS),
             source,

@@ -17,9 +17,19 @@ impl Engine {
         let oom = self.oom_watch(&ctr);
         let mut reply = None;
         if let Some(w) = waiter {
-            reply = w.exit().await.ok();
+            ctr.progress.send_modify(|p| p.shim_busy = true);
+            if let Ok((record, gone)) = w.exit().await {
+                reply = Some(record);
+                let c2 = ctr.clone();
+                tokio::spawn(async move {
+                    gone.wait().await;
+                    c2.progress.send_modify(|p| p.shim_busy = false);
+                });
+            }
         }
-        if reply.is_none() {
+        let answered = reply.is_some();
+        if !answered {
+            ctr.progress.send_modify(|p| p.shim_busy = false);
             // The shim went away without answering, or we reconnect late: its exit file
             // has the answer; in the bundle (exec root) when the data root had no room.
             reply = shim::read_exit_file(&self.containers.data_dir(&ctr.id).join(EXIT_FILE))
@@ -31,10 +41,18 @@ impl Engine {
             None if oom_killed => self.container_event(&ctr.record(), "oom", &[]),
             None => {}
         }
-        self.on_exit(&ctr, reply).await;
+        self.on_exit(&ctr, reply, answered).await;
     }
 
-    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>, reply: Option<shim::ExitRecord>) {
+    /// `answered`: the exit came from a live supervisor, which has deleted the runtime's
+    /// container and unmounts the rootfs itself (after answering: the unmount's RCU wait
+    /// is not for the waiters to pay). Otherwise the daemon does both.
+    async fn on_exit(
+        self: &Arc<Self>,
+        ctr: &Arc<Ctr>,
+        reply: Option<shim::ExitRecord>,
+        answered: bool,
+    ) {
         let t0 = std::time::Instant::now();
         let code = reply.as_ref().map_or(255, |r| i64::from(r.exit_code));
         let oom = reply.as_ref().is_some_and(|r| r.oom_killed);
@@ -42,10 +60,12 @@ impl Engine {
             .as_ref()
             .map(|r| r.finished_at.clone())
             .unwrap_or_else(now);
-        let rootfs = self.rootfs_path(&ctr.id);
-        let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+        if !answered {
+            let rootfs = self.rootfs_path(&ctr.id);
+            let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+            let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
+        }
         super::namespaces::unmount_shm(&self.containers.bundle(&ctr.id));
-        let _ = self.runtime(&ctr.id, RuntimeOp::Delete);
         self.unmount_volumes(&ctr.id, &ctr.record().mounts);
         self.network_down(ctr).await;
         let lost = reply
@@ -56,9 +76,13 @@ impl Engine {
             r.state.set_exited(code, finished.clone(), oom, lost);
             r.clone()
         });
+        let facts = Facts::of(&rec);
+        let decision = restart::decide(Cause::Exited(code), &facts);
         // The exit lives on in memory and in the shim's exit record; a later save (remove,
-        // start) writes it.
-        self.save_or_warn(&rec, "the exit");
+        // start) writes it. A container about to be removed needs no record of its exit.
+        if !matches!(decision, Decision::Remove) {
+            self.save_or_warn(&rec, "the exit");
+        }
         self.execs.container_exited(&ctr.id);
         tracing::debug!(container = %ctr.id, lag = ?muelle_types::time::parse_rfc3339(&finished).and_then(|f| SystemTime::now().duration_since(f).ok()), settled_us = t0.elapsed().as_micros() as u64, "exited");
         self.container_event(&rec, "die", &[("exitCode", code.to_string())]);
@@ -66,14 +90,13 @@ impl Engine {
             p.exits += 1;
             p.running = false;
         });
-        let facts = Facts::of(&rec);
-        match restart::decide(Cause::Exited(code), &facts) {
+        match decision {
             Decision::Stay => {}
             Decision::Remove => {
                 let engine = self.clone();
                 let id = ctr.id.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = engine.remove_container_and_volumes(&id, true, true).await {
+                    if let Err(e) = engine.auto_remove(&id).await {
                         tracing::warn!(container = %id, error = %e, "auto-remove failed");
                     }
                 });

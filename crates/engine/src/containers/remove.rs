@@ -2,6 +2,7 @@
 //! rootfs snapshot, bundle and data directory deleted; a removal that fails part way
 //! leaves the container dead, to be removed again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::runtime_ops::{RuntimeOp, SIGKILL};
@@ -21,6 +22,27 @@ impl Engine {
         name_or_id: &str,
         force: bool,
         volumes: bool,
+    ) -> Result<()> {
+        self.remove_with(name_or_id, force, volumes, None).await
+    }
+
+    /// `--rm` after the container's end: gone for every client as soon as its record is,
+    /// which is what `docker run --rm` waits for; its rootfs (whose unmount waits for an
+    /// RCU grace period), snapshot and directories are removed afterwards. A daemon that
+    /// dies before that finds a directory without a record and a snapshot without a
+    /// container, which its start removes (`restore::remove_orphans`).
+    pub(super) async fn auto_remove(self: &Arc<Self>, id: &str) -> Result<()> {
+        self.remove_with(id, true, true, Some(self)).await
+    }
+
+    /// `background`: the engine to clean the files up in a task of its own, after the
+    /// record is gone; `None` removes everything before returning.
+    async fn remove_with(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+        background: Option<&Arc<Engine>>,
     ) -> Result<()> {
         let ctr = self.containers.find(name_or_id)?;
         let _op = ctr.lock_op().await?;
@@ -65,7 +87,22 @@ impl Engine {
         }
         ctr.update(|r| r.state.set_removing());
         let id = rec.id.clone();
-        if let Err(e) = self.remove_files(&id).await {
+        let deferred = match background {
+            // Without its record the container is gone, also to a daemon started later.
+            Some(engine) => match self.containers.forget_record(&id) {
+                Ok(()) => Some(engine.clone()),
+                Err(e) => {
+                    tracing::warn!(container = %id, error = %e, "removing the record; removing the rest now");
+                    None
+                }
+            },
+            None => None,
+        };
+        let removed = match &deferred {
+            Some(_) => Ok(()),
+            None => self.remove_files(&id).await,
+        };
+        if let Err(e) = removed {
             // As dockerd's SetRemovalError: the container is dead, not forever "removing",
             // so `rm` can be tried again (once the disk has room, say). The record is
             // written again too: the exit that led here may not have reached the disk.
@@ -84,6 +121,13 @@ impl Engine {
             self.remove_anonymous_volumes(&rec.mounts);
         }
         ctr.progress.send_modify(|p| p.removed = true);
+        if let Some(engine) = deferred {
+            tokio::spawn(async move {
+                if let Err(e) = engine.remove_files(&id).await {
+                    tracing::warn!(container = %id, error = %e, "removing the files of a removed container (the daemon's next start retries)");
+                }
+            });
+        }
         Ok(())
     }
 

@@ -104,8 +104,8 @@ impl Engine {
         }
     }
 
-    /// Undoes creates that a crash cut short: a directory without a record, a rootfs
-    /// snapshot without a container.
+    /// Undoes creates and removals that a crash cut short: a directory without a record, a
+    /// bundle without a container, a rootfs snapshot without a container.
     async fn remove_orphans(&self) {
         let known = self.containers.ids();
         if let Ok(rd) = std::fs::read_dir(self.containers.dir()) {
@@ -113,6 +113,23 @@ impl Engine {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if !known.contains(&name) && !Containers::has_record(&e.path()) {
                     tracing::info!(container = %name, "removing the remains of an unfinished create");
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        // A removal the daemon's end cut short leaves the bundle with the rootfs mounted.
+        if let Ok(rd) = std::fs::read_dir(self.containers.run_dir()) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                // An unreadable record's container may still run: only what has no record.
+                let recorded = Containers::has_record(&self.containers.data_dir(&name));
+                if !known.contains(&name) && !recorded && e.path().is_dir() {
+                    let _ = rustix::mount::unmount(
+                        e.path().join("rootfs"),
+                        rustix::mount::UnmountFlags::DETACH,
+                    );
+                    super::namespaces::unmount_shm(&e.path());
+                    let _ = self.runtime(&name, RuntimeOp::Delete);
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }

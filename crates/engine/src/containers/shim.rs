@@ -3,7 +3,9 @@
 //! container's shim from `muelle_supervisor::client`, so that nothing in the engine builds a
 //! request line or reads a reply field by name.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use muelle_supervisor::client::{Client, ClientError, Output, OutputReader, Stream, Waiter};
 pub use muelle_supervisor::protocol::{ExitRecord, Status};
@@ -59,6 +61,25 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A read-only view of the supervisor's binary, made once per daemon (a detached bind
+/// mount held open, in no mount table): every supervisor is started through it, protected
+/// from overwriting through `/proc/PID/exe` (CVE-2019-5736) without re-executing itself.
+/// None where it cannot be made (no open_tree, no CAP_SYS_ADMIN): each shim then seals
+/// itself. The binary is the one at the first start; a daemon restart takes a new one.
+fn readonly_view(binary: &Path) -> Option<&'static OwnedFd> {
+    static VIEW: OnceLock<Option<(PathBuf, OwnedFd)>> = OnceLock::new();
+    let made = VIEW.get_or_init(|| match muelle_runtime::sealed::readonly_view(binary) {
+        Ok(fd) => Some((binary.to_path_buf(), fd)),
+        Err(e) => {
+            tracing::info!(binary = %binary.display(), error = %e, "no read-only view of the supervisor's binary; each seals itself");
+            None
+        }
+    });
+    made.as_ref()
+        .filter(|(path, _)| path == binary)
+        .map(|(_, fd)| fd)
+}
+
 /// The shim of the container whose state directory (bundle) is `dir`.
 pub fn client(dir: &Path) -> Client {
     Client::new(dir)
@@ -67,7 +88,9 @@ pub fn client(dir: &Path) -> Client {
 /// Starts a shim with `args` and waits for its ready line. `Ok(pid)` of the container's
 /// init, or the shim's error text (the runtime's wording, mapped to Docker's exit codes).
 pub async fn spawn(args: &[String], log: &Path) -> Result<i64, String> {
-    muelle_supervisor::client::spawn(&binary(), args, log)
+    let binary = binary();
+    let view = readonly_view(&binary);
+    muelle_supervisor::client::spawn_via(&binary, view.map(|v| v.as_fd()), args, log)
         .await
         .map(|ready| i64::from(ready.pid))
         .map_err(|e| e.to_string())

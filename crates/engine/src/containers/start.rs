@@ -13,8 +13,12 @@ use super::{
     etc, internal, namespaces, now, shim, spec, ContainerError, ContainerRecord, Ctr, HostConfig,
     Status, EXIT_FILE,
 };
-use crate::fsutil::{create_private_dir, write_durable};
+use crate::fsutil::{create_private_dir, write_atomic};
 use crate::{networks, Engine, EngineError, Result};
+
+/// How long a start waits for the supervisor of the container's last run to exit (it
+/// lingers at most its final flush, 5 s, after the unmounts).
+const SHIM_EXIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a container's supervisor did not start.
 enum SpawnError {
@@ -67,7 +71,7 @@ impl Engine {
         // As dockerd's containerStart: a `--rm` container that fails to start is removed,
         // which is what `docker run --rm` waits for (condition=removed) before it exits.
         if result.is_err() && ctr.record().host_config.auto_remove {
-            if let Err(e) = self.remove_container_and_volumes(&ctr.id, true, true).await {
+            if let Err(e) = self.auto_remove(&ctr.id).await {
                 tracing::warn!(container = %ctr.id, error = %e, "auto-remove after a failed start");
             }
         }
@@ -84,6 +88,15 @@ impl Engine {
     }
 
     async fn start_inner(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
+        // The last run's supervisor unmounts the rootfs after it has answered the exit: a
+        // rootfs mounted again before that would be the one it takes away.
+        let mut progress = ctr.progress.subscribe();
+        if tokio::time::timeout(SHIM_EXIT_LIMIT, progress.wait_for(|p| !p.shim_busy))
+            .await
+            .is_err()
+        {
+            tracing::warn!(container = %ctr.id, "the last run's supervisor has not exited; starting anyway");
+        }
         let t0 = std::time::Instant::now();
         let rec = ctr.record();
         let id = rec.id.clone();
@@ -268,6 +281,7 @@ impl Engine {
                     .find(|s| s.gateway.is_ipv4())
                     .map(|s| s.gateway)
             }),
+            durable: !hc.auto_remove,
         })
         .map_err(SpawnError::Setup)?;
         let mut env = cfg.env.clone();
@@ -339,7 +353,8 @@ impl Engine {
         }
         let spec_bytes = serde_json::to_vec_pretty(&spec)
             .map_err(|e| SpawnError::Setup(format!("encode spec: {e}")))?;
-        write_durable(&bundle.join("config.json"), &spec_bytes)
+        // The bundle is in the exec root, which a reboot empties: nothing to sync.
+        write_atomic(&bundle.join("config.json"), &spec_bytes)
             .map_err(|e| SpawnError::Setup(format!("write config.json: {e}")))?;
         let mut a = vec![
             "--id".to_string(),

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::attach::PendingAttach;
 use super::{internal, ContainerError, ContainerRecord};
-use crate::fsutil::{create_private_dir, remove_temporary_files, write_durable};
+use crate::fsutil::{create_private_dir, remove_temporary_files, write_atomic, write_durable};
 use crate::{EngineError, Result};
 
 const RECORD: &str = "config.v2.json";
@@ -22,6 +22,9 @@ pub struct Progress {
     pub exits: u64,
     pub removed: bool,
     pub running: bool,
+    /// A supervisor of this container has not exited yet: after answering the exit it
+    /// still unmounts the rootfs, so a new start waits before mounting it again.
+    pub shim_busy: bool,
 }
 
 /// One container: its record and what serialises and announces its operations.
@@ -158,6 +161,11 @@ impl Containers {
         self.dir.join(id)
     }
 
+    /// `<exec-root>/containers`, where the bundles are.
+    pub(super) fn run_dir(&self) -> &Path {
+        &self.run
+    }
+
     pub(crate) fn bundle(&self, id: &str) -> PathBuf {
         self.run.join(id)
     }
@@ -175,11 +183,27 @@ impl Containers {
         let dir = self.data_dir(&rec.id);
         let data =
             serde_json::to_vec_pretty(rec).map_err(|e| internal("encode record")(e.to_string()))?;
-        write_durable(&dir.join(RECORD), &data).map_err(|source| EngineError::Io {
+        // A `--rm` container's record is not synced: after a crash of the machine such a
+        // container is gone for good, and an orphaned rootfs is removed at the next start.
+        let write = if rec.host_config.auto_remove {
+            write_atomic
+        } else {
+            write_durable
+        };
+        write(&dir.join(RECORD), &data).map_err(|source| EngineError::Io {
             what: "writing",
             path: dir.join(RECORD),
             source,
         })
+    }
+
+    /// Deletes a container's record, leaving the rest of its directory: from then on a
+    /// daemon start takes the directory for remains to remove.
+    pub(super) fn forget_record(&self, id: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.data_dir(id).join(RECORD)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Finds a container by full ID, name (with or without `/`), or unique ID prefix.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::fsutil::write_durable_mode;
+use crate::fsutil::{write_atomic_mode, write_durable_mode};
 
 /// /etc/hosts of a container: loopback names, `--add-host` entries, links (`ip\talias id
 /// name`), then the container's own name on each of its addresses, or on 127.0.1.1 when
@@ -122,6 +122,9 @@ pub struct EtcFiles<'a> {
     pub embedded_dns: bool,
     /// What `host-gateway` stands for: the default bridge's gateway.
     pub host_gateway: Option<std::net::IpAddr>,
+    /// Synced to disk before use: not for a `--rm` container, which a crash of the
+    /// machine ends for good.
+    pub durable: bool,
 }
 
 /// Writes the files a container does not have yet (a restart keeps what the container
@@ -165,7 +168,12 @@ pub fn write_etc_files(f: &EtcFiles<'_>) -> Result<Vec<(String, String)>, String
     for (dest, path, content) in files {
         if !Path::new(path).exists() || (networked && dest != "/etc/hostname") {
             // 0644: non-root users in the container read them through the bind mount.
-            write_durable_mode(Path::new(path), content.as_bytes(), 0o644)
+            let write = if f.durable {
+                write_durable_mode
+            } else {
+                write_atomic_mode
+            };
+            write(Path::new(path), content.as_bytes(), 0o644)
                 .map_err(|e| format!("write {path}: {e}"))?;
         }
         out.push((dest.to_string(), path.to_string()));
@@ -208,6 +216,7 @@ mod tests {
             links: &[],
             embedded_dns: false,
             host_gateway: None,
+            durable: true,
         };
         let mounts = write_etc_files(&f).unwrap();
         assert_eq!(mounts[0], ("/etc/hostname".to_string(), hn.clone()));

@@ -72,6 +72,20 @@ impl Client {
         self.flush();
     }
 
+    /// Sends `line` but keeps the connection until [`Client::close`]: a waiter learns the
+    /// exit at once and the shim's end (after its unmounts) from the close.
+    pub(crate) fn answer_and_hold(&mut self, line: &[u8]) {
+        self.out.extend_from_slice(line);
+        self.role = Role::Done;
+        self.flush();
+    }
+
+    /// Closes the connection once what is queued has been sent.
+    pub(crate) fn close(&mut self) {
+        self.close_after_flush = true;
+        self.flush();
+    }
+
     pub(crate) fn wants_read(&self) -> bool {
         match self.role {
             Role::Request => true,

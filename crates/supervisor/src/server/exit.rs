@@ -1,6 +1,6 @@
 //! The end of processes: reaping the init and exec'd processes, and the container's end
-//! (PROTOCOL.md, "Exit"): the exit record (OOM kill included) written durably, the runtime
-//! container deleted, unmounts, then the answers to waiters and streams.
+//! (PROTOCOL.md, "Exit"): the exit record (OOM kill included) written, the runtime container
+//! deleted, the answers to waiters and streams, then the unmounts.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -36,9 +36,11 @@ pub(crate) fn unmount(path: &Path) {
     }
 }
 
-/// Writes the exit record durably; to the state dir when the exit file cannot be written.
+/// Writes the exit record, whole or not at all; to the state dir when the exit file cannot
+/// be written. Not synced to disk: it is for a daemon that was away (killed, restarted), and
+/// after a crash of the machine the container is gone whatever the record says.
 fn write_exit_file(exit_file: &Path, state_dir: &Path, line: &[u8]) {
-    let write = |p: &Path| durable::write_durable(p, line).map(|()| durable::sync_parent(p));
+    let write = |p: &Path| durable::write_atomic(p, line);
     if let Err(e) = write(exit_file) {
         eprintln!("muelle-shim: exit file {}: {e}", exit_file.display());
         // The data root may be full. The state dir is in the exec root, where the daemon
@@ -103,8 +105,10 @@ impl Shim {
         }
     }
 
-    /// The container's end (PROTOCOL.md, "Exit"): log, exit file, runtime delete, unmounts,
-    /// then the waiters and streams get their answers.
+    /// The container's end (PROTOCOL.md, "Exit"): log, exit file, runtime delete, then the
+    /// waiters and streams get their answers, and only then the unmounts: an unmount waits
+    /// for an RCU grace period (5-20 ms here), which nobody waiting for the exit needs to
+    /// pay; the daemon unmounts too when it removes the container, whichever comes first.
     pub(super) fn finish(&mut self) {
         let oom_killed = self.exited.is_some() && self.oom_killed();
         let Some(ex) = self.exited.as_mut() else {
@@ -143,9 +147,6 @@ impl Shim {
             }
             Err(e) => eprintln!("muelle-shim: delete container: {e}"),
         }
-        for m in &self.opts.unmount {
-            unmount(m);
-        }
         // Exec'd processes died with the container (its cgroup was emptied): collect them.
         let deadline = Instant::now() + Duration::from_millis(500);
         while self.execs.iter().any(|e| e.exit_code.is_none()) && Instant::now() < deadline {
@@ -162,11 +163,20 @@ impl Shim {
             frame::push_exit(&mut last, code);
             for c in self.clients.iter_mut() {
                 match c.role {
-                    Role::Wait => c.end_with(&wait_line),
+                    Role::Wait => c.answer_and_hold(&wait_line),
                     Role::Attach { .. } => c.end_with(&last),
                     _ => continue,
                 }
             }
+            // Streams end now; waiters are closed after the unmounts, which is how the
+            // daemon knows it may mount on the same paths again.
+            self.clients.retain(|c| !c.dead);
+        }
+        for m in &self.opts.unmount {
+            unmount(m);
+        }
+        for c in self.clients.iter_mut().filter(|c| c.role == Role::Done) {
+            c.close();
         }
         self.finished = Some(Instant::now());
     }
