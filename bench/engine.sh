@@ -13,6 +13,11 @@
 #     bridge`) and a user-defined network made once per engine (`--network NET`), whose
 #     ratio to the bare run is the cost of networking (goal: under 3 ms more for muelle;
 #     docker pays about 90 ms here, podman about 180 ms).
+#     The baseline of issue #14 runs in the same rounds: crun (Debian's) running /bin/true
+#     from a prepared bundle of the same busybox rootfs in its own network namespace, and
+#     for the networked variants crun in a namespace made and wired (one veth pair on a
+#     bridge) in the same timed step. Each row has its median, p90, the ratio to crun and
+#     p90/median. 1b: COLD_REPS cold starts of muelle and crun, each after COLD_IDLE s idle.
 #  2. CONC_N (50) x `run -d --network none --name ... busybox sleep 300` started at once,
 #     wall time until the last CLI exits; then the number running, memory, and the wall
 #     time of one `rm -f` of all of them. CONC_REPS repetitions, the engine order rotated.
@@ -47,7 +52,8 @@
 # comparable within one run.
 #
 # Environment: ROUNDS (run --rm rounds, default 20), WARMUP (2), CONC_N (50), CONC_REPS (2),
-# IPERF_SECS (5), IPERF_REPS (3; 0 leaves section 4 out),
+# IPERF_SECS (5), IPERF_REPS (3; 0 leaves section 4 out), COLD_REPS (3; 0 leaves 1b out),
+# COLD_IDLE (30 s),
 # MUELLE_BIN_DIR (default: the release build of scripts/build.sh, built here; it must hold
 # muelle, muelled, muelle-shim, muelle-runtime), QUIET_PCT (20) and QUIET_MAX_WAIT (0 s: by
 # default do not wait for a quiet machine; set e.g. 300 to wait, bounded, before each
@@ -66,6 +72,8 @@ IPERF_SECS=${IPERF_SECS:-5}
 IPERF_REPS=${IPERF_REPS:-3}
 QUIET_PCT=${QUIET_PCT:-20}
 QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-0}
+COLD_REPS=${COLD_REPS:-3}
+COLD_IDLE=${COLD_IDLE:-30}
 TAG=mbench$$            # container name prefix of this run
 IPERF_IMG=muelle-bench/iperf3:$TAG
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -133,6 +141,8 @@ cleanup() {
     tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$R/" || continue
     log "cleanup: killing leftover muelle-shim ${p#/proc/}"; kill -KILL "${p#/proc/}"
   done
+  ip netns del "$TAG-cn" 2>/dev/null; ip link del "${TAG}r" 2>/dev/null
+  [ -n "${CRUN:-}" ] && for c in $("$CRUN" --root "$R/crun" list -q 2>/dev/null); do "$CRUN" --root "$R/crun" delete -f "$c"; done
   for m in $(awk -v w="$W" -v r="$R" 'index($2, w) == 1 || index($2, r) == 1 {print $2}' /proc/mounts | sort -r); do
     umount -l "$m"
   done
@@ -185,6 +195,30 @@ M version >/dev/null 2>&1 || die "muelled did not start: $(tail -3 "$W/muelled.l
 M load -q -i "$W/busybox-oci.tar" >/dev/null || die "muelle load of the busybox OCI image failed"
 M image inspect busybox:latest >/dev/null || die "muelled has no busybox:latest after the load"
 
+# ------------------------------------------------------------------ crun's bundles
+CRUN=$(command -v crun || true)
+if [ -n "$CRUN" ]; then
+  "$TOP/scripts/busybox-rootfs.sh" "$W/crun/rootfs" >/dev/null || die "scripts/busybox-rootfs.sh failed"
+  for b in new join; do
+    mkdir -p "$W/crun/$b"
+    (cd "$W/crun/$b" && "$CRUN" spec) || die "crun spec failed"
+    python3 - "$W/crun/$b/config.json" "$b" "$TAG-cn" <<'PY' || die "making crun's bundle failed"
+import json, sys
+path, kind, ns = sys.argv[1:4]
+c = json.load(open(path))
+c["root"] = {"path": "../rootfs", "readonly": True}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+net = {"type": "network"}
+if kind == "join":
+    net["path"] = "/run/netns/" + ns
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"] + [net]
+json.dump(c, open(path, "w"))
+PY
+  done
+  ip link add "${TAG}r" type bridge && ip link set "${TAG}r" up || die "making crun's bridge failed"
+fi
+
 # ------------------------------------------------------------------ memory helpers
 vmrss() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 # smaps PID: "RSS PSS PRIVATE" in KiB, PRIVATE = Private_Clean + Private_Dirty
@@ -206,6 +240,7 @@ stats() {
     q1 = a[int((NR-1)*0.25)+1]; q3 = a[int((NR-1)*0.75+0.5)+1]
     print NR, m, q1, q3, a[1], a[NR] }'
 }
+p90() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print "nan"; else print a[int((NR-1)*0.9+0.5)+1] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.3f", a/b; else print "-" }'; }
 usec() { local t=${1/./}; echo $((10#$t)); }   # $EPOCHREALTIME -> microseconds
 
@@ -230,15 +265,36 @@ run_args() { # run_args VARIANT: the run command line
   # shellcheck disable=SC2206
   local extra=(${VARGS[$1]})
   RUNV=(run --rm --pull=never --network "${VNET[$1]}" "${extra[@]}" busybox true)
+  CUR_V=$1
 }
 run_muelle()        { M "${RUNV[@]}"; }
 run_docker_muelled(){ DOCKER_HOST="unix://$SOCK" "$DOCKER" "${RUNV[@]}"; }
 run_docker()        { D "${RUNV[@]}"; }
 run_podman()        { P "${RUNV[@]}"; }
+# The physical baseline: crun running the same busybox rootfs from a prepared bundle with
+# its own network namespace (bare, volume, bind, limits); for the networked variants crun
+# joins a namespace made in the same timed step with one veth pair wired to a bridge (ip
+# netns add + two `ip -batch` runs: the process starts of ip are in this baseline too).
+CRUN_SEQ=0
+run_crun() {
+  local id=$TAG-c$((CRUN_SEQ += 1))
+  case $CUR_V in
+    bridge|usernet)
+      ip netns add "$TAG-cn" || return 1
+      printf 'link add %sx type veth peer name %sy netns %s\nlink set %sx master %sr up\n' \
+        "$TAG" "$TAG" "$TAG-cn" "$TAG" "$TAG" | ip -batch - || { ip netns del "$TAG-cn"; return 1; }
+      printf 'link set lo up\nlink set %sy up\naddr add 10.254.77.2/24 dev %sy\n' "$TAG" "$TAG" \
+        | ip -n "$TAG-cn" -batch - || { ip netns del "$TAG-cn"; return 1; }
+      "$CRUN" --root "$R/crun" run -b "$W/crun/join" "$id"; local rc=$?
+      ip netns del "$TAG-cn"; return $rc ;;
+    *) "$CRUN" --root "$R/crun" run -b "$W/crun/new" "$id" ;;
+  esac
+}
 declare -A T=() BAD=() LABEL=(
   [muelle]="muelle -> muelled" [docker_muelled]="docker CLI -> muelled"
-  [docker]="docker (dockerd 20.10)" [podman]="podman")
+  [docker]="docker (dockerd 20.10)" [podman]="podman" [crun]="crun run (bundle)")
 tools=(muelle docker_muelled)
+[ -n "$CRUN" ] && tools+=(crun)
 [ $HAVE_DOCKER = 1 ] && tools+=(docker)
 [ $HAVE_PODMAN = 1 ] && tools+=(podman)
 M volume create "$TAG-vol" >/dev/null || die "muelle volume create failed"
@@ -270,6 +326,22 @@ for ((r = -WARMUP; r < ROUNDS; r++)); do
   done
 done
 sleep 2; daemon_mem idle_after_runs
+
+# ------------------------------------------------------------------ 1b. cold starts
+# The first start after COLD_IDLE seconds without any: muelle and crun alternate, each after
+# its own idle spell (caches, RCU-synchronised kernel paths and the daemon's pools go cold).
+declare -A COLD=()
+run_args bare
+for ((r = 0; r < COLD_REPS; r++)); do
+  for tool in muelle crun; do
+    [ "$tool" = crun ] && [ -z "$CRUN" ] && continue
+    sleep "$COLD_IDLE"
+    t0=$EPOCHREALTIME
+    if "run_$tool" >/dev/null 2>"$W/err.$tool.last"; then
+      t1=$EPOCHREALTIME; COLD[$tool]+="$(($(usec "$t1") - $(usec "$t0"))) "
+    else BAD[$tool.cold]=1; log "$tool cold run failed: $(head -c 300 "$W/err.$tool.last")"; fi
+  done
+done
 
 # ------------------------------------------------------------------ 2. CONC_N concurrent run -d
 # Supervisor of a container: muelle and docker: the parent of its init (muelle-shim,
@@ -430,14 +502,20 @@ read -r _ base _ <<<"$(echo "${T[muelle.bare]:-}" | tr ' ' '\n' | grep . | stats
 for v in "${VARIANTS[@]}"; do
   echo "-- ${VLABEL[$v]}"
   read -r _ vbase _ <<<"$(echo "${T[muelle.$v]:-}" | tr ' ' '\n' | grep . | stats)"
-  printf '%-24s %3s %9s %17s %17s %10s %10s\n' tool n "median ms" "p25-p75 ms" "min-max ms" "muelle/x" "x/x bare"
+  read -r _ cmd _ <<<"$(echo "${T[crun.$v]:-}" | tr ' ' '\n' | grep . | stats)"
+  printf '%-24s %3s %9s %8s %15s %15s %9s %9s %8s %8s\n' tool n "median ms" "p90 ms" "p25-p75 ms" "min-max ms" "muelle/x" "x/x bare" "x/crun" "p90/p50"
   for tool in "${tools[@]}"; do
     read -r n md q1 q3 lo hi <<<"$(echo "${T[$tool.$v]:-}" | tr ' ' '\n' | grep . | stats)"
+    p9=$(echo "${T[$tool.$v]:-}" | tr ' ' '\n' | grep . | p90)
     read -r _ bmd _ <<<"$(echo "${T[$tool.bare]:-}" | tr ' ' '\n' | grep . | stats)"
-    printf '%-24s %3s %9s %17s %17s %10s %10s%s\n' "${LABEL[$tool]}" "$n" "$(ms "$md")" "$(ms "$q1")-$(ms "$q3")" \
-      "$(ms "$lo")-$(ms "$hi")" "$(ratio "$vbase" "$md")" "$(ratio "$md" "$bmd")" "${BAD[$tool.$v]:+  INVALID (a run failed)}"
+    printf '%-24s %3s %9s %8s %15s %15s %9s %9s %8s %8s%s\n' "${LABEL[$tool]}" "$n" "$(ms "$md")" "$(ms "$p9")" "$(ms "$q1")-$(ms "$q3")" \
+      "$(ms "$lo")-$(ms "$hi")" "$(ratio "$vbase" "$md")" "$(ratio "$md" "$bmd")" "$(ratio "$md" "$cmd")" "$(ratio "$p9" "$md")" "${BAD[$tool.$v]:+  INVALID (a run failed)}"
   done
 done
+if [ "$COLD_REPS" -gt 0 ]; then
+  echo "-- cold: the first run after ${COLD_IDLE}s idle, $COLD_REPS each (ms, in order)"
+  for tool in muelle crun; do [ -n "${COLD[$tool]:-}" ] && echo "  $tool: $(echo "${COLD[$tool]}" | awk '{for (i = 1; i <= NF; i++) printf "%.1f ", $i/1000}')"; done
+fi
 for tool in "${tools[@]}"; do echo "  runs $tool bare (ms, in order): $(echo "${T[$tool.bare]:-}" | awk '{for (i = 1; i <= NF; i++) printf "%.1f ", $i/1000}')"; done
 
 echo
@@ -524,6 +602,27 @@ if [ -n "${IP_H2P[muelle]:-}" ] && [ -n "${IP_H2P[docker]:-}" ]; then
   read -r _ mh _ <<<"$(echo "${IP_H2P[muelle]}" | tr ' ' '\n' | grep . | stats)"
   read -r _ dh _ <<<"$(echo "${IP_H2P[docker]}" | tr ' ' '\n' | grep . | stats)"
   printf '  published-port Gbit/s >= docker    %8s    >= %8s     %s\n' "$mh" "$dh" "$(verdict "$dh" "$mh")"
+fi
+if [ -n "${T[crun.bare]:-}" ]; then
+  echo "== targets (issue #14: against crun in the same run)"
+  read -r _ cb _ <<<"$(echo "${T[crun.bare]}" | tr ' ' '\n' | grep . | stats)"
+  lim=$(awk -v c="$cb" 'BEGIN{print c*1.5}')
+  printf '  run --rm none <= 1.5 x crun        %8s ms <= %8s ms  %s\n' "$(ms "$base")" "$(ms "$lim")" "$(verdict "$base" "$lim")"
+  read -r _ dmu _ <<<"$(echo "${T[docker_muelled.bare]:-}" | tr ' ' '\n' | grep . | stats)"
+  lim=$(awk -v c="$cb" 'BEGIN{print c*2}')
+  printf '  docker CLI -> muelled <= 2 x crun  %8s ms <= %8s ms  %s\n' "$(ms "$dmu")" "$(ms "$lim")" "$(verdict "$dmu" "$lim")"
+  read -r _ bb _ <<<"$(echo "${T[muelle.bridge]:-}" | tr ' ' '\n' | grep . | stats)"
+  read -r _ cv _ <<<"$(echo "${T[crun.bridge]:-}" | tr ' ' '\n' | grep . | stats)"
+  lim=$(awk -v c="$cv" 'BEGIN{print c*1.5}')
+  printf '  run --rm bridge <= 1.5 x crun+veth %8s ms <= %8s ms  %s\n' "$(ms "$bb")" "$(ms "$lim")" "$(verdict "$bb" "$lim")"
+  p9=$(echo "${T[muelle.bare]}" | tr ' ' '\n' | grep . | p90)
+  lim=$(awk -v c="$base" 'BEGIN{print c*1.3}')
+  printf '  run --rm p90 <= 1.3 x its median   %8s ms <= %8s ms  %s\n' "$(ms "$p9")" "$(ms "$lim")" "$(verdict "$p9" "$lim")"
+fi
+if [ -n "${CT[docker]:-}" ]; then
+  read -r _ dct _ <<<"$(echo "${CT[docker]}" | tr ' ' '\n' | grep . | stats)"
+  lim=$(awk -v c="$dct" 'BEGIN{print c*0.05}')
+  printf '  %s x run -d <= 0.05 x docker      %8s s  <= %8s s   %s\n' "$CONC_N" "$(s2 "$cbase")" "$(s2 "$lim")" "$(verdict "$cbase" "$lim")"
 fi
 
 # ------------------------------------------------------------------ problems

@@ -312,3 +312,62 @@ fn kill9_daemon_during_start_needs_docker() {
     assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
     assert_no_leaks(&d, &ids);
 }
+
+/// A removal the daemon's end cut short: `--rm` deletes the record first (the container is
+/// gone for clients from then on) and the rootfs, snapshot and directories after. A daemon
+/// killed in between — made here by killing the supervisor and the container, so the rootfs
+/// stays mounted, and deleting the record — removes the remains at its next start.
+#[test]
+fn remains_of_an_unfinished_removal_go_at_daemon_start_needs_docker() {
+    let mut d = env();
+    let id = run_d(&d, &["--name", "rem", "busybox", "sleep", "600"]);
+    let pid = state(&d, "rem")["Pid"].as_i64().expect("pid");
+    d.kill9();
+    for shim in shims_under(&id) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &shim.to_string()])
+            .status();
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
+    let bundle = d.exec_root.join("containers").join(&id);
+    let data = d.data_root.join("containers").join(&id);
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(&id))
+    };
+    assert!(
+        mounted(),
+        "the rootfs should still be mounted before the restart"
+    );
+    std::fs::remove_file(data.join("config.v2.json")).expect("remove the record");
+    d.respawn();
+
+    assert!(
+        !mounted(),
+        "the rootfs is still mounted after the daemon's start"
+    );
+    assert!(!bundle.exists(), "the bundle is left: {}", bundle.display());
+    assert!(
+        !data.exists(),
+        "the data directory is left: {}",
+        data.display()
+    );
+    let ps = d.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!ps.lines().any(|l| l == "rem"), "{ps}");
+    // Its name is free again.
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--name",
+        "rem",
+        "busybox",
+        "true",
+    ]);
+    assert_no_leaks(&d, std::slice::from_ref(&id));
+}

@@ -44,6 +44,10 @@ const FINAL_FLUSH: Duration = Duration::from_secs(5);
 /// Runs a shim for `opts` as the daemon starts it (stdout the ready pipe): returns the
 /// process's exit status.
 pub fn serve(opts: Options) -> i32 {
+    // Started through a descriptor of a read-only view of the binary (the daemon's way of
+    // sparing the re-execution below), the kernel names the process after the descriptor's
+    // number: `ps`, `pgrep` and the container's init before its exec should say what it is.
+    let _ = rustix::thread::set_name(c"muelle-shim");
     // Before anything of the container exists: the init and exec'd processes are forked
     // from this binary, so it must be a read-only view (CVE-2019-5736), as in the runtime.
     if let Err(e) = sealed::ensure_sealed() {
