@@ -419,6 +419,7 @@ impl Container {
             saved: &saved,
             idmapped: &idmapped,
             direct: false,
+            self_joins: false,
         };
         // Fast path: nothing to join and no user namespace, so one clone() with every new
         // namespace makes the init directly; otherwise an intermediate child joins and
@@ -440,7 +441,36 @@ impl Container {
         let forked = if direct {
             // The cgroup namespace is unshared by the init once it is in its cgroup, else the
             // namespace's root would be this process's cgroup.
-            sys::clone_ns(setup.plan.unshare & !libc::CLONE_NEWCGROUP)
+            let flags = setup.plan.unshare & !libc::CLONE_NEWCGROUP;
+            // Born in its cgroup2 directory, the init moves itself into the v1 ones: no
+            // migration by another process, so no RCU grace period on the way.
+            let into = cgroup.clone_into_dir().and_then(|d| {
+                rustix::fs::open(
+                    d,
+                    rustix::fs::OFlags::RDONLY
+                        | rustix::fs::OFlags::DIRECTORY
+                        | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .ok()
+            });
+            setup.self_joins = true;
+            let cloned = match &into {
+                Some(fd) => sys::clone_ns_into_cgroup(flags, fd.as_fd()),
+                None if cgroup.version() == crate::cgroups::CgroupVersion::V1 => {
+                    sys::clone_ns(flags)
+                }
+                None => Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
+            };
+            match cloned {
+                Ok(f) => Ok(f),
+                Err(_) => {
+                    // An old kernel or a cgroup2 directory that cannot take it: moved from
+                    // here, the old way.
+                    setup.self_joins = false;
+                    sys::clone_ns(flags)
+                }
+            }
         } else {
             sys::fork()
         };
@@ -469,6 +499,7 @@ impl Container {
             Fork::Parent(pid) => pid,
         };
         drop(child);
+        let self_joined = setup.self_joins;
         drop(setup);
         guard.pids.push(inter);
         if direct {
@@ -476,7 +507,9 @@ impl Container {
             parent.send(&Msg::HostPid { pid: inter })?;
         }
         let prepared = (|| -> Result<()> {
-            cgroup.apply(inter)?;
+            if !self_joined {
+                cgroup.apply(inter)?;
+            }
             if !direct {
                 if let Some(res) = &resources {
                     cgroup.set(res)?;
@@ -765,18 +798,54 @@ impl Container {
             && std::fs::read_to_string(format!("/proc/{pid}/setgroups"))
                 .is_ok_and(|s| s.trim() == "deny");
         let (parent, child) = sync::pair()?;
-        let inter = match sys::fork().map_err(|e| RuntimeError::sys("fork", e))? {
+        // As at create: born in the container's cgroup2 directory, the intermediate moves
+        // itself into the v1 ones, so no migration from here waits for an RCU grace period.
+        let cg = self.saved.cgroup.as_ref();
+        let into = cg.and_then(Manager::clone_into_dir).and_then(|d| {
+            rustix::fs::open(
+                d,
+                rustix::fs::OFlags::RDONLY
+                    | rustix::fs::OFlags::DIRECTORY
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .ok()
+        });
+        let mut self_joins = false;
+        let forked = match (&into, cg) {
+            (Some(fd), _) => match sys::clone_ns_into_cgroup(0, fd.as_fd()) {
+                Ok(f) => {
+                    self_joins = true;
+                    Ok(f)
+                }
+                Err(_) => sys::fork(),
+            },
+            (None, Some(c)) if c.version() == crate::cgroups::CgroupVersion::V1 => {
+                self_joins = true;
+                sys::fork()
+            }
+            _ => sys::fork(),
+        };
+        drop(into);
+        let inter = match forked.map_err(|e| RuntimeError::sys("fork", e))? {
             Fork::Child => {
                 drop(parent);
-                let r = exec_intermediate(
-                    &child,
-                    join,
-                    console,
-                    &opts.process,
-                    seccomp.as_ref(),
-                    opts.preserve_fds,
-                    setgroups_denied,
-                );
+                // Before the container's namespaces, whose mounts hide the host's hierarchies.
+                let joined = match cg.filter(|_| self_joins) {
+                    Some(c) => c.join_self_v1().map_err(RuntimeError::from),
+                    None => Ok(()),
+                };
+                let r = joined.and_then(|()| {
+                    exec_intermediate(
+                        &child,
+                        join,
+                        console,
+                        &opts.process,
+                        seccomp.as_ref(),
+                        opts.preserve_fds,
+                        setgroups_denied,
+                    )
+                });
                 if let Err(e) = r {
                     let _ = child.send(&Msg::Error { msg: e.to_string() });
                     sys::exit_now(1);
@@ -791,7 +860,7 @@ impl Container {
             let _ = sys::waitpid(p, 0);
             e
         };
-        if let Some(cg) = &self.saved.cgroup {
+        if let Some(cg) = cg.filter(|_| !self_joins) {
             cg.apply(inter).map_err(|e| fail(e.into(), inter))?;
         }
         parent.send(&Msg::Go).map_err(|e| fail(e, inter))?;
@@ -896,6 +965,9 @@ struct InitSetup<'a> {
     /// The init was cloned by the runtime itself: it waits for `Go` (its cgroup is ready)
     /// after building the rootfs, and creates the cgroup namespace then.
     direct: bool,
+    /// The init was born in its cgroup2 directory (or there is none) and moves itself into
+    /// the v1 hierarchies ([`Manager::join_self_v1`]): nobody moves it from outside.
+    self_joins: bool,
 }
 
 /// Joins the namespaces, a user namespace last: the others are joined with the runtime's
@@ -1017,6 +1089,9 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     close_host_fds(chan, &setup)?;
     let host_pid = chan.expect_host_pid()?;
+    if setup.self_joins {
+        setup.cgroup.join_self_v1()?;
+    }
     sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     let spec = setup.spec;
     let process = spec
