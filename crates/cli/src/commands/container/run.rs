@@ -97,18 +97,15 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(k) = &keys_text {
         q = q.set("detachKeys", k.as_str());
     }
-    let io = client
-        .upgrade(
-            Method::POST,
-            &format!("/containers/{id}/attach{}", q.render()),
-            empty(),
-        )
-        .await
-        .map_err(|e| fail(125, e))?;
     let condition = if a.rm { "removed" } else { "next-exit" };
-    let wait = wait_task(&client, &id, condition)
-        .await
-        .map_err(|e| fail(125, e))?;
+    // Both are in place before the start; neither needs the other, so one round trip.
+    let attach_path = format!("/containers/{id}/attach{}", q.render());
+    let (io, wait) = tokio::join!(
+        client.upgrade(Method::POST, &attach_path, empty()),
+        wait_task(&client, &id, condition)
+    );
+    let io = io.map_err(|e| fail(125, e))?;
+    let wait = wait.map_err(|e| fail(125, e))?;
     let raw = stream::wants_raw(o.tty, a_in).then(RawTerminal::new);
     // Before the start, as docker does: a signal sent once the container runs is its own.
     let proxy = (a.sig_proxy && !o.tty).then(|| stream::proxy_signals(&client, id.clone()));
