@@ -253,6 +253,14 @@ fn hooks_of(
         .unwrap_or_default()
 }
 
+/// The spec as `load` reads it back; written while the init builds its rootfs (until
+/// state.json exists, no command finds the container).
+fn save_config(dir: &Path, spec: &Spec) -> Result<()> {
+    let bytes = serde_json::to_vec(spec)
+        .map_err(|e| RuntimeError::InvalidConfig(format!("encode config: {e}")))?;
+    state::write_atomic(&dir.join("config.json"), &bytes)
+}
+
 fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs = if path.is_absolute() {
         path.to_path_buf()
@@ -357,10 +365,6 @@ impl Container {
             pids: Vec::new(),
             armed: true,
         };
-        let cfg_bytes = serde_json::to_vec(&spec)
-            .map_err(|e| RuntimeError::InvalidConfig(format!("encode config: {e}")))?;
-        state::write_atomic(&dir.join("config.json"), &cfg_bytes)?;
-
         let console = connect_console(&process, opts.console_socket.as_deref())?;
         let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         let listener = match &seccomp {
@@ -428,15 +432,6 @@ impl Container {
             && setup.plan.unshare & libc::CLONE_NEWTIME == 0;
         setup.direct = direct;
         let resources = with_default_device_rules(&spec);
-        if direct {
-            // The cgroup with its limits first: the init builds its rootfs (binding these
-            // directories, making device nodes under the device rules) while this process
-            // moves it in, so it must never sit in the cgroup before the rules are there.
-            cgroup.create()?;
-            if let Some(res) = &resources {
-                cgroup.set(res)?;
-            }
-        }
         let forked = if direct {
             // The cgroup namespace is unshared by the init once it is in its cgroup, else the
             // namespace's root would be this process's cgroup.
@@ -471,13 +466,22 @@ impl Container {
         drop(child);
         drop(setup);
         guard.pids.push(inter);
-        if direct {
-            // The init builds its rootfs while the (possibly slow) cgroup move happens here.
-            parent.send(&Msg::HostPid { pid: inter })?;
-        }
         let prepared = (|| -> Result<()> {
-            cgroup.apply(inter)?;
-            if !direct {
+            if direct {
+                // The init builds its rootfs meanwhile, waiting for HostPid only before it
+                // binds the cgroup directories; the limits are in place before it is moved
+                // in, so it never sits in its cgroup without its device rules. The move is
+                // the possibly slow part (an RCU grace period after a quiet spell).
+                cgroup.create()?;
+                if let Some(res) = &resources {
+                    cgroup.set(res)?;
+                }
+                parent.send(&Msg::HostPid { pid: inter })?;
+                save_config(&dir, &spec)?;
+                cgroup.enter(inter)?;
+            } else {
+                save_config(&dir, &spec)?;
+                cgroup.apply(inter)?;
                 if let Some(res) = &resources {
                     cgroup.set(res)?;
                 }
@@ -1016,7 +1020,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     // ptrace while it still runs runtime code (see crate::sealed for the binary itself).
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     close_host_fds(chan, &setup)?;
-    let host_pid = chan.expect_host_pid()?;
+    let host = HostPid::new(chan);
     sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     let spec = setup.spec;
     let process = spec
@@ -1037,12 +1041,14 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         cgroupns: spec::has_ns(spec, LinuxNamespaceType::Cgroup),
         cgroup: Some(setup.cgroup),
         idmapped: setup.idmapped,
+        cgroup_ready: &|| host.get().map(drop),
     };
     // A cgroup2 mount inside a cgroup namespace shows the namespace's root: that namespace
     // must exist before the mounts.
     let go_early =
         setup.direct && ctx.cgroupns && setup.cgroup.version() == crate::cgroups::CgroupVersion::V2;
     if go_early {
+        host.get()?;
         after_go(chan, &setup)?;
     }
     let root_fd = if has_mntns {
@@ -1053,6 +1059,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     } else {
         None
     };
+    let host_pid = host.get()?;
     if setup.direct && !go_early {
         after_go(chan, &setup)?;
     }
@@ -1158,6 +1165,32 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
             && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny"),
     };
     process::finish_and_exec(fin, &exec).map_err(report)
+}
+
+/// The init's pid in the runtime's pid namespace, received once when first needed: the
+/// runtime sends it when the cgroup directories exist, so the rootfs work that does not
+/// need them goes on meanwhile.
+struct HostPid<'a> {
+    chan: &'a Channel,
+    pid: std::cell::Cell<Option<i32>>,
+}
+
+impl<'a> HostPid<'a> {
+    fn new(chan: &'a Channel) -> Self {
+        HostPid {
+            chan,
+            pid: std::cell::Cell::new(None),
+        }
+    }
+
+    fn get(&self) -> Result<i32> {
+        if let Some(pid) = self.pid.get() {
+            return Ok(pid);
+        }
+        let pid = self.chan.expect_host_pid()?;
+        self.pid.set(Some(pid));
+        Ok(pid)
+    }
 }
 
 /// Waits until the runtime has moved us into our cgroup, then creates the cgroup namespace

@@ -140,7 +140,7 @@ pub struct V1Hierarchy {
 
 const PROC_MOUNTINFO: &str = "/proc/self/mountinfo";
 const PROC_CGROUP: &str = "/proc/self/cgroup";
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+pub(crate) const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// v1 controllers a container cgroup is created in. Named hierarchies (name=systemd) are
 /// not controllers and are left alone.
@@ -287,6 +287,15 @@ impl Manager {
         match self.version {
             CgroupVersion::V1 => v1::apply(self, pid),
             CgroupVersion::V2 => v2::apply(self, pid),
+        }
+    }
+
+    /// Moves `pid` into directories [`Manager::create`] made (the second half of
+    /// [`Manager::apply`], for callers that created them earlier).
+    pub fn enter(&self, pid: i32) -> Result<(), CgroupError> {
+        match self.version {
+            CgroupVersion::V1 => v1::enter(self, pid),
+            CgroupVersion::V2 => v2::enter(self, pid),
         }
     }
 
