@@ -239,6 +239,11 @@ def pct(xs, q):
 print()
 print(f"runtime `run` of /bin/true (pid+mnt+ipc+uts+net ns, own cgroup), {RUNS} interleaved rounds "
       f"after {WARMUP} warm-up; machine {os.environ['BUSY']}% busy before")
+# What every runtime's cost grows with: a new mount namespace copies the host's mounts, and
+# pivot_root visits every process.
+n_mounts = sum(1 for _ in open("/proc/self/mountinfo"))
+n_procs = sum(1 for d in os.listdir("/proc") if d.isdigit())
+print(f"host: {n_mounts} mounts, {n_procs} processes, load average {os.getloadavg()[0]:.1f} after the runs")
 vers = {}
 for rt, exe in RTS:
 
