@@ -423,6 +423,7 @@ impl Container {
             saved: &saved,
             idmapped: &idmapped,
             direct: false,
+            self_join: false,
         };
         // Fast path: nothing to join and no user namespace, so one clone() with every new
         // namespace makes the init directly; otherwise an intermediate child joins and
@@ -432,13 +433,60 @@ impl Container {
             && setup.plan.unshare & libc::CLONE_NEWTIME == 0;
         setup.direct = direct;
         let resources = with_default_device_rules(&spec);
+        let v2 = cgroup.version() == crate::cgroups::CgroupVersion::V2;
+        // Direct: the init is born in its cgroup2 directory (v2, or a hybrid host's unified
+        // one) and joins v1 hierarchies itself, so that no process is moved from outside,
+        // which takes the kernel's global lock and, after a quiet spell, an RCU grace period.
+        let into = match cgroup.clone_into_dir() {
+            Some(d) if direct => {
+                if v2 {
+                    // Born inside: the limits must be there first.
+                    cgroup.create()?;
+                    if let Some(res) = &resources {
+                        cgroup.set(res)?;
+                    }
+                } else {
+                    std::fs::create_dir_all(d)
+                        .map_err(|e| RuntimeError::path("create cgroup", d, e))?;
+                }
+                let fd = rustix::fs::open(
+                    d,
+                    rustix::fs::OFlags::RDONLY
+                        | rustix::fs::OFlags::DIRECTORY
+                        | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .map_err(|e| RuntimeError::path("open cgroup", d, e))?;
+                Some(fd)
+            }
+            _ => None,
+        };
+        setup.self_join = into.is_some();
         let forked = if direct {
             // The cgroup namespace is unshared by the init once it is in its cgroup, else the
             // namespace's root would be this process's cgroup.
-            sys::clone_ns(setup.plan.unshare & !libc::CLONE_NEWCGROUP)
+            let flags = setup.plan.unshare & !libc::CLONE_NEWCGROUP;
+            match &into {
+                Some(fd) => match sys::clone_ns_into(flags, fd.as_fd()) {
+                    // Kernels before 5.7 have no clone3: the init is moved from here.
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL)
+                        ) =>
+                    {
+                        setup.self_join = false;
+                        sys::clone_ns(flags)
+                    }
+                    r => r,
+                },
+                None => sys::clone_ns(flags),
+            }
         } else {
             sys::fork()
         };
+        let self_join = setup.self_join;
+        drop(into);
         let inter = match forked.map_err(|e| RuntimeError::sys("fork", e))? {
             Fork::Child => {
                 drop(parent);
@@ -469,16 +517,20 @@ impl Container {
         let prepared = (|| -> Result<()> {
             if direct {
                 // The init builds its rootfs meanwhile, waiting for HostPid only before it
-                // binds the cgroup directories; the limits are in place before it is moved
-                // in, so it never sits in its cgroup without its device rules. The move is
-                // the possibly slow part (an RCU grace period after a quiet spell).
-                cgroup.create()?;
-                if let Some(res) = &resources {
-                    cgroup.set(res)?;
+                // binds the cgroup directories or joins them; the limits are in place
+                // before it is in, so it never sits in its cgroup without its device rules.
+                if !(self_join && v2) {
+                    cgroup.create()?;
+                    if let Some(res) = &resources {
+                        cgroup.set(res)?;
+                    }
                 }
                 parent.send(&Msg::HostPid { pid: inter })?;
                 save_config(&dir, &spec)?;
-                cgroup.enter(inter)?;
+                if !self_join {
+                    // The possibly slow part (an RCU grace period after a quiet spell).
+                    cgroup.enter(inter)?;
+                }
             } else {
                 save_config(&dir, &spec)?;
                 cgroup.apply(inter)?;
@@ -900,6 +952,9 @@ struct InitSetup<'a> {
     /// The init was cloned by the runtime itself: it waits for `Go` (its cgroup is ready)
     /// after building the rootfs, and creates the cgroup namespace then.
     direct: bool,
+    /// The init was cloned into its cgroup2 directory and joins its v1 hierarchies itself
+    /// (Manager::join_self) once HostPid says their limits are set.
+    self_join: bool,
 }
 
 /// Joins the namespaces, a user namespace last: the others are joined with the runtime's
@@ -1049,6 +1104,9 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         setup.direct && ctx.cgroupns && setup.cgroup.version() == crate::cgroups::CgroupVersion::V2;
     if go_early {
         host.get()?;
+        if setup.self_join {
+            setup.cgroup.join_self()?;
+        }
         after_go(chan, &setup)?;
     }
     let root_fd = if has_mntns {
@@ -1061,6 +1119,9 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     };
     let host_pid = host.get()?;
     if setup.direct && !go_early {
+        if setup.self_join {
+            setup.cgroup.join_self()?;
+        }
         after_go(chan, &setup)?;
     }
     let runtime_hooks = !hooks_of(spec, |h| h.prestart()).is_empty()

@@ -290,6 +290,39 @@ impl Manager {
         }
     }
 
+    /// The cgroup2 directory a child can be cloned straight into (CLONE_INTO_CGROUP): the v2
+    /// directory, or a hybrid v1 host's unified one. Writing a pid to a cgroup2
+    /// cgroup.procs always takes the kernel's global threadgroup lock, whose first writer
+    /// after a quiet spell waits for an RCU grace period (~10 ms); a clone into it does not.
+    pub fn clone_into_dir(&self) -> Option<&Path> {
+        match self.version {
+            CgroupVersion::V1 => self.hybrid.as_ref().map(|c| c.dir.as_path()),
+            CgroupVersion::V2 => self.v2.as_ref().map(|c| c.dir.as_path()),
+        }
+    }
+
+    /// Moves the calling single-threaded process into each v1 hierarchy (named ones
+    /// included; not a hybrid host's unified cgroup2) by writing "0" to its `tasks`: a
+    /// thread moving itself does not take the global lock a pid written from outside does.
+    /// Nothing to do on v2, whose one directory is entered by [`Manager::clone_into_dir`].
+    pub fn join_self(&self) -> Result<(), CgroupError> {
+        if self.version == CgroupVersion::V2 {
+            return Ok(());
+        }
+        let mut dirs: Vec<&Path> = self
+            .v1
+            .values()
+            .chain(self.named.values())
+            .map(|c| c.dir.as_path())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            fs::write(&dir.join("tasks"), "0")?;
+        }
+        Ok(())
+    }
+
     /// Moves `pid` into directories [`Manager::create`] made (the second half of
     /// [`Manager::apply`], for callers that created them earlier).
     pub fn enter(&self, pid: i32) -> Result<(), CgroupError> {
