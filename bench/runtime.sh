@@ -9,13 +9,17 @@
 # round-robin, the starting runtime rotating every round, after WARMUP rounds that are not counted;
 # each runtime has its own fresh --root on a private tmpfs; container ids are unique.
 # Wall time per run is taken by a small python3 loop (posix_spawn + wait4 between two
-# perf_counter_ns reads), the same code path for every runtime.
+# perf_counter_ns reads), the same code path for every runtime; CPU time is the user+sys
+# that wait4 returns (the runtime and every child it waited for, the container's process
+# included), less sensitive than wall time to other load on the machine. p50 and p90 of each.
 # Peak RSS: a separate interleaved batch under `/usr/bin/time -f %M` (the largest RSS of
 # the runtime process or of any of its waited-for children, in KiB); without GNU time, the
 # ru_maxrss that wait4 returned for the timed runs (the same quantity).
 #
 # Environment: RUNS (rounds, default 100), WARMUP (5), RSS_RUNS (rounds of the RSS batch,
 # 10), BENCH_JSON (a file to write the raw per-run times and RSS to), MUELLE_RUNTIME_BIN (default: the static build of scripts/build.sh, built here first),
+# EXTRA_RUNTIME (another runc-compatible binary, e.g. an older muelle-runtime, run as a fourth
+# runtime in the same rounds; EXTRA_NAME names it, default "old"),
 # QUIET_PCT (20) and QUIET_MAX_WAIT (300 s): wait, bounded, until the CPUs are at most
 # QUIET_PCT % busy, like /work/shared/bench/peers.sh does.
 # Exit status 1 when some run failed (that runtime's numbers are then marked INVALID).
@@ -58,6 +62,14 @@ else
 fi
 case $MUELLE in /*) ;; *) MUELLE=$(cd "$(dirname "$MUELLE")" && pwd)/$(basename "$MUELLE") ;; esac
 [ -x "$MUELLE" ] || die "$MUELLE is not executable"
+EXTRA=${EXTRA_RUNTIME:-}
+EXTRA_NAME=${EXTRA_NAME:-old}
+if [ -n "$EXTRA" ]; then
+  case $EXTRA in /*) ;; *) EXTRA=$(cd "$(dirname "$EXTRA")" && pwd)/$(basename "$EXTRA") ;; esac
+  [ -x "$EXTRA" ] || die "EXTRA_RUNTIME $EXTRA is not executable"
+  # the name is the first dash-separated part of cgroup dir names, and a directory name
+  case $EXTRA_NAME in *[!a-z0-9_]*|''|muelle|crun|runc) die "EXTRA_NAME must be [a-z0-9_]+ and new" ;; esac
+fi
 
 # Hybrid cgroups: controllers left on the v2 mount (hugetlb) need their own v1 hierarchy,
 # or crun refuses to run (the same host fix as scripts/peers.sh).
@@ -74,10 +86,10 @@ mount -t tmpfs -o size=512m,mode=0755 "$TAG" "$W"
 cleanup() {
   local rt r id d
   set +e
-  for rt in muelle crun runc; do
+  for rt in muelle crun runc ${EXTRA:+"$EXTRA_NAME"}; do
     r=$W/root-$rt
     [ -d "$r" ] || continue
-    case $rt in muelle) d=$MUELLE ;; crun) d=$CRUN ;; runc) d=$RUNC ;; esac
+    case $rt in muelle) d=$MUELLE ;; crun) d=$CRUN ;; runc) d=$RUNC ;; *) d=$EXTRA ;; esac
     for id in $(ls "$r" 2>/dev/null); do "$d" --root "$r" delete -f "$id" >/dev/null 2>&1; done
   done
   # the cgroups: runs' own ones if a runtime left them, then the common parent
@@ -116,7 +128,7 @@ log "machine ${BUSY}% busy before the runs; $WARMUP warm-up + $RUNS rounds, RSS 
 
 # ------------------------------------------------------------------ the runs
 [ -z "${BENCH_JSON:-}" ] || case $BENCH_JSON in /*) ;; *) BENCH_JSON=$PWD/$BENCH_JSON ;; esac
-export W TAG RUNS WARMUP RSS_RUNS BUSY MUELLE CRUN RUNC GNU_TIME BENCH_JSON=${BENCH_JSON:-}
+export W TAG RUNS WARMUP RSS_RUNS BUSY MUELLE CRUN RUNC GNU_TIME BENCH_JSON=${BENCH_JSON:-} EXTRA EXTRA_NAME
 python3 - <<'PY'
 import json, os, statistics, subprocess, sys, time
 
@@ -124,6 +136,8 @@ W, TAG = os.environ["W"], os.environ["TAG"]
 RUNS, WARMUP, RSS_RUNS = (int(os.environ[k]) for k in ("RUNS", "WARMUP", "RSS_RUNS"))
 GNU_TIME = os.environ["GNU_TIME"]
 RTS = [("muelle", os.environ["MUELLE"]), ("crun", os.environ["CRUN"]), ("runc", os.environ["RUNC"])]
+if os.environ["EXTRA"]:
+    RTS.append((os.environ["EXTRA_NAME"], os.environ["EXTRA"]))
 
 base = json.load(open(f"{W}/base.json"))
 # crun 1.8.1 refuses an ociVersion without "1.0" in it; nothing here depends on 1.2
@@ -153,7 +167,7 @@ ERR = f"{W}/stderr"
 fails = {rt: [] for rt, _ in RTS}
 
 def spawn_wait(argv):
-    """Run argv (stdin/stdout /dev/null, stderr to a file); wall ns, exit code, ru_maxrss KiB."""
+    """Run argv (stdin/stdout /dev/null, stderr to a file); wall ns, exit code, rusage."""
     fa = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
           (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
           (os.POSIX_SPAWN_OPEN, 2, ERR, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
@@ -161,18 +175,19 @@ def spawn_wait(argv):
     pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=fa)
     _, status, ru = os.wait4(pid, 0)
     t1 = time.perf_counter_ns()
-    return t1 - t0, os.waitstatus_to_exitcode(status), ru.ru_maxrss
+    return t1 - t0, os.waitstatus_to_exitcode(status), ru
 
 def one(rt, exe, prefix=()):
     cid, d = bundle(rt)
     argv = list(prefix) + [exe, "--root", f"{W}/root-{rt}", "run", "--bundle", d, cid]
-    ns, code, rss = spawn_wait(argv)
+    ns, code, ru = spawn_wait(argv)
     if code != 0:
         err = open(ERR, errors="replace").read().strip().replace("\n", " | ")[:300]
         fails[rt].append(f"{cid}: exit {code}: {err}")
-    return ns, code, rss
+    return ns, code, ru
 
 times = {rt: [] for rt, _ in RTS}
+cpu = {rt: [] for rt, _ in RTS}
 wait4_rss = {rt: [] for rt, _ in RTS}
 for r in range(WARMUP + RUNS):
     # Rotate who goes first each round: a runtime's first cgroup move pays an RCU grace
@@ -180,10 +195,11 @@ for r in range(WARMUP + RUNS):
     # to whoever follows the slowest runtime.
     k = r % len(RTS)
     for rt, exe in RTS[k:] + RTS[:k]:
-        ns, code, rss = one(rt, exe)
+        ns, code, ru = one(rt, exe)
         if r >= WARMUP:
             times[rt].append(ns / 1e6)
-            wait4_rss[rt].append(rss)
+            cpu[rt].append((ru.ru_utime + ru.ru_stime) * 1e3)
+            wait4_rss[rt].append(ru.ru_maxrss)
         elif code != 0:
             fails[rt][-1] = "(warm-up) " + fails[rt][-1]
 
@@ -223,12 +239,18 @@ def pct(xs, q):
 print()
 print(f"runtime `run` of /bin/true (pid+mnt+ipc+uts+net ns, own cgroup), {RUNS} interleaved rounds "
       f"after {WARMUP} warm-up; machine {os.environ['BUSY']}% busy before")
+# What every runtime's cost grows with: a new mount namespace copies the host's mounts, and
+# pivot_root visits every process.
+n_mounts = sum(1 for _ in open("/proc/self/mountinfo"))
+n_procs = sum(1 for d in os.listdir("/proc") if d.isdigit())
+print(f"host: {n_mounts} mounts, {n_procs} processes, load average {os.getloadavg()[0]:.1f} after the runs")
 vers = {}
 for rt, exe in RTS:
 
     v = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip().splitlines()
     vers[rt] = v[0] if v else "?"
-hdr = f"{'runtime':8} {'ok/runs':>9} {'median ms':>10} {'p10 ms':>8} {'p90 ms':>8} {'peak RSS KiB (median/max)':>26}  version"
+hdr = (f"{'runtime':8} {'ok/runs':>9} {'p50 ms':>8} {'p90 ms':>8} {'p10 ms':>8} {'cpu p50':>8} {'cpu p90':>8}"
+       f" {'peak RSS KiB (median/max)':>26}  version")
 print(hdr)
 print("-" * len(hdr))
 valid = {}
@@ -241,16 +263,21 @@ for rt, _ in RTS:
     r = rss[rt]
     rs = f"{int(statistics.median(r))}/{max(r)}" if r else "-"
     if ok:
-        print(f"{rt:8} {total - n_fail:>4}/{total:<4} {statistics.median(t):>10.2f} {pct(t, .1):>8.2f} {pct(t, .9):>8.2f} {rs:>26}  {vers[rt]}")
+        c = cpu[rt]
+        print(f"{rt:8} {total - n_fail:>4}/{total:<4} {pct(t, .5):>8.2f} {pct(t, .9):>8.2f} {pct(t, .1):>8.2f}"
+              f" {pct(c, .5):>8.2f} {pct(c, .9):>8.2f} {rs:>26}  {vers[rt]}")
     else:
-        print(f"{rt:8} {total - n_fail:>4}/{total:<4} {'INVALID: ' + str(n_fail) + ' failed run(s)':>55}  {vers[rt]}")
+        print(f"{rt:8} {total - n_fail:>4}/{total:<4} {'INVALID: ' + str(n_fail) + ' failed run(s)':>71}  {vers[rt]}")
 print()
-m = statistics.median(times["muelle"]) if valid["muelle"] else None
-for other in ("crun", "runc"):
-    if m is not None and valid[other]:
-        print(f"muelle/{other} (median): {m / statistics.median(times[other]):.2f}")
-    else:
-        print(f"muelle/{other} (median): n/a (failed runs)")
+for mine in [rt for rt, _ in RTS if rt not in ("crun", "runc")]:
+    for other in ("crun", "runc"):
+        if valid[mine] and valid[other]:
+            a, b = times[mine], times[other]
+            print(f"{mine}/{other}: p50 {pct(a, .5) / pct(b, .5):.2f}, p90 {pct(a, .9) / pct(b, .9):.2f},"
+                  f" cpu p50 {pct(cpu[mine], .5) / pct(cpu[other], .5):.2f}")
+        else:
+            print(f"{mine}/{other}: n/a (failed runs)")
+print("(ms: wall time per `run`; cpu: user+sys of the runtime and its waited-for children, ms)")
 print(f"peak RSS from: {rss_src}")
 for rt, _ in RTS:
     if left_state[rt] or left_cg[rt]:
@@ -267,6 +294,6 @@ for rt, _ in RTS:
 if os.environ.get("BENCH_JSON"):
     with open(os.environ["BENCH_JSON"], "w") as f:
         json.dump({"runs": RUNS, "warmup": WARMUP, "busy_before_pct": int(os.environ["BUSY"]),
-                   "times_ms": times, "peak_rss_kib": rss, "failures": fails}, f)
+                   "times_ms": times, "cpu_ms": cpu, "peak_rss_kib": rss, "failures": fails}, f)
 sys.exit(1 if bad else 0)
 PY

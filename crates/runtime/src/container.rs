@@ -253,6 +253,14 @@ fn hooks_of(
         .unwrap_or_default()
 }
 
+/// The spec as `load` reads it back; written while the init builds its rootfs (until
+/// state.json exists, no command finds the container).
+fn save_config(dir: &Path, spec: &Spec) -> Result<()> {
+    let bytes = serde_json::to_vec(spec)
+        .map_err(|e| RuntimeError::InvalidConfig(format!("encode config: {e}")))?;
+    state::write_atomic(&dir.join("config.json"), &bytes)
+}
+
 fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs = if path.is_absolute() {
         path.to_path_buf()
@@ -357,10 +365,6 @@ impl Container {
             pids: Vec::new(),
             armed: true,
         };
-        let cfg_bytes = serde_json::to_vec(&spec)
-            .map_err(|e| RuntimeError::InvalidConfig(format!("encode config: {e}")))?;
-        state::write_atomic(&dir.join("config.json"), &cfg_bytes)?;
-
         let console = connect_console(&process, opts.console_socket.as_deref())?;
         let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
         let listener = match &seccomp {
@@ -419,7 +423,7 @@ impl Container {
             saved: &saved,
             idmapped: &idmapped,
             direct: false,
-            self_joins: false,
+            self_join: false,
         };
         // Fast path: nothing to join and no user namespace, so one clone() with every new
         // namespace makes the init directly; otherwise an intermediate child joins and
@@ -429,51 +433,60 @@ impl Container {
             && setup.plan.unshare & libc::CLONE_NEWTIME == 0;
         setup.direct = direct;
         let resources = with_default_device_rules(&spec);
-        if direct {
-            // The cgroup with its limits first: the init builds its rootfs (binding these
-            // directories, making device nodes under the device rules) while this process
-            // moves it in, so it must never sit in the cgroup before the rules are there.
-            cgroup.create()?;
-            if let Some(res) = &resources {
-                cgroup.set(res)?;
-            }
-        }
-        let forked = if direct {
-            // The cgroup namespace is unshared by the init once it is in its cgroup, else the
-            // namespace's root would be this process's cgroup.
-            let flags = setup.plan.unshare & !libc::CLONE_NEWCGROUP;
-            // Born in its cgroup2 directory, the init moves itself into the v1 ones: no
-            // migration by another process, so no RCU grace period on the way.
-            let into = cgroup.clone_into_dir().and_then(|d| {
-                rustix::fs::open(
+        let v2 = cgroup.version() == crate::cgroups::CgroupVersion::V2;
+        // Direct: the init is born in its cgroup2 directory (v2, or a hybrid host's unified
+        // one) and joins v1 hierarchies itself, so that no process is moved from outside,
+        // which takes the kernel's global lock and, after a quiet spell, an RCU grace period.
+        let into = match cgroup.clone_into_dir() {
+            Some(d) if direct => {
+                if v2 {
+                    // Born inside: the limits must be there first.
+                    cgroup.create()?;
+                    if let Some(res) = &resources {
+                        cgroup.set(res)?;
+                    }
+                } else {
+                    std::fs::create_dir_all(d)
+                        .map_err(|e| RuntimeError::path("create cgroup", d, e))?;
+                }
+                let fd = rustix::fs::open(
                     d,
                     rustix::fs::OFlags::RDONLY
                         | rustix::fs::OFlags::DIRECTORY
                         | rustix::fs::OFlags::CLOEXEC,
                     rustix::fs::Mode::empty(),
                 )
-                .ok()
-            });
-            setup.self_joins = true;
-            let cloned = match &into {
-                Some(fd) => sys::clone_ns_into_cgroup(flags, fd.as_fd()),
-                None if cgroup.version() == crate::cgroups::CgroupVersion::V1 => {
-                    sys::clone_ns(flags)
-                }
-                None => Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
-            };
-            match cloned {
-                Ok(f) => Ok(f),
-                Err(_) => {
-                    // An old kernel or a cgroup2 directory that cannot take it: moved from
-                    // here, the old way.
-                    setup.self_joins = false;
-                    sys::clone_ns(flags)
-                }
+                .map_err(|e| RuntimeError::path("open cgroup", d, e))?;
+                Some(fd)
+            }
+            _ => None,
+        };
+        setup.self_join = into.is_some();
+        let forked = if direct {
+            // The cgroup namespace is unshared by the init once it is in its cgroup, else the
+            // namespace's root would be this process's cgroup.
+            let flags = setup.plan.unshare & !libc::CLONE_NEWCGROUP;
+            match &into {
+                Some(fd) => match sys::clone_ns_into(flags, fd.as_fd()) {
+                    // Kernels before 5.7 have no clone3: the init is moved from here.
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL)
+                        ) =>
+                    {
+                        setup.self_join = false;
+                        sys::clone_ns(flags)
+                    }
+                    r => r,
+                },
+                None => sys::clone_ns(flags),
             }
         } else {
             sys::fork()
         };
+        let self_join = setup.self_join;
+        drop(into);
         let inter = match forked.map_err(|e| RuntimeError::sys("fork", e))? {
             Fork::Child => {
                 drop(parent);
@@ -499,18 +512,28 @@ impl Container {
             Fork::Parent(pid) => pid,
         };
         drop(child);
-        let self_joined = setup.self_joins;
         drop(setup);
         guard.pids.push(inter);
-        if direct {
-            // The init builds its rootfs while the (possibly slow) cgroup move happens here.
-            parent.send(&Msg::HostPid { pid: inter })?;
-        }
         let prepared = (|| -> Result<()> {
-            if !self_joined {
+            if direct {
+                // The init builds its rootfs meanwhile, waiting for HostPid only before it
+                // binds the cgroup directories or joins them; the limits are in place
+                // before it is in, so it never sits in its cgroup without its device rules.
+                if !(self_join && v2) {
+                    cgroup.create()?;
+                    if let Some(res) = &resources {
+                        cgroup.set(res)?;
+                    }
+                }
+                parent.send(&Msg::HostPid { pid: inter })?;
+                save_config(&dir, &spec)?;
+                if !self_join {
+                    // The possibly slow part (an RCU grace period after a quiet spell).
+                    cgroup.enter(inter)?;
+                }
+            } else {
+                save_config(&dir, &spec)?;
                 cgroup.apply(inter)?;
-            }
-            if !direct {
                 if let Some(res) = &resources {
                     cgroup.set(res)?;
                 }
@@ -813,7 +836,7 @@ impl Container {
         });
         let mut self_joins = false;
         let forked = match (&into, cg) {
-            (Some(fd), _) => match sys::clone_ns_into_cgroup(0, fd.as_fd()) {
+            (Some(fd), _) => match sys::clone_ns_into(0, fd.as_fd()) {
                 Ok(f) => {
                     self_joins = true;
                     Ok(f)
@@ -832,7 +855,7 @@ impl Container {
                 drop(parent);
                 // Before the container's namespaces, whose mounts hide the host's hierarchies.
                 let joined = match cg.filter(|_| self_joins) {
-                    Some(c) => c.join_self_v1().map_err(RuntimeError::from),
+                    Some(c) => c.join_self().map_err(RuntimeError::from),
                     None => Ok(()),
                 };
                 let r = joined.and_then(|()| {
@@ -965,9 +988,9 @@ struct InitSetup<'a> {
     /// The init was cloned by the runtime itself: it waits for `Go` (its cgroup is ready)
     /// after building the rootfs, and creates the cgroup namespace then.
     direct: bool,
-    /// The init was born in its cgroup2 directory (or there is none) and moves itself into
-    /// the v1 hierarchies ([`Manager::join_self_v1`]): nobody moves it from outside.
-    self_joins: bool,
+    /// The init was cloned into its cgroup2 directory and joins its v1 hierarchies itself
+    /// (Manager::join_self) once HostPid says their limits are set.
+    self_join: bool,
 }
 
 /// Joins the namespaces, a user namespace last: the others are joined with the runtime's
@@ -1088,10 +1111,7 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     // ptrace while it still runs runtime code (see crate::sealed for the binary itself).
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     close_host_fds(chan, &setup)?;
-    let host_pid = chan.expect_host_pid()?;
-    if setup.self_joins {
-        setup.cgroup.join_self_v1()?;
-    }
+    let host = HostPid::new(chan);
     sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     let spec = setup.spec;
     let process = spec
@@ -1112,12 +1132,17 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
         cgroupns: spec::has_ns(spec, LinuxNamespaceType::Cgroup),
         cgroup: Some(setup.cgroup),
         idmapped: setup.idmapped,
+        cgroup_ready: &|| host.get().map(drop),
     };
     // A cgroup2 mount inside a cgroup namespace shows the namespace's root: that namespace
     // must exist before the mounts.
     let go_early =
         setup.direct && ctx.cgroupns && setup.cgroup.version() == crate::cgroups::CgroupVersion::V2;
     if go_early {
+        host.get()?;
+        if setup.self_join {
+            setup.cgroup.join_self()?;
+        }
         after_go(chan, &setup)?;
     }
     let root_fd = if has_mntns {
@@ -1128,7 +1153,11 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
     } else {
         None
     };
+    let host_pid = host.get()?;
     if setup.direct && !go_early {
+        if setup.self_join {
+            setup.cgroup.join_self()?;
+        }
         after_go(chan, &setup)?;
     }
     let runtime_hooks = !hooks_of(spec, |h| h.prestart()).is_empty()
@@ -1233,6 +1262,32 @@ fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert::Infallible
             && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny"),
     };
     process::finish_and_exec(fin, &exec).map_err(report)
+}
+
+/// The init's pid in the runtime's pid namespace, received once when first needed: the
+/// runtime sends it when the cgroup directories exist, so the rootfs work that does not
+/// need them goes on meanwhile.
+struct HostPid<'a> {
+    chan: &'a Channel,
+    pid: std::cell::Cell<Option<i32>>,
+}
+
+impl<'a> HostPid<'a> {
+    fn new(chan: &'a Channel) -> Self {
+        HostPid {
+            chan,
+            pid: std::cell::Cell::new(None),
+        }
+    }
+
+    fn get(&self) -> Result<i32> {
+        if let Some(pid) = self.pid.get() {
+            return Ok(pid);
+        }
+        let pid = self.chan.expect_host_pid()?;
+        self.pid.set(Some(pid));
+        Ok(pid)
+    }
 }
 
 /// Waits until the runtime has moved us into our cgroup, then creates the cgroup namespace

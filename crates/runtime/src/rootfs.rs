@@ -159,6 +159,9 @@ pub struct RootfsContext<'a> {
     pub cgroup: Option<&'a Manager>,
     /// Detached idmapped mounts made by the runtime, by index in `mounts`.
     pub idmapped: &'a std::collections::BTreeMap<usize, OwnedFd>,
+    /// Waits until the container's cgroup directories exist: the runtime makes them while
+    /// the init mounts what does not need them.
+    pub cgroup_ready: &'a dyn Fn() -> Result<()>,
 }
 
 /// Makes `/` non-propagating into the host (or as rootfsPropagation says), then binds the
@@ -213,12 +216,20 @@ fn mount_one(ctx: &RootfsContext<'_>, root: &OwnedFd, m: &Mount) -> Result<()> {
             dest.display()
         )));
     }
+    let is_cgroup = matches!(typ.as_str(), "cgroup" | "cgroup2");
+    if is_cgroup
+        || (is_bind(m)
+            && m.source()
+                .as_ref()
+                .is_some_and(|s| s.starts_with(crate::cgroups::CGROUP_ROOT)))
+    {
+        (ctx.cgroup_ready)()?;
+    }
     if is_bind(m) {
         return mount_bind(ctx, root, m, &opts);
     }
-    match typ.as_str() {
-        "cgroup" | "cgroup2" => return crate::cgroupfs::mount_cgroup(ctx, root, m, &opts),
-        _ => {}
+    if is_cgroup {
+        return crate::cgroupfs::mount_cgroup(ctx, root, m, &opts);
     }
     let target = mkdir_all_in_root(root.as_fd(), dest, 0o755)
         .map_err(|e| RuntimeError::path("create mount point", dest, e))?;

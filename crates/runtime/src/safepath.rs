@@ -64,48 +64,48 @@ fn mkdir_all_links(
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         Err(e) => return Err(e),
     }
-    let comps: Vec<_> = rel(path)
-        .components()
-        .map(|c| c.as_os_str().to_owned())
-        .collect();
-    let mut prefix = PathBuf::new();
-    let mut parent = open_in_root(root, Path::new("."), dirflags, Mode::empty())?;
-    for (i, c) in comps.iter().enumerate() {
-        prefix.push(c);
-        match open_in_root(root, &prefix, dirflags, Mode::empty()) {
-            Ok(fd) => parent = fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                match rustix::fs::mkdirat(&parent, c, Mode::from_raw_mode(mode)) {
-                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                match open_in_root(root, &prefix, dirflags, Mode::empty()) {
-                    Ok(fd) => parent = fd,
-                    // A symlink whose target does not exist yet (target resolved inside the
-                    // root): create the target, then the rest of the path below it.
-                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                        let Ok(target) = rustix::fs::readlinkat(&parent, c.as_os_str(), Vec::new())
-                        else {
-                            return Err(e);
-                        };
-                        if links >= 40 {
-                            return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                        }
-                        let target = PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes()));
-                        let mut next = match prefix.parent() {
-                            Some(dir) if target.is_relative() => dir.join(&target),
-                            _ => target,
-                        };
-                        next.extend(&comps[i + 1..]);
-                        return mkdir_all_links(root, &next, mode, links + 1);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
+    // The parent first (made the same way if it is missing too), then this component in it:
+    // usually only the last component is missing, and the walk stays that short.
+    let relpath = rel(path);
+    let (parent, name) = match (relpath.parent(), relpath.file_name()) {
+        (Some(p), Some(n)) if !p.as_os_str().is_empty() => {
+            (mkdir_all_links(root, p, mode, links)?, n.to_owned())
         }
+        (_, Some(n)) => (
+            open_in_root(root, Path::new("."), dirflags, Mode::empty())?,
+            n.to_owned(),
+        ),
+        // ".." at the end: it names an existing directory once its parent exists.
+        _ => {
+            let p = relpath.parent().unwrap_or(Path::new("."));
+            mkdir_all_links(root, p, mode, links)?;
+            return open_in_root(root, path, dirflags, Mode::empty());
+        }
+    };
+    match rustix::fs::mkdirat(&parent, name.as_os_str(), Mode::from_raw_mode(mode)) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(e.into()),
     }
-    Ok(parent)
+    match open_in_root(root, path, dirflags, Mode::empty()) {
+        Ok(fd) => Ok(fd),
+        // A symlink whose target does not exist yet (target resolved inside the root):
+        // create the target instead.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            let Ok(target) = rustix::fs::readlinkat(&parent, name.as_os_str(), Vec::new()) else {
+                return Err(e);
+            };
+            if links >= 40 {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let target = PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes()));
+            let next = match relpath.parent() {
+                Some(dir) if target.is_relative() => dir.join(&target),
+                _ => target,
+            };
+            mkdir_all_links(root, &next, mode, links + 1)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Opens (creating if needed) a regular file inside `root` as an O_PATH handle; its parent

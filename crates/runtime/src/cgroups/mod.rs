@@ -140,7 +140,7 @@ pub struct V1Hierarchy {
 
 const PROC_MOUNTINFO: &str = "/proc/self/mountinfo";
 const PROC_CGROUP: &str = "/proc/self/cgroup";
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+pub(crate) const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// v1 controllers a container cgroup is created in. Named hierarchies (name=systemd) are
 /// not controllers and are left alone.
@@ -290,23 +290,23 @@ impl Manager {
         }
     }
 
-    /// The cgroup2 directory a process can be cloned straight into (CLONE_INTO_CGROUP): v2's
-    /// directory, or a hybrid host's unified one.
+    /// The cgroup2 directory a child can be cloned straight into (CLONE_INTO_CGROUP): the v2
+    /// directory, or a hybrid v1 host's unified one. Writing a pid to a cgroup2
+    /// cgroup.procs always takes the kernel's global threadgroup lock, whose first writer
+    /// after a quiet spell waits for an RCU grace period (~10 ms); a clone into it does not.
     pub fn clone_into_dir(&self) -> Option<&Path> {
         match self.version {
-            CgroupVersion::V2 => self.v2.as_ref().map(|c| c.dir.as_path()),
             CgroupVersion::V1 => self.hybrid.as_ref().map(|c| c.dir.as_path()),
+            CgroupVersion::V2 => self.v2.as_ref().map(|c| c.dir.as_path()),
         }
     }
 
-    /// Moves the calling process, which must be single-threaded, into every v1 hierarchy's
-    /// directory by writing "0" to its `tasks` file. A thread moving itself is the one
-    /// migration the kernel does without its global threadgroup lock, whose writer waits for
-    /// an RCU grace period (8-24 ms measured on a quiet host, the whole of a container's
-    /// start); a PID written by another process, or any `cgroup.procs` write, takes it. The
-    /// cgroup2 part is done by cloning into [`Manager::clone_into_dir`]. Nothing on v2.
-    pub fn join_self_v1(&self) -> Result<(), CgroupError> {
-        if self.version != CgroupVersion::V1 {
+    /// Moves the calling single-threaded process into each v1 hierarchy (named ones
+    /// included; not a hybrid host's unified cgroup2) by writing "0" to its `tasks`: a
+    /// thread moving itself does not take the global lock a pid written from outside does.
+    /// Nothing to do on v2, whose one directory is entered by [`Manager::clone_into_dir`].
+    pub fn join_self(&self) -> Result<(), CgroupError> {
+        if self.version == CgroupVersion::V2 {
             return Ok(());
         }
         let mut dirs: Vec<&Path> = self
@@ -321,6 +321,15 @@ impl Manager {
             fs::write(&dir.join("tasks"), "0")?;
         }
         Ok(())
+    }
+
+    /// Moves `pid` into directories [`Manager::create`] made (the second half of
+    /// [`Manager::apply`], for callers that created them earlier).
+    pub fn enter(&self, pid: i32) -> Result<(), CgroupError> {
+        match self.version {
+            CgroupVersion::V1 => v1::enter(self, pid),
+            CgroupVersion::V2 => v2::enter(self, pid),
+        }
     }
 
     /// Writes the resource limits.

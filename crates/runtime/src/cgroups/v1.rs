@@ -18,6 +18,10 @@ const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) fn apply(m: &Manager, pid: i32) -> Result<(), CgroupError> {
     create(m)?;
+    enter(m, pid)
+}
+
+pub(super) fn enter(m: &Manager, pid: i32) -> Result<(), CgroupError> {
     let value = pid.to_string();
     for dir in m.distinct_dirs() {
         fs::write(&dir.join("cgroup.procs"), &value)?;

@@ -21,6 +21,10 @@ const WANTED_CONTROLLERS: &[&str] = &[
 
 pub(super) fn apply(m: &Manager, pid: i32) -> Result<(), CgroupError> {
     create(m)?;
+    enter(m, pid)
+}
+
+pub(super) fn enter(m: &Manager, pid: i32) -> Result<(), CgroupError> {
     let cd = m.v2_dir()?;
     fs::write(&cd.dir.join("cgroup.procs"), &pid.to_string())
 }

@@ -699,7 +699,7 @@ pub fn clone_ns(flags: libc::c_int) -> io::Result<Fork> {
     }
 }
 
-/// clone3(2)'s argument (include/uapi/linux/sched.h, up to `cgroup`).
+/// struct clone_args of clone3(2), up to `cgroup` (CLONE_ARGS_SIZE_VER2).
 #[repr(C)]
 #[derive(Default)]
 struct CloneArgs {
@@ -716,23 +716,22 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// CLONE_INTO_CGROUP (Linux 5.7), which the libc crate does not name.
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// [`clone_ns`] through clone3(2) with CLONE_INTO_CGROUP: the child is born in the cgroup2
-/// directory `cgroup` instead of being moved there, which on a quiet host costs an RCU grace
-/// period. Errors (an old kernel: ENOSYS; a cgroup that cannot take it: EBUSY, EOPNOTSUPP)
-/// leave nothing behind; the caller falls back to `clone_ns` and a move.
-pub fn clone_ns_into_cgroup(flags: libc::c_int, cgroup: BorrowedFd<'_>) -> io::Result<Fork> {
+/// directory `cgroup`, so no later move takes the kernel's global threadgroup lock (whose
+/// first writer after a quiet spell waits for an RCU grace period). Fails with ENOSYS or
+/// E2BIG on kernels without it (before 5.7).
+pub fn clone_ns_into(flags: libc::c_int, cgroup: BorrowedFd<'_>) -> io::Result<Fork> {
     let mut args = CloneArgs {
-        flags: (flags as u32 as u64) | CLONE_INTO_CGROUP,
+        flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
         exit_signal: libc::SIGCHLD as u64,
         cgroup: cgroup.as_raw_fd() as u64,
         ..CloneArgs::default()
     };
-    // SAFETY: without CLONE_VM and with no stack, clone3 behaves like fork: the child gets a
-    // copy of the address space and continues from here (the process is single-threaded);
-    // `args` is a valid clone_args whose size is passed.
+    // SAFETY: as clone_ns: no CLONE_VM and no stack, so the child continues from here on a
+    // copy of the address space, like fork; the process is single-threaded. The args struct
+    // is valid for the size passed.
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone3,

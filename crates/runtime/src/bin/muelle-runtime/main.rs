@@ -40,6 +40,13 @@ pub struct Cli {
 }
 
 fn main() -> ExitCode {
+    // create, run and exec re-execute from a read-only view of this binary before they go
+    // near a container (muelle_runtime::sealed). Doing it before the command line is parsed
+    // spares the first image that work; the commands' own ensure_sealed is then a cheap
+    // check, and it is the one that reports a failure (through --log too).
+    if enters_container(std::env::args_os().skip(1)) {
+        let _ = muelle_runtime::sealed::ensure_sealed();
+    }
     let cli = Cli::parse();
     log::init(cli.log.as_deref(), &cli.log_format, cli.debug);
     log::debug(&format!(
@@ -55,6 +62,23 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the subcommand is one that enters a container: the first argument that is neither
+/// an option nor the value of a global option taking one. A wrong guess only moves the
+/// re-execution later or makes a needless one.
+fn enters_container(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    while let Some(a) = args.next() {
+        match a.to_str() {
+            Some("--root" | "--log" | "--log-format" | "--criu") => {
+                args.next();
+            }
+            Some(s) if s.starts_with('-') => {}
+            Some(s) => return matches!(s, "create" | "run" | "exec"),
+            None => return false,
+        }
+    }
+    false
 }
 
 /// The error chain on one line; a cause already quoted by its parent's message is not repeated.
@@ -76,3 +100,22 @@ fn one_line(e: &anyhow::Error) -> String {
 /// Only for clap's derive of the subcommand enum living in another module.
 #[allow(dead_code)]
 fn _assert_subcommand<T: Subcommand>() {}
+
+#[cfg(test)]
+mod tests {
+    use super::enters_container;
+
+    fn guess(args: &[&str]) -> bool {
+        enters_container(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn subcommand_after_global_options() {
+        assert!(guess(&["--root", "/run/x", "run", "--bundle", "b", "id"]));
+        assert!(guess(&["--root=/run/x", "--debug", "exec", "id", "sh"]));
+        assert!(guess(&["--log", "create", "create", "id"]));
+        assert!(!guess(&["--root", "run", "state", "run"]));
+        assert!(!guess(&["delete", "-f", "run"]));
+        assert!(!guess(&[]));
+    }
+}
