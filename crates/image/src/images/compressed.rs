@@ -138,3 +138,123 @@ impl ImageService {
             .remove_abandoned_ingests(COMPRESS_INGEST_PREFIX)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+    use crate::distribution::RegistryOptions;
+    use crate::manifest::media_type;
+
+    fn service_with_layer(dir: &std::path::Path) -> (ImageService, Descriptor) {
+        let svc = ImageService::open(dir, RegistryOptions::default()).expect("open");
+        let data: Vec<u8> = (0..3 * compress::CHUNK + 5)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let digest = Digest::sha256_of(&data);
+        let mut w = svc
+            .store
+            .writer("put-layer", Some((digest.clone(), data.len() as u64)))
+            .expect("writer");
+        w.write_all(&data).expect("write");
+        w.commit().expect("commit");
+        let layer = Descriptor::new(media_type::DOCKER_LAYER, digest, data.len() as u64);
+        (svc, layer)
+    }
+
+    #[test]
+    fn compressed_once_then_reused_and_reclaimed_with_the_layer() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (svc, layer) = service_with_layer(tmp.path());
+        let lease = svc.new_lease("test").expect("lease");
+        let mt = media_type::DOCKER_LAYER_GZIP;
+        let (first, made) = svc
+            .compressed_layer(&lease, &layer, Compression::Gzip, mt, 2)
+            .expect("compress");
+        assert!(made);
+        assert_eq!(first.media_type, mt);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(svc.store.get(&first.digest).expect("blob"))
+            .read_to_end(&mut back)
+            .expect("gunzip");
+        assert_eq!(Digest::sha256_of(&back), layer.digest);
+
+        let (again, made) = svc
+            .compressed_layer(&lease, &layer, Compression::Gzip, mt, 2)
+            .expect("reuse");
+        assert!(!made, "the stored blob is reused");
+        assert_eq!(again, first);
+        let (zst, made) = svc
+            .compressed_layer(
+                &lease,
+                &layer,
+                Compression::Zstd,
+                media_type::OCI_LAYER_ZSTD,
+                1,
+            )
+            .expect("zstd");
+        assert!(made, "another algorithm is another blob");
+        assert_ne!(zst.digest, first.digest);
+        svc.meta.delete_lease(&lease).expect("delete lease");
+
+        // The uncompressed layer keeps its compressed forms from GC...
+        svc.meta
+            .set_content_labels(
+                &layer.digest,
+                [(crate::meta::GC_ROOT_LABEL.to_string(), "1".to_string())]
+                    .into_iter()
+                    .chain(
+                        svc.meta
+                            .get_content(&layer.digest)
+                            .expect("record")
+                            .expect("some")
+                            .labels,
+                    )
+                    .collect(),
+            )
+            .expect("root");
+        svc.prune().expect("prune");
+        assert!(svc.store.exists(&first.digest).expect("exists"));
+        assert!(svc.store.exists(&zst.digest).expect("exists"));
+        // ...and they go with it.
+        svc.meta
+            .set_content_labels(&layer.digest, Default::default())
+            .expect("unroot");
+        svc.prune().expect("prune");
+        for d in [&layer.digest, &first.digest, &zst.digest] {
+            assert!(!svc.store.exists(d).expect("exists"), "{d} reclaimed");
+        }
+        assert_eq!(
+            svc.stored_compressed(&layer.digest, Compression::Gzip)
+                .expect("lookup"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_failed_compression_leaves_no_ingest() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (svc, mut layer) = service_with_layer(tmp.path());
+        let lease = svc.new_lease("test").expect("lease");
+        layer.size += 1; // the stored blob is shorter than the manifest says
+        assert!(svc
+            .compressed_layer(
+                &lease,
+                &layer,
+                Compression::Gzip,
+                media_type::DOCKER_LAYER_GZIP,
+                2
+            )
+            .is_err());
+        let ingests = std::fs::read_dir(tmp.path().join("content/ingest"))
+            .expect("ingest dir")
+            .count();
+        assert_eq!(ingests, 0);
+        assert_eq!(
+            svc.stored_compressed(&layer.digest, Compression::Gzip)
+                .expect("lookup"),
+            None
+        );
+    }
+}
