@@ -49,14 +49,14 @@ W=$(mktemp -d /var/tmp/muelle-push-bench.XXXXXX)
 NAME=muellepushbench$$
 REG_PID="" MD_PID=""
 stop_registry() {
-  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; REG_PID=""; fi
+  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; REG_PID=""; fi
   return 0
 }
 cleanup() {
   set +e
   stop_registry
   [ -n "$MD_PID" ] && kill "$MD_PID" 2>/dev/null && wait "$MD_PID" 2>/dev/null
-  $DOCKER images --format '{{.Repository}}:{{.Tag}}' | grep "$NAME" | xargs -r $DOCKER rmi -f >/dev/null 2>&1
+  [ -n "${HAVE_DOCKER:-}" ] && $DOCKER images --format '{{.Repository}}:{{.Tag}}' | grep "$NAME" | xargs -r $DOCKER rmi -f >/dev/null 2>&1
   $PODMAN images --format '{{.Repository}}:{{.Tag}}' | grep "$NAME" | xargs -r $PODMAN rmi -f >/dev/null 2>&1
   for m in $(awk -v w="$W" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r); do umount -l "$m"; done
   rm -rf "$W"
