@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use std::io::{Read, Write};
 
 use muelle_image::distribution::Credentials;
-use muelle_image::images::{ImportOptions, LoadedImage, PushProgress, Pushed, Removed};
+use muelle_image::images::{
+    ImportOptions, LoadedImage, PushOptions, PushProgress, Pushed, Removed,
+};
 use muelle_image::manifest::Platform;
 use muelle_image::reference::Reference;
 use muelle_image::{Digest, ImageSummary, PullProgress};
@@ -107,7 +109,22 @@ impl Engine {
         credentials: Option<Credentials>,
         progress: &dyn PushProgress,
     ) -> Result<Pushed> {
-        let pushed = self.images.push(reference, credentials, progress).await?;
+        self.push_with(reference, credentials, PushOptions::default(), progress)
+            .await
+    }
+
+    /// [`Self::push`] with a choice of compression for layers stored uncompressed.
+    pub async fn push_with(
+        &self,
+        reference: &Reference,
+        credentials: Option<Credentials>,
+        options: PushOptions,
+        progress: &dyn PushProgress,
+    ) -> Result<Pushed> {
+        let pushed = self
+            .images
+            .push_with(reference, credentials, options, progress)
+            .await?;
         // As in Docker, the pushed manifest's digest becomes one of the image's RepoDigests.
         if reference.digest().is_none() {
             let digest_name = reference.with_digest(pushed.digest.clone());

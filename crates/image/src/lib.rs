@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod compress;
 pub mod digest;
 #[cfg(feature = "service")]
 pub mod distribution;

@@ -813,6 +813,10 @@ pub struct MetaTxn<'a> {
 }
 
 impl MetaTxn<'_> {
+    pub fn get_content(&self, digest: &Digest) -> Result<Option<ContentRecord>> {
+        self.get(CONTENT, &digest.to_string())
+    }
+
     fn get<T: DeserializeOwned>(&self, def: Table, key: &str) -> Result<Option<T>> {
         let t = self
             .txn

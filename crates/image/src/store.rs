@@ -281,6 +281,33 @@ impl ContentStore {
         })
     }
 
+    /// Removes every ingest whose ref starts with `prefix` and that no writer holds: the
+    /// remains of work that cannot be resumed (a compression cut short by a crash). Returns
+    /// how many went.
+    pub fn remove_abandoned_ingests(&self, prefix: &str) -> Result<usize> {
+        let dir = self.root.join("ingest");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => return Err(StoreError::Root { path: dir, source }),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if !name.starts_with(prefix) || validate_ref(&name).is_err() {
+                continue;
+            }
+            match self.abort(&name) {
+                Ok(()) => removed += 1,
+                Err(StoreError::IngestInUse { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
     /// Bytes already received for an ingest (0 if there is none): the offset a download
     /// should resume from.
     pub fn ingest_offset(&self, reference: &str) -> Result<u64> {

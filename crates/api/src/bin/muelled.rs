@@ -11,6 +11,12 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use muelle_api::daemon::{self, DaemonFile, LogFormat, Settings, TlsOptions};
 
+/// mimalloc rather than glibc's malloc: after a push or a pull, glibc keeps the freed
+/// memory of its per-thread arenas (idle RSS stayed at 56–91 MB after pushes); mimalloc
+/// gives it back after a short delay, and costs no start latency.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "muelled",

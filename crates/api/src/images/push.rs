@@ -8,7 +8,8 @@ use std::time::Instant;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use muelle_engine::Engine;
-use muelle_image::images::{PushEvent, PushProgress};
+use muelle_image::compress::Compression;
+use muelle_image::images::{PushEvent, PushOptions, PushProgress};
 use muelle_image::reference::Reference;
 use muelle_image::Digest;
 use muelle_types::image::{Aux, JsonMessage, ProgressDetail, PushResult};
@@ -131,6 +132,16 @@ pub(super) async fn push(
 ) -> ApiResult<Response> {
     let credentials = registry_auth(&headers)?;
     let tag = params.string("tag").map(str::to_string);
+    // muelle's own parameter (Docker clients never send it): how layers stored uncompressed
+    // are compressed, gzip unless asked.
+    let mut options = PushOptions::default();
+    if let Some(c) = params.string("compression").filter(|c| !c.is_empty()) {
+        options.compression = Compression::parse(c).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "invalid compression {c:?}: expected \"gzip\" or \"zstd\""
+            ))
+        })?;
+    }
     let targets = blocking(&engine, move |e| {
         let targets = push_targets(e, &name, tag.as_deref())?;
         targets
@@ -167,7 +178,7 @@ pub(super) async fn push(
                 state: Mutex::new(PushState::default()),
             };
             match engine
-                .push(&reference, credentials.clone(), &progress)
+                .push_with(&reference, credentials.clone(), options, &progress)
                 .await
             {
                 Ok(pushed) => {

@@ -458,6 +458,7 @@ impl RegistryClient {
         let chunk_size = self.inner.opts.chunk_size.max(1);
         let mut final_body = None;
         if monolithic {
+            // Small (at most `chunk_threshold`): one buffered, retryable request.
             let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
             (&mut reader)
                 .take(size.saturating_add(1))
@@ -468,25 +469,9 @@ impl RegistryClient {
             sent = buf.len() as u64;
             final_body = Some(Bytes::from(buf));
         } else {
-            loop {
-                let mut buf = vec![0u8; chunk_size];
-                let mut n = 0;
-                while n < buf.len() {
-                    let r = reader.read(&mut buf[n..]).await.map_err(read_err)?;
-                    if r == 0 {
-                        break;
-                    }
-                    n += r;
-                }
-                if n == 0 {
-                    break;
-                }
-                buf.truncate(n);
-                if sent + n as u64 > size {
-                    break; // more than announced: reported below, before completing
-                }
-                hasher.update(&buf);
-                let range = format!("{}-{}", sent, sent + n as u64 - 1);
+            while sent < size {
+                let n = (size - sent).min(chunk_size as u64);
+                let range = format!("{}-{}", sent, sent + n - 1);
                 let mut req = self.request(
                     Method::PATCH,
                     upload.clone(),
@@ -496,6 +481,7 @@ impl RegistryClient {
                 );
                 req.idempotent = false;
                 req.follow_redirects = false;
+                req.timeout = None;
                 req.headers.insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("application/octet-stream"),
@@ -503,8 +489,20 @@ impl RegistryClient {
                 if let Ok(v) = HeaderValue::from_str(&range) {
                     req.headers.insert(CONTENT_RANGE, v);
                 }
-                req.body = Some(Bytes::from(buf));
-                let resp = self.send(host, req).await?;
+                req.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+                let (pieces, body) = tokio::sync::mpsc::channel(STREAM_PIECES);
+                req.stream = Some(reqwest::Body::wrap(super::stream::ChannelBody::new(body)));
+                let feed = feed(&mut reader, n, pieces, &mut hasher, |fed| {
+                    progress.update(digest, sent + fed, size)
+                });
+                let (resp, fed) = tokio::join!(self.send(host, req), feed);
+                // A short read is the reader's fault, whatever the registry then said.
+                let (fed, ended) = fed.map_err(read_err)?;
+                if ended {
+                    sent += fed;
+                    break;
+                }
+                let resp = resp?;
                 if resp.status() != StatusCode::ACCEPTED {
                     return Err(self
                         .error_for(
@@ -518,11 +516,8 @@ impl RegistryClient {
                 }
                 upload = location(host, &upload, &resp)?;
                 self.check_scheme(host, &upload)?;
-                sent += n as u64;
+                sent += n;
                 progress.update(digest, sent, size);
-                if n < chunk_size {
-                    break;
-                }
             }
         }
         if sent != size || (!monolithic && reader.read(&mut [0u8; 1]).await.map_err(read_err)? != 0)
@@ -593,6 +588,51 @@ impl RegistryClient {
         req.follow_redirects = false;
         let _ = self.send(host, req).await;
     }
+}
+
+/// Pieces of a streamed upload queued ahead of the connection: with `PIECE` bytes each, the
+/// memory of one upload.
+const STREAM_PIECES: usize = 4;
+const PIECE: usize = 128 << 10;
+
+/// Reads `n` bytes of `reader` into `pieces` (the request body), hashing them. Returns how
+/// many were read and whether the reader ended before `n`, in which case the body ends with
+/// an error so that the registry never takes it as complete.
+async fn feed<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    n: u64,
+    pieces: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    hasher: &mut Digester,
+    on_progress: impl Fn(u64),
+) -> std::io::Result<(u64, bool)> {
+    let mut fed = 0u64;
+    while fed < n {
+        let want = (n - fed).min(PIECE as u64) as usize;
+        let mut buf = vec![0u8; want];
+        let mut got = 0;
+        while got < want {
+            let r = reader.read(&mut buf[got..]).await?;
+            if r == 0 {
+                break;
+            }
+            got += r;
+        }
+        buf.truncate(got);
+        hasher.update(&buf);
+        fed += got as u64;
+        if got < want {
+            let _ = pieces
+                .send(Err(std::io::Error::other("the blob ended early")))
+                .await;
+            return Ok((fed, true));
+        }
+        if pieces.send(Ok(Bytes::from(buf))).await.is_err() {
+            // The request is gone (connection closed): its error says why.
+            return Ok((fed, false));
+        }
+        on_progress(fed);
+    }
+    Ok((fed, false))
 }
 
 enum Streamed {

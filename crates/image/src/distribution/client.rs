@@ -36,7 +36,8 @@ pub struct RegistryOptions {
     pub request_timeout: Duration,
     /// Blobs up to this size are pushed with one PUT; larger ones in PATCH chunks.
     pub chunk_threshold: u64,
-    /// Size of each PATCH when pushing in chunks.
+    /// Size of each PATCH when pushing in chunks. The PATCH body is streamed, so this is
+    /// not memory: only a few small pieces of it are in flight.
     pub chunk_size: usize,
     /// Honour `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` from the environment.
     pub proxy_from_env: bool,
@@ -53,8 +54,10 @@ impl Default for RegistryOptions {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(120),
-            chunk_threshold: 32 << 20,
-            chunk_size: 16 << 20,
+            // Small blobs (configs) go in one retryable PUT; the rest are streamed from the
+            // store in bounded pieces, one PATCH per chunk as Docker does with one in all.
+            chunk_threshold: 1 << 20,
+            chunk_size: 1 << 30,
             proxy_from_env: true,
         }
     }
@@ -105,6 +108,9 @@ pub(super) struct Request<'a> {
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
+    /// A body sent as it is produced (a blob upload), instead of `body`. It can be sent
+    /// only once: a request with one is never repeated, whatever the policy.
+    pub stream: Option<reqwest::Body>,
     /// For messages: "GET manifest", "PATCH blob upload"...
     pub what: &'a str,
     pub repository: &'a str,
@@ -463,6 +469,7 @@ impl RegistryClient {
         let mut attempt = 1u32;
         let mut reauthed = false;
         let mut redirects = 0usize;
+        let single_shot = req.stream.is_some();
         loop {
             // Credentials go only to the registry itself, never to a storage host a blob was
             // redirected to.
@@ -482,7 +489,9 @@ impl RegistryClient {
             if let Some(a) = &auth {
                 rb = rb.header(AUTHORIZATION, a);
             }
-            if let Some(b) = &req.body {
+            if let Some(stream) = req.stream.take() {
+                rb = rb.body(stream);
+            } else if let Some(b) = &req.body {
                 rb = rb.body(b.clone());
             } else if matches!(req.method, Method::PUT | Method::POST | Method::PATCH) {
                 rb = rb.header("content-length", HeaderValue::from_static("0"));
@@ -497,7 +506,7 @@ impl RegistryClient {
                     // state-changing upload step may be repeated.
                     let again =
                         e.is_connect() || (req.idempotent && (e.is_timeout() || e.is_request()));
-                    if again && attempt < policy.max_attempts && !is_tls(&e) {
+                    if again && !single_shot && attempt < policy.max_attempts && !is_tls(&e) {
                         tokio::time::sleep(policy.backoff(attempt)).await;
                         attempt += 1;
                         continue;
@@ -506,14 +515,17 @@ impl RegistryClient {
                 }
             };
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && same_host && !reauthed {
+            if status == StatusCode::UNAUTHORIZED && same_host && !reauthed && !single_shot {
                 reauthed = true;
                 if self.on_unauthorized(host, &req.scopes, &resp, auth.is_some()) {
                     continue;
                 }
                 return Ok(resp);
             }
-            if RetryPolicy::retryable_status(status.as_u16()) && attempt < policy.max_attempts {
+            if RetryPolicy::retryable_status(status.as_u16())
+                && !single_shot
+                && attempt < policy.max_attempts
+            {
                 let may_repeat = req.idempotent || status == StatusCode::TOO_MANY_REQUESTS;
                 let wait = wait_for(&policy, attempt, &resp);
                 if may_repeat && wait <= policy.max_retry_after {
@@ -522,7 +534,10 @@ impl RegistryClient {
                     continue;
                 }
             }
-            if req.follow_redirects && status.is_redirection() && status != StatusCode::NOT_MODIFIED
+            if req.follow_redirects
+                && !single_shot
+                && status.is_redirection()
+                && status != StatusCode::NOT_MODIFIED
             {
                 redirects += 1;
                 if redirects > MAX_REDIRECTS {

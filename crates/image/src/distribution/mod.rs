@@ -30,6 +30,7 @@ mod names;
 mod ops;
 mod progress;
 mod retry;
+mod stream;
 
 pub use auth::{parse_challenge, repository_scope, Challenge, Credentials};
 pub use blob::ingest_ref;

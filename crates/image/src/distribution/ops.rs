@@ -81,6 +81,7 @@ impl RegistryClient {
             url,
             headers: HeaderMap::new(),
             body: None,
+            stream: None,
             what,
             repository,
             scopes,

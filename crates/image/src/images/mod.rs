@@ -53,6 +53,7 @@ use crate::store::{ContentStore, StoreError};
 mod archive;
 mod build_cache;
 mod changes;
+mod compressed;
 mod cp;
 mod healthcheck;
 mod history;
@@ -60,11 +61,13 @@ mod import;
 mod layout;
 mod pull;
 mod push;
+mod push_manifest;
 mod tree;
 
 pub use archive::LoadedImage;
 pub use build_cache::{CacheEntry, ConfigStep};
 pub use changes::{Change, ChangeKind, CommitOptions};
+pub use compressed::{LABEL_COMPRESSED_PREFIX, LABEL_UNCOMPRESSED};
 pub use cp::{
     archive_from_root, extract_into_root, extract_into_root_as, go_file_mode, stat_in_root,
     PathStat,
@@ -72,7 +75,7 @@ pub use cp::{
 pub use history::HistoryEntry;
 pub use import::{parse_change, ImportOptions};
 pub use pull::{NoPullProgress, PullEvent, PullProgress};
-pub use push::{NoPushProgress, PushEvent, PushProgress, Pushed};
+pub use push::{NoPushProgress, PushEvent, PushOptions, PushProgress, Pushed};
 /// `docker export` of a container: its rootfs, mounted by the engine (see
 /// [`ImageService::rootfs_mounts`]), archived as it is seen.
 pub use tree::write_tree_tar;
@@ -344,13 +347,16 @@ impl ImageService {
             reference: "registry client".into(),
             source: Box::new(source),
         })?;
-        Ok(ImageService {
+        let service = ImageService {
             root,
             store,
             meta,
             snapshotter,
             registry,
-        })
+        };
+        // Best effort: a leftover ingest only costs disk until the next prune.
+        let _ = service.remove_abandoned_compressions();
+        Ok(service)
     }
 
     pub fn root(&self) -> &Path {
@@ -658,6 +664,7 @@ impl ImageService {
         // What failed or interrupted unpacks left is invisible to the mark and sweep (no
         // record names it in the database), so the snapshotter reclaims it first.
         self.snapshotter.cleanup().map_err(snap_err("(cleanup)"))?;
+        self.remove_abandoned_compressions()?;
         let snapshotter = self.snapshotter.clone();
         let mut remove = move |key: &str| -> std::result::Result<(), BoxError> {
             match snapshotter.remove(key) {

@@ -522,7 +522,7 @@ impl ImageService {
 
     /// A second handle on the same store, database, snapshotter and client, for blocking
     /// tasks (which need `'static` values).
-    fn clone_handles(&self) -> ImageService {
+    pub(super) fn clone_handles(&self) -> ImageService {
         ImageService {
             root: self.root.clone(),
             store: self.store.clone(),

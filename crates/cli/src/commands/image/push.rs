@@ -17,6 +17,9 @@ pub struct Args {
     /// Suppress verbose output
     #[arg(short, long)]
     quiet: bool,
+    /// Compression of layers stored uncompressed: gzip (Docker's) or zstd
+    #[arg(long, value_name = "gzip|zstd", value_parser = ["gzip", "zstd"])]
+    compression: Option<String>,
     /// Skip image signing (accepted for compatibility; there is none)
     #[arg(long, hide = true)]
     disable_content_trust: bool,
@@ -33,7 +36,10 @@ pub async fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if a.all_tags && r.tag.is_some() {
         bail!("tag can't be used with --all-tags/-a");
     }
-    let q = Query::new().set_if(!a.all_tags, "tag", r.api_tag());
+    let mut q = Query::new().set_if(!a.all_tags, "tag", r.api_tag());
+    if let Some(c) = &a.compression {
+        q = q.set("compression", c);
+    }
     let auth = registry_auth(ctx, &r)?;
     let client = ctx.client().await?;
     let path = format!(
