@@ -84,7 +84,7 @@ stop_pid() { # stop_pid PID: TERM, wait up to 30 s, KILL
   local p=$1; [ -n "$p" ] || return 0
   kill "$p" 2>/dev/null || return 0
   for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null || true
+  kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
 }
 cleanup() {
   local p m ids
@@ -273,13 +273,13 @@ restart_rounds() { # restart_rounds PHASE EXPECTED
 # ------------------------------------------------------------------ memory
 declare -A MEM=()
 sup_pss() { # sup_pss ENGINE: Pss (KiB) of each running container's supervisor, one a line
-  local e=$1 f; f=$(fn_of "$e")
+  local e=$1 f; f=$(fn_of "$e"); cli "$e"
   case $e in
     muelle|docker)
-      $f ps -q --no-trunc | xargs -r "$f" inspect -f '{{.State.Pid}}' | while read -r p; do
+      $f ps -q --no-trunc | xargs -r "${CLI[@]}" inspect -f '{{.State.Pid}}' | while read -r p; do
         pss "$(awk '/^PPid:/{print $2}' "/proc/$p/status" 2>/dev/null)"
       done ;;
-    podman) cli podman; P ps -q | xargs -r "${CLI[@]}" inspect -f '{{.State.ConmonPid}}' \
+    podman) P ps -q | xargs -r "${CLI[@]}" inspect -f '{{.State.ConmonPid}}' \
       | while read -r p; do pss "$p"; done ;;
   esac
 }
@@ -350,7 +350,9 @@ echo "   EMPTY: busybox + 1 exited container; FULL: + $N_RUN running ($BRIDGE_N 
 for e in "${ENGINES[@]}"; do echo "   $e FULL as listed: ${FILLED[$e]:-?} (running, all, images)"; done
 for l in "${LOADS[@]}"; do echo "   load at $l"; done
 echo
-echo "== wall ms (median, p90); daemon CPU ms per op (median; muelled, dockerd+containerd); $ROUNDS rounds per phase, engines interleaved"
+# mean_ms "TICKS...": the mean in ms (one tick is 10 ms: a median of ticks would say 0)
+mean_ms() { echo "$1" | tr ' ' '\n' | grep . | awk -v t="$TICK_MS" '{s+=$1; n++} END{ if (n) printf "%.1f", s*t/n; else print "-" }'; }
+echo "== wall ms (median, p90); daemon CPU ms per op (mean over the rounds; muelled, dockerd+containerd); $ROUNDS rounds per phase, engines interleaved"
 printf '%-16s %-7s %16s %16s %9s %9s %9s %10s %10s\n' op engine "EMPTY med/p90" "FULL med/p90" full/empty "cpu empty" "cpu full" "muelle/x E" "muelle/x F"
 for o in "${OPS[@]}" restart; do
   for e in "${ENGINES[@]}"; do
@@ -361,9 +363,7 @@ for o in "${OPS[@]}" restart; do
     read -r _ mfm _ <<<"$(echo "${T[full.muelle.$o]:-}" | tr ' ' '\n' | grep . | stats)"
     ce=- cf=-
     if [ "$o" != restart ] && [ "$e" != podman ]; then
-      read -r _ ce _ <<<"$(echo "${CPU[empty.$e.$o]:-}" | tr ' ' '\n' | grep . | stats)"
-      read -r _ cf _ <<<"$(echo "${CPU[full.$e.$o]:-}" | tr ' ' '\n' | grep . | stats)"
-      ce=$(awk -v c="$ce" -v t="$TICK_MS" 'BEGIN{printf "%.0f", c*t}'); cf=$(awk -v c="$cf" -v t="$TICK_MS" 'BEGIN{printf "%.0f", c*t}')
+      ce=$(mean_ms "${CPU[empty.$e.$o]:-}"); cf=$(mean_ms "${CPU[full.$e.$o]:-}")
     fi
     bad=""; [ -n "${BAD[empty.$e.$o]:-}${BAD[full.$e.$o]:-}" ] && bad="  INVALID (a run failed)"
     printf '%-16s %-7s %16s %16s %9s %9s %9s %10s %10s%s\n' "${OPLABEL[$o]}" "$e" "$(ms "$em")/$(ms "$ep")" "$(ms "$fm")/$(ms "$fp")" \
@@ -402,7 +402,8 @@ fi
 problems=0
 for f in "$W"/err.*; do
   [ -s "$f" ] || continue
-  case $f in *.last|*.import|*.probe) continue ;; esac
+  # the fill's stderr holds podman's import progress: the counts after it decide (BAD[fill.*])
+  case $f in *.last|*.import|*.probe|*.fill.*) continue ;; esac
   problems=1; echo; echo "== errors: ${f##*/err.} (first 10 lines)"; head -10 "$f"
 done
 if [ $problems = 1 ] || [ ${#BAD[@]} -gt 0 ]; then

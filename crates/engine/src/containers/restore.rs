@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+
 use super::restart::{self, Cause, Decision, Facts};
 use super::runtime_ops::{RuntimeOp, SIGKILL};
 use super::{container_key, now, shim, Containers, Ctr};
@@ -13,12 +15,23 @@ use crate::Engine;
 /// How long the daemon start waits for the exit of a container it killed.
 const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How many containers are restored at once: each waits mostly on its supervisor's
+/// socket, so a daemon with hundreds running starts in a few round trips' time.
+const RESTORE_CONCURRENCY: usize = 32;
+
 impl Engine {
     /// Finds the supervisors of running containers again after a daemon restart, and
     /// settles the ones that ended while the daemon was away.
     pub async fn restore_containers(self: &Arc<Self>) {
         self.remove_orphans().await;
-        for ctr in self.containers.all() {
+        futures_util::stream::iter(self.containers.all())
+            .for_each_concurrent(RESTORE_CONCURRENCY, |ctr| self.restore_one(ctr))
+            .await;
+    }
+
+    /// One container's supervisor found again, or its end settled.
+    async fn restore_one(self: &Arc<Self>, ctr: Arc<Ctr>) {
+        {
             let rec = ctr.record();
             let bundle = self.containers.bundle(&rec.id);
             let supervisor = shim::client(&bundle);
@@ -38,7 +51,7 @@ impl Engine {
                             // exit releases them.
                             self.readopt_volumes(&rec.id, &rec.mounts);
                             self.settle_unstarted(ctr, pid, waiter).await;
-                            continue;
+                            return;
                         }
                         ctr.update(|r| {
                             let started = if r.state.has_started() {

@@ -60,6 +60,7 @@ mod import;
 mod layout;
 mod pull;
 mod push;
+mod resolved_cache;
 mod tree;
 
 pub use archive::LoadedImage;
@@ -316,6 +317,8 @@ pub struct ImageService {
     meta: Arc<MetaDb>,
     snapshotter: Arc<dyn Snapshotter>,
     registry: RegistryClient,
+    /// Shared with the handles `clone_handles` makes.
+    resolved: Arc<resolved_cache::ResolvedCache<Resolved>>,
 }
 
 impl std::fmt::Debug for ImageService {
@@ -350,6 +353,7 @@ impl ImageService {
             meta,
             snapshotter,
             registry,
+            resolved: Default::default(),
         })
     }
 
@@ -445,9 +449,11 @@ impl ImageService {
     }
 
     /// Every record, grouped by image ID.
-    fn groups(&self) -> Result<BTreeMap<Digest, (Resolved, Vec<ImageRecord>)>> {
-        let mut groups: BTreeMap<Digest, (Resolved, Vec<ImageRecord>)> = BTreeMap::new();
+    fn groups(&self) -> Result<BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)>> {
+        let mut groups: BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)> = BTreeMap::new();
+        let mut live = std::collections::HashSet::new();
         for record in self.meta.list_images()? {
+            live.insert(resolve_key(&record));
             let resolved = self.resolve(&record)?;
             groups
                 .entry(resolved.config_digest.clone())
@@ -455,6 +461,7 @@ impl ImageService {
                 .1
                 .push(record);
         }
+        self.resolved.retain(&live);
         Ok(groups)
     }
 
@@ -462,7 +469,7 @@ impl ImageService {
     fn find_id(
         &self,
         name_or_id: &str,
-        groups: &BTreeMap<Digest, (Resolved, Vec<ImageRecord>)>,
+        groups: &BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)>,
     ) -> Result<Digest> {
         if let Ok(reference) = Reference::parse(name_or_id) {
             let name = reference.to_string();
@@ -493,8 +500,14 @@ impl ImageService {
         }
     }
 
+    /// The manifest and config an image record stands for, read once.
+    fn resolve(&self, record: &ImageRecord) -> Result<Arc<Resolved>> {
+        self.resolved
+            .get_or_read(resolve_key(record), || self.read_resolved(record))
+    }
+
     /// Reads the manifest and config an image record stands for.
-    fn resolve(&self, record: &ImageRecord) -> Result<Resolved> {
+    fn read_resolved(&self, record: &ImageRecord) -> Result<Resolved> {
         let name = record.name.as_str();
         let target = &record.target;
         let labelled = record
@@ -955,6 +968,14 @@ fn repository_of(name: &str) -> String {
     Reference::parse(name)
         .map(|r| r.repository())
         .unwrap_or_else(|_| name.to_string())
+}
+
+/// What decides which documents a record stands for (see `read_resolved`).
+fn resolve_key(record: &ImageRecord) -> resolved_cache::Key {
+    (
+        record.target.digest.clone(),
+        record.labels.get(LABEL_MANIFEST).cloned(),
+    )
 }
 
 fn summary(resolved: &Resolved, records: &[ImageRecord]) -> ImageSummary {
