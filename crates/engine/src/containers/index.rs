@@ -79,7 +79,10 @@ mod tests {
         ix.add("a1", "web", "sha256:x");
         ix.add("b2", "db", "sha256:x");
         assert_eq!(ix.id_of_name("web"), Some("a1"));
-        assert_eq!(ix.users_of_image("sha256:x").collect::<Vec<_>>(), ["a1", "b2"]);
+        assert_eq!(
+            ix.users_of_image("sha256:x").collect::<Vec<_>>(),
+            ["a1", "b2"]
+        );
         ix.rename("a1", "web", "front");
         assert_eq!(ix.id_of_name("web"), None);
         assert_eq!(ix.id_of_name("front"), Some("a1"));

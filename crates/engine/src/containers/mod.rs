@@ -30,11 +30,11 @@
 mod attach;
 mod create;
 mod devices;
-mod index;
 pub mod etc;
 pub mod exec;
 pub mod fs;
 pub mod health;
+mod index;
 pub mod log_driver;
 pub mod logs;
 pub mod model;

@@ -30,7 +30,9 @@ impl<T> Default for ResolvedCache<T> {
 impl<T> ResolvedCache<T> {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<T>>> {
         // Every writer inserts or removes whole entries: a poisoned map is still whole.
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The entry for `key`, read with `read` (outside the lock) when there is none.
