@@ -301,6 +301,9 @@ pub enum Removed {
     Deleted(Digest),
 }
 
+/// Every image record grouped by image ID, with the documents the group stands for.
+type Groups = BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)>;
+
 /// An image record's manifest and config, read from the store.
 #[derive(Debug, Clone)]
 struct Resolved {
@@ -449,8 +452,8 @@ impl ImageService {
     }
 
     /// Every record, grouped by image ID.
-    fn groups(&self) -> Result<BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)>> {
-        let mut groups: BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)> = BTreeMap::new();
+    fn groups(&self) -> Result<Groups> {
+        let mut groups: Groups = BTreeMap::new();
         let mut live = std::collections::HashSet::new();
         for record in self.meta.list_images()? {
             live.insert(resolve_key(&record));
@@ -466,11 +469,7 @@ impl ImageService {
     }
 
     /// The ID `name_or_id` names, trying a name first (as Docker does).
-    fn find_id(
-        &self,
-        name_or_id: &str,
-        groups: &BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)>,
-    ) -> Result<Digest> {
+    fn find_id(&self, name_or_id: &str, groups: &Groups) -> Result<Digest> {
         if let Ok(reference) = Reference::parse(name_or_id) {
             let name = reference.to_string();
             for (id, (_, records)) in groups {
