@@ -338,7 +338,8 @@ restart_rounds full $((N_RUN + N_EXIT + 1))
 log "removing what FULL added"
 for e in "${ENGINES[@]}"; do
   f=$(fn_of "$e"); cli "$e"
-  $f ps -aq --filter "name=$TAG-[rx]-" | xargs -r -n 100 "${CLI[@]}" rm -f >/dev/null 2>&1 || true
+  rmf=(rm -f); [ "$e" = podman ] && rmf=(rm -f -t 0)   # podman's rm -f waits the stop timeout
+  $f ps -aq --filter "name=$TAG-[rx]-" | xargs -r -n 100 "${CLI[@]}" "${rmf[@]}" >/dev/null 2>&1 || true
 done
 if has muelle; then sleep 3; MEM[muelle.after]=$(vmrss "$MD_PID"); fi
 
