@@ -1,7 +1,8 @@
 //! Containers: their records, their lifecycle and its rules (names, restart policies,
 //! `--rm`), and the link to each one's supervisor. One concept per file:
 //!
-//! - `store`: the records by ID and name, found, saved, loaded at open; `state`: a
+//! - `store`: the records by ID and name, found, saved, loaded at open (`index`: names and
+//!   image users, derived from the records); `state`: a
 //!   container's state, its transitions and the status derived from it; `model`: the record.
 //! - `validate` (a create request as Docker checks it), `create`, `start` (mount, spec,
 //!   supervisor, pending attaches), `monitor` (the exit), `restart` (the policy's one
@@ -33,6 +34,7 @@ pub mod etc;
 pub mod exec;
 pub mod fs;
 pub mod health;
+mod index;
 pub mod log_driver;
 pub mod logs;
 pub mod model;

@@ -1,6 +1,7 @@
 //! The engine's containers by ID: their records in memory and on disk
-//! (`<data-root>/containers/ID/config.v2.json`), lookups by ID, name or ID prefix, names
-//! taken, and each container's operation lock and progress channel.
+//! (`<data-root>/containers/ID/config.v2.json`), lookups by ID, name or ID prefix through
+//! the [`Index`] (no request walks every record to find one), names taken, and each
+//! container's operation lock and progress channel.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use super::attach::PendingAttach;
+use super::index::Index;
 use super::{internal, ContainerError, ContainerRecord};
 use crate::fsutil::{create_private_dir, remove_temporary_files, write_atomic, write_durable};
 use crate::{EngineError, Result};
@@ -85,7 +87,24 @@ pub struct Containers {
     dir: PathBuf,
     run: PathBuf,
     runtime_root: PathBuf,
-    map: Mutex<BTreeMap<String, Arc<Ctr>>>,
+    map: Mutex<Map>,
+}
+
+/// The records by ID and what is derived from them, under one lock.
+#[derive(Default)]
+struct Map {
+    by_id: BTreeMap<String, Arc<Ctr>>,
+    index: Index,
+}
+
+impl Map {
+    fn insert(&mut self, ctr: Arc<Ctr>) {
+        {
+            let rec = lock(&ctr.rec);
+            self.index.add(&ctr.id, &rec.name, &rec.image_id);
+        }
+        self.by_id.insert(ctr.id.clone(), ctr);
+    }
 }
 
 impl std::fmt::Debug for Containers {
@@ -126,23 +145,9 @@ impl Containers {
                 source,
             })?;
         }
-        let mut map = BTreeMap::new();
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            for e in rd.flatten() {
-                remove_temporary_files(&e.path());
-                let p = e.path().join(RECORD);
-                let Ok(bytes) = std::fs::read(&p) else {
-                    continue;
-                };
-                match serde_json::from_slice::<ContainerRecord>(&bytes) {
-                    Ok(rec) => {
-                        map.insert(rec.id.clone(), Arc::new(Ctr::new(rec)));
-                    }
-                    Err(e) => {
-                        tracing::warn!(path = %p.display(), error = %e, "skipping unreadable container record")
-                    }
-                }
-            }
+        let mut map = Map::default();
+        for rec in read_records(&dir) {
+            map.insert(Arc::new(Ctr::new(rec)));
         }
         Ok(Containers {
             dir,
@@ -213,17 +218,22 @@ impl Containers {
         if key.is_empty() {
             return Err(ContainerError::NotFound(name_or_id.to_string()));
         }
-        if let Some(c) = map.get(key) {
+        if let Some(c) = map.by_id.get(key) {
             return Ok(c.clone());
         }
-        if let Some(c) = map.values().find(|c| c.name() == key) {
+        if let Some(c) = map.index.id_of_name(key).and_then(|id| map.by_id.get(id)) {
             return Ok(c.clone());
         }
-        let matches: Vec<&Arc<Ctr>> = map.values().filter(|c| c.id.starts_with(key)).collect();
-        match matches.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(ContainerError::NotFound(name_or_id.to_string())),
-            _ => Err(ContainerError::Invalid(format!(
+        // IDs sort, so the ones starting with `key` are one range.
+        let mut matches = map
+            .by_id
+            .range::<str, _>((std::ops::Bound::Included(key), std::ops::Bound::Unbounded))
+            .take_while(|(id, _)| id.starts_with(key))
+            .map(|(_, c)| c);
+        match (matches.next(), matches.next()) {
+            (Some(one), None) => Ok(one.clone()),
+            (None, _) => Err(ContainerError::NotFound(name_or_id.to_string())),
+            (Some(_), Some(_)) => Err(ContainerError::Invalid(format!(
                 "multiple IDs found with provided prefix: {name_or_id}"
             ))),
         }
@@ -231,21 +241,22 @@ impl Containers {
 
     /// The container holding `name`, other than `except`.
     pub(super) fn name_in_use(&self, name: &str, except: Option<&str>) -> Option<String> {
-        lock(&self.map)
-            .values()
-            .find(|c| Some(c.id.as_str()) != except && c.name() == name)
-            .map(|c| c.id.clone())
+        let map = lock(&self.map);
+        map.index
+            .id_of_name(name)
+            .filter(|id| Some(*id) != except)
+            .map(str::to_string)
     }
 
     /// Adds a new container, unless its name is taken (checked and taken at once, so two
     /// creates cannot both have it).
     pub(super) fn insert(&self, rec: ContainerRecord) -> Result<Arc<Ctr>, ContainerError> {
         let mut map = lock(&self.map);
-        if let Some(other) = map.values().find(|x| x.name() == rec.name) {
-            return Err(name_conflict(&rec.name, &other.id));
+        if let Some(other) = map.index.id_of_name(&rec.name) {
+            return Err(name_conflict(&rec.name, other));
         }
         let ctr = Arc::new(Ctr::new(rec));
-        map.insert(ctr.id.clone(), ctr.clone());
+        map.insert(ctr.clone());
         Ok(ctr)
     }
 
@@ -256,46 +267,104 @@ impl Containers {
         ctr: &Ctr,
         new: &str,
     ) -> Result<(String, ContainerRecord), ContainerError> {
-        let map = lock(&self.map);
+        let mut map = lock(&self.map);
         let old = ctr.name();
         if old == new {
             return Err(ContainerError::Invalid(
                 "Renaming a container with the same name as its current name".into(),
             ));
         }
-        if let Some(other) = map.values().find(|c| c.id != ctr.id && c.name() == new) {
-            return Err(name_conflict(new, &other.id));
+        if let Some(other) = map.index.id_of_name(new).filter(|id| *id != ctr.id) {
+            return Err(name_conflict(new, other));
         }
         let rec = ctr.update(|r| {
             r.name = new.to_string();
             r.clone()
         });
+        map.index.rename(&ctr.id, &old, new);
         Ok((old, rec))
     }
 
     pub(super) fn remove(&self, id: &str) {
-        lock(&self.map).remove(id);
+        let mut map = lock(&self.map);
+        if let Some(ctr) = map.by_id.remove(id) {
+            let rec = lock(&ctr.rec);
+            map.index.remove(id, &rec.name, &rec.image_id);
+        }
     }
 
     pub(super) fn all(&self) -> Vec<Arc<Ctr>> {
-        lock(&self.map).values().cloned().collect()
+        lock(&self.map).by_id.values().cloned().collect()
     }
 
     pub(super) fn ids(&self) -> std::collections::BTreeSet<String> {
-        lock(&self.map).keys().cloned().collect()
+        lock(&self.map).by_id.keys().cloned().collect()
     }
 
+    /// Every record, cloned. Callers that want a few fields or a few records use
+    /// [`filter_map`](Self::filter_map), which clones nothing it is not asked to.
     pub fn records(&self) -> Vec<ContainerRecord> {
-        lock(&self.map).values().map(|c| c.record()).collect()
+        self.filter_map(|r| Some(r.clone()))
+    }
+
+    /// `f` over every record in ID order, each seen under its own lock and not copied: what
+    /// a listing or a scan of running containers keeps is what `f` returns.
+    pub fn filter_map<T>(&self, mut f: impl FnMut(&ContainerRecord) -> Option<T>) -> Vec<T> {
+        let ctrs = self.all();
+        ctrs.iter().filter_map(|c| f(&lock(&c.rec))).collect()
     }
 
     /// A container made from `image_id` (`sha256:...`), with whether it runs: what stops
     /// `rmi` from taking an image's last name.
     pub(crate) fn user_of_image(&self, image_id: &str) -> Option<(String, bool)> {
-        lock(&self.map)
-            .values()
-            .map(|c| c.record())
-            .find(|r| r.image_id == image_id)
-            .map(|r| (r.id, r.state.running()))
+        let map = lock(&self.map);
+        // The first in ID order, as a walk over the records finds it.
+        let id = map.index.users_of_image(image_id).next()?;
+        let ctr = map.by_id.get(id)?;
+        let running = lock(&ctr.rec).state.running();
+        Some((ctr.id.clone(), running))
     }
 }
+
+/// The records under `dir` (after clearing what interrupted writes left), read by a few
+/// threads at once: a daemon with a thousand containers opens in the time of a few
+/// hundred reads. Unreadable records are skipped with a warning.
+fn read_records(dir: &Path) -> Vec<ContainerRecord> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    let read_one = |d: &PathBuf| -> Option<ContainerRecord> {
+        remove_temporary_files(d);
+        let p = d.join(RECORD);
+        let bytes = std::fs::read(&p).ok()?;
+        match serde_json::from_slice::<ContainerRecord>(&bytes) {
+            Ok(rec) => Some(rec),
+            Err(e) => {
+                tracing::warn!(path = %p.display(), error = %e, "skipping unreadable container record");
+                None
+            }
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 4);
+    if dirs.len() < 64 || threads == 1 {
+        return dirs.iter().filter_map(read_one).collect();
+    }
+    let chunk = dirs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().filter_map(read_one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

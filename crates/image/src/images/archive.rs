@@ -663,7 +663,7 @@ impl ImageService {
             }
             let manifest_size = self.store.size(&resolved.manifest_digest)?;
             out.push(ExportImage {
-                resolved: resolved.clone(),
+                resolved: (**resolved).clone(),
                 manifest_desc: Descriptor::new(
                     resolved
                         .manifest

@@ -197,7 +197,7 @@ impl ImageService {
             let id = self.find_id(name, &groups)?;
             groups
                 .get(&id)
-                .map(|(r, _)| r.clone())
+                .map(|(r, _)| (**r).clone())
                 .ok_or_else(|| ImageError::NotFound {
                     name: name.to_string(),
                 })

@@ -62,6 +62,7 @@ mod layout;
 mod pull;
 mod push;
 mod push_manifest;
+mod resolved_cache;
 mod tree;
 
 pub use archive::LoadedImage;
@@ -303,6 +304,9 @@ pub enum Removed {
     Deleted(Digest),
 }
 
+/// Every image record grouped by image ID, with the documents the group stands for.
+type Groups = BTreeMap<Digest, (Arc<Resolved>, Vec<ImageRecord>)>;
+
 /// An image record's manifest and config, read from the store.
 #[derive(Debug, Clone)]
 struct Resolved {
@@ -319,6 +323,8 @@ pub struct ImageService {
     meta: Arc<MetaDb>,
     snapshotter: Arc<dyn Snapshotter>,
     registry: RegistryClient,
+    /// Shared with the handles `clone_handles` makes.
+    resolved: Arc<resolved_cache::ResolvedCache<Resolved>>,
 }
 
 impl std::fmt::Debug for ImageService {
@@ -353,6 +359,7 @@ impl ImageService {
             meta,
             snapshotter,
             registry,
+            resolved: Default::default(),
         };
         // Best effort: a leftover ingest only costs disk until the next prune.
         let _ = service.remove_abandoned_compressions();
@@ -451,9 +458,11 @@ impl ImageService {
     }
 
     /// Every record, grouped by image ID.
-    fn groups(&self) -> Result<BTreeMap<Digest, (Resolved, Vec<ImageRecord>)>> {
-        let mut groups: BTreeMap<Digest, (Resolved, Vec<ImageRecord>)> = BTreeMap::new();
+    fn groups(&self) -> Result<Groups> {
+        let mut groups: Groups = BTreeMap::new();
+        let mut live = std::collections::HashSet::new();
         for record in self.meta.list_images()? {
+            live.insert(resolve_key(&record));
             let resolved = self.resolve(&record)?;
             groups
                 .entry(resolved.config_digest.clone())
@@ -461,15 +470,12 @@ impl ImageService {
                 .1
                 .push(record);
         }
+        self.resolved.retain(&live);
         Ok(groups)
     }
 
     /// The ID `name_or_id` names, trying a name first (as Docker does).
-    fn find_id(
-        &self,
-        name_or_id: &str,
-        groups: &BTreeMap<Digest, (Resolved, Vec<ImageRecord>)>,
-    ) -> Result<Digest> {
+    fn find_id(&self, name_or_id: &str, groups: &Groups) -> Result<Digest> {
         if let Ok(reference) = Reference::parse(name_or_id) {
             let name = reference.to_string();
             for (id, (_, records)) in groups {
@@ -499,8 +505,14 @@ impl ImageService {
         }
     }
 
+    /// The manifest and config an image record stands for, read once.
+    fn resolve(&self, record: &ImageRecord) -> Result<Arc<Resolved>> {
+        self.resolved
+            .get_or_read(resolve_key(record), || self.read_resolved(record))
+    }
+
     /// Reads the manifest and config an image record stands for.
-    fn resolve(&self, record: &ImageRecord) -> Result<Resolved> {
+    fn read_resolved(&self, record: &ImageRecord) -> Result<Resolved> {
         let name = record.name.as_str();
         let target = &record.target;
         let labelled = record
@@ -962,6 +974,14 @@ fn repository_of(name: &str) -> String {
     Reference::parse(name)
         .map(|r| r.repository())
         .unwrap_or_else(|_| name.to_string())
+}
+
+/// What decides which documents a record stands for (see `read_resolved`).
+fn resolve_key(record: &ImageRecord) -> resolved_cache::Key {
+    (
+        record.target.digest.clone(),
+        record.labels.get(LABEL_MANIFEST).cloned(),
+    )
 }
 
 fn summary(resolved: &Resolved, records: &[ImageRecord]) -> ImageSummary {

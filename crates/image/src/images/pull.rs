@@ -529,6 +529,7 @@ impl ImageService {
             meta: self.meta.clone(),
             snapshotter: self.snapshotter.clone(),
             registry: self.registry.clone(),
+            resolved: self.resolved.clone(),
         }
     }
 }

@@ -65,7 +65,10 @@ impl Engine {
             }
         }
         let mut out = Vec::new();
-        for rec in self.containers.records().iter().filter(|r| r.is_running()) {
+        for rec in &self
+            .containers
+            .filter_map(|r| r.is_running().then(|| r.clone()))
+        {
             for (net_id, _) in &nets {
                 let Some(ep) = rec.networks.values().find(|e| &e.network_id == net_id) else {
                     continue;
@@ -97,7 +100,10 @@ impl Engine {
     fn dns_reverse(&self, asker: &str, ip: IpAddr) -> Option<String> {
         let me = self.container(asker).ok()?;
         let nets = user_networks(self, &me);
-        for rec in self.containers.records().iter().filter(|r| r.is_running()) {
+        for rec in &self
+            .containers
+            .filter_map(|r| r.is_running().then(|| r.clone()))
+        {
             for (net_id, net_name) in &nets {
                 let Some(ep) = rec.networks.values().find(|e| &e.network_id == net_id) else {
                     continue;

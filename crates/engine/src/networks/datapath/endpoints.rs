@@ -90,14 +90,21 @@ impl Engine {
 
     /// Addresses held on `net_id` by running containers' live endpoints.
     fn held_addresses(&self, net_id: &str) -> Vec<IpAddr> {
+        // Read in place: copying every record to find a few addresses cost more than the
+        // allocation itself with a thousand containers.
         self.containers
-            .records()
-            .iter()
-            .filter(|r| r.is_running())
-            .flat_map(|r| r.networks.values())
-            .filter(|e| e.network_id == net_id)
-            .filter_map(|e| e.active.as_ref())
-            .flat_map(|a| [a.ipv4.map(|n| n.addr()), a.ipv6.map(|n| n.addr())])
+            .filter_map(|r| {
+                let held: Vec<IpAddr> = r
+                    .networks
+                    .values()
+                    .filter(|e| e.network_id == net_id)
+                    .filter_map(|e| e.active.as_ref())
+                    .flat_map(|a| [a.ipv4.map(|n| n.addr()), a.ipv6.map(|n| n.addr())])
+                    .flatten()
+                    .collect();
+                (r.is_running() && !held.is_empty()).then_some(held)
+            })
+            .into_iter()
             .flatten()
             .collect()
     }

@@ -226,7 +226,11 @@ impl Engine {
     /// At a clean daemon stop with no container running: no rule, bridge or namespace of
     /// ours stays on the host.
     pub async fn network_shutdown(self: &Arc<Self>) {
-        if self.containers.records().iter().any(|r| r.is_running()) {
+        if !self
+            .containers
+            .filter_map(|r| r.is_running().then_some(()))
+            .is_empty()
+        {
             return;
         }
         let _guard = self.datapath.apply.lock().await;

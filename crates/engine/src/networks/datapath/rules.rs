@@ -119,14 +119,10 @@ impl Engine {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let mut records: Vec<ContainerRecord> = self
-            .containers
-            .records()
-            .into_iter()
-            .filter(|r| r.is_running())
-            .filter(|r| Some(r.id.as_str()) != without)
-            .filter(|r| extra.is_none_or(|x| x.id != r.id))
-            .collect();
+        let mut records: Vec<ContainerRecord> = self.containers.filter_map(|r| {
+            (r.is_running() && Some(r.id.as_str()) != without && extra.is_none_or(|x| x.id != r.id))
+                .then(|| r.clone())
+        });
         if let Some(x) = extra {
             records.push(x.clone());
         }
