@@ -204,6 +204,16 @@ fn compare(extra: &[&str]) {
     let muelle_out = env
         .d
         .docker_ok(&[&args[..], &["busybox:latest", "/probe/probe"]].concat());
+    // The first start compiled the profile; the runtime keeps the program, and the second
+    // loads it from there: the same answers, every one.
+    let again = env
+        .d
+        .docker_ok(&[&args[..], &["busybox:latest", "/probe/probe"]].concat());
+    assert_eq!(
+        answers(&again),
+        answers(&muelle_out),
+        "the stored seccomp program answers otherwise than the compiled one"
+    );
     let out = dockerd(
         &[
             &args[..],

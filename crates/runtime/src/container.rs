@@ -367,6 +367,11 @@ impl Container {
         };
         let console = connect_console(&process, opts.console_socket.as_deref())?;
         let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        // Before anything is forked: inside the container the runtime's root is out of reach.
+        let prepared = seccomp
+            .as_ref()
+            .map(|s| crate::seccomp_cache::prepare(s, &opts.root))
+            .transpose()?;
         let listener = match &seccomp {
             Some(s) if crate::seccomp::uses_notify(s) => match s.listener_path() {
                 Some(p) => Some(connect_socket(p, "connect to seccomp listener")?),
@@ -419,7 +424,7 @@ impl Container {
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
             cgroup: &cgroup,
-            seccomp: seccomp.as_ref(),
+            seccomp: seccomp.as_ref().zip(prepared.as_ref()),
             saved: &saved,
             idmapped: &idmapped,
             direct: false,
@@ -813,6 +818,10 @@ impl Container {
         }
         let console = connect_console(&opts.process, opts.console_socket.as_deref())?;
         let seccomp = self.spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        let prepared = seccomp
+            .as_ref()
+            .map(|s| crate::seccomp_cache::prepare(s, &self.root))
+            .transpose()?;
         if !opts.detach {
             sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0)
                 .map_err(|e| RuntimeError::sys("become subreaper", e))?;
@@ -864,7 +873,7 @@ impl Container {
                         join,
                         console,
                         &opts.process,
-                        seccomp.as_ref(),
+                        seccomp.as_ref().zip(prepared.as_ref()),
                         opts.preserve_fds,
                         setgroups_denied,
                     )
@@ -982,7 +991,10 @@ struct InitSetup<'a> {
     no_pivot: bool,
     no_new_keyring: bool,
     cgroup: &'a Manager,
-    seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<(
+        &'a oci_spec::runtime::LinuxSeccomp,
+        &'a crate::seccomp_cache::Prepared,
+    )>,
     saved: &'a Saved,
     idmapped: &'a std::collections::BTreeMap<usize, OwnedFd>,
     /// The init was cloned by the runtime itself: it waits for `Go` (its cgroup is ready)
@@ -1312,7 +1324,10 @@ fn exec_intermediate(
     join: Vec<(OwnedFd, libc::c_int, String)>,
     console: Option<OwnedFd>,
     process: &Process,
-    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<(
+        &oci_spec::runtime::LinuxSeccomp,
+        &crate::seccomp_cache::Prepared,
+    )>,
     preserve_fds: u32,
     setgroups_denied: bool,
 ) -> Result<()> {

@@ -21,6 +21,7 @@ pub mod rootfs;
 pub mod safepath;
 pub mod sealed;
 pub mod seccomp;
+pub mod seccomp_cache;
 pub mod signal;
 pub mod spec;
 pub mod state;

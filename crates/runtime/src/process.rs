@@ -260,7 +260,8 @@ pub fn apply_oom_score_adj(p: &Process) -> Result<()> {
 /// The settings of the final step.
 pub struct Finish<'a> {
     pub process: &'a Process,
-    pub seccomp: Option<&'a LinuxSeccomp>,
+    /// The profile, and its program made before entering the container.
+    pub seccomp: Option<(&'a LinuxSeccomp, &'a crate::seccomp_cache::Prepared)>,
     /// Descriptors 3..3+preserve_fds stay open in the container.
     pub preserve_fds: u32,
     /// A connected socket to the seccomp listener (listenerPath) and the state to send with the fd.
@@ -274,12 +275,12 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
     let p = f.process;
     apply_rlimits(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
-    let filter = f.seccomp.map(crate::seccomp::build_filter).transpose()?;
-    let enosys = f.seccomp.and_then(crate::seccomp::enosys_stub);
+    let filter = f.seccomp.map(|(_, prepared)| prepared);
+    let enosys = f.seccomp.and_then(|(s, _)| crate::seccomp::enosys_stub(s));
     // Without no_new_privs, seccomp needs CAP_SYS_ADMIN: load it while we still have it.
     if !nnp {
         if let Some(filt) = &filter {
-            let fd = crate::seccomp::load(filt)?;
+            let fd = filt.load()?;
             load_enosys(&enosys);
             send_listener(&f.listener, fd)?;
         }
@@ -325,7 +326,7 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
     sys::reset_signals();
     if nnp {
         if let Some(filt) = &filter {
-            let fd = crate::seccomp::load(filt)?;
+            let fd = filt.load()?;
             load_enosys(&enosys);
             send_listener(&f.listener, fd)?;
         }

@@ -100,6 +100,10 @@ pub enum SeccompError {
     )]
     NotifyOnWrite { index: usize },
 
+    /// A stored program (crate::seccomp_cache) the kernel refused.
+    #[error("loading the stored seccomp program: {0}")]
+    RawLoad(String),
+
     /// The action exists in the spec but libseccomp or the kernel cannot do it.
     #[error("{field}: action {action} is not supported by this kernel and libseccomp: {reason}")]
     UnsupportedAction {

@@ -157,6 +157,28 @@ pub fn seccomp_filter(program: &[libc::sock_filter]) -> io::Result<()> {
     .map(drop)
 }
 
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, program): a classic BPF filter with the given
+/// SECCOMP_FILTER_FLAG_* (TSYNC, LOG, SPEC_ALLOW), as libseccomp's load passes them.
+pub fn seccomp_filter_flags(program: &[libc::sock_filter], flags: u32) -> io::Result<()> {
+    let len =
+        u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `len` initialised instructions that outlive the call; the kernel
+    // copies the program and never writes through the pointer.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    })
+    .map(drop)
+}
+
 #[repr(C)]
 struct CapHeader {
     version: u32,
