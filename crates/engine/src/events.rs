@@ -9,8 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{broadcast, watch};
 
-/// How many past events are kept for `since` queries (Docker keeps 256).
-pub const RECENT: usize = 256;
+/// How many past events are kept for `since` queries. Docker keeps 256, but one container
+/// under memory pressure can announce an `oom` for every notice of the kernel: hundreds in a
+/// second on a loaded host, which pushed its own `start` out of a 256-event history.
+pub const RECENT: usize = 1024;
 /// Live events a slow subscriber may fall behind by before it misses some.
 const CHANNEL_CAPACITY: usize = 1024;
 
@@ -115,7 +117,7 @@ impl Events {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         Events {
             tx,
-            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            recent: Mutex::new(VecDeque::new()),
             closing: watch::channel(false).0,
         }
     }

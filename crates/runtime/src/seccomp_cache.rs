@@ -5,7 +5,7 @@
 //!
 //! A program is stored under the SHA-256 of everything its bytes depend on: the profile as
 //! the spec gives it, libseccomp's version, the kernel release (libseccomp probes the
-//! kernel's features) and the architecture. The file (`<root>/.seccomp/KEY.bpf`, in a 0700
+//! kernel's features) and the architecture. The file (`<root>/@seccomp/KEY.bpf`, in a 0700
 //! directory only root can write, as the runtime's state) holds the program followed by the
 //! SHA-256 of the program, checked at every read; a file that does not check out is compiled
 //! again. Profiles with notify actions, or flags the raw load cannot pass on, are always
@@ -24,6 +24,9 @@ use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag};
 use sha2::{Digest, Sha256};
 
 use crate::seccomp::{build_filter, load, uses_notify, SeccompError};
+
+/// The cache's directory in the runtime's root.
+const SECCOMP_DIR: &str = "@seccomp";
 
 /// The largest classic BPF program the kernel takes (BPF_MAXINSNS).
 const MAX_INSNS: usize = 4096;
@@ -60,7 +63,8 @@ pub fn prepare(seccomp: &LinuxSeccomp, root: &Path) -> Result<Prepared, SeccompE
     let (Some(flags), Some(key)) = (raw_flags(seccomp), cache_key(seccomp)) else {
         return build_filter(seccomp).map(Prepared::Filter);
     };
-    let dir = root.join(".seccomp");
+    // "@" is in no container ID, so no container's state directory can be this one.
+    let dir = root.join(SECCOMP_DIR);
     let path = dir.join(format!("{key}.bpf"));
     if let Some(program) = std::fs::read(&path).ok().as_deref().and_then(decode) {
         return Ok(Prepared::Raw { program, flags });
@@ -203,7 +207,7 @@ mod tests {
         };
         assert!(program.len() > 4);
         assert_eq!(flags, 0);
-        let dir = root.path().join(".seccomp");
+        let dir = root.path().join(SECCOMP_DIR);
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(&dir).unwrap().permissions(),
         );
@@ -215,7 +219,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let p = profile();
         prepare(&p, root.path()).unwrap();
-        let file = std::fs::read_dir(root.path().join(".seccomp"))
+        let file = std::fs::read_dir(root.path().join(SECCOMP_DIR))
             .unwrap()
             .flatten()
             .find(|e| e.file_name().to_string_lossy().ends_with(".bpf"))
