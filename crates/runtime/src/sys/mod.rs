@@ -138,6 +138,9 @@ pub fn prctl(option: libc::c_int, a2: libc::c_ulong, a3: libc::c_ulong) -> io::R
 
 /// prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER): adds a classic-BPF filter to the calling
 /// thread (libseccomp's filters go through libseccomp; this is for programs built here).
+/// Not `seccomp_filter_flags(program, 0)`: the enosys stub is loaded under the profile's
+/// filter, which may refuse seccomp(2) but allow prctl (runtime test
+/// `syscalls_above_the_profile_get_enosys`).
 pub fn seccomp_filter(program: &[libc::sock_filter]) -> io::Result<()> {
     let len =
         u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
