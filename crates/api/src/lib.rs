@@ -18,6 +18,7 @@ pub mod containers;
 pub mod daemon;
 pub mod error;
 pub mod exec;
+mod idle;
 pub mod images;
 pub mod networks;
 pub mod request;
@@ -52,8 +53,11 @@ pub fn app(
 > + Clone
        + Send
        + 'static {
-    axum::middleware::from_fn(version::middleware)
-        .layer(router(engine).layer(axum::middleware::from_fn(unread_body::middleware)))
+    axum::middleware::from_fn(version::middleware).layer(
+        router(engine)
+            .layer(axum::middleware::from_fn(unread_body::middleware))
+            .layer(axum::middleware::from_fn(idle::middleware)),
+    )
 }
 
 /// The routes without the version middleware.

@@ -209,6 +209,7 @@ pub async fn run(settings: Settings) -> Result<()> {
             });
         }
     }
+    let trim = tokio::spawn(crate::idle::trim_when_idle());
     tracing::info!(
         version = muelle_engine::VERSION,
         data_root = %settings.data_root.display(),
@@ -218,6 +219,7 @@ pub async fn run(settings: Settings) -> Result<()> {
 
     let signal = shutdown_signal().await;
     tracing::info!(signal, "shutting down");
+    trim.abort();
     // Endless streams (`/events`) end first, so the servers can drain.
     engine.events().close();
     stop_tx.send_replace(true);

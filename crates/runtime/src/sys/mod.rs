@@ -9,7 +9,9 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 mod bpf;
+mod pages;
 pub use bpf::*;
+pub use pages::release_file_pages;
 
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {
