@@ -4,9 +4,10 @@
 # (dockerd + containerd + containerd-shim-runc-v2 + runc) and podman (conmon + crun):
 #
 #  1. `run --rm --network none [OPTIONS] busybox true`, interleaved round by round with the starting
-#     tool rotated, after WARMUP untimed rounds. Four tools: the muelle CLI against muelled,
-#     the docker CLI against muelled (DOCKER_HOST; shows the CLI's share separately), docker
-#     and podman. Wall time of the CLI process (bash $EPOCHREALTIME around it, no fork for
+#     tool rotated, after WARMUP untimed rounds. Tools: the muelle CLI against muelled,
+#     the docker CLIs 20.10 (/usr/bin) and 28 (/usr/local/bin, when present) against muelled
+#     (DOCKER_HOST; shows the CLI's share separately, as does each CLI's `--version` time,
+#     timed interleaved after the rounds), docker and podman. Wall time of the CLI process (bash $EPOCHREALTIME around it, no fork for
 #     the clock). Every run uses --pull=never: nothing may reach a registry. OPTIONS: none,
 #     a named volume, a bind mount, `--memory --cpus --pids-limit` (issue #11: each under
 #     10% over the bare run), and networking (issue #12): the default bridge (`--network
@@ -81,6 +82,9 @@ die() { log "FATAL: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root"
 
 DOCKER=/usr/bin/docker  # Debian's CLI, matching the 20.10 daemon (not /usr/local/bin's 28.x)
+# The docker 28 CLI (scripts/peers.sh installs it), also timed against muelled: the CLI that
+# issue #14 measured, and one that starts in a third of 20.10's time.
+DOCKER28=/usr/local/bin/docker
 PODMAN=/usr/bin/podman
 unset DOCKER_HOST CONTAINER_HOST
 
@@ -269,6 +273,7 @@ run_args() { # run_args VARIANT: the run command line
 }
 run_muelle()        { M "${RUNV[@]}"; }
 run_docker_muelled(){ DOCKER_HOST="unix://$SOCK" "$DOCKER" "${RUNV[@]}"; }
+run_docker28_muelled(){ DOCKER_HOST="unix://$SOCK" "$DOCKER28" "${RUNV[@]}"; }
 run_docker()        { D "${RUNV[@]}"; }
 run_podman()        { P "${RUNV[@]}"; }
 # The physical baseline: crun running the same busybox rootfs from a prepared bundle with
@@ -292,8 +297,10 @@ run_crun() {
 }
 declare -A T=() BAD=() LABEL=(
   [muelle]="muelle -> muelled" [docker_muelled]="docker CLI -> muelled"
+  [docker28_muelled]="docker 28 CLI -> muelled"
   [docker]="docker (dockerd 20.10)" [podman]="podman" [crun]="crun run (bundle)")
 tools=(muelle docker_muelled)
+[ -x "$DOCKER28" ] && tools+=(docker28_muelled)
 [ -n "$CRUN" ] && tools+=(crun)
 [ $HAVE_DOCKER = 1 ] && tools+=(docker)
 [ $HAVE_PODMAN = 1 ] && tools+=(podman)
@@ -326,6 +333,20 @@ for ((r = -WARMUP; r < ROUNDS; r++)); do
   done
 done
 sleep 2; daemon_mem idle_after_runs
+
+# The clients' own floor: each CLI printing its version (process start, config; no daemon),
+# interleaved, so the share of a run that is the client's and not the engine's shows.
+declare -A FLOOR=()
+floor_clis=(muelle docker)
+[ -x "$DOCKER28" ] && floor_clis+=(docker28)
+for ((r = 0; r < ROUNDS; r++)); do
+  for c in "${floor_clis[@]}"; do
+    case $c in muelle) cmd=("$BIN/muelle" --version) ;; docker) cmd=("$DOCKER" --version) ;;
+      docker28) cmd=("$DOCKER28" --version) ;; esac
+    t0=$EPOCHREALTIME; "${cmd[@]}" >/dev/null 2>&1; t1=$EPOCHREALTIME
+    FLOOR[$c]+="$(($(usec "$t1") - $(usec "$t0"))) "
+  done
+done
 
 # ------------------------------------------------------------------ 1b. cold starts
 # The first start after COLD_IDLE seconds without any: muelle and crun alternate, each after
@@ -611,6 +632,14 @@ if [ -n "${T[crun.bare]:-}" ]; then
   read -r _ dmu _ <<<"$(echo "${T[docker_muelled.bare]:-}" | tr ' ' '\n' | grep . | stats)"
   lim=$(awk -v c="$cb" 'BEGIN{print c*2}')
   printf '  docker CLI -> muelled <= 2 x crun  %8s ms <= %8s ms  %s\n' "$(ms "$dmu")" "$(ms "$lim")" "$(verdict "$dmu" "$lim")"
+  if [ -n "${T[docker28_muelled.bare]:-}" ]; then
+    read -r _ d28 _ <<<"$(echo "${T[docker28_muelled.bare]}" | tr ' ' '\n' | grep . | stats)"
+    printf '  docker 28 CLI -> muelled <= 2 x crun %6s ms <= %8s ms  %s\n' "$(ms "$d28")" "$(ms "$lim")" "$(verdict "$d28" "$lim")"
+  fi
+  for c in "${floor_clis[@]}"; do
+    read -r _ fl _ <<<"$(echo "${FLOOR[$c]:-}" | tr ' ' '\n' | grep . | stats)"
+    printf '  (CLI floor: %-8s --version  %8s ms, in the same run)\n' "$c" "$(ms "$fl")"
+  done
   read -r _ bb _ <<<"$(echo "${T[muelle.bridge]:-}" | tr ' ' '\n' | grep . | stats)"
   read -r _ cv _ <<<"$(echo "${T[crun.bridge]:-}" | tr ' ' '\n' | grep . | stats)"
   lim=$(awk -v c="$cv" 'BEGIN{print c*1.5}')
