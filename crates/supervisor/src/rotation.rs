@@ -102,7 +102,7 @@ pub fn compress(plain: &Path, last_time: &str) -> Result<(), ShimError> {
     }
     // The compressor's state (hundreds of KiB) was freed; without a trim the heap would keep
     // it, and it would count in this container's private memory for good.
-    muelle_runtime::sys::malloc_trim();
+    muelle_runtime::sys::release_free_memory();
     std::fs::rename(&tmp, &gz).map_err(|e| fail("compress rotated log", e))?;
     std::fs::remove_file(plain).map_err(|e| fail("remove rotated log", e))
 }
