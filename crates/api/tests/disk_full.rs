@@ -190,13 +190,17 @@ fn leftovers(data: &Path) -> Vec<String> {
     }
     for kind in ["overlayfs", "native"] {
         let root = data.join("snapshots").join(kind);
-        let Ok(bytes) = std::fs::read(root.join("metadata.json")) else {
+        // The snapshotter's index: one record file per snapshot.
+        let Ok(records) = std::fs::read_dir(root.join("index")) else {
             continue;
         };
-        let index: Value = serde_json::from_slice(&bytes).unwrap();
-        let snaps = index["snapshots"].as_object().cloned().unwrap_or_default();
         let mut ids = Vec::new();
-        for (key, rec) in &snaps {
+        for e in records.flatten() {
+            if !e.file_name().to_string_lossy().ends_with(".json") {
+                continue;
+            }
+            let rec: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+            let key = rec["key"].as_str().unwrap();
             if key.starts_with("extract-") {
                 out.push(format!("snapshot record {key}"));
             }

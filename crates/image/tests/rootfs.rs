@@ -538,3 +538,42 @@ fn cp_stat_archive_extract_and_hostile_archives() {
     f.read_to_string(&mut s).unwrap();
     assert_eq!(s, "v");
 }
+
+/// A container's rootfs on layers already unpacked takes no lease (one transaction), and
+/// one whose top layer lost its data while its record stayed (a GC cut short by a crash
+/// removes the data first) gets the layer unpacked again instead of failing.
+#[test]
+fn prepare_on_present_layers_and_on_a_record_without_data() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let svc = busybox(tmp.path());
+    let base = svc.image("busybox").expect("busybox");
+    let top = base.chain_ids.last().expect("a layer").to_string();
+    let leases = || svc.meta().list_leases().expect("leases").len();
+    let before = leases();
+    let a = Rootfs::prepare(&svc, "busybox", "ctr-fast-a", tmp.path().join("a"));
+    assert!(a.path("bin/busybox").exists());
+    assert_eq!(leases(), before, "no lease left behind");
+    let rec = svc
+        .meta()
+        .get_snapshot("ctr-fast-a")
+        .expect("get")
+        .expect("record");
+    assert_eq!(rec.parent.as_deref(), Some(top.as_str()));
+    assert!(rec.labels.contains_key(muelle_image::meta::GC_ROOT_LABEL));
+    // The same key twice is refused, and the first stays.
+    assert!(matches!(
+        svc.prepare_rootfs("busybox", "ctr-fast-a"),
+        Err(ImageError::SnapshotExists { .. })
+    ));
+    drop(a);
+
+    // The snapshotter loses the top layer; the database keeps its record.
+    svc.snapshotter()
+        .remove(&top)
+        .expect("remove the layer's data");
+    assert!(svc.meta().get_snapshot(&top).expect("get").is_some());
+    let b = Rootfs::prepare(&svc, "busybox", "ctr-fast-b", tmp.path().join("b"));
+    assert!(b.path("bin/busybox").exists());
+    assert!(svc.snapshotter().stat(&top).is_ok(), "unpacked again");
+    assert_eq!(leases(), before);
+}

@@ -276,7 +276,9 @@ pub fn finish_and_exec(f: Finish<'_>, exec: &Exec) -> Result<Infallible> {
     apply_rlimits(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
     let filter = f.seccomp.map(|(_, prepared)| prepared);
-    let enosys = f.seccomp.and_then(|(s, _)| crate::seccomp::enosys_stub(s));
+    let enosys = f
+        .seccomp
+        .and_then(|(_, prepared)| prepared.enosys().cloned());
     // Without no_new_privs, seccomp needs CAP_SYS_ADMIN: load it while we still have it.
     if !nnp {
         if let Some(filt) = &filter {

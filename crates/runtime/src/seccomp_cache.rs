@@ -9,7 +9,10 @@
 //! directory only root can write, as the runtime's state) holds the program followed by the
 //! SHA-256 of the program, checked at every read; a file that does not check out is compiled
 //! again. Profiles with notify actions, or flags the raw load cannot pass on, are always
-//! compiled and loaded by libseccomp.
+//! compiled and loaded by libseccomp. Beside it, `KEY.enosys` holds the profile's ENOSYS stub
+//! (`seccomp::enosys_stub`, which resolves every syscall name of the profile for each of its
+//! architectures through libseccomp: about as long as the rest of a start's seccomp work),
+//! in the same form; an empty program there means the profile has no stub.
 //!
 //! Must not: decide what a profile means (that is `seccomp`'s compile), or keep anything but
 //! these files.
@@ -23,7 +26,9 @@ use libseccomp::ScmpFilterContext;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag};
 use sha2::{Digest, Sha256};
 
-use crate::seccomp::{build_filter, load, uses_notify, SeccompError};
+use crate::seccomp::{
+    build_filter, enosys_stub, load, uses_notify, EnosysStub, Insn, SeccompError,
+};
 
 /// The cache's directory in the runtime's root.
 const SECCOMP_DIR: &str = "@seccomp";
@@ -35,24 +40,34 @@ const INSN: usize = std::mem::size_of::<libc::sock_filter>();
 /// A profile ready to load in the container's process, made before it enters the
 /// container (where the runtime's root is out of reach).
 pub enum Prepared {
-    /// A program from the cache, and the seccomp(2) flags of the profile.
+    /// A program from the cache, the seccomp(2) flags of the profile and its ENOSYS stub.
     Raw {
         program: Vec<libc::sock_filter>,
         flags: u32,
+        enosys: Option<EnosysStub>,
     },
-    /// Compiled now (a first use, or a profile the cache does not take).
-    Filter(ScmpFilterContext),
+    /// Compiled now (a first use, or a profile the cache does not take), and its stub.
+    Filter(ScmpFilterContext, Option<EnosysStub>),
 }
 
 impl Prepared {
+    /// The filter loaded after the profile's that answers ENOSYS above its newest syscall.
+    pub fn enosys(&self) -> Option<&EnosysStub> {
+        match self {
+            Prepared::Raw { enosys, .. } | Prepared::Filter(_, enosys) => enosys.as_ref(),
+        }
+    }
+
     /// Installs the filter in the calling process: the notify listener's fd when the
     /// profile has one (only ever from libseccomp).
     pub fn load(&self) -> Result<Option<OwnedFd>, SeccompError> {
         match self {
-            Prepared::Raw { program, flags } => crate::sys::seccomp_filter_flags(program, *flags)
-                .map(|()| None)
-                .map_err(|e| SeccompError::RawLoad(e.to_string())),
-            Prepared::Filter(f) => load(f),
+            Prepared::Raw { program, flags, .. } => {
+                crate::sys::seccomp_filter_flags(program, *flags)
+                    .map(|()| None)
+                    .map_err(|e| SeccompError::RawLoad(e.to_string()))
+            }
+            Prepared::Filter(f, _) => load(f),
         }
     }
 }
@@ -61,17 +76,77 @@ impl Prepared {
 /// compiled (and stored for the next time; a store that fails costs only the next compile).
 pub fn prepare(seccomp: &LinuxSeccomp, root: &Path) -> Result<Prepared, SeccompError> {
     let (Some(flags), Some(key)) = (raw_flags(seccomp), cache_key(seccomp)) else {
-        return build_filter(seccomp).map(Prepared::Filter);
+        let filter = build_filter(seccomp)?;
+        return Ok(Prepared::Filter(filter, enosys_stub(seccomp)));
     };
     // "@" is in no container ID, so no container's state directory can be this one.
     let dir = root.join(SECCOMP_DIR);
     let path = dir.join(format!("{key}.bpf"));
+    let stub_path = dir.join(format!("{key}.enosys"));
     if let Some(program) = std::fs::read(&path).ok().as_deref().and_then(decode) {
-        return Ok(Prepared::Raw { program, flags });
+        let enosys = cached_stub(seccomp, &dir, &stub_path);
+        return Ok(Prepared::Raw {
+            program,
+            flags,
+            enosys,
+        });
     }
     let filter = build_filter(seccomp)?;
     let _ = store(&filter, &dir, &path);
-    Ok(Prepared::Filter(filter))
+    let enosys = cached_stub(seccomp, &dir, &stub_path);
+    Ok(Prepared::Filter(filter, enosys))
+}
+
+/// The profile's ENOSYS stub from `path`, or computed and stored there.
+fn cached_stub(seccomp: &LinuxSeccomp, dir: &Path, path: &Path) -> Option<EnosysStub> {
+    if let Some(stored) = std::fs::read(path).ok().as_deref().and_then(decode_stub) {
+        return stored;
+    }
+    let stub = enosys_stub(seccomp);
+    let program: Vec<libc::sock_filter> = stub
+        .iter()
+        .flat_map(|s| s.program.iter().map(|i| libc::sock_filter::from(*i)))
+        .collect();
+    let _ = write_checked(dir, path, &program_bytes(&program));
+    stub
+}
+
+/// A stored stub: `Some(None)` for a profile without one, `None` for a file that does not
+/// check out.
+fn decode_stub(bytes: &[u8]) -> Option<Option<EnosysStub>> {
+    let body_len = bytes.len().checked_sub(32)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if !body.len().is_multiple_of(INSN) || body.len() / INSN > MAX_INSNS {
+        return None;
+    }
+    if Sha256::digest(body).as_slice() != sum {
+        return None;
+    }
+    if body.is_empty() {
+        return Some(None);
+    }
+    let program = body.chunks_exact(INSN).map(insn_of).collect();
+    Some(Some(EnosysStub { program }))
+}
+
+fn insn_of(c: &[u8]) -> Insn {
+    Insn {
+        code: u16::from_ne_bytes([c[0], c[1]]),
+        jt: c[2],
+        jf: c[3],
+        k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+    }
+}
+
+fn program_bytes(program: &[libc::sock_filter]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(program.len() * INSN);
+    for i in program {
+        out.extend_from_slice(&i.code.to_ne_bytes());
+        out.push(i.jt);
+        out.push(i.jf);
+        out.extend_from_slice(&i.k.to_ne_bytes());
+    }
+    out
 }
 
 /// seccomp(2)'s flags for the profile's, or None for a profile the raw load cannot serve.
@@ -123,28 +198,13 @@ fn decode(bytes: &[u8]) -> Option<Vec<libc::sock_filter>> {
     }
     Some(
         body.chunks_exact(INSN)
-            .map(|c| libc::sock_filter {
-                code: u16::from_ne_bytes([c[0], c[1]]),
-                jt: c[2],
-                jf: c[3],
-                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-            })
+            .map(|c| libc::sock_filter::from(insn_of(c)))
             .collect(),
     )
 }
 
 /// Exports `filter`'s program and writes it with its checksum, atomically.
 fn store(filter: &ScmpFilterContext, dir: &Path, path: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
     let mut exported = std::fs::File::from(rustix::fs::memfd_create(
         "muelle-seccomp",
         rustix::fs::MemfdFlags::CLOEXEC,
@@ -160,7 +220,22 @@ fn store(filter: &ScmpFilterContext, dir: &Path, path: &Path) -> std::io::Result
             "libseccomp exported no usable program",
         ));
     }
-    let sum = Sha256::digest(&program);
+    write_checked(dir, path, &program)
+}
+
+/// Writes `body` and its SHA-256 to `path` atomically, making the 0700 `dir` if needed.
+fn write_checked(dir: &Path, path: &Path, body: &[u8]) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+    let sum = Sha256::digest(body);
     let tmp = dir.join(format!(".{}.tmp", std::process::id()));
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -168,7 +243,7 @@ fn store(filter: &ScmpFilterContext, dir: &Path, path: &Path) -> std::io::Result
         .truncate(true)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(&program).and_then(|()| f.write_all(&sum)))
+        .and_then(|mut f| f.write_all(body).and_then(|()| f.write_all(&sum)))
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -200,9 +275,9 @@ mod tests {
         let p = profile();
         assert!(matches!(
             prepare(&p, root.path()).unwrap(),
-            Prepared::Filter(_)
+            Prepared::Filter(..)
         ));
-        let Prepared::Raw { program, flags } = prepare(&p, root.path()).unwrap() else {
+        let Prepared::Raw { program, flags, .. } = prepare(&p, root.path()).unwrap() else {
             panic!("the second prepare compiled again");
         };
         assert!(program.len() > 4);
@@ -230,11 +305,41 @@ mod tests {
         std::fs::write(&file, &bytes).unwrap();
         assert!(matches!(
             prepare(&p, root.path()).unwrap(),
-            Prepared::Filter(_)
+            Prepared::Filter(..)
         ));
         // Truncated to whole instructions, the checksum still fails.
         std::fs::write(&file, &bytes[..bytes.len() - 40]).unwrap();
         assert!(decode(&std::fs::read(&file).unwrap()).is_none());
+    }
+
+    #[test]
+    fn the_enosys_stub_is_stored_and_read_back() {
+        let root = tempfile::tempdir().unwrap();
+        let p = profile();
+        let want = enosys_stub(&p);
+        assert!(want.is_some(), "an errno default has a stub");
+        let first = prepare(&p, root.path()).unwrap();
+        assert_eq!(first.enosys(), want.as_ref());
+        let stored = std::fs::read_dir(root.path().join(SECCOMP_DIR))
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".enosys"))
+            .unwrap()
+            .path();
+        let second = prepare(&p, root.path()).unwrap();
+        assert!(matches!(second, Prepared::Raw { .. }));
+        assert_eq!(second.enosys(), want.as_ref());
+        // A damaged stub is computed again, not loaded.
+        let mut bytes = std::fs::read(&stored).unwrap();
+        bytes[0] ^= 0xff;
+        std::fs::write(&stored, &bytes).unwrap();
+        assert!(decode_stub(&bytes).is_none());
+        assert_eq!(prepare(&p, root.path()).unwrap().enosys(), want.as_ref());
+        // A profile without a stub stores that it has none.
+        let mut allow = profile();
+        allow.set_default_action(oci_spec::runtime::LinuxSeccompAction::ScmpActAllow);
+        assert!(prepare(&allow, root.path()).unwrap().enosys().is_none());
+        assert!(prepare(&allow, root.path()).unwrap().enosys().is_none());
     }
 
     #[test]

@@ -702,6 +702,10 @@ impl ImageService {
                 name: image.to_string(),
             });
         };
+        let mut record = rootfs_record(container_key, resolved);
+        if let Some(mounts) = self.prepare_on_present_chain(&mut record, resolved, image)? {
+            return Ok(mounts);
+        }
         // The lease keeps the chain while the container's record is not yet there to do so.
         let lease = self.new_lease("rootfs")?;
         let result = (|| {
@@ -713,21 +717,7 @@ impl ImageService {
                 &mut |_| {},
             )?;
             let parent = chain.last().map(Digest::to_string);
-            let mut record =
-                SnapshotRecord::new(container_key, parent.as_deref(), SnapshotKind::Active);
-            record
-                .labels
-                .insert(GC_ROOT_LABEL.into(), CONTAINER_ROOTFS.into());
-            // What `commit` builds on: the image's config and manifest, recorded here so the
-            // engine need not remember which image a container was made from.
-            record.labels.insert(
-                LABEL_ROOTFS_IMAGE.into(),
-                resolved.config_digest.to_string(),
-            );
-            record.labels.insert(
-                LABEL_ROOTFS_MANIFEST.into(),
-                resolved.manifest_digest.to_string(),
-            );
+            record.parent = parent.clone();
             self.meta
                 .write(|tx| {
                     if tx.get_snapshot(container_key)?.is_some() {
@@ -752,6 +742,52 @@ impl ImageService {
         })();
         let _ = self.meta.delete_lease(&lease);
         result
+    }
+
+    /// [`prepare_rootfs`](Self::prepare_rootfs) when every layer of the image is unpacked
+    /// already (the common case): the container's record goes in with one transaction that
+    /// finds the top layer's record committed, so no lease is needed (GC runs in a write
+    /// transaction too: it either removed the chain before, which this one sees, or finds the
+    /// container's record holding it after). `None`: a layer is missing, the caller unpacks.
+    fn prepare_on_present_chain(
+        &self,
+        record: &mut SnapshotRecord,
+        resolved: &Resolved,
+        image: &str,
+    ) -> Result<Option<Vec<MountSpec>>> {
+        let key = record.key.clone();
+        check_layer_count(image, &resolved.manifest.layers, &resolved.config)?;
+        let Some(top) = top_chain_id(&resolved.config) else {
+            return Ok(None);
+        };
+        record.parent = Some(top.clone());
+        let inserted = self.meta.write(|tx| {
+            if tx.get_snapshot(&key)?.is_some() {
+                return Ok(Err(ImageError::SnapshotExists { key: key.clone() }));
+            }
+            match tx.get_snapshot(&top)? {
+                Some(p) if p.kind == SnapshotKind::Committed => {
+                    tx.put_snapshot(&*record)?;
+                    Ok(Ok(true))
+                }
+                _ => Ok(Ok(false)),
+            }
+        })??;
+        if !inserted {
+            return Ok(None);
+        }
+        match self.snapshotter.prepare(&key, Some(&top)) {
+            Ok(mounts) => Ok(Some(mounts)),
+            Err(e) => {
+                let _ = self.meta.remove_snapshot(&key);
+                match e {
+                    // The record outlived the layer's data (a GC cut short by a crash
+                    // removes data first): the slow path unpacks it again.
+                    SnapshotError::NotFound { key: missing } if missing == top => Ok(None),
+                    e => Err(snap_err(&key)(e)),
+                }
+            }
+        }
     }
 
     /// Removes a container's rootfs snapshot (data, then record). Missing is fine.
@@ -905,6 +941,34 @@ enum LayerStep {
     Present(usize),
     Extracting(usize),
     Extracted(usize),
+}
+
+/// The record of a container's rootfs snapshot (its parent is set once the chain is known):
+/// a GC root, labelled with the image's config and manifest, which `commit` builds on, so
+/// the engine need not remember which image a container was made from.
+fn rootfs_record(container_key: &str, resolved: &Resolved) -> SnapshotRecord {
+    let mut record = SnapshotRecord::new(container_key, None, SnapshotKind::Active);
+    record
+        .labels
+        .insert(GC_ROOT_LABEL.into(), CONTAINER_ROOTFS.into());
+    record.labels.insert(
+        LABEL_ROOTFS_IMAGE.into(),
+        resolved.config_digest.to_string(),
+    );
+    record.labels.insert(
+        LABEL_ROOTFS_MANIFEST.into(),
+        resolved.manifest_digest.to_string(),
+    );
+    record
+}
+
+/// The chain ID of the image's top layer, `None` for an image without layers.
+fn top_chain_id(config: &ImageConfig) -> Option<String> {
+    let mut parent: Option<Digest> = None;
+    for diff_id in &config.rootfs.diff_ids {
+        parent = Some(snapshot::chain_id(parent.as_ref(), diff_id));
+    }
+    parent.map(|d| d.to_string())
 }
 
 fn check_layer_count(reference: &str, layers: &[Descriptor], config: &ImageConfig) -> Result<()> {

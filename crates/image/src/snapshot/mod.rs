@@ -18,8 +18,8 @@
 //! Layout under a snapshotter root:
 //!
 //! ```text
-//! metadata.json        the index: key → {id, parent, kind, created}, next id
-//! metadata.lock        flock'd around every read-modify-write of the index
+//! index/<sha256>.json  one record per snapshot: {key, id, parent, kind, created}
+//! metadata.lock        flock'd: exclusive for a change of the index, shared to read it
 //! snapshots/<id>/fs    the snapshot's tree (an active snapshot's upper dir)
 //! snapshots/<id>/work  overlayfs work dir (overlay only)
 //! ```
@@ -33,16 +33,15 @@
 //! appears in the index only at commit, after the tree is complete and synced, so nobody can
 //! see or stack on a half-unpacked layer.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode};
+use rustix::fs::{AtFlags, FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, UnmountFlags,
@@ -54,9 +53,12 @@ use crate::digest::{Algorithm, Digest, Digester};
 use crate::fsat::{list_dir, open_dir};
 use crate::unpack::{UnpackError, UnpackOptions, UnpackSummary};
 
+mod index;
 mod native;
 mod overlay;
 mod reclaim;
+
+use index::{MetaStore, Record};
 
 pub use native::NativeSnapshotter;
 pub use overlay::{supported as overlay_supported, OverlaySnapshotter};
@@ -498,227 +500,9 @@ fn with_log(fs_fd: &OwnedFd, what: String) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The index and the on-disk layout, shared by both implementations
+// The on-disk layout, shared by both implementations (the index: `index.rs`)
 
-const INDEX_FILE: &str = "metadata.json";
-const LOCK_FILE: &str = "metadata.lock";
 const SNAPSHOTS_DIR: &str = "snapshots";
-const INDEX_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    id: u64,
-    parent: Option<String>,
-    kind: Kind,
-    created: SystemTime,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Index {
-    version: u32,
-    next_id: u64,
-    snapshots: BTreeMap<String, Record>,
-}
-
-impl Default for Index {
-    fn default() -> Self {
-        Index {
-            version: INDEX_VERSION,
-            next_id: 1,
-            snapshots: BTreeMap::new(),
-        }
-    }
-}
-
-impl Index {
-    fn get(&self, key: &str) -> Result<&Record> {
-        self.snapshots
-            .get(key)
-            .ok_or_else(|| SnapshotError::NotFound {
-                key: key.to_string(),
-            })
-    }
-
-    /// Ids of `parent` and its ancestors, nearest first. Every one is committed.
-    fn chain(&self, parent: Option<&str>) -> Result<Vec<u64>> {
-        let mut ids = Vec::new();
-        let mut next = parent;
-        while let Some(key) = next {
-            let rec = self.get(key)?;
-            ids.push(rec.id);
-            next = rec.parent.as_deref();
-            // A cycle can only come from a hand-edited index; stop rather than spin.
-            if ids.len() > self.snapshots.len() {
-                return Err(SnapshotError::Index {
-                    path: PathBuf::from(INDEX_FILE),
-                    what: "following parents",
-                    source: io::Error::new(io::ErrorKind::InvalidData, "parent cycle"),
-                });
-            }
-        }
-        Ok(ids)
-    }
-
-    fn children(&self, key: &str) -> usize {
-        self.snapshots
-            .values()
-            .filter(|r| r.parent.as_deref() == Some(key))
-            .count()
-    }
-
-    fn info(key: &str, rec: &Record) -> Info {
-        Info {
-            key: key.to_string(),
-            parent: rec.parent.clone(),
-            kind: rec.kind,
-            created: rec.created,
-        }
-    }
-}
-
-/// The metadata store behind both snapshotters: a JSON index replaced atomically under an
-/// flock. Private so that it can move into the image metadata database without touching the
-/// snapshotters' interface.
-#[derive(Debug)]
-struct MetaStore {
-    root: PathBuf,
-}
-
-/// The index with the lock held; dropped, it releases the lock.
-struct Locked<'a> {
-    store: &'a MetaStore,
-    index: Index,
-    _lock: File,
-}
-
-impl MetaStore {
-    fn open(root: &Path) -> Result<Self> {
-        let Some(s) = root.to_str() else {
-            return Err(SnapshotError::InvalidRoot {
-                path: root.to_path_buf(),
-                reason: "not UTF-8",
-            });
-        };
-        // Overlay options are joined with ',' and lower dirs with ':' (and the fallback for
-        // old kernels passes the list in one string), so neither may appear in our paths.
-        if s.contains([':', ',', '\n']) {
-            return Err(SnapshotError::InvalidRoot {
-                path: root.to_path_buf(),
-                reason: "the path may not contain ':', ',' or a newline",
-            });
-        }
-        let root = std::path::absolute(root).map_err(|source| SnapshotError::Root {
-            path: root.to_path_buf(),
-            what: "making the path absolute",
-            source,
-        })?;
-        let snaps = root.join(SNAPSHOTS_DIR);
-        fs::create_dir_all(&snaps).map_err(|source| SnapshotError::Root {
-            path: snaps,
-            what: "creating the directory",
-            source,
-        })?;
-        Ok(MetaStore { root })
-    }
-
-    fn snapshot_dir(&self, id: u64) -> PathBuf {
-        self.root.join(SNAPSHOTS_DIR).join(id.to_string())
-    }
-
-    fn fs_dir(&self, id: u64) -> PathBuf {
-        self.snapshot_dir(id).join("fs")
-    }
-
-    fn work_dir(&self, id: u64) -> PathBuf {
-        self.snapshot_dir(id).join("work")
-    }
-
-    fn index_err(&self, what: &'static str) -> impl Fn(io::Error) -> SnapshotError + '_ {
-        move |source| SnapshotError::Index {
-            path: self.root.join(INDEX_FILE),
-            what,
-            source,
-        }
-    }
-
-    /// Reads the index under a shared (`exclusive == false`) or exclusive lock.
-    fn lock(&self, exclusive: bool) -> Result<Locked<'_>> {
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(self.root.join(LOCK_FILE))
-            .map_err(self.index_err("opening the lock file"))?;
-        let op = if exclusive {
-            FlockOperation::LockExclusive
-        } else {
-            FlockOperation::LockShared
-        };
-        loop {
-            match rustix::fs::flock(&lock, op) {
-                Ok(()) => break,
-                Err(Errno::INTR) => continue,
-                Err(e) => return Err(self.index_err("locking")(e.into())),
-            }
-        }
-        let index = match fs::read(self.root.join(INDEX_FILE)) {
-            Ok(bytes) => serde_json::from_slice::<Index>(&bytes).map_err(|e| {
-                self.index_err("parsing")(io::Error::new(io::ErrorKind::InvalidData, e))
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Index::default(),
-            Err(e) => return Err(self.index_err("reading")(e)),
-        };
-        if index.version != INDEX_VERSION {
-            return Err(self.index_err("reading")(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("unknown index version {}", index.version),
-            )));
-        }
-        Ok(Locked {
-            store: self,
-            index,
-            _lock: lock,
-        })
-    }
-}
-
-impl Locked<'_> {
-    /// Replaces the index file: temp file, fsync, rename, fsync of the directory, so a crash
-    /// leaves either the old or the new index, never a torn one.
-    fn save(&self) -> Result<()> {
-        let tmp = self.store.root.join(format!("{INDEX_FILE}.tmp"));
-        let saved = self.write_index(&tmp);
-        if saved.is_err() {
-            // A full disk must not keep a torn temporary file: it would hold on to space
-            // nothing can reach.
-            let _ = fs::remove_file(&tmp);
-        }
-        saved
-    }
-
-    fn write_index(&self, tmp: &Path) -> Result<()> {
-        let store = self.store;
-        let bytes = serde_json::to_vec_pretty(&self.index)
-            .map_err(|e| store.index_err("encoding")(io::Error::other(e)))?;
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(tmp)
-            .map_err(store.index_err("creating the temporary file"))?;
-        f.write_all(&bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(store.index_err("writing the temporary file"))?;
-        fs::rename(tmp, store.root.join(INDEX_FILE)).map_err(store.index_err("renaming"))?;
-        sync_dir(&store.root).map_err(store.index_err("syncing the directory"))
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
 
 fn validate_key(key: &str) -> Result<()> {
     let bad = |reason| {
@@ -777,14 +561,14 @@ impl Core {
     /// is written before the caller fills the tree, so the parent cannot be removed meanwhile.
     fn create(&self, key: &str, parent: Option<&str>, kind: Kind) -> Result<Created> {
         validate_key(key)?;
-        let mut locked = self.meta.lock(true)?;
-        if locked.index.snapshots.contains_key(key) {
+        let locked = self.meta.lock(true)?;
+        if locked.find(key)?.is_some() {
             return Err(SnapshotError::AlreadyExists {
                 key: key.to_string(),
             });
         }
         if let Some(p) = parent {
-            let rec = locked.index.get(p)?;
+            let rec = locked.get(p)?;
             if rec.kind != Kind::Committed {
                 return Err(SnapshotError::ParentNotCommitted {
                     key: p.to_string(),
@@ -792,15 +576,10 @@ impl Core {
                 });
             }
         }
-        let chain = locked.index.chain(parent)?;
-        let id = locked.index.next_id;
-        locked.index.next_id += 1;
+        let chain = locked.chain(parent)?;
+        let id = locked.new_dir()?;
         let dir = self.meta.snapshot_dir(id);
-        // A stray directory with this id can only be a leftover of a crash before the index
-        // was saved.
-        remove_tree(&dir).map_err(Self::snap_err(key, "removing a stale directory"))?;
-        fs::create_dir(&dir)
-            .and_then(|()| mkdir_mode(&self.meta.fs_dir(id), 0o755))
+        let made = mkdir_mode(&self.meta.fs_dir(id), 0o755)
             .and_then(|()| {
                 if self.work_dirs && kind == Kind::Active {
                     mkdir_mode(&self.meta.work_dir(id), 0o700)
@@ -808,17 +587,14 @@ impl Core {
                     Ok(())
                 }
             })
-            .map_err(Self::snap_err(key, "creating the snapshot directory"))?;
-        locked.index.snapshots.insert(
-            key.to_string(),
-            Record {
-                id,
-                parent: parent.map(str::to_string),
-                kind,
-                created: SystemTime::now(),
-            },
-        );
-        if let Err(e) = locked.save() {
+            .map_err(Self::snap_err(key, "creating the snapshot directory"));
+        let record = Record {
+            id,
+            parent: parent.map(str::to_string),
+            kind,
+            created: SystemTime::now(),
+        };
+        if let Err(e) = made.and_then(|()| locked.put(key, &record)) {
             let _ = remove_tree(&dir);
             return Err(e);
         }
@@ -828,8 +604,8 @@ impl Core {
     /// The record of `key` and its parents' ids.
     fn lookup(&self, key: &str) -> Result<(Record, Vec<u64>)> {
         let locked = self.meta.lock(false)?;
-        let rec = locked.index.get(key)?.clone();
-        let chain = locked.index.chain(rec.parent.as_deref())?;
+        let rec = locked.get(key)?;
+        let chain = locked.chain(rec.parent.as_deref())?;
         Ok((rec, chain))
     }
 
@@ -860,17 +636,13 @@ impl Core {
         File::open(&fs_dir)
             .and_then(|f| rustix::fs::syncfs(&f).map_err(io::Error::from))
             .map_err(Self::snap_err(key, "syncing the snapshot"))?;
-        let mut locked = self.meta.lock(true)?;
-        if locked.index.snapshots.contains_key(name) {
+        let locked = self.meta.lock(true)?;
+        if locked.find(name)?.is_some() {
             return Err(SnapshotError::AlreadyExists {
                 key: name.to_string(),
             });
         }
-        let Some(mut rec) = locked.index.snapshots.remove(key) else {
-            return Err(SnapshotError::NotFound {
-                key: key.to_string(),
-            });
-        };
+        let mut rec = locked.get(key)?;
         if rec.kind != Kind::Active {
             return Err(SnapshotError::NotActive {
                 key: key.to_string(),
@@ -879,8 +651,10 @@ impl Core {
         }
         rec.kind = Kind::Committed;
         let id = rec.id;
-        locked.index.snapshots.insert(name.to_string(), rec);
-        locked.save()?;
+        // The old key goes first: a crash between the two leaves no record of the tree
+        // (`cleanup` takes it, and the layer is unpacked again), never two names for it.
+        locked.delete(key)?;
+        locked.put(name, &rec)?;
         drop(locked);
         // Only active snapshots need a work dir; overlay leaves a root-only `work/work` in it.
         if self.work_dirs {
@@ -891,17 +665,12 @@ impl Core {
 
     fn stat(&self, key: &str) -> Result<Info> {
         let locked = self.meta.lock(false)?;
-        Ok(Index::info(key, locked.index.get(key)?))
+        Ok(info(key, &locked.get(key)?))
     }
 
     fn list(&self) -> Result<Vec<Info>> {
         let locked = self.meta.lock(false)?;
-        Ok(locked
-            .index
-            .snapshots
-            .iter()
-            .map(|(k, r)| Index::info(k, r))
-            .collect())
+        Ok(locked.all()?.iter().map(|(k, r)| info(k, r)).collect())
     }
 
     fn usage(&self, key: &str) -> Result<Usage> {
@@ -917,6 +686,15 @@ impl Core {
         usage.bytes = st.st_blocks as u64 * 512;
         du(root.as_fd(), &mut seen, &mut usage).map_err(Self::snap_err(key, "measuring"))?;
         Ok(usage)
+    }
+}
+
+fn info(key: &str, rec: &Record) -> Info {
+    Info {
+        key: key.to_string(),
+        parent: rec.parent.clone(),
+        kind: rec.kind,
+        created: rec.created,
     }
 }
 

@@ -3,9 +3,8 @@
 //! A failure must leave nothing that only a person could find: an unpack that fails (a
 //! corrupt layer, a full disk) removes its private `extract-…` snapshot at once, and what a
 //! crash or a second failure left (the record of an extraction whose process is gone, a
-//! directory no record names, a torn `metadata.json.tmp`) is removed by `cleanup` at open
-//! and at prune. On a full disk the index cannot be rewritten before space is freed, so a
-//! snapshot nobody stacks on loses its tree first.
+//! directory no record names, a torn temporary record file) is removed by `cleanup` at open
+//! and at prune. Deleting a record needs no room, so removal works on a full disk.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
@@ -63,72 +62,55 @@ fn abandoned_extraction(key: &str) -> bool {
 
 impl Core {
     pub(super) fn remove(&self, key: &str) -> Result<()> {
-        let mut locked = self.meta.lock(true)?;
-        let rec = locked.index.get(key)?.clone();
-        let children = locked.index.children(key);
-        if children > 0 {
-            return Err(SnapshotError::HasChildren {
-                key: key.to_string(),
-                children,
-            });
-        }
-        locked.index.snapshots.remove(key);
-        let dir = self.meta.snapshot_dir(rec.id);
-        match locked.save() {
-            Ok(()) => {}
-            // The disk may be too full for the new index (a layer that filled it, a
-            // container's log): an active snapshot or a view is nobody's parent, so its
-            // tree can go while it is still named, and the index is written into the room
-            // that freed. A committed one keeps its tree: its name would promise a layer.
-            Err(first) if rec.kind != Kind::Committed => {
-                remove_tree(&dir).map_err(Self::snap_err(key, "removing"))?;
-                return locked.save().map_err(|_| first);
+        let locked = self.meta.lock(true)?;
+        let rec = locked.get(key)?;
+        // Only a committed snapshot can be a parent: the walk over every record is for
+        // layers, not for containers' snapshots.
+        if rec.kind == Kind::Committed {
+            let children = locked.children(key)?;
+            if children > 0 {
+                return Err(SnapshotError::HasChildren {
+                    key: key.to_string(),
+                    children,
+                });
             }
-            Err(e) => return Err(e),
         }
+        // Deleting a record needs no room, so this works on a full disk too.
+        locked.delete(key)?;
         drop(locked);
         // Unnamed now: if this is interrupted, `cleanup` finishes it.
-        remove_tree(&dir).map_err(Self::snap_err(key, "removing"))
+        remove_tree(&self.meta.snapshot_dir(rec.id)).map_err(Self::snap_err(key, "removing"))
     }
 
     pub(super) fn cleanup(&self) -> Result<()> {
-        let mut locked = self.meta.lock(true)?;
+        let locked = self.meta.lock(true)?;
         let root_err = |path: &Path, what: &'static str| {
             let path = path.to_path_buf();
             move |source| SnapshotError::Root { path, what, source }
         };
-        // Temporary index files are only written under the exclusive lock held here, so
-        // any that exists is the remains of a failed or interrupted save.
-        let root = self.meta.root.clone();
-        for entry in fs::read_dir(&root).map_err(root_err(&root, "listing"))? {
-            let entry = entry.map_err(root_err(&root, "listing"))?;
-            if entry.file_name().to_string_lossy().ends_with(".tmp") {
-                match fs::remove_file(entry.path()) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(root_err(&entry.path(), "removing a temporary file")(e)),
-                }
-            }
-        }
-        let abandoned: Vec<(String, u64)> = locked
-            .index
-            .snapshots
+        locked.remove_temporary_files()?;
+        let mut records = locked.all()?;
+        let abandoned: Vec<(String, u64)> = records
             .iter()
             .filter(|(k, r)| r.kind == Kind::Active && abandoned_extraction(k))
             .map(|(k, r)| (k.clone(), r.id))
             .collect();
-        if !abandoned.is_empty() {
-            // Trees first: on a full disk that is what makes room for the smaller index.
-            for (key, id) in &abandoned {
-                remove_tree(&self.meta.snapshot_dir(*id))
-                    .map_err(Self::snap_err(key, "removing an interrupted extraction"))?;
-                locked.index.snapshots.remove(key);
+        // Trees first: on a full disk that is what makes room.
+        for (key, id) in &abandoned {
+            records.remove(key);
+            // Never a tree another record names (only hand-made damage could share one).
+            if records.values().any(|r| r.id == *id) {
+                continue;
             }
-            // Should even that not fit, the records stay on disk (naming empty snapshots
-            // nobody sees) and the next cleanup retries; opening must not fail over it.
-            let _ = locked.save();
+            remove_tree(&self.meta.snapshot_dir(*id))
+                .map_err(Self::snap_err(key, "removing an interrupted extraction"))?;
         }
-        let live: HashSet<u64> = locked.index.snapshots.values().map(|r| r.id).collect();
+        for (key, _) in &abandoned {
+            // Should even that fail, the record stays (naming an empty snapshot nobody
+            // sees) and the next cleanup retries; opening must not fail over it.
+            let _ = locked.delete(key);
+        }
+        let live: HashSet<u64> = records.values().map(|r| r.id).collect();
         let dir = self.meta.root.join(SNAPSHOTS_DIR);
         for entry in fs::read_dir(&dir).map_err(root_err(&dir, "listing"))? {
             let entry = entry.map_err(root_err(&dir, "listing"))?;
@@ -167,7 +149,7 @@ mod tests {
         let guard = InFlight::register(&running);
         sn.prepare(&running, None).unwrap();
         sn.prepare("container-x", None).unwrap();
-        fs::write(root.join("metadata.json.tmp"), b"{\"torn").unwrap();
+        fs::write(root.join("index").join("0123.json.tmp"), b"{\"torn").unwrap();
         let dirs = || fs::read_dir(root.join(SNAPSHOTS_DIR)).unwrap().count();
         assert_eq!(dirs(), 3);
 
@@ -175,7 +157,7 @@ mod tests {
         let keys: Vec<String> = sn.list().unwrap().into_iter().map(|i| i.key).collect();
         assert_eq!(keys, vec!["container-x".to_string(), running.clone()]);
         assert_eq!(dirs(), 2);
-        assert!(!root.join("metadata.json.tmp").exists());
+        assert!(!root.join("index").join("0123.json.tmp").exists());
 
         // Its discard failed and the extraction is over: the next cleanup takes it.
         drop(guard);

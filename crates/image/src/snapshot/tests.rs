@@ -544,6 +544,64 @@ fn concurrent_unpack_of_one_chain(f: Factory) {
     fx.assert_no_mounts();
 }
 
+/// A root of an earlier version, whose index was one `metadata.json`: opened, its records
+/// become one file each, the old file goes, and snapshots keep their trees and ids (a
+/// new one does not take an id the old index had handed out).
+fn upgrade_from_one_index_file(f: Factory) {
+    let fx = Fixture::new(f);
+    fx.layer(None, "l1", &build(|b| file(b, "f", b"1")));
+    fx.sn().prepare("ctr", Some("l1")).expect("prepare");
+    let root = fx.sn().root().to_path_buf();
+    let before: Vec<Info> = fx.sn().list().expect("list");
+    // Write the same index the way earlier versions kept it, and drop the record files.
+    let mut snapshots = serde_json::Map::new();
+    let records: Vec<(String, serde_json::Value)> = fs::read_dir(root.join(index::INDEX_DIR))
+        .expect("index dir")
+        .flatten()
+        .map(|e| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&fs::read(e.path()).expect("read")).expect("json");
+            (v["key"].as_str().expect("key").to_string(), v)
+        })
+        .collect();
+    for (key, mut v) in records {
+        v.as_object_mut().expect("object").remove("key");
+        snapshots.insert(key, v);
+    }
+    let legacy = serde_json::json!({"version": 1, "next_id": 7, "snapshots": snapshots});
+    fs::remove_dir_all(root.join(index::INDEX_DIR)).expect("drop the record files");
+    fs::write(
+        root.join(index::LEGACY_INDEX_FILE),
+        serde_json::to_vec_pretty(&legacy).expect("encode"),
+    )
+    .expect("write the old index");
+
+    let again = f(&root).expect("reopen");
+    assert!(
+        !root.join(index::LEGACY_INDEX_FILE).exists(),
+        "the old index is gone"
+    );
+    assert_eq!(again.list().expect("list"), before);
+    assert_eq!(fx.dirs_on_disk(), 2, "no tree was taken for a stray");
+    let m = again.mounts("ctr").expect("mounts");
+    let mounted = fx.mount("upgraded", &m);
+    assert_eq!(fs::read(mounted.target.join("f")).expect("read"), b"1");
+    drop(mounted);
+    again
+        .prepare("ctr2", Some("l1"))
+        .expect("prepare after the upgrade");
+    assert!(
+        names(&root.join(SNAPSHOTS_DIR)).contains(&"7".to_string()),
+        "ids continue from the old index's next id: {:?}",
+        names(&root.join(SNAPSHOTS_DIR))
+    );
+    again.remove("ctr2").expect("remove");
+    again.remove("ctr").expect("remove");
+    again.remove("l1").expect("remove");
+    assert!(again.list().expect("list").is_empty());
+    fx.assert_no_mounts();
+}
+
 macro_rules! conformance {
     ($($imp:ident),*) => {$(
         mod $imp {
@@ -558,6 +616,7 @@ macro_rules! conformance {
             #[test] fn unpack_layer_shares_one_snapshot() { super::unpack_layer_shares_one_snapshot(super::$imp) }
             #[test] fn diff_id_mismatch_leaves_nothing() { super::diff_id_mismatch_leaves_nothing(super::$imp) }
             #[test] fn concurrent_unpack_of_one_chain() { super::concurrent_unpack_of_one_chain(super::$imp) }
+            #[test] fn upgrade_from_one_index_file() { super::upgrade_from_one_index_file(super::$imp) }
         }
     )*};
 }
