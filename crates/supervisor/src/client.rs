@@ -144,10 +144,46 @@ async fn read_line<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> 
     }
 }
 
+/// Reads the line of a connection on which nothing follows it (the reply of a one-shot
+/// request, the answer of a wait), in as few reads as it arrived in: a daemon restart
+/// reads one status from every running container's shim.
+async fn read_last_line<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(128);
+    let mut chunk = [0u8; 512];
+    loop {
+        let n = r.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the supervisor closed the connection",
+            ));
+        }
+        let got = &chunk[..n];
+        if let Some(end) = got.iter().position(|&b| b == b'\n') {
+            buf.extend_from_slice(&got[..end]);
+            return Ok(buf);
+        }
+        buf.extend_from_slice(got);
+        if buf.len() > MAX_REPLY {
+            return Err(std::io::Error::other("reply line too long"));
+        }
+    }
+}
+
 /// Reads one reply: `T`, or the shim's error.
 async fn read_reply<T: DeserializeOwned>(s: &mut UnixStream) -> Result<T, ClientError> {
     let line = read_line(s).await?;
-    match protocol::parse_reply::<T>(&line) {
+    parse(&line)
+}
+
+/// Reads the reply after which the connection carries nothing more.
+async fn read_last_reply<T: DeserializeOwned>(s: &mut UnixStream) -> Result<T, ClientError> {
+    let line = read_last_line(s).await?;
+    parse(&line)
+}
+
+fn parse<T: DeserializeOwned>(line: &[u8]) -> Result<T, ClientError> {
+    match protocol::parse_reply::<T>(line) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ClientError::Shim(e)),
         Err(e) => Err(ClientError::Protocol(format!("bad reply: {e}"))),
@@ -184,7 +220,7 @@ impl Client {
 
     async fn call<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ClientError> {
         let mut s = self.send(req).await?;
-        read_reply(&mut s).await
+        read_last_reply(&mut s).await
     }
 
     /// Runs the created process (its poststart hooks have run when this returns).
@@ -265,7 +301,7 @@ impl Waiter {
     /// The exit record; an error when the shim went away without answering. The shim
     /// answers before its unmounts; [`Gone`] tells when it has done them and exited.
     pub async fn exit(mut self) -> Result<(ExitRecord, Gone), ClientError> {
-        let record = read_reply(&mut self.conn).await?;
+        let record = read_last_reply(&mut self.conn).await?;
         Ok((record, Gone { conn: self.conn }))
     }
 }

@@ -36,12 +36,14 @@ impl Engine {
                 .or_else(|| shim::read_exit_file(&self.containers.bundle(&ctr.id).join(EXIT_FILE)));
         }
         let oom_killed = reply.as_ref().is_some_and(|r| r.oom_killed);
+        // The exit's work is boxed when it comes: inline, every running container's
+        // monitor would hold room for its largest state all the while it waits.
         match oom {
-            Some(w) => w.finish(&self, &ctr, oom_killed).await,
+            Some(w) => Box::pin(w.finish(&self, &ctr, oom_killed)).await,
             None if oom_killed => self.container_event(&ctr.record(), "oom", &[]),
             None => {}
         }
-        self.on_exit(&ctr, reply, answered).await;
+        Box::pin(self.on_exit(&ctr, reply, answered)).await;
     }
 
     /// `answered`: the exit came from a live supervisor, which has deleted the runtime's

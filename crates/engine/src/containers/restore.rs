@@ -17,7 +17,7 @@ const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many containers are restored at once: each waits mostly on its supervisor's
 /// socket, so a daemon with hundreds running starts in a few round trips' time.
-const RESTORE_CONCURRENCY: usize = 32;
+const RESTORE_CONCURRENCY: usize = 64;
 
 impl Engine {
     /// Finds the supervisors of running containers again after a daemon restart, and

@@ -24,8 +24,10 @@ enum Tag {
 
 impl Shim {
     pub(super) fn run(&mut self) {
-        // The container is set up: what parsing its spec allocated is free now.
+        // The container is set up: what parsing its spec allocated is free now, and so is
+        // the stack its creation went deep into.
         sys::release_free_memory();
+        sys::release_unused_stack();
         let mut swept = false;
         loop {
             self.reap();

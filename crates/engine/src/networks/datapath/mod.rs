@@ -133,7 +133,12 @@ impl Engine {
         }
         let t1 = std::time::Instant::now();
         self.publish_ports(live, restoring)?;
-        self.apply_rules(Some(live), None).await?;
+        // At a daemon start the rules of all restored containers are applied once, by
+        // `network_settle`: per container, each apply compared (and at first ran nft for)
+        // a rule set built from every running record.
+        if !restoring {
+            self.apply_rules(Some(live), None).await?;
+        }
         let t2 = std::time::Instant::now();
         self.start_dns(live, resolver)?;
         tracing::debug!(container = %live.id, rules_us = (t2 - t1).as_micros() as u64, dns_us = t2.elapsed().as_micros() as u64, "ports, rules, resolver");
@@ -171,8 +176,8 @@ impl Engine {
         }
     }
 
-    /// After a daemon restart: the ports, rules and DNS servers of a running container
-    /// whose namespace and endpoints outlived the daemon.
+    /// After a daemon restart: the ports and DNS servers of a running container whose
+    /// namespace and endpoints outlived the daemon; its rules come with `network_settle`.
     pub(crate) async fn network_restore(self: &Arc<Self>, rec: &ContainerRecord) -> Result<()> {
         if !has_active(rec) {
             return Ok(());

@@ -119,9 +119,13 @@ impl Engine {
                     .collect::<Vec<_>>()
             })
             .collect();
+        // Only records with published ports make port rules: the others are not copied.
         let mut records: Vec<ContainerRecord> = self.containers.filter_map(|r| {
-            (r.is_running() && Some(r.id.as_str()) != without && extra.is_none_or(|x| x.id != r.id))
-                .then(|| r.clone())
+            (r.is_running()
+                && !r.published.is_empty()
+                && Some(r.id.as_str()) != without
+                && extra.is_none_or(|x| x.id != r.id))
+            .then(|| r.clone())
         });
         if let Some(x) = extra {
             records.push(x.clone());
