@@ -208,6 +208,9 @@ impl Worker {
     fn chunk(&mut self, data: &[u8], last: bool, seq: u64) -> io::Result<Vec<u8>> {
         match self {
             Worker::Gzip(enc) => {
+                if incompressible(enc, data)? {
+                    return Ok(stored(data, last));
+                }
                 enc.get_mut().reserve(data.len() / 2 + 64);
                 enc.write_all(data)?;
                 if last {
@@ -227,6 +230,58 @@ impl Worker {
             Worker::Zstd(c) => c.compress(data),
         }
     }
+}
+
+/// Bytes of a chunk compressed to decide whether the chunk compresses at all.
+const PROBE: usize = 16 << 10;
+
+/// Whether deflating `data` would not be worth its CPU time: a probe of its start, then
+/// of its middle and end (a chunk can straddle an incompressible file and a text one),
+/// all shrink by less than 1/32. Already-compressed or random files then cost a copy
+/// instead of a compression that gains nothing; the decision depends only on the bytes,
+/// so the same layer always makes the same blob.
+fn incompressible(
+    enc: &mut flate2::write::DeflateEncoder<Vec<u8>>,
+    data: &[u8],
+) -> io::Result<bool> {
+    if data.len() < 4 * PROBE {
+        return Ok(false);
+    }
+    let mid = data.len() / 2 - PROBE / 2;
+    for at in [0, mid, data.len() - PROBE] {
+        enc.write_all(&data[at..at + PROBE])?;
+        enc.flush()?;
+        let out = enc.get_ref().len();
+        enc.reset(Vec::new())?;
+        if out < PROBE - PROBE / 32 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `data` as deflate stored blocks (at most 65,535 bytes each, five bytes of header), the
+/// last one final when `last`. A chunk starts byte-aligned (the chunk before ended with a
+/// sync flush, or with a stored block), so each header is one byte of BFINAL/BTYPE and
+/// padding, then LEN and its complement.
+fn stored(data: &[u8], last: bool) -> Vec<u8> {
+    const MAX: usize = u16::MAX as usize;
+    let mut out = Vec::with_capacity(data.len() + 5 * (data.len() / MAX + 1));
+    let mut pieces = data.chunks(MAX).peekable();
+    if pieces.peek().is_none() {
+        if last {
+            out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        }
+        return out;
+    }
+    while let Some(piece) = pieces.next() {
+        let len = piece.len() as u16;
+        out.push(u8::from(last && pieces.peek().is_none()));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(piece);
+    }
+    out
 }
 
 fn write_in_order(

@@ -71,6 +71,93 @@ fn compresses() {
     assert!(out.len() < CHUNK, "{} bytes", out.len());
 }
 
+fn random(len: usize, seed: u64) -> Vec<u8> {
+    // splitmix64: bytes no deflate can shrink.
+    let mut state = seed;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        v.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+fn gunzip_with_gzip(gz: &[u8]) -> Vec<u8> {
+    let mut child = std::process::Command::new("gzip")
+        .args(["-d", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = gz.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("gzip output");
+    feeder.join().expect("feeder").expect("fed gzip");
+    assert!(out.status.success(), "gzip -d accepts the stream");
+    out.stdout
+}
+
+#[test]
+fn incompressible_chunks_are_stored_and_decode_everywhere() {
+    // Random chunks (stored), a text chunk between them (deflated), a random chunk that
+    // starts with text (deflated: its probe finds text), and a random tail that is the
+    // final chunk (stored, with the final block).
+    let mut data = random(2 * CHUNK, 1);
+    data.extend(sample(CHUNK));
+    let mut mixed = sample(CHUNK / 2);
+    mixed.extend(random(CHUNK / 2, 2));
+    data.extend(mixed);
+    data.extend(random(CHUNK / 3, 3));
+    for threads in [1, 2] {
+        let mut out = Vec::new();
+        compress(&mut data.as_slice(), &mut out, Compression::Gzip, threads).expect("compress");
+        let random_len = 2 * CHUNK + CHUNK / 3;
+        assert!(
+            out.len() > random_len && out.len() < data.len(),
+            "random chunks stored ({} bytes of {})",
+            out.len(),
+            data.len()
+        );
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(out.as_slice())
+            .read_to_end(&mut back)
+            .expect("flate2 gunzip");
+        assert_eq!(back, data, "flate2 decodes it");
+        assert_eq!(gunzip_with_gzip(&out), data, "gzip -d decodes it");
+    }
+    // Stored chunks at every edge: an exact multiple (empty final chunk), one short.
+    for len in [CHUNK, 2 * CHUNK, 2 * CHUNK - 1, 4 * PROBE, 4 * PROBE - 1] {
+        let data = random(len, len as u64);
+        let mut out = Vec::new();
+        compress(&mut data.as_slice(), &mut out, Compression::Gzip, 2).expect("compress");
+        assert_eq!(
+            gunzip_with_gzip(&out),
+            data,
+            "gzip -d of {len} random bytes"
+        );
+    }
+}
+
+#[test]
+fn stored_blocks_are_split_at_their_limit() {
+    let data = random(3 * 65535 + 7, 9);
+    let out = stored(&data, true);
+    assert_eq!(out.len(), data.len() + 4 * 5);
+    assert_eq!(out[0], 0, "not final");
+    assert_eq!(out[3 * (65535 + 5)], 1, "the last block is final");
+    let mut back = Vec::new();
+    flate2::read::DeflateDecoder::new(out.as_slice())
+        .read_to_end(&mut back)
+        .expect("inflate");
+    assert_eq!(back, data);
+    assert_eq!(stored(&[], true), vec![1, 0, 0, 0xff, 0xff]);
+}
+
 struct FailingReader(usize);
 
 impl Read for FailingReader {

@@ -21,7 +21,7 @@ use crate::compress::{self, Compression};
 use crate::digest::Digest;
 use crate::manifest::Descriptor;
 use crate::meta::LeaseResource;
-use crate::store::StoreError;
+use crate::store::{IngestWriter, StoreError};
 
 /// containerd's label on a compressed blob: the digest of its uncompressed content.
 pub const LABEL_UNCOMPRESSED: &str = "containerd.io/uncompressed";
@@ -29,6 +29,27 @@ pub const LABEL_UNCOMPRESSED: &str = "containerd.io/uncompressed";
 pub const LABEL_COMPRESSED_PREFIX: &str = "muelle.io/compressed.";
 /// The ingest refs of compressions in progress start with this.
 pub(super) const COMPRESS_INGEST_PREFIX: &str = "compress-";
+
+/// What [`ImageService::compress_layer`] found or made.
+#[derive(Debug)]
+pub enum Compressed {
+    /// The store had it: nothing to commit.
+    Stored(Descriptor),
+    /// Made now, not yet synced nor visible.
+    Made(PendingCompressed),
+}
+
+/// A compressed layer in its ingest, waiting for [`ImageService::commit_compressed`].
+/// Dropped instead, it stays as an abandoned ingest that the next prune or start removes.
+#[derive(Debug)]
+pub struct PendingCompressed {
+    writer: IngestWriter,
+    reference: String,
+    lease: String,
+    layer: Digest,
+    how: Compression,
+    media_type: String,
+}
 
 impl ImageService {
     /// The stored compressed form of the uncompressed `layer` as `how`, if there is one.
@@ -57,13 +78,30 @@ impl ImageService {
         media_type: &str,
         threads: usize,
     ) -> Result<(Descriptor, bool)> {
+        match self.compress_layer(lease, layer, how, media_type, threads)? {
+            Compressed::Stored(d) => Ok((d, false)),
+            Compressed::Made(pending) => Ok((self.commit_compressed(pending)?, true)),
+        }
+    }
+
+    /// The CPU half of [`Self::compressed_layer`]: the stored form, or the layer compressed
+    /// into an ingest that [`Self::commit_compressed`] then syncs and publishes, so that a
+    /// push can compress the next layer while this one goes to disk.
+    pub fn compress_layer(
+        &self,
+        lease: &str,
+        layer: &Descriptor,
+        how: Compression,
+        media_type: &str,
+        threads: usize,
+    ) -> Result<Compressed> {
         if let Some(d) = self.stored_compressed(&layer.digest, how)? {
             self.meta
                 .add_lease_resource(lease, LeaseResource::Content(d.clone()))?;
             // A prune between the lookup and the lease could have taken it.
             if self.store.exists(&d)? {
                 let size = self.store.size(&d)?;
-                return Ok((Descriptor::new(media_type, d, size), false));
+                return Ok(Compressed::Stored(Descriptor::new(media_type, d, size)));
             }
         }
         let reference = unique_ingest_ref(
@@ -96,16 +134,43 @@ impl ImageService {
                 return Err(ingest_err(e).into());
             }
         }
-        let digest = writer.commit()?;
+        Ok(Compressed::Made(PendingCompressed {
+            writer,
+            reference,
+            lease: lease.to_string(),
+            layer: layer.digest.clone(),
+            how,
+            media_type: media_type.to_string(),
+        }))
+    }
+
+    /// The I/O half of [`Self::compressed_layer`]: syncs and publishes a compression made by
+    /// [`Self::compress_layer`], held by its lease and linked to its layer.
+    pub fn commit_compressed(&self, pending: PendingCompressed) -> Result<Descriptor> {
+        let PendingCompressed {
+            writer,
+            reference,
+            lease,
+            layer,
+            how,
+            media_type,
+        } = pending;
+        let digest = match writer.commit() {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = self.store.abort(&reference);
+                return Err(e.into());
+            }
+        };
         let size = self.store.size(&digest)?;
         self.meta
-            .add_lease_resource(lease, LeaseResource::Content(digest.clone()))?;
-        self.link_compressed(&layer.digest, &digest, how)?;
+            .add_lease_resource(&lease, LeaseResource::Content(digest.clone()))?;
+        self.link_compressed(&layer, &digest, how)?;
         if !self.store.exists(&digest)? {
             // A prune ran in the instant between the commit and the lease.
             return Err(StoreError::NotFound { digest }.into());
         }
-        Ok((Descriptor::new(media_type, digest, size), true))
+        Ok(Descriptor::new(&media_type, digest, size))
     }
 
     /// Records, in one transaction, that `compressed` is `uncompressed` compressed as `how`.

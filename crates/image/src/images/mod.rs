@@ -68,7 +68,7 @@ mod tree;
 pub use archive::LoadedImage;
 pub use build_cache::{CacheEntry, ConfigStep};
 pub use changes::{Change, ChangeKind, CommitOptions};
-pub use compressed::{LABEL_COMPRESSED_PREFIX, LABEL_UNCOMPRESSED};
+pub use compressed::{Compressed, PendingCompressed, LABEL_COMPRESSED_PREFIX, LABEL_UNCOMPRESSED};
 pub use cp::{
     archive_from_root, extract_into_root, extract_into_root_as, go_file_mode, stat_in_root,
     PathStat,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
+use super::compressed::Compressed;
 use super::{ImageError, ImageService, Result, LABEL_SOURCE_PREFIX};
 use crate::compress::{self, Compression};
 use crate::digest::Digest;
@@ -117,6 +118,21 @@ impl Progress for ChannelProgress {
     }
 
     fn finished(&self, _: &Digest, _: BlobOutcome) {}
+}
+
+/// Runs `f` off the runtime; a panic there fails the blob as a task error.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> std::result::Result<T, Failure> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failure::Image(e)),
+        Err(e) => Err(Failure::Image(ImageError::Task {
+            what,
+            reason: e.to_string(),
+        })),
+    }
 }
 
 impl ImageService {
@@ -246,20 +262,20 @@ impl ImageService {
                             };
                             let (layer, how) = (desc.clone(), options.compression);
                             let service = this.clone();
-                            let made = tokio::task::spawn_blocking(move || {
-                                service
-                                    .compressed_layer(&lease, &layer, how, mt, options.threads)
-                                    .map(|(d, _)| d)
+                            let made = blocking("compressing a layer", move || {
+                                service.compress_layer(&lease, &layer, how, mt, options.threads)
                             })
-                            .await;
+                            .await?;
+                            // The next layer compresses while this one is synced to disk.
+                            drop(_slot);
                             match made {
-                                Ok(Ok(d)) => d,
-                                Ok(Err(e)) => return Err(Failure::Image(e)),
-                                Err(e) => {
-                                    return Err(Failure::Image(ImageError::Task {
-                                        what: "compressing a layer",
-                                        reason: e.to_string(),
-                                    }))
+                                Compressed::Stored(d) => d,
+                                Compressed::Made(pending) => {
+                                    let service = this.clone();
+                                    blocking("storing a compressed layer", move || {
+                                        service.commit_compressed(pending)
+                                    })
+                                    .await?
                                 }
                             }
                         }
