@@ -161,6 +161,14 @@ pub fn home_of(uid: u32) -> String {
     "/".into()
 }
 
+/// The terminal size the spec asks for, as (rows, columns).
+pub fn console_size(process: &Process) -> Option<(u16, u16)> {
+    process
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16))
+}
+
 /// Creates a pty in the container (its /dev/ptmx), sends the master to the console socket and
 /// makes the slave the process's stdio and controlling terminal.
 pub fn setup_console(console: &OwnedFd, size: Option<(u16, u16)>) -> Result<()> {

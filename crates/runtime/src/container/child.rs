@@ -260,11 +260,7 @@ pub(super) fn init(chan: &Channel, setup: InitSetup<'_>) -> Result<std::convert:
         sys::personality(persona).map_err(|e| RuntimeError::sys("set personality", e))?;
     }
     if let Some(c) = &setup.console {
-        let size = process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
-        process::setup_console(c, size)?;
+        process::setup_console(c, process::console_size(&process))?;
     }
     process::enter_cwd(process.cwd(), true)?;
     let exec = process::prepare(&process)?;

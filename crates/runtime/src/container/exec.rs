@@ -229,11 +229,7 @@ fn exec_intermediate(
                 let _ = chan.expect_host_pid()?;
                 if let Some(c) = &console {
                     sys::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
-                    let size = process
-                        .console_size()
-                        .as_ref()
-                        .map(|b| (b.height() as u16, b.width() as u16));
-                    process::setup_console(c, size)?;
+                    process::setup_console(c, process::console_size(process))?;
                 }
                 process::enter_cwd(process.cwd(), false)?;
                 process::apply_oom_score_adj(process)?;
